@@ -1,0 +1,44 @@
+# Tidewater — developer entry points. See README.md.
+SHELL := /bin/bash
+CACHE ?= $(HOME)/.cache/tidewater
+export CARGO_TARGET_DIR ?= $(CACHE)/target
+export TIDEWATER_CLUSTER_DIR ?= $(CACHE)/cluster
+export GOTOOLCHAIN := local
+
+.PHONY: all build render-examples crds test test-unit test-e2e cluster cluster-down generate check-generated fmt
+
+all: build
+
+build:
+	cargo build --release
+
+# The offline main job: render every example into the Kubernetes objects the operator would create.
+render-examples:
+	cargo run --release -- render -f examples/
+
+# Regenerate committed artefacts (CRD YAML, ECS API types, field inventory, field-coverage doc).
+generate:
+	hack/generate.sh
+
+check-generated:
+	hack/generate.sh --check
+
+# Every test: unit, golden and corpus tests, then the real control plane end-to-end tests.
+test: test-unit test-e2e
+
+test-unit:
+	cargo fmt --all -- --check
+	cargo test --all-targets
+	$(MAKE) check-generated
+
+test-e2e:
+	hack/e2e.sh
+
+cluster:
+	hack/cluster.sh up
+
+cluster-down:
+	hack/cluster.sh down
+
+fmt:
+	cargo fmt --all
