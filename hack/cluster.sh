@@ -109,7 +109,418 @@ resolve_binaries() {
   log "binaries cached in $BIN_DIR"
 }
 
+
+# ---------------------------------------------------------------------------------------------
+# Ports, certificates, kubeconfigs
+# ---------------------------------------------------------------------------------------------
+
+# Fixed defaults (override with the environment); `up` refuses to start if one is busy and says
+# which process holds it. The ports in use are written to $STATE/ports.env for the other verbs.
+load_ports() {
+  if [[ -f "$STATE/ports.env" && "${1:-}" != fresh ]]; then
+    # shellcheck disable=SC1091
+    source "$STATE/ports.env"
+  fi
+  ETCD_PORT="${TIDEWATER_ETCD_PORT:-${ETCD_PORT:-52379}}"
+  ETCD_PEER_PORT="${TIDEWATER_ETCD_PEER_PORT:-${ETCD_PEER_PORT:-52380}}"
+  APISERVER_PORT="${TIDEWATER_APISERVER_PORT:-${APISERVER_PORT:-56443}}"
+  KCM_PORT="${TIDEWATER_KCM_PORT:-${KCM_PORT:-50257}}"
+  SCHEDULER_PORT="${TIDEWATER_SCHEDULER_PORT:-${SCHEDULER_PORT:-50259}}"
+  KWOK_PORT="${TIDEWATER_KWOK_PORT:-${KWOK_PORT:-50247}}"
+}
+
+write_ports() {
+  cat >"$STATE/ports.env" <<EOF
+ETCD_PORT=$ETCD_PORT
+ETCD_PEER_PORT=$ETCD_PEER_PORT
+APISERVER_PORT=$APISERVER_PORT
+KCM_PORT=$KCM_PORT
+SCHEDULER_PORT=$SCHEDULER_PORT
+KWOK_PORT=$KWOK_PORT
+EOF
+}
+
+port_busy() {
+  # bash's /dev/tcp: a successful connect means something listens there.
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+check_ports_free() {
+  local name port busy=0
+  for name in ETCD_PORT ETCD_PEER_PORT APISERVER_PORT KCM_PORT SCHEDULER_PORT KWOK_PORT; do
+    port="${!name}"
+    if port_busy "$port"; then
+      busy=1
+      printf '[cluster] ERROR: port %s (%s) on 127.0.0.1 is already in use' "$port" "$name" >&2
+      if command -v ss >/dev/null; then
+        printf ' by:\n' >&2
+        ss -ltnpH "sport = :$port" >&2 || true
+      else
+        printf '\n' >&2
+      fi
+      printf '[cluster]   stop that process or choose another port: TIDEWATER_%s=<port> %s up\n' "$name" "$0" >&2
+    fi
+  done
+  [[ $busy == 0 ]] || exit 1
+}
+
+PKI=""
+gen_pki() {
+  PKI="$STATE/pki"
+  if [[ -f "$PKI/.complete" ]]; then return 0; fi
+  command -v openssl >/dev/null || die "openssl is required"
+  rm -rf "$PKI"
+  mkdir -p "$PKI"
+  chmod 700 "$PKI"
+  (
+    cd "$PKI"
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 3650 \
+      -subj "/CN=tidewater-local-ca" 2>/dev/null
+    # name CN O extra-SANs
+    issue() {
+      local name="$1" cn="$2" o="$3" san="${4:-}"
+      local subj="/CN=$cn"
+      [[ -n "$o" ]] && subj="/O=$o/CN=$cn"
+      openssl req -newkey rsa:2048 -nodes -keyout "$name.key" -out "$name.csr" -subj "$subj" 2>/dev/null
+      {
+        echo "basicConstraints=CA:FALSE"
+        echo "keyUsage=critical,digitalSignature,keyEncipherment"
+        if [[ -n "$san" ]]; then
+          echo "extendedKeyUsage=serverAuth,clientAuth"
+          echo "subjectAltName=$san"
+        else
+          echo "extendedKeyUsage=clientAuth"
+        fi
+      } >"$name.ext"
+      openssl x509 -req -in "$name.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -out "$name.crt" \
+        -days 3650 -extfile "$name.ext" 2>/dev/null
+      rm -f "$name.csr" "$name.ext"
+    }
+    issue apiserver kube-apiserver "" \
+      "IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
+    issue admin tidewater-admin system:masters
+    issue kube-controller-manager system:kube-controller-manager ""
+    issue kube-scheduler system:kube-scheduler ""
+    issue kwok tidewater-kwok system:masters
+    openssl genrsa -out sa.key 2048 2>/dev/null
+    openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
+    chmod 600 ./*.key
+  )
+  touch "$PKI/.complete"
+}
+
+write_kubeconfig() { # file user cert
+  local file="$1" user="$2" cert="$3"
+  rm -f "$file"
+  KUBECONFIG="$file" kubectl config set-cluster tidewater --server="https://127.0.0.1:$APISERVER_PORT" \
+    --certificate-authority="$PKI/ca.crt" --embed-certs=true >/dev/null
+  KUBECONFIG="$file" kubectl config set-credentials "$user" --client-certificate="$PKI/$cert.crt" \
+    --client-key="$PKI/$cert.key" --embed-certs=true >/dev/null
+  KUBECONFIG="$file" kubectl config set-context tidewater --cluster=tidewater --user="$user" >/dev/null
+  KUBECONFIG="$file" kubectl config use-context tidewater >/dev/null
+  chmod 600 "$file"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Processes
+# ---------------------------------------------------------------------------------------------
+
+pid_of() { cat "$STATE/pids/$1.pid" 2>/dev/null || true; }
+
+alive() { # component
+  local pid
+  pid="$(pid_of "$1")"
+  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null
+}
+
+start_component() { # name binary args...
+  local name="$1" bin="$2"
+  shift 2
+  mkdir -p "$STATE/logs" "$STATE/pids"
+  {
+    echo "==== $(date -u +%FT%TZ) starting $name: $bin $*"
+  } >>"$STATE/logs/$name.log"
+  # setsid: every component leads its own process group, so `down` can signal the whole group.
+  # Not a process-group leader here (no job control in scripts), so setsid execs in place and
+  # $! is the component's own pid.
+  setsid "$bin" "$@" >>"$STATE/logs/$name.log" 2>&1 </dev/null &
+  echo "$!" >"$STATE/pids/$name.pid"
+}
+
+# Processes whose command line mentions this state directory, in case a pid file got lost.
+stray_pids() {
+  local pid
+  for pid in $(pgrep -f -- "$STATE/" 2>/dev/null || true); do
+    [[ "$pid" == "$$" ]] && continue
+    # only our component binaries, never a shell or editor that happens to mention the path
+    case "$(cat "/proc/$pid/comm" 2>/dev/null)" in
+    etcd* | kube-apiserver* | kube-controller* | kube-scheduler* | kwok*) echo "$pid" ;;
+    esac
+  done
+}
+
+stop_all() {
+  local name pid pids=() deadline
+  for name in kwok kube-scheduler kube-controller-manager kube-apiserver etcd; do
+    pid="$(pid_of "$name")"
+    if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
+      kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+      pids+=("$pid")
+    fi
+  done
+  for pid in $(stray_pids); do
+    log "stopping stray component process $pid ($(cat "/proc/$pid/comm" 2>/dev/null))"
+    kill -TERM "$pid" 2>/dev/null || true
+    pids+=("$pid")
+  done
+  deadline=$((SECONDS + 20))
+  for pid in "${pids[@]}"; do
+    while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.2; done
+    if kill -0 "$pid" 2>/dev/null; then
+      log "process $pid did not stop on SIGTERM, sending SIGKILL"
+      kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+    fi
+  done
+  for pid in "${pids[@]}"; do
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+  done
+  rm -rf "$STATE/pids"
+  local left
+  left="$(stray_pids)"
+  [[ -z "$left" ]] || die "processes still running after stop: $left"
+}
+
+# wait_for description timeout-seconds command...
+wait_for() {
+  local what="$1" timeout="$2"
+  shift 2
+  local deadline=$((SECONDS + timeout))
+  until "$@" >/dev/null 2>&1; do
+    if ((SECONDS >= deadline)); then
+      log "timed out after ${timeout}s waiting for $what"
+      return 1
+    fi
+    check_alive_or_fail
+    sleep 0.5
+  done
+}
+
+check_alive_or_fail() {
+  local name
+  [[ -d "$STATE/pids" ]] || return 0
+  for name in "${COMPONENTS[@]}"; do
+    if [[ -f "$STATE/pids/$name.pid" ]] && ! alive "$name"; then
+      log "$name exited unexpectedly; last lines of $STATE/logs/$name.log:"
+      tail -n 30 "$STATE/logs/$name.log" >&2 || true
+      stop_all || true
+      exit 1
+    fi
+  done
+}
+
+curl_api() { # path
+  curl -fsS --max-time 5 --cacert "$STATE/pki/ca.crt" --cert "$STATE/pki/admin.crt" \
+    --key "$STATE/pki/admin.key" "https://127.0.0.1:$APISERVER_PORT$1"
+}
+etcd_healthy() { curl -fsS --max-time 5 "http://127.0.0.1:$ETCD_PORT/health" | grep -q '"health":"true"'; }
+apiserver_ready() { [[ "$(curl_api /readyz)" == ok ]]; }
+kcm_healthy() { [[ "$(curl -fsSk --max-time 5 "https://127.0.0.1:$KCM_PORT/healthz")" == ok ]]; }
+scheduler_healthy() { [[ "$(curl -fsSk --max-time 5 "https://127.0.0.1:$SCHEDULER_PORT/healthz")" == ok ]]; }
+kwok_healthy() { [[ "$(curl -fsS --max-time 5 "http://127.0.0.1:$KWOK_PORT/healthz")" == ok ]]; }
+k() { kubectl --kubeconfig "$STATE/kubeconfig" "$@"; }
+default_sa_exists() { k -n default get serviceaccount default; }
+nodes_ready() {
+  local want have
+  want="$(grep -c '^kind: Node' "$HACK/nodes.yaml")"
+  have="$(k get nodes -l tidewater.dev/fake-node=true \
+    -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c '^True$')"
+  [[ "$have" -ge "$want" ]]
+}
+
+all_healthy() {
+  local name
+  for name in "${COMPONENTS[@]}"; do alive "$name" || return 1; done
+  etcd_healthy && apiserver_ready && kcm_healthy && scheduler_healthy && kwok_healthy
+}
+
+# ---------------------------------------------------------------------------------------------
+# Verbs
+# ---------------------------------------------------------------------------------------------
+
+cmd_up() {
+  local t0=$SECONDS
+  mkdir -p "$STATE"
+  load_ports
+  if [[ -d "$STATE/pids" ]] && all_healthy 2>/dev/null; then
+    log "cluster already running and healthy; reusing it (KUBECONFIG=$STATE/kubeconfig)"
+    return 0
+  fi
+  if [[ -d "$STATE/pids" ]] || [[ -n "$(stray_pids)" ]]; then
+    log "found a partial or unhealthy cluster; stopping it first"
+    stop_all
+  fi
+  load_ports fresh
+  resolve_binaries
+  check_ports_free
+  write_ports
+  gen_pki
+  write_kubeconfig "$STATE/kubeconfig" tidewater-admin admin
+  write_kubeconfig "$STATE/kube-controller-manager.kubeconfig" system:kube-controller-manager kube-controller-manager
+  write_kubeconfig "$STATE/kube-scheduler.kubeconfig" system:kube-scheduler kube-scheduler
+  write_kubeconfig "$STATE/kwok.kubeconfig" tidewater-kwok kwok
+  # A fresh store on every start: tests get a clean, deterministic cluster.
+  rm -rf "$STATE/etcd" "$STATE/kwok-home" "$STATE/certs"
+  mkdir -p "$STATE/logs" "$STATE/pids" "$STATE/kwok-home" "$STATE/certs"
+  local name
+  for name in "${COMPONENTS[@]}"; do
+    [[ -f "$STATE/logs/$name.log" ]] && mv -f "$STATE/logs/$name.log" "$STATE/logs/$name.previous.log"
+  done
+
+  log "starting etcd $ETCD_VERSION on 127.0.0.1:$ETCD_PORT"
+  start_component etcd "$BIN_etcd" \
+    --name=tidewater \
+    --data-dir="$STATE/etcd" \
+    --listen-client-urls="http://127.0.0.1:$ETCD_PORT" \
+    --advertise-client-urls="http://127.0.0.1:$ETCD_PORT" \
+    --listen-peer-urls="http://127.0.0.1:$ETCD_PEER_PORT" \
+    --initial-advertise-peer-urls="http://127.0.0.1:$ETCD_PEER_PORT" \
+    --initial-cluster="tidewater=http://127.0.0.1:$ETCD_PEER_PORT" \
+    --unsafe-no-fsync=true \
+    --experimental-watch-progress-notify-interval=5s \
+    --quota-backend-bytes=4294967296 \
+    --log-level=warn
+  wait_for "etcd /health" 60 etcd_healthy
+
+  log "starting kube-apiserver $KUBERNETES_VERSION on https://127.0.0.1:$APISERVER_PORT"
+  start_component kube-apiserver "$BIN_kube_apiserver" \
+    --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
+    --bind-address=127.0.0.1 \
+    --advertise-address=127.0.0.1 \
+    --secure-port="$APISERVER_PORT" \
+    --cert-dir="$STATE/certs/kube-apiserver" \
+    --tls-cert-file="$PKI/apiserver.crt" \
+    --tls-private-key-file="$PKI/apiserver.key" \
+    --client-ca-file="$PKI/ca.crt" \
+    --authorization-mode=RBAC \
+    --anonymous-auth=true \
+    --allow-privileged=true \
+    --service-cluster-ip-range=10.96.0.0/16 \
+    --service-account-issuer=https://kubernetes.default.svc.cluster.local \
+    --service-account-key-file="$PKI/sa.pub" \
+    --service-account-signing-key-file="$PKI/sa.key" \
+    --profiling=false \
+    --event-ttl=1h \
+    --v=1
+  wait_for "kube-apiserver /readyz" 120 apiserver_ready
+
+  log "starting kube-controller-manager and kube-scheduler"
+  start_component kube-controller-manager "$BIN_kube_controller_manager" \
+    --kubeconfig="$STATE/kube-controller-manager.kubeconfig" \
+    --authentication-kubeconfig="$STATE/kube-controller-manager.kubeconfig" \
+    --authorization-kubeconfig="$STATE/kube-controller-manager.kubeconfig" \
+    --bind-address=127.0.0.1 \
+    --secure-port="$KCM_PORT" \
+    --cert-dir="$STATE/certs/kube-controller-manager" \
+    --leader-elect=false \
+    --controllers='*' \
+    --use-service-account-credentials=true \
+    --service-account-private-key-file="$PKI/sa.key" \
+    --root-ca-file="$PKI/ca.crt" \
+    --cluster-signing-cert-file="$PKI/ca.crt" \
+    --cluster-signing-key-file="$PKI/ca.key" \
+    --service-cluster-ip-range=10.96.0.0/16 \
+    --allocate-node-cidrs=false \
+    --horizontal-pod-autoscaler-sync-period=5s \
+    --profiling=false \
+    --v=1
+  start_component kube-scheduler "$BIN_kube_scheduler" \
+    --kubeconfig="$STATE/kube-scheduler.kubeconfig" \
+    --authentication-kubeconfig="$STATE/kube-scheduler.kubeconfig" \
+    --authorization-kubeconfig="$STATE/kube-scheduler.kubeconfig" \
+    --bind-address=127.0.0.1 \
+    --secure-port="$SCHEDULER_PORT" \
+    --cert-dir="$STATE/certs/kube-scheduler" \
+    --leader-elect=false \
+    --profiling=false \
+    --v=1
+
+  log "starting kwok $KWOK_VERSION"
+  # kwok always also loads ~/.kwok/kwok.yaml when it exists: give it a HOME of its own.
+  HOME="$STATE/kwok-home" start_component kwok "$BIN_kwok" \
+    --kubeconfig="$STATE/kwok.kubeconfig" \
+    --manage-all-nodes=false \
+    --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
+    --node-lease-duration-seconds=40 \
+    --cidr=10.244.0.1/16 \
+    --node-ip=127.0.0.1 \
+    --server-address="127.0.0.1:$KWOK_PORT" \
+    --config="$HACK/kwok.yaml"
+
+  wait_for "kube-controller-manager /healthz" 60 kcm_healthy
+  wait_for "kube-scheduler /healthz" 60 scheduler_healthy
+  wait_for "kwok /healthz" 60 kwok_healthy
+
+  log "creating fake EKS-like nodes"
+  k apply -f "$HACK/nodes.yaml" >/dev/null
+  wait_for "all fake nodes Ready" 120 nodes_ready
+  wait_for "ServiceAccount default/default" 60 default_sa_exists
+  log "cluster ready in $((SECONDS - t0))s. Use it with:  export KUBECONFIG=$STATE/kubeconfig"
+}
+
+cmd_down() {
+  load_ports
+  if [[ ! -d "$STATE/pids" && -z "$(stray_pids)" ]]; then
+    log "cluster is not running"
+    return 0
+  fi
+  stop_all
+  log "cluster stopped (state and logs kept in $STATE)"
+}
+
+cmd_status() {
+  load_ports
+  local name rc=0 state
+  printf '%-26s %-8s %-8s %s\n' COMPONENT PID PROCESS HEALTH
+  for name in "${COMPONENTS[@]}"; do
+    local pid health=-
+    pid="$(pid_of "$name")"
+    if alive "$name"; then state=running; else state=stopped; rc=1; fi
+    case "$name" in
+    etcd) etcd_healthy 2>/dev/null && health="ok (127.0.0.1:$ETCD_PORT)" || health="FAIL" ;;
+    kube-apiserver) apiserver_ready 2>/dev/null && health="ok (https://127.0.0.1:$APISERVER_PORT)" || health="FAIL" ;;
+    kube-controller-manager) kcm_healthy 2>/dev/null && health="ok (:$KCM_PORT)" || health="FAIL" ;;
+    kube-scheduler) scheduler_healthy 2>/dev/null && health="ok (:$SCHEDULER_PORT)" || health="FAIL" ;;
+    kwok) kwok_healthy 2>/dev/null && health="ok (:$KWOK_PORT)" || health="FAIL" ;;
+    esac
+    [[ "$health" == FAIL ]] && rc=1
+    printf '%-26s %-8s %-8s %s\n' "$name" "${pid:--}" "$state" "$health"
+  done
+  if [[ $rc == 0 ]]; then
+    echo
+    k get nodes -L topology.kubernetes.io/zone,kubernetes.io/arch,eks.amazonaws.com/capacityType,eks.amazonaws.com/compute-type 2>&1 || rc=1
+    echo
+    echo "KUBECONFIG=$STATE/kubeconfig   logs: $STATE/logs/"
+  fi
+  return $rc
+}
+
+cmd_logs() {
+  local name
+  for name in "${@:-${COMPONENTS[@]}}"; do
+    echo "===== $name ($STATE/logs/$name.log)"
+    tail -n "${TAIL_LINES:-40}" "$STATE/logs/$name.log" 2>/dev/null || echo "(no log)"
+  done
+}
+
 case "${1:-}" in
+up) cmd_up ;;
+down) cmd_down ;;
+status) cmd_status ;;
+env) echo "export KUBECONFIG=$STATE/kubeconfig" ;;
+logs)
+  shift
+  cmd_logs "$@"
+  ;;
 build)
   resolve_binaries
   ;;
