@@ -1,0 +1,125 @@
+//! `Cluster`: the body of `aws ecs create-cluster`, plus platform policy.
+//!
+//! A Cluster is namespaced. Services, Tasks and ScheduledTasks name their cluster in `cluster`
+//! (as in ECS); it resolves to the Cluster of that name in their own namespace, and a missing
+//! `cluster` means the Cluster named `default` there. The recommended layout is one namespace
+//! per ECS cluster (what `tidewater import` produces). A workload whose Cluster does not exist
+//! runs with no defaults and no policy, like ECS's implicit default cluster.
+
+use super::common::CommonStatus;
+use super::generated::ecs::CreateClusterRequest;
+use kube::CustomResource;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// An ECS cluster: the CreateCluster request body under `spec`, plus `policy`. `clusterName`
+/// defaults to `metadata.name`. Its `defaultCapacityProviderStrategy` applies to workloads that
+/// name neither a launch type nor a capacity provider strategy.
+#[derive(CustomResource, Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[kube(
+    group = "ecs.tidewater.dev",
+    version = "v1alpha1",
+    kind = "Cluster",
+    namespaced,
+    status = "ClusterStatus",
+    shortname = "ecscluster",
+    category = "ecs",
+    printcolumn(
+        name = "Services",
+        type_ = "integer",
+        json_path = ".status.activeServicesCount"
+    ),
+    printcolumn(
+        name = "Running",
+        type_ = "integer",
+        json_path = ".status.runningTasksCount"
+    ),
+    printcolumn(
+        name = "Pending",
+        type_ = "integer",
+        json_path = ".status.pendingTasksCount"
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
+)]
+pub struct ClusterSpec {
+    /// The CreateCluster request members.
+    #[serde(flatten)]
+    pub create: CreateClusterRequest,
+    /// Tidewater extension: what platform teams allow workloads of this cluster to do.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<ClusterPolicy>,
+}
+
+/// Policy knobs enforced on every workload of the cluster; a violation is reported as a
+/// `Ready=False` condition (reason `PolicyViolation`) on the offending resource, and nothing is
+/// created for it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ClusterPolicy {
+    /// Task role ARNs allowed for `taskRoleArn`, as glob patterns (`*` matches any run of
+    /// characters), e.g. `arn:aws:iam::123456789012:role/team-a-*`. Empty allows any role.
+    #[serde(
+        rename = "allowedTaskRoleArns",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub allowed_task_role_arns: Vec<String>,
+    /// Whether containers may set `privileged: true`. Defaults to false.
+    #[serde(
+        rename = "allowPrivilegedContainers",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub allow_privileged_containers: Option<bool>,
+    /// Whether task definitions may use `networkMode: host`, `pidMode: host` or `ipcMode: host`.
+    /// Defaults to false.
+    #[serde(
+        rename = "allowHostNamespaces",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub allow_host_namespaces: Option<bool>,
+    /// Whether `host` volumes (hostPath) are allowed. Defaults to false.
+    #[serde(
+        rename = "allowHostVolumes",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub allow_host_volumes: Option<bool>,
+    /// Image prefixes allowed for containers, e.g. `123456789012.dkr.ecr.us-east-1.amazonaws.com/`.
+    /// Empty allows any image.
+    #[serde(
+        rename = "allowedImagePrefixes",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub allowed_image_prefixes: Vec<String>,
+}
+
+/// What the operator reports about a cluster, in the terms of `describe-clusters`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ClusterStatus {
+    /// Services of this cluster.
+    #[serde(rename = "activeServicesCount", default)]
+    pub active_services_count: i32,
+    /// Tasks RUNNING in this cluster.
+    #[serde(rename = "runningTasksCount", default)]
+    pub running_tasks_count: i32,
+    /// Tasks PENDING in this cluster.
+    #[serde(rename = "pendingTasksCount", default)]
+    pub pending_tasks_count: i32,
+    /// Nodes per capacity provider (FARGATE, FARGATE_SPOT, or an EC2 capacity provider name).
+    #[serde(
+        rename = "registeredNodes",
+        default,
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub registered_nodes: BTreeMap<String, i32>,
+    /// Conditions, warnings and observed generation.
+    #[serde(flatten)]
+    pub common: CommonStatus,
+}

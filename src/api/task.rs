@@ -1,0 +1,118 @@
+//! `Task`: the body of `aws ecs run-task`.
+
+use super::common::CommonStatus;
+use super::generated::ecs::RunTaskRequest;
+use kube::CustomResource;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// A standalone task run: the RunTask request body under `spec`. `count` tasks (pods) are
+/// started once; they are not restarted when they stop, as in ECS.
+#[derive(CustomResource, Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[kube(
+    group = "ecs.tidewater.dev",
+    version = "v1alpha1",
+    kind = "Task",
+    namespaced,
+    status = "TaskStatus",
+    shortname = "ecstask",
+    category = "ecs",
+    printcolumn(
+        name = "Task Definition",
+        type_ = "string",
+        json_path = ".status.taskDefinition"
+    ),
+    printcolumn(
+        name = "Last Status",
+        type_ = "string",
+        json_path = ".status.lastStatus"
+    ),
+    printcolumn(
+        name = "Reason",
+        type_ = "string",
+        json_path = ".status.stoppedReason",
+        priority = 1
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
+)]
+pub struct TaskSpec {
+    /// The RunTask request members.
+    #[serde(flatten)]
+    pub run: RunTaskRequest,
+}
+
+/// What the operator reports about a RunTask, in the terms of `describe-tasks`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TaskStatus {
+    /// The task definition run, `family:revision`.
+    #[serde(
+        rename = "taskDefinition",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub task_definition: Option<String>,
+    /// Summary over all tasks: PROVISIONING, PENDING, RUNNING or STOPPED.
+    #[serde(
+        rename = "lastStatus",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub last_status: Option<String>,
+    /// Why the tasks stopped, when they did.
+    #[serde(
+        rename = "stoppedReason",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub stopped_reason: Option<String>,
+    /// One entry per task (pod).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tasks: Vec<TaskState>,
+    /// Conditions, warnings and observed generation.
+    #[serde(flatten)]
+    pub common: CommonStatus,
+}
+
+/// One task, as `describe-tasks` shows it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TaskState {
+    /// Task id (the pod name).
+    #[serde(rename = "taskId")]
+    pub task_id: String,
+    /// PROVISIONING, PENDING, RUNNING or STOPPED.
+    #[serde(rename = "lastStatus")]
+    pub last_status: String,
+    /// RUNNING or STOPPED.
+    #[serde(rename = "desiredStatus")]
+    pub desired_status: String,
+    /// Why the task stopped.
+    #[serde(
+        rename = "stoppedReason",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub stopped_reason: Option<String>,
+    /// Containers of the task.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub containers: Vec<ContainerState>,
+}
+
+/// One container of a task.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ContainerState {
+    /// Container name.
+    pub name: String,
+    /// PENDING, RUNNING or STOPPED.
+    #[serde(rename = "lastStatus")]
+    pub last_status: String,
+    /// Exit code, once stopped.
+    #[serde(rename = "exitCode", default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    /// Why it stopped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}

@@ -1,0 +1,7 @@
+//! Tidewater: run AWS ECS workloads on Kubernetes.
+//!
+//! The flow is one-way: [`api`] (CRD types, ECS request shapes) → [`translate`] (pure rules:
+//! spec in, Kubernetes objects and warnings out) → the edges ([`render`] offline, the
+//! controllers online).
+
+pub mod api;
