@@ -13,7 +13,9 @@ use kube::api::{Api, DeleteParams, ListParams, PostParams};
 use kube::runtime::wait::conditions;
 use serde_json::json;
 
-use crate::support::{self, Ctx, WAIT, kubectl, kubectl_stdin, repo_root, run, wait_for, yaml_files};
+use crate::support::{
+    self, Ctx, WAIT, kubectl, kubectl_stdin, repo_root, run, wait_for, yaml_files,
+};
 
 const ZONE: &str = "topology.kubernetes.io/zone";
 
@@ -60,7 +62,9 @@ fn deployment_ready(want: i32) -> impl Fn(Option<&Deployment>) -> bool {
 /// Pods of `app=<name>` that are not being deleted.
 async fn live_pods(ctx: &Ctx, app: &str) -> Result<Vec<Pod>> {
     let pods: Api<Pod> = ctx.api();
-    let list = pods.list(&ListParams::default().labels(&format!("app={app}"))).await?;
+    let list = pods
+        .list(&ListParams::default().labels(&format!("app={app}")))
+        .await?;
     Ok(list
         .items
         .into_iter()
@@ -75,7 +79,12 @@ async fn node_labels(ctx: &Ctx) -> Result<BTreeMap<String, BTreeMap<String, Stri
         .await?
         .items
         .into_iter()
-        .map(|n| (n.metadata.name.unwrap_or_default(), n.metadata.labels.unwrap_or_default()))
+        .map(|n| {
+            (
+                n.metadata.name.unwrap_or_default(),
+                n.metadata.labels.unwrap_or_default(),
+            )
+        })
         .collect())
 }
 
@@ -94,7 +103,11 @@ async fn deployment_spreads_over_three_zones() {
         let mut zones = BTreeSet::new();
         for pod in &pods {
             let phase = pod.status.as_ref().and_then(|s| s.phase.clone());
-            ensure!(phase.as_deref() == Some("Running"), "pod {:?} is {phase:?}", pod.metadata.name);
+            ensure!(
+                phase.as_deref() == Some("Running"),
+                "pod {:?} is {phase:?}",
+                pod.metadata.name
+            );
             let node = pod
                 .spec
                 .as_ref()
@@ -106,7 +119,10 @@ async fn deployment_spreads_over_three_zones() {
                 .with_context(|| format!("node {node} has no zone label"))?;
             zones.insert(zone.clone());
         }
-        ensure!(zones.len() == 3, "pods are not spread over 3 zones: {zones:?}");
+        ensure!(
+            zones.len() == 3,
+            "pods are not spread over 3 zones: {zones:?}"
+        );
         Ok(())
     })
     .await;
@@ -136,7 +152,11 @@ async fn deleting_a_deployment_garbage_collects_replicasets_and_pods() {
                     .any(|o| o.uid == uid)
             })
             .collect();
-        ensure!(owned.len() == 1, "expected one ReplicaSet owned by the Deployment, found {}", owned.len());
+        ensure!(
+            owned.len() == 1,
+            "expected one ReplicaSet owned by the Deployment, found {}",
+            owned.len()
+        );
         let pods = live_pods(&ctx, "gc").await?;
         ensure!(pods.len() == 2, "expected 2 pods, found {}", pods.len());
 
@@ -239,7 +259,15 @@ async fn daemonset_runs_one_pod_per_non_fargate_node() {
 
 /// A kubeconfig that authenticates with `token` only (no client certificate, which would win).
 fn token_kubeconfig(dir: &Path, token: &str) -> Result<std::path::PathBuf> {
-    let server = kubectl(&["config", "view", "--raw", "--minify", "-o", "jsonpath={.clusters[0].cluster.server}"]).ok()?;
+    let server = kubectl(&[
+        "config",
+        "view",
+        "--raw",
+        "--minify",
+        "-o",
+        "jsonpath={.clusters[0].cluster.server}",
+    ])
+    .ok()?;
     let ca = kubectl(&[
         "config",
         "view",
@@ -249,7 +277,10 @@ fn token_kubeconfig(dir: &Path, token: &str) -> Result<std::path::PathBuf> {
         "jsonpath={.clusters[0].cluster.certificate-authority-data}",
     ])
     .ok()?;
-    ensure!(!server.is_empty() && !ca.is_empty(), "admin kubeconfig lacks server or CA data");
+    ensure!(
+        !server.is_empty() && !ca.is_empty(),
+        "admin kubeconfig lacks server or CA data"
+    );
     let config = json!({
         "apiVersion": "v1",
         "kind": "Config",
@@ -274,17 +305,34 @@ fn as_token_user(kubeconfig: &Path, args: &[&str]) -> support::KubectlOutput {
 async fn service_account_token_is_subject_to_rbac() {
     run("rbac", |ctx| async move {
         ctx.kubectl(&["create", "serviceaccount", "robot"]).ok()?;
-        let token = ctx.kubectl(&["create", "token", "robot", "--duration=10m"]).ok()?;
+        let token = ctx
+            .kubectl(&["create", "token", "robot", "--duration=10m"])
+            .ok()?;
         let token = token.trim();
-        ensure!(token.split('.').count() == 3, "`kubectl create token` did not print a JWT");
+        ensure!(
+            token.split('.').count() == 3,
+            "`kubectl create token` did not print a JWT"
+        );
 
         let dir = std::env::temp_dir().join(format!("tidewater-e2e-{}", ctx.ns));
         std::fs::create_dir_all(&dir)?;
         let kc = token_kubeconfig(&dir, token)?;
         let ns = ctx.ns.as_str();
 
-        let who = as_token_user(&kc, &["auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"]).ok()?;
-        ensure!(who == format!("system:serviceaccount:{ns}:robot"), "token authenticates as {who:?}");
+        let who = as_token_user(
+            &kc,
+            &[
+                "auth",
+                "whoami",
+                "-o",
+                "jsonpath={.status.userInfo.username}",
+            ],
+        )
+        .ok()?;
+        ensure!(
+            who == format!("system:serviceaccount:{ns}:robot"),
+            "token authenticates as {who:?}"
+        );
 
         let can = as_token_user(&kc, &["auth", "can-i", "list", "configmaps", "-n", ns]);
         ensure!(
@@ -297,9 +345,22 @@ async fn service_account_token_is_subject_to_rbac() {
             "expected Forbidden, got {denied:?}"
         );
 
-        ctx.kubectl(&["create", "role", "cm-reader", "--verb=get,list,watch", "--resource=configmaps"]).ok()?;
-        ctx.kubectl(&["create", "rolebinding", "robot-cm-reader", "--role=cm-reader", &format!("--serviceaccount={ns}:robot")])
-            .ok()?;
+        ctx.kubectl(&[
+            "create",
+            "role",
+            "cm-reader",
+            "--verb=get,list,watch",
+            "--resource=configmaps",
+        ])
+        .ok()?;
+        ctx.kubectl(&[
+            "create",
+            "rolebinding",
+            "robot-cm-reader",
+            "--role=cm-reader",
+            &format!("--serviceaccount={ns}:robot"),
+        ])
+        .ok()?;
         // The RBAC authorizer reads through an informer: allow it a moment to see the binding.
         support::eventually("the RoleBinding to take effect", WAIT, || {
             let out = as_token_user(&kc, &["auth", "can-i", "list", "configmaps", "-n", ns]);
@@ -309,7 +370,10 @@ async fn service_account_token_is_subject_to_rbac() {
         as_token_user(&kc, &["get", "configmaps", "-n", ns]).ok()?;
         // Still nothing beyond the role.
         let secrets = as_token_user(&kc, &["auth", "can-i", "list", "secrets", "-n", ns]);
-        ensure!(secrets.stdout.trim() == "no", "the role grants too much: {secrets:?}");
+        ensure!(
+            secrets.stdout.trim() == "no",
+            "the role grants too much: {secrets:?}"
+        );
         let _ = std::fs::remove_dir_all(&dir);
         Ok(())
     })
@@ -344,7 +408,12 @@ async fn crds_are_established_and_documented() {
                 count += 1;
                 wait_for(&crds, &name, conditions::is_crd_established(), WAIT)
                     .await
-                    .with_context(|| format!("CRD {name} from {} (installed by hack/e2e.sh)", file.display()))?;
+                    .with_context(|| {
+                        format!(
+                            "CRD {name} from {} (installed by hack/e2e.sh)",
+                            file.display()
+                        )
+                    })?;
             }
         }
         ensure!(count > 0, "crds/ holds no CustomResourceDefinition");
@@ -359,8 +428,14 @@ async fn crds_are_established_and_documented() {
             explain.contains("FIELD") && explain.contains("DESCRIPTION"),
             "kubectl explain printed no field documentation:\n{explain}"
         );
-        let fields = explain.split_once("FIELDS:").map(|(_, f)| f.trim()).unwrap_or_default();
-        ensure!(!fields.is_empty(), "kubectl explain lists no fields:\n{explain}");
+        let fields = explain
+            .split_once("FIELDS:")
+            .map(|(_, f)| f.trim())
+            .unwrap_or_default();
+        ensure!(
+            !fields.is_empty(),
+            "kubectl explain lists no fields:\n{explain}"
+        );
         Ok(())
     })
     .await;
@@ -372,7 +447,10 @@ fn expected_error(path: &Path) -> Result<String> {
     let first = text.lines().next().unwrap_or_default();
     match first.trim().strip_prefix("# expect:") {
         Some(s) if !s.trim().is_empty() => Ok(s.trim().to_string()),
-        _ => bail!("{} does not start with `# expect: <substring>`", path.display()),
+        _ => bail!(
+            "{} does not start with `# expect: <substring>`",
+            path.display()
+        ),
     }
 }
 
@@ -386,7 +464,10 @@ async fn invalid_fixtures_are_rejected_by_admission() {
             let expect = expected_error(file)?;
             let out = ctx.kubectl(&["apply", "--dry-run=server", "-f", file.to_str().unwrap()]);
             if out.success() {
-                problems.push(format!("{}: accepted, expected an error containing {expect:?}", file.display()));
+                problems.push(format!(
+                    "{}: accepted, expected an error containing {expect:?}",
+                    file.display()
+                ));
             } else if !out.stderr.contains(&expect) {
                 problems.push(format!(
                     "{}: rejected, but stderr lacks {expect:?}:\n{}",
@@ -395,7 +476,13 @@ async fn invalid_fixtures_are_rejected_by_admission() {
                 ));
             }
         }
-        ensure!(problems.is_empty(), "{} of {} fixtures misbehaved:\n{}", problems.len(), files.len(), problems.join("\n"));
+        ensure!(
+            problems.is_empty(),
+            "{} of {} fixtures misbehaved:\n{}",
+            problems.len(),
+            files.len(),
+            problems.join("\n")
+        );
         Ok(())
     })
     .await;
@@ -413,7 +500,13 @@ async fn examples_are_accepted_by_admission() {
                 problems.push(format!("{}:\n{}", file.display(), out.stderr.trim()));
             }
         }
-        ensure!(problems.is_empty(), "{} of {} examples rejected:\n{}", problems.len(), files.len(), problems.join("\n"));
+        ensure!(
+            problems.is_empty(),
+            "{} of {} examples rejected:\n{}",
+            problems.len(),
+            files.len(),
+            problems.join("\n")
+        );
         Ok(())
     })
     .await;
@@ -435,9 +528,16 @@ async fn rendered_objects_are_accepted_by_the_apiserver() {
             out.status,
             String::from_utf8_lossy(&out.stderr)
         );
-        ensure!(!out.stdout.iter().all(u8::is_ascii_whitespace), "`tidewater render` printed nothing");
+        ensure!(
+            !out.stdout.iter().all(u8::is_ascii_whitespace),
+            "`tidewater render` printed nothing"
+        );
         let ns = ctx.ns.clone();
-        kubectl_stdin(&["apply", "--dry-run=server", "-n", &ns, "-f", "-"], Some(&out.stdout)).ok()?;
+        kubectl_stdin(
+            &["apply", "--dry-run=server", "-n", &ns, "-f", "-"],
+            Some(&out.stdout),
+        )
+        .ok()?;
         Ok(())
     })
     .await;

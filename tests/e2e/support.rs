@@ -68,7 +68,8 @@ pub async fn client() -> Client {
         Err(e) => panic!("e2e: no usable kubeconfig: {e:#}\n  -> {hint}"),
     };
     let url = config.cluster_url.clone();
-    let client = Client::try_from(config).unwrap_or_else(|e| panic!("e2e: building a client for {url}: {e}"));
+    let client = Client::try_from(config)
+        .unwrap_or_else(|e| panic!("e2e: building a client for {url}: {e}"));
     match tokio::time::timeout(Duration::from_secs(15), client.apiserver_version()).await {
         Ok(Ok(_)) => client,
         Ok(Err(e)) => panic!(
@@ -187,9 +188,19 @@ impl Drop for TestNamespace {
             dump_failure(&self.ctx.ns);
         }
         // Don't wait for the namespace to go away: the namespace controller finishes it.
-        let out = kubectl(&["delete", "namespace", &self.ctx.ns, "--wait=false", "--ignore-not-found"]);
+        let out = kubectl(&[
+            "delete",
+            "namespace",
+            &self.ctx.ns,
+            "--wait=false",
+            "--ignore-not-found",
+        ]);
         if !out.success() {
-            eprintln!("e2e: deleting namespace {} failed: {}", self.ctx.ns, out.stderr.trim());
+            eprintln!(
+                "e2e: deleting namespace {} failed: {}",
+                self.ctx.ns,
+                out.stderr.trim()
+            );
         }
     }
 }
@@ -213,13 +224,22 @@ where
 }
 
 /// Waits (through a watch, no polling) until `cond` holds for the object `name`.
-pub async fn wait_for<K>(api: &Api<K>, name: &str, cond: impl Condition<K>, timeout: Duration) -> Result<Option<K>>
+pub async fn wait_for<K>(
+    api: &Api<K>,
+    name: &str,
+    cond: impl Condition<K>,
+    timeout: Duration,
+) -> Result<Option<K>>
 where
     K: Clone + Debug + Send + DeserializeOwned + Resource + 'static,
+    <K as Resource>::DynamicType: Default,
 {
     match tokio::time::timeout(timeout, await_condition(api.clone(), name, cond)).await {
         Ok(Ok(obj)) => Ok(obj),
-        Ok(Err(e)) => Err(anyhow!("watching {} {name}: {e}", K::kind(&Default::default()))),
+        Ok(Err(e)) => Err(anyhow!(
+            "watching {} {name}: {e}",
+            K::kind(&Default::default())
+        )),
         Err(_) => {
             let current = api.get_opt(name).await.ok().flatten();
             Err(anyhow!(
@@ -247,7 +267,9 @@ where
             return Ok(());
         }
         if tokio::time::Instant::now() >= deadline {
-            return Err(anyhow!("timed out after {timeout:?} waiting for {what} (last result: {last:?})"));
+            return Err(anyhow!(
+                "timed out after {timeout:?} waiting for {what} (last result: {last:?})"
+            ));
         }
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_secs(1));
@@ -297,10 +319,16 @@ pub fn kubectl(args: &[&str]) -> KubectlOutput {
 /// Runs kubectl with `stdin` fed to it (e.g. `-f -`).
 pub fn kubectl_stdin(args: &[&str], stdin: Option<&[u8]>) -> KubectlOutput {
     let mut cmd = kubectl_command(args);
-    cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("e2e: cannot run kubectl (is it on PATH?)");
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let mut child = cmd
+        .spawn()
+        .expect("e2e: cannot run kubectl (is it on PATH?)");
     if let Some(input) = stdin {
         let mut pipe = child.stdin.take().expect("stdin is piped");
         let input = input.to_vec();
@@ -326,7 +354,12 @@ pub fn dump_failure(ns: &str) {
         vec!["get", "nodes", "-o", "wide"],
     ] {
         let out = kubectl(&args);
-        report.push_str(&format!("---- kubectl {}\n{}{}", args.join(" "), out.stdout, out.stderr));
+        report.push_str(&format!(
+            "---- kubectl {}\n{}{}",
+            args.join(" "),
+            out.stdout,
+            out.stderr
+        ));
     }
     let logs = cluster_dir().join("logs");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&logs)
@@ -343,7 +376,11 @@ pub fn dump_failure(ns: &str) {
         let text = std::fs::read_to_string(&f).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
         let tail = &lines[lines.len().saturating_sub(30)..];
-        report.push_str(&format!("---- tail of {}\n{}\n", f.display(), tail.join("\n")));
+        report.push_str(&format!(
+            "---- tail of {}\n{}\n",
+            f.display(),
+            tail.join("\n")
+        ));
     }
     report.push_str("======== end of dump ========\n");
     eprintln!("{report}");
