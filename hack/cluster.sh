@@ -370,14 +370,21 @@ cmd_up() {
   write_kubeconfig "$STATE/kwok.kubeconfig" tidewater-kwok kwok
   # A fresh store on every start: tests get a clean, deterministic cluster.
   rm -rf "$STATE/etcd" "$STATE/kwok-home" "$STATE/certs"
-  mkdir -p "$STATE/logs" "$STATE/pids" "$STATE/kwok-home" "$STATE/certs"
+  mkdir -p "$STATE/logs" "$STATE/pids" "$STATE/kwok-home" "$STATE/certs" "$STATE/bin"
+  # Run the cached binaries through links named like the components: `pgrep -a kube-apiserver`
+  # finds them, and their command lines name the state dir (see stray_pids).
+  ln -sfn "$BIN_etcd" "$STATE/bin/etcd"
+  ln -sfn "$BIN_kube_apiserver" "$STATE/bin/kube-apiserver"
+  ln -sfn "$BIN_kube_controller_manager" "$STATE/bin/kube-controller-manager"
+  ln -sfn "$BIN_kube_scheduler" "$STATE/bin/kube-scheduler"
+  ln -sfn "$BIN_kwok" "$STATE/bin/kwok"
   local name
   for name in "${COMPONENTS[@]}"; do
     [[ -f "$STATE/logs/$name.log" ]] && mv -f "$STATE/logs/$name.log" "$STATE/logs/$name.previous.log"
   done
 
   log "starting etcd $ETCD_VERSION on 127.0.0.1:$ETCD_PORT"
-  start_component etcd "$BIN_etcd" \
+  start_component etcd "$STATE/bin/etcd" \
     --name=tidewater \
     --data-dir="$STATE/etcd" \
     --listen-client-urls="http://127.0.0.1:$ETCD_PORT" \
@@ -392,7 +399,7 @@ cmd_up() {
   wait_for "etcd /health" 60 etcd_healthy
 
   log "starting kube-apiserver $KUBERNETES_VERSION on https://127.0.0.1:$APISERVER_PORT"
-  start_component kube-apiserver "$BIN_kube_apiserver" \
+  start_component kube-apiserver "$STATE/bin/kube-apiserver" \
     --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
     --bind-address=127.0.0.1 \
     --advertise-address=127.0.0.1 \
@@ -414,7 +421,7 @@ cmd_up() {
   wait_for "kube-apiserver /readyz" 120 apiserver_ready
 
   log "starting kube-controller-manager and kube-scheduler"
-  start_component kube-controller-manager "$BIN_kube_controller_manager" \
+  start_component kube-controller-manager "$STATE/bin/kube-controller-manager" \
     --kubeconfig="$STATE/kube-controller-manager.kubeconfig" \
     --authentication-kubeconfig="$STATE/kube-controller-manager.kubeconfig" \
     --authorization-kubeconfig="$STATE/kube-controller-manager.kubeconfig" \
@@ -433,7 +440,7 @@ cmd_up() {
     --horizontal-pod-autoscaler-sync-period=5s \
     --profiling=false \
     --v=1
-  start_component kube-scheduler "$BIN_kube_scheduler" \
+  start_component kube-scheduler "$STATE/bin/kube-scheduler" \
     --kubeconfig="$STATE/kube-scheduler.kubeconfig" \
     --authentication-kubeconfig="$STATE/kube-scheduler.kubeconfig" \
     --authorization-kubeconfig="$STATE/kube-scheduler.kubeconfig" \
@@ -446,7 +453,7 @@ cmd_up() {
 
   log "starting kwok $KWOK_VERSION"
   # kwok always also loads ~/.kwok/kwok.yaml when it exists: give it a HOME of its own.
-  HOME="$STATE/kwok-home" start_component kwok "$BIN_kwok" \
+  HOME="$STATE/kwok-home" start_component kwok "$STATE/bin/kwok" \
     --kubeconfig="$STATE/kwok.kubeconfig" \
     --manage-all-nodes=false \
     --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
