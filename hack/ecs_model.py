@@ -143,6 +143,7 @@ SCHEMA_EXTRAS = {
     ("ContainerDefinition", "dependsOn"): 'extend("maxItems" = 10)',
     ("ContainerDependency", "containerName"): 'length(max = 255)',
     ("ContainerDefinition", "portMappings"): 'extend("maxItems" = 100)',
+    ("PortMapping", "containerPortRange"): 'length(max = 11)',
     ("PortMapping", "containerPort"): 'range(min = 0, max = 65535)',
     ("PortMapping", "hostPort"): 'range(min = 0, max = 65535)',
 }

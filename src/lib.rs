@@ -5,3 +5,5 @@
 //! controllers online).
 
 pub mod api;
+pub mod render;
+pub mod translate;

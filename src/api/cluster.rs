@@ -53,6 +53,24 @@ pub struct ClusterSpec {
     /// Tidewater extension: what platform teams allow workloads of this cluster to do.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<ClusterPolicy>,
+    /// Tidewater extension: an External Secrets Operator store holding the task secrets. When
+    /// set, an `ExternalSecret` is created for every Kubernetes Secret the workloads reference.
+    #[serde(
+        rename = "secretStore",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub secret_store: Option<SecretStoreRef>,
+}
+
+/// A reference to an External Secrets Operator (Cluster)SecretStore.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SecretStoreRef {
+    /// Store name.
+    pub name: String,
+    /// `ClusterSecretStore` (default) or `SecretStore`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
 }
 
 /// Policy knobs enforced on every workload of the cluster; a violation is reported as a

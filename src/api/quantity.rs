@@ -5,7 +5,8 @@ use std::borrow::Cow;
 use std::fmt;
 
 /// A task size as ECS writes it: a string of CPU units or MiB (`"1024"`), or with a unit
-/// (`"1 vCPU"`, `"0.25 vCPU"`, `"2 GB"`, `"512 MiB"`). A bare integer is accepted too.
+/// (`"1 vCPU"`, `"0.25 vCPU"`, `"2 GB"`, `"512 MiB"`). The CRD takes a string, as ECS does;
+/// `render` and `import` also accept a bare integer.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TaskSize(pub String);
 
@@ -56,6 +57,12 @@ impl From<&str> for TaskSize {
     }
 }
 
+impl From<String> for TaskSize {
+    fn from(s: String) -> Self {
+        TaskSize(s)
+    }
+}
+
 impl Serialize for TaskSize {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.0)
@@ -85,7 +92,8 @@ impl schemars::JsonSchema for TaskSize {
         true
     }
     fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schemars::json_schema!({ "x-kubernetes-int-or-string": true })
+        // A string, as in the ECS API; bounded so CEL rules over it stay within the cost budget.
+        schemars::json_schema!({ "type": "string", "maxLength": 16 })
     }
 }
 

@@ -41,7 +41,6 @@ use serde::{Deserialize, Serialize};
     cel,
     validation = Rule::new("self.containerDefinitions.all(c, self.containerDefinitions.exists_one(d, d.name == c.name))")
         .message("containerDefinitions: container names must be unique within a task definition")
-        .reason(Reason::FieldValueDuplicate)
         .field_path(".containerDefinitions"),
     validation = Rule::new("self.containerDefinitions.exists(c, !has(c.essential) || c.essential)")
         .message("containerDefinitions: at least one container must be essential (essential defaults to true)")
@@ -81,7 +80,7 @@ pub struct TaskDefinitionSpec {
 
 /// The CEL rule for Fargate cpu/memory combinations, for sizes written as plain numbers (other
 /// forms, such as `"1 vCPU"`, are checked when the revision is registered).
-pub const FARGATE_SIZE_RULE: &str = "!has(self.requiresCompatibilities) || !self.requiresCompatibilities.exists(x, x == 'FARGATE') || !has(self.cpu) || !has(self.memory) || !string(self.cpu).matches('^[0-9]+$') || !string(self.memory).matches('^[0-9]+$') || (int(string(self.cpu)) == 256 && int(string(self.memory)) in [512, 1024, 2048]) || (int(string(self.cpu)) == 512 && int(string(self.memory)) >= 1024 && int(string(self.memory)) <= 4096 && int(string(self.memory)) % 1024 == 0) || (int(string(self.cpu)) == 1024 && int(string(self.memory)) >= 2048 && int(string(self.memory)) <= 8192 && int(string(self.memory)) % 1024 == 0) || (int(string(self.cpu)) == 2048 && int(string(self.memory)) >= 4096 && int(string(self.memory)) <= 16384 && int(string(self.memory)) % 1024 == 0) || (int(string(self.cpu)) == 4096 && int(string(self.memory)) >= 8192 && int(string(self.memory)) <= 30720 && int(string(self.memory)) % 1024 == 0) || (int(string(self.cpu)) == 8192 && int(string(self.memory)) >= 16384 && int(string(self.memory)) <= 61440 && int(string(self.memory)) % 4096 == 0) || (int(string(self.cpu)) == 16384 && int(string(self.memory)) >= 32768 && int(string(self.memory)) <= 122880 && int(string(self.memory)) % 8192 == 0)";
+pub const FARGATE_SIZE_RULE: &str = "!has(self.requiresCompatibilities) || !self.requiresCompatibilities.exists(x, x == 'FARGATE') || !has(self.cpu) || !has(self.memory) || !self.cpu.matches('^[0-9]+$') || !self.memory.matches('^[0-9]+$') || (int(self.cpu) == 256 && int(self.memory) in [512, 1024, 2048]) || (int(self.cpu) == 512 && int(self.memory) >= 1024 && int(self.memory) <= 4096 && int(self.memory) % 1024 == 0) || (int(self.cpu) == 1024 && int(self.memory) >= 2048 && int(self.memory) <= 8192 && int(self.memory) % 1024 == 0) || (int(self.cpu) == 2048 && int(self.memory) >= 4096 && int(self.memory) <= 16384 && int(self.memory) % 1024 == 0) || (int(self.cpu) == 4096 && int(self.memory) >= 8192 && int(self.memory) <= 30720 && int(self.memory) % 1024 == 0) || (int(self.cpu) == 8192 && int(self.memory) >= 16384 && int(self.memory) <= 61440 && int(self.memory) % 4096 == 0) || (int(self.cpu) == 16384 && int(self.memory) >= 32768 && int(self.memory) <= 122880 && int(self.memory) % 8192 == 0)";
 
 /// What the operator reports about a task definition.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]

@@ -2792,6 +2792,7 @@ pub struct PortMapping {
         default,
         skip_serializing_if = "Option::is_none"
     )]
+    #[schemars(length(max = 11))]
     pub container_port_range: Option<String>,
     /// The port number on the container instance to reserve for your container.
     #[serde(rename = "hostPort", default, skip_serializing_if = "Option::is_none")]

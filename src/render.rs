@@ -1,0 +1,1 @@
+//! `tidewater render` (placeholder, replaced below).
