@@ -167,7 +167,7 @@ check_ports_free() {
 PKI=""
 gen_pki() {
   PKI="$STATE/pki"
-  if [[ -f "$PKI/.complete" ]]; then return 0; fi
+  if [[ -f "$PKI/.complete-v2" ]]; then return 0; fi
   command -v openssl >/dev/null || die "openssl is required"
   rm -rf "$PKI"
   mkdir -p "$PKI"
@@ -202,11 +202,20 @@ gen_pki() {
     issue kube-controller-manager system:kube-controller-manager ""
     issue kube-scheduler system:kube-scheduler ""
     issue kwok tidewater-kwok system:masters
+    # Front proxy (aggregation layer): its own CA, as upstream recommends.
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout front-proxy-ca.key -out front-proxy-ca.crt \
+      -days 3650 -subj "/CN=tidewater-front-proxy-ca" 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -keyout front-proxy-client.key -out front-proxy-client.csr \
+      -subj "/CN=front-proxy-client" 2>/dev/null
+    printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n' >fp.ext
+    openssl x509 -req -in front-proxy-client.csr -CA front-proxy-ca.crt -CAkey front-proxy-ca.key \
+      -CAcreateserial -out front-proxy-client.crt -days 3650 -extfile fp.ext 2>/dev/null
+    rm -f front-proxy-client.csr fp.ext
     openssl genrsa -out sa.key 2048 2>/dev/null
     openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
     chmod 600 ./*.key
   )
-  touch "$PKI/.complete"
+  touch "$PKI/.complete-v2"
 }
 
 write_kubeconfig() { # file user cert
@@ -269,6 +278,7 @@ stop_all() {
     fi
   done
   for pid in $(stray_pids); do
+    [[ " ${pids[*]} " == *" $pid "* ]] && continue
     log "stopping stray component process $pid ($(cat "/proc/$pid/comm" 2>/dev/null))"
     kill -TERM "$pid" 2>/dev/null || true
     pids+=("$pid")
@@ -408,6 +418,13 @@ cmd_up() {
     --tls-cert-file="$PKI/apiserver.crt" \
     --tls-private-key-file="$PKI/apiserver.key" \
     --client-ca-file="$PKI/ca.crt" \
+    --requestheader-client-ca-file="$PKI/front-proxy-ca.crt" \
+    --requestheader-allowed-names=front-proxy-client \
+    --requestheader-username-headers=X-Remote-User \
+    --requestheader-group-headers=X-Remote-Group \
+    --requestheader-extra-headers-prefix=X-Remote-Extra- \
+    --proxy-client-cert-file="$PKI/front-proxy-client.crt" \
+    --proxy-client-key-file="$PKI/front-proxy-client.key" \
     --authorization-mode=RBAC \
     --anonymous-auth=true \
     --allow-privileged=true \
@@ -417,6 +434,7 @@ cmd_up() {
     --service-account-signing-key-file="$PKI/sa.key" \
     --profiling=false \
     --event-ttl=1h \
+    --endpoint-reconciler-type=none \
     --v=1
   wait_for "kube-apiserver /readyz" 120 apiserver_ready
 
