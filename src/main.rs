@@ -1,7 +1,72 @@
-use kube::CustomResourceExt;
-fn main() {
-    for crd in tidewater::api::crds() {
-        println!("---\n{}", serde_yaml_ng::to_string(&crd).unwrap());
+//! The `tidewater` binary.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "tidewater",
+    version,
+    about = "Run AWS ECS workloads on Kubernetes"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Yaml,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print the CustomResourceDefinitions (YAML).
+    Crd,
+    /// Render manifests or raw ECS JSON into the Kubernetes objects the operator would create.
+    Render {
+        /// Files or directories (YAML multi-document or JSON).
+        #[arg(short = 'f', long = "filename", required = true, num_args = 1..)]
+        files: Vec<PathBuf>,
+        /// Output format.
+        #[arg(short = 'o', long = "output", value_enum, default_value = "yaml")]
+        output: Format,
+        /// Set metadata.namespace on every object.
+        #[arg(short = 'n', long)]
+        namespace: Option<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Crd => {
+            print!("{}", tidewater::api::crd_yaml());
+            ExitCode::SUCCESS
+        }
+        Command::Render {
+            files,
+            output,
+            namespace,
+        } => {
+            let out = tidewater::render::render_files(&files, namespace.as_deref());
+            match output {
+                Format::Yaml => print!("{}", tidewater::render::to_yaml(&out.objects)),
+                Format::Json => println!("{}", tidewater::render::to_json_list(&out.objects)),
+            }
+            for w in &out.warnings {
+                eprintln!("warning: {w}");
+            }
+            for e in &out.errors {
+                eprintln!("error: {e}");
+            }
+            if out.errors.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
     }
-    let _ = tidewater::api::TaskDefinition::crd();
 }

@@ -33,6 +33,19 @@ pub fn any_value(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     schemars::json_schema!({ "x-kubernetes-preserve-unknown-fields": true })
 }
 
+/// The CRDs as one YAML stream, as committed under `crds/`.
+pub fn crd_yaml() -> String {
+    crds()
+        .iter()
+        .map(|c| {
+            format!(
+                "---\n{}",
+                serde_yaml_ng::to_string(c).expect("CRDs serialise")
+            )
+        })
+        .collect()
+}
+
 /// The CRDs of all Tidewater kinds, in a stable order.
 pub fn crds() -> Vec<CustomResourceDefinition> {
     vec![
