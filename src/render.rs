@@ -14,6 +14,9 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+/// Input paths that were not read as written, with what happened.
+type Notes = Vec<(String, String)>;
+
 /// A problem with one input document, located by file and JSON path.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{file}: {path}: {message}")]
@@ -160,7 +163,7 @@ fn parse<T: serde::de::DeserializeOwned + serde::Serialize>(
     file: &str,
     base: &str,
     v: &Value,
-) -> Result<(T, Vec<String>), InputError> {
+) -> Result<(T, Notes), InputError> {
     let spec: T = serde_json::from_value(v.clone()).map_err(|e| InputError {
         file: file.into(),
         path: base.into(),
@@ -169,7 +172,16 @@ fn parse<T: serde::de::DeserializeOwned + serde::Serialize>(
     let back = serde_json::to_value(&spec).expect("spec serialises");
     let mut unknown = Vec::new();
     unknown_fields(v, &back, "", &mut unknown);
-    Ok((spec, unknown))
+    let notes = unknown
+        .into_iter()
+        .map(|p| {
+            (
+                p,
+                "not a field of this ECS request shape; ignored".to_string(),
+            )
+        })
+        .collect();
+    Ok((spec, notes))
 }
 
 /// Paths present (non-null) in `input` but absent from the parsed-and-serialised value.
@@ -199,7 +211,7 @@ fn unknown_fields(input: &Value, parsed: &Value, path: &str, out: &mut Vec<Strin
 }
 
 /// Recognise one document: a Tidewater manifest or raw ECS JSON.
-pub fn recognise(file: &str, doc: &Value) -> Result<Vec<(Resource, Vec<String>)>, InputError> {
+pub fn recognise(file: &str, doc: &Value) -> Result<Vec<(Resource, Notes)>, InputError> {
     let err = |path: &str, message: String| InputError {
         file: file.into(),
         path: path.into(),
@@ -263,21 +275,58 @@ pub fn recognise(file: &str, doc: &Value) -> Result<Vec<(Resource, Vec<String>)>
     if let Some(s) = obj.get("service").filter(|v| v.is_object()) {
         return recognise_service(file, "service", s).map(|r| vec![r]);
     }
-    if obj.contains_key("serviceName")
-        || (obj.contains_key("taskDefinition") && obj.contains_key("desiredCount"))
-    {
+    const SERVICE_KEYS: &[&str] = &[
+        "serviceName",
+        "desiredCount",
+        "deploymentConfiguration",
+        "loadBalancers",
+        "schedulingStrategy",
+        "serviceRegistries",
+    ];
+    if SERVICE_KEYS.iter().any(|k| obj.contains_key(*k)) {
         return recognise_service(file, "", doc).map(|r| vec![r]);
     }
     Err(err(".", "not a Tidewater manifest, a RegisterTaskDefinition or CreateService body, or describe-task-definition / describe-services output".into()))
 }
 
+/// Container members ECS takes as lists; hand-written JSON sometimes has one object instead.
+const CONTAINER_LISTS: &[&str] = &[
+    "portMappings",
+    "environment",
+    "mountPoints",
+    "secrets",
+    "ulimits",
+    "volumesFrom",
+    "dependsOn",
+    "extraHosts",
+    "environmentFiles",
+];
+
 fn recognise_task_definition(
     file: &str,
     base: &str,
     v: &Value,
-) -> Result<(Resource, Vec<String>), InputError> {
-    let (spec, unknown): (TaskDefinitionSpec, _) =
-        parse(file, if base.is_empty() { "." } else { base }, v)?;
+) -> Result<(Resource, Notes), InputError> {
+    let mut v = v.clone();
+    let mut wrapped = Vec::new();
+    if let Some(Value::Array(containers)) = v.get_mut("containerDefinitions") {
+        for (i, c) in containers.iter_mut().enumerate() {
+            for key in CONTAINER_LISTS {
+                if let Some(slot) = c.get_mut(*key).filter(|x| x.is_object()) {
+                    *slot = Value::Array(vec![slot.take()]);
+                    wrapped.push(format!("containerDefinitions[{i}].{key}"));
+                }
+            }
+        }
+    }
+    let (spec, mut unknown): (TaskDefinitionSpec, _) =
+        parse(file, if base.is_empty() { "." } else { base }, &v)?;
+    unknown.extend(wrapped.into_iter().map(|p| {
+        (
+            p,
+            "an object where ECS expects a list: read as a one-element list".to_string(),
+        )
+    }));
     let family = spec
         .register
         .family
@@ -286,12 +335,15 @@ fn recognise_task_definition(
         .unwrap_or_else(|| stem(file));
     let unknown = unknown
         .into_iter()
-        .map(|p| {
-            if base.is_empty() {
-                p
-            } else {
-                format!("{base}.{p}")
-            }
+        .map(|(p, m)| {
+            (
+                if base.is_empty() {
+                    p
+                } else {
+                    format!("{base}.{p}")
+                },
+                m,
+            )
         })
         .collect();
     Ok((
@@ -303,11 +355,7 @@ fn recognise_task_definition(
     ))
 }
 
-fn recognise_service(
-    file: &str,
-    base: &str,
-    v: &Value,
-) -> Result<(Resource, Vec<String>), InputError> {
+fn recognise_service(file: &str, base: &str, v: &Value) -> Result<(Resource, Notes), InputError> {
     let mut v = v.clone();
     // describe output names the cluster by ARN and the task definition by ARN.
     if let Some(arn) = v.get("clusterArn").and_then(Value::as_str).map(arn_name) {
@@ -331,13 +379,16 @@ fn recognise_service(
         .unwrap_or_else(|| stem(file));
     let unknown = unknown
         .into_iter()
-        .filter(|p| p != "cluster")
-        .map(|p| {
-            if base.is_empty() {
-                p
-            } else {
-                format!("{base}.{p}")
-            }
+        .filter(|(p, _)| p != "cluster")
+        .map(|(p, m)| {
+            (
+                if base.is_empty() {
+                    p
+                } else {
+                    format!("{base}.{p}")
+                },
+                m,
+            )
         })
         .collect();
     Ok((
@@ -357,13 +408,13 @@ pub fn render_documents(docs: &[(String, Value)], namespace: Option<&str>) -> Ou
         match recognise(file, doc) {
             Ok(rs) => {
                 for (r, unknown) in rs {
-                    for p in unknown {
+                    for (path, message) in unknown {
                         out.warnings.push(ResourceWarning {
                             resource: r.describe(),
                             warning: Warning {
-                                path: p,
+                                path,
                                 disposition: translate::fields::Disposition::Unsupported,
-                                message: "not a field of this ECS request shape; ignored".into(),
+                                message,
                             },
                         });
                     }
@@ -444,7 +495,9 @@ fn render_resources(resources: &[(String, Resource)], namespace: Option<&str>, o
             (&str, &TaskDefinitionSpec, Option<i64>, Option<Warning>),
             String,
         > {
-            let reference = reference.map(task_definition_ref).unwrap_or_default();
+            let reference = reference
+                .map(task_definition_ref)
+                .unwrap_or_else(|| "(none given)".into());
             let family = reference.split(':').next().unwrap_or_default().to_string();
             match tds.get(&family) {
                 Some((name, spec)) if invalid.contains(*name) => {

@@ -343,10 +343,10 @@ pub static FIELDS: &[Field] = &[
         "containerDefinitions[].links",
         "containers of a pod share localhost: each link alias resolves to 127.0.0.1 through hostAliases",
     ),
-    m(
+    r(
         TD,
         "containerDefinitions[].portMappings[].containerPort",
-        "containerPort",
+        "containerPort (0, which is no port, is left out and reported)",
     ),
     r(
         TD,
@@ -661,10 +661,10 @@ pub static FIELDS: &[Field] = &[
         "deploymentConfiguration.maximumPercent",
         "rolling update maxSurge (desiredCount × (maximumPercent − 100) ÷ 100, rounded down)",
     ),
-    m(
+    r(
         SVC,
         "deploymentConfiguration.minimumHealthyPercent",
-        "rolling update maxUnavailable (rounded as ECS does) and a PodDisruptionBudget",
+        "rolling update maxUnavailable (rounded as ECS does) and a PodDisruptionBudget; when neither a task may be added nor removed, one may be unavailable (reported)",
     ),
     m(
         SVC,

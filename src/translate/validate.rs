@@ -75,7 +75,13 @@ pub fn task_definition(td: &TaskDefinitionSpec) -> Result<(), ValidationErrors> 
         .collect();
     for (i, c) in all.iter().enumerate() {
         let p = format!("containerDefinitions[{i}]");
-        for (j, d) in c.depends_on.iter().flatten().enumerate() {
+        for (j, d) in c
+            .depends_on
+            .iter()
+            .flatten()
+            .enumerate()
+            .filter(|(_, d)| !d.container_name.is_empty())
+        {
             if !names.contains(d.container_name.as_str()) {
                 err(
                     &mut out,
@@ -127,8 +133,12 @@ pub fn task_definition(td: &TaskDefinitionSpec) -> Result<(), ValidationErrors> 
         }
     }
     let compat = reg.requires_compatibilities.as_deref().unwrap_or_default();
+    // ECS treats an empty size as unset (the CLI's skeleton has "").
+    let set =
+        |s: &Option<crate::api::quantity::TaskSize>| s.clone().filter(|s| !s.0.trim().is_empty());
+    let (cpu, memory) = (set(&reg.cpu), set(&reg.memory));
     if compat.contains(&Compatibility::Fargate) {
-        match (reg.cpu.as_ref(), reg.memory.as_ref()) {
+        match (cpu.as_ref(), memory.as_ref()) {
             (Some(cpu), Some(mem)) => match (cpu.cpu_units(), mem.memory_mib()) {
                 (Some(c), Some(m)) if resources::fargate_memory_valid(c, m) => {}
                 (Some(c), Some(m)) => err(
@@ -161,7 +171,7 @@ pub fn task_definition(td: &TaskDefinitionSpec) -> Result<(), ValidationErrors> 
             );
         }
     } else {
-        if let Some(cpu) = &reg.cpu {
+        if let Some(cpu) = &cpu {
             if cpu.cpu_units().is_none() {
                 err(
                     &mut out,
@@ -170,7 +180,7 @@ pub fn task_definition(td: &TaskDefinitionSpec) -> Result<(), ValidationErrors> 
                 );
             }
         }
-        if let Some(mem) = &reg.memory {
+        if let Some(mem) = &memory {
             if mem.memory_mib().is_none() {
                 err(
                     &mut out,
