@@ -253,12 +253,12 @@ pub static FIELDS: &[Field] = &[
     m(
         TD,
         "cpu",
-        "task size: CPU units ÷ 1024 as the pod's total request, and each container's CPU limit",
+        "task size (CPU units or vCPU): every container's CPU limit, so the task cannot use more, as on Fargate",
     ),
     m(
         TD,
         "memory",
-        "task size in MiB: the pod's total memory request, and each container's memory limit when it sets none",
+        "task size (MiB or GB): the memory limit of every container that sets none",
     ),
     r(
         TD,
