@@ -252,7 +252,8 @@ start_component() { # name binary args...
   # setsid: every component leads its own process group, so `down` can signal the whole group.
   # Not a process-group leader here (no job control in scripts), so setsid execs in place and
   # $! is the component's own pid.
-  setsid "$bin" "$@" >>"$STATE/logs/$name.log" 2>&1 </dev/null &
+  # (The lock descriptors 8 and 9 are closed so a long-running component never holds a lock.)
+  setsid "$bin" "$@" >>"$STATE/logs/$name.log" 2>&1 </dev/null 8>&- 9>&- &
   echo "$!" >"$STATE/pids/$name.pid"
 }
 
@@ -357,9 +358,16 @@ all_healthy() {
 # Verbs
 # ---------------------------------------------------------------------------------------------
 
+# Serialise up/down on one state dir (two terminals, or a test runner and a developer).
+lock_state() {
+  mkdir -p "$STATE"
+  exec 8>"$STATE/.lock"
+  if ! flock -w 300 8; then die "another hack/cluster.sh holds $STATE/.lock"; fi
+}
+
 cmd_up() {
   local t0=$SECONDS
-  mkdir -p "$STATE"
+  lock_state
   load_ports
   if [[ -d "$STATE/pids" ]] && all_healthy 2>/dev/null; then
     log "cluster already running and healthy; reusing it (KUBECONFIG=$STATE/kubeconfig)"
@@ -493,6 +501,7 @@ cmd_up() {
 }
 
 cmd_down() {
+  lock_state
   load_ports
   if [[ ! -d "$STATE/pids" && -z "$(stray_pids)" ]]; then
     log "cluster is not running"

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail, ensure};
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet};
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
@@ -538,6 +539,50 @@ async fn rendered_objects_are_accepted_by_the_apiserver() {
             Some(&out.stdout),
         )
         .ok()?;
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn horizontal_pod_autoscaler_is_reconciled() {
+    run("hpa", |ctx| async move {
+        let deployments: Api<Deployment> = ctx.api();
+        deployments
+            .create(&PostParams::default(), &deployment("scaled", 1, false)?)
+            .await?;
+        let hpa: HorizontalPodAutoscaler = serde_json::from_value(json!({
+            "apiVersion": "autoscaling/v2",
+            "kind": "HorizontalPodAutoscaler",
+            "metadata": {"name": "scaled"},
+            "spec": {
+                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "scaled"},
+                "minReplicas": 2,
+                "maxReplicas": 4,
+                "metrics": [{"type": "Resource", "resource": {
+                    "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}
+                }}]
+            }
+        }))?;
+        let hpas: Api<HorizontalPodAutoscaler> = ctx.api();
+        hpas.create(&PostParams::default(), &hpa).await?;
+        // The HPA controller reads the scale subresource (AbleToScale) even without a metrics
+        // API (ScalingActive stays False then), and enforces minReplicas.
+        wait_for(
+            &hpas,
+            "scaled",
+            |h: Option<&HorizontalPodAutoscaler>| {
+                h.and_then(|h| h.status.as_ref())
+                    .and_then(|s| s.conditions.as_ref())
+                    .is_some_and(|c| {
+                        c.iter()
+                            .any(|c| c.type_ == "AbleToScale" && c.status == "True")
+                    })
+            },
+            WAIT,
+        )
+        .await?;
+        wait_for(&deployments, "scaled", deployment_ready(2), WAIT).await?;
         Ok(())
     })
     .await;
