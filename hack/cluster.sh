@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Local Kubernetes control plane for Tidewater's tests and demos:
-# etcd + kube-apiserver + kube-controller-manager + kube-scheduler + kwok (fake nodes),
+# etcd + kube-apiserver + kube-controller-manager + kube-scheduler + kwok (fake nodes)
+# + metrics-server (metrics from kwok's simulated resource usage),
 # all built from pinned Go modules (hack/cluster/go/*) and run as local processes on 127.0.0.1.
 #
 #   hack/cluster.sh up       build (or reuse cached) binaries, start everything, wait until ready
@@ -26,7 +27,7 @@ BUILD_JOBS="${TIDEWATER_BUILD_JOBS:-2}"
 # Bump when the build flags below change, so cached binaries are rebuilt.
 BUILD_REV=1
 
-COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
+COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok metrics-server)
 
 log() { printf '[cluster] %s\n' "$*" >&2; }
 die() {
@@ -68,9 +69,10 @@ resolve_binaries() {
   BIN_kube_controller_manager="$BIN_DIR/kube-controller-manager-$KUBERNETES_VERSION-$k8s_hash"
   BIN_kube_scheduler="$BIN_DIR/kube-scheduler-$KUBERNETES_VERSION-$k8s_hash"
   BIN_kwok="$BIN_DIR/kwok-$KWOK_VERSION-$kwok_hash"
+  BIN_metrics_server="$BIN_DIR/metrics-server-$METRICS_SERVER_VERSION-$(module_hash metrics-server)"
 
   if [[ -x "$BIN_etcd" && -x "$BIN_kube_apiserver" && -x "$BIN_kube_controller_manager" &&
-    -x "$BIN_kube_scheduler" && -x "$BIN_kwok" ]]; then
+    -x "$BIN_kube_scheduler" && -x "$BIN_kwok" && -x "$BIN_metrics_server" ]]; then
     return 0
   fi
   mkdir -p "$BIN_DIR"
@@ -93,6 +95,11 @@ resolve_binaries() {
     log "building kwok $KWOK_VERSION (cold build, a few minutes)..."
     (cd "$HACK/go/kwok" && go build "${common[@]}" -ldflags "-s -w" -o "$tmp/kwok" sigs.k8s.io/kwok/cmd/kwok)
     mv -f "$tmp/kwok" "$BIN_kwok"
+  fi
+  if [[ ! -x "$BIN_metrics_server" ]]; then
+    log "building metrics-server $METRICS_SERVER_VERSION (cold build, a few minutes)..."
+    (cd "$HACK/go/metrics-server" && go build "${common[@]}" -ldflags "-s -w" -o "$tmp/metrics-server" sigs.k8s.io/metrics-server/cmd/metrics-server)
+    mv -f "$tmp/metrics-server" "$BIN_metrics_server"
   fi
   if [[ ! -x "$BIN_kube_apiserver" || ! -x "$BIN_kube_controller_manager" || ! -x "$BIN_kube_scheduler" ]]; then
     log "building kube-apiserver, kube-controller-manager, kube-scheduler $KUBERNETES_VERSION (cold build, 10-25 minutes on 2 cores)..."
@@ -127,6 +134,7 @@ load_ports() {
   KCM_PORT="${TIDEWATER_KCM_PORT:-${KCM_PORT:-50257}}"
   SCHEDULER_PORT="${TIDEWATER_SCHEDULER_PORT:-${SCHEDULER_PORT:-50259}}"
   KWOK_PORT="${TIDEWATER_KWOK_PORT:-${KWOK_PORT:-50247}}"
+  METRICS_PORT="${TIDEWATER_METRICS_PORT:-${METRICS_PORT:-50443}}"
 }
 
 write_ports() {
@@ -137,6 +145,7 @@ APISERVER_PORT=$APISERVER_PORT
 KCM_PORT=$KCM_PORT
 SCHEDULER_PORT=$SCHEDULER_PORT
 KWOK_PORT=$KWOK_PORT
+METRICS_PORT=$METRICS_PORT
 EOF
 }
 
@@ -147,7 +156,7 @@ port_busy() {
 
 check_ports_free() {
   local name port busy=0
-  for name in ETCD_PORT ETCD_PEER_PORT APISERVER_PORT KCM_PORT SCHEDULER_PORT KWOK_PORT; do
+  for name in ETCD_PORT ETCD_PEER_PORT APISERVER_PORT KCM_PORT SCHEDULER_PORT KWOK_PORT METRICS_PORT; do
     port="${!name}"
     if port_busy "$port"; then
       busy=1
@@ -167,7 +176,7 @@ check_ports_free() {
 PKI=""
 gen_pki() {
   PKI="$STATE/pki"
-  if [[ -f "$PKI/.complete-v2" ]]; then return 0; fi
+  if [[ -f "$PKI/.complete-v3" ]]; then return 0; fi
   command -v openssl >/dev/null || die "openssl is required"
   rm -rf "$PKI"
   mkdir -p "$PKI"
@@ -202,6 +211,7 @@ gen_pki() {
     issue kube-controller-manager system:kube-controller-manager ""
     issue kube-scheduler system:kube-scheduler ""
     issue kwok tidewater-kwok system:masters
+    issue metrics-server tidewater-metrics-server system:masters
     # Front proxy (aggregation layer): its own CA, as upstream recommends.
     openssl req -x509 -newkey rsa:2048 -nodes -keyout front-proxy-ca.key -out front-proxy-ca.crt \
       -days 3650 -subj "/CN=tidewater-front-proxy-ca" 2>/dev/null
@@ -215,7 +225,7 @@ gen_pki() {
     openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
     chmod 600 ./*.key
   )
-  touch "$PKI/.complete-v2"
+  touch "$PKI/.complete-v3"
 }
 
 write_kubeconfig() { # file user cert
@@ -264,14 +274,14 @@ stray_pids() {
     [[ "$pid" == "$$" ]] && continue
     # only our component binaries, never a shell or editor that happens to mention the path
     case "$(cat "/proc/$pid/comm" 2>/dev/null)" in
-    etcd* | kube-apiserver* | kube-controller* | kube-scheduler* | kwok*) echo "$pid" ;;
+    etcd* | kube-apiserver* | kube-controller* | kube-scheduler* | kwok* | metrics-server*) echo "$pid" ;;
     esac
   done
 }
 
 stop_all() {
   local name pid pids=() deadline
-  for name in kwok kube-scheduler kube-controller-manager kube-apiserver etcd; do
+  for name in metrics-server kwok kube-scheduler kube-controller-manager kube-apiserver etcd; do
     pid="$(pid_of "$name")"
     if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
       kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
@@ -337,7 +347,8 @@ etcd_healthy() { curl -fsS --max-time 5 "http://127.0.0.1:$ETCD_PORT/health" | g
 apiserver_ready() { [[ "$(curl_api /readyz)" == ok ]]; }
 kcm_healthy() { [[ "$(curl -fsSk --max-time 5 "https://127.0.0.1:$KCM_PORT/healthz")" == ok ]]; }
 scheduler_healthy() { [[ "$(curl -fsSk --max-time 5 "https://127.0.0.1:$SCHEDULER_PORT/healthz")" == ok ]]; }
-kwok_healthy() { [[ "$(curl -fsS --max-time 5 "http://127.0.0.1:$KWOK_PORT/healthz")" == ok ]]; }
+kwok_healthy() { [[ "$(curl -fsSk --max-time 5 "https://127.0.0.1:$KWOK_PORT/healthz")" == ok ]]; }
+metrics_server_healthy() { [[ "$(curl -fsSk --max-time 5 "https://127.0.0.1:$METRICS_PORT/livez")" == ok ]]; }
 k() { kubectl --kubeconfig "$STATE/kubeconfig" "$@"; }
 default_sa_exists() { k -n default get serviceaccount default; }
 nodes_ready() {
@@ -351,7 +362,7 @@ nodes_ready() {
 all_healthy() {
   local name
   for name in "${COMPONENTS[@]}"; do alive "$name" || return 1; done
-  etcd_healthy && apiserver_ready && kcm_healthy && scheduler_healthy && kwok_healthy
+  etcd_healthy && apiserver_ready && kcm_healthy && scheduler_healthy && kwok_healthy && metrics_server_healthy
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -386,6 +397,7 @@ cmd_up() {
   write_kubeconfig "$STATE/kube-controller-manager.kubeconfig" system:kube-controller-manager kube-controller-manager
   write_kubeconfig "$STATE/kube-scheduler.kubeconfig" system:kube-scheduler kube-scheduler
   write_kubeconfig "$STATE/kwok.kubeconfig" tidewater-kwok kwok
+  write_kubeconfig "$STATE/metrics-server.kubeconfig" tidewater-metrics-server metrics-server
   # A fresh store on every start: tests get a clean, deterministic cluster.
   rm -rf "$STATE/etcd" "$STATE/kwok-home" "$STATE/certs"
   mkdir -p "$STATE/logs" "$STATE/pids" "$STATE/kwok-home" "$STATE/certs" "$STATE/bin"
@@ -396,6 +408,7 @@ cmd_up() {
   ln -sfn "$BIN_kube_controller_manager" "$STATE/bin/kube-controller-manager"
   ln -sfn "$BIN_kube_scheduler" "$STATE/bin/kube-scheduler"
   ln -sfn "$BIN_kwok" "$STATE/bin/kwok"
+  ln -sfn "$BIN_metrics_server" "$STATE/bin/metrics-server"
   local name
   for name in "${COMPONENTS[@]}"; do
     [[ -f "$STATE/logs/$name.log" ]] && mv -f "$STATE/logs/$name.log" "$STATE/logs/$name.previous.log"
@@ -486,15 +499,39 @@ cmd_up() {
     --node-lease-duration-seconds=40 \
     --cidr=10.244.0.1/16 \
     --node-ip=127.0.0.1 \
+    --node-port="$KWOK_PORT" \
     --server-address="127.0.0.1:$KWOK_PORT" \
+    --tls-cert-file="$PKI/apiserver.crt" \
+    --tls-private-key-file="$PKI/apiserver.key" \
     --config="$HACK/kwok.yaml"
+
+  log "starting metrics-server $METRICS_SERVER_VERSION"
+  # metrics-server scrapes kwok's simulated kubelet metrics (every node reports 127.0.0.1 and
+  # kwok's port; the node annotation metrics.k8s.io/resource-metrics-path selects the node).
+  start_component metrics-server "$STATE/bin/metrics-server" \
+    --kubeconfig="$STATE/metrics-server.kubeconfig" \
+    --authentication-kubeconfig="$STATE/metrics-server.kubeconfig" \
+    --authorization-kubeconfig="$STATE/metrics-server.kubeconfig" \
+    --bind-address=127.0.0.1 \
+    --secure-port="$METRICS_PORT" \
+    --tls-cert-file="$PKI/apiserver.crt" \
+    --tls-private-key-file="$PKI/apiserver.key" \
+    --kubelet-insecure-tls \
+    --kubelet-use-node-status-port \
+    --kubelet-preferred-address-types=InternalIP \
+    --metric-resolution=10s \
+    --kubelet-request-timeout=5s \
+    --v=1
 
   wait_for "kube-controller-manager /healthz" 60 kcm_healthy
   wait_for "kube-scheduler /healthz" 60 scheduler_healthy
   wait_for "kwok /healthz" 60 kwok_healthy
+  wait_for "metrics-server /livez" 60 metrics_server_healthy
 
   log "creating fake EKS-like nodes"
   k apply -f "$HACK/nodes.yaml" >/dev/null
+  # metrics.k8s.io is served by metrics-server on 127.0.0.1 through the aggregation layer.
+  sed "s/@METRICS_PORT@/$METRICS_PORT/" "$HACK/metrics-apiservice.yaml" | k apply -f - >/dev/null
   wait_for "all fake nodes Ready" 120 nodes_ready
   wait_for "ServiceAccount default/default" 60 default_sa_exists
   log "cluster ready in $((SECONDS - t0))s. Use it with:  export KUBECONFIG=$STATE/kubeconfig"
@@ -525,6 +562,7 @@ cmd_status() {
     kube-controller-manager) kcm_healthy 2>/dev/null && health="ok (:$KCM_PORT)" || health="FAIL" ;;
     kube-scheduler) scheduler_healthy 2>/dev/null && health="ok (:$SCHEDULER_PORT)" || health="FAIL" ;;
     kwok) kwok_healthy 2>/dev/null && health="ok (:$KWOK_PORT)" || health="FAIL" ;;
+    metrics-server) metrics_server_healthy 2>/dev/null && health="ok (:$METRICS_PORT)" || health="FAIL" ;;
     esac
     [[ "$health" == FAIL ]] && rc=1
     printf '%-26s %-8s %-8s %s\n' "$name" "${pid:--}" "$state" "$health"

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail, ensure};
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet};
@@ -545,20 +546,36 @@ async fn rendered_objects_are_accepted_by_the_apiserver() {
 }
 
 #[tokio::test]
-async fn horizontal_pod_autoscaler_is_reconciled() {
+async fn horizontal_pod_autoscaler_scales_on_simulated_cpu_usage() {
     run("hpa", |ctx| async move {
+        // kwok reports 90m CPU per container (see hack/cluster/kwok.yaml) against a 100m request:
+        // 90% utilisation with a 50% target must scale the Deployment up through metrics-server.
+        let mut target = deployment("busy", 1, false)?;
+        if let Some(meta) = target
+            .spec
+            .as_mut()
+            .and_then(|s| s.template.metadata.as_mut())
+        {
+            meta.annotations = Some(
+                [(
+                    "tidewater.dev/simulated-cpu-usage".to_string(),
+                    "90m".to_string(),
+                )]
+                .into(),
+            );
+        }
         let deployments: Api<Deployment> = ctx.api();
-        deployments
-            .create(&PostParams::default(), &deployment("scaled", 1, false)?)
-            .await?;
+        deployments.create(&PostParams::default(), &target).await?;
+        wait_for(&deployments, "busy", deployment_ready(1), WAIT).await?;
+
         let hpa: HorizontalPodAutoscaler = serde_json::from_value(json!({
             "apiVersion": "autoscaling/v2",
             "kind": "HorizontalPodAutoscaler",
-            "metadata": {"name": "scaled"},
+            "metadata": {"name": "busy"},
             "spec": {
-                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "scaled"},
-                "minReplicas": 2,
-                "maxReplicas": 4,
+                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "busy"},
+                "minReplicas": 1,
+                "maxReplicas": 3,
                 "metrics": [{"type": "Resource", "resource": {
                     "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}
                 }}]
@@ -566,23 +583,45 @@ async fn horizontal_pod_autoscaler_is_reconciled() {
         }))?;
         let hpas: Api<HorizontalPodAutoscaler> = ctx.api();
         hpas.create(&PostParams::default(), &hpa).await?;
-        // The HPA controller reads the scale subresource (AbleToScale) even without a metrics
-        // API (ScalingActive stays False then), and enforces minReplicas.
-        wait_for(
+        let scaled = wait_for(
             &hpas,
-            "scaled",
+            "busy",
             |h: Option<&HorizontalPodAutoscaler>| {
-                h.and_then(|h| h.status.as_ref())
-                    .and_then(|s| s.conditions.as_ref())
-                    .is_some_and(|c| {
-                        c.iter()
-                            .any(|c| c.type_ == "AbleToScale" && c.status == "True")
-                    })
+                h.and_then(|h| h.status.as_ref()).is_some_and(|s| {
+                    s.desired_replicas >= 2
+                        && s.conditions
+                            .iter()
+                            .flatten()
+                            .any(|c| c.type_ == "ScalingActive" && c.status == "True")
+                })
+            },
+            Duration::from_secs(120),
+        )
+        .await?;
+        let status = scaled
+            .and_then(|h| h.status)
+            .context("HPA without status")?;
+        let utilisation = status
+            .current_metrics
+            .iter()
+            .flatten()
+            .find_map(|m| m.resource.as_ref())
+            .and_then(|r| r.current.average_utilization);
+        ensure!(
+            utilisation.is_some_and(|u| u >= 80),
+            "expected ~90% CPU utilisation from the simulated usage, got {utilisation:?}"
+        );
+        wait_for(
+            &deployments,
+            "busy",
+            |d: Option<&Deployment>| {
+                d.and_then(|d| d.spec.as_ref())
+                    .and_then(|s| s.replicas)
+                    .is_some_and(|r| r >= 2)
             },
             WAIT,
         )
         .await?;
-        wait_for(&deployments, "scaled", deployment_ready(2), WAIT).await?;
         Ok(())
     })
     .await;
