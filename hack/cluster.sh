@@ -380,6 +380,8 @@ cmd_up() {
   local t0=$SECONDS
   lock_state
   load_ports
+  # Started or claimed by hand: hack/e2e.sh must not stop it when its tests end.
+  [[ -n "${TIDEWATER_E2E:-}" ]] || rm -f "$STATE/e2e-owned"
   if [[ -d "$STATE/pids" ]] && all_healthy 2>/dev/null; then
     log "cluster already running and healthy; reusing it (KUBECONFIG=$STATE/kubeconfig)"
     return 0
@@ -545,6 +547,7 @@ cmd_down() {
     return 0
   fi
   stop_all
+  rm -f "$STATE/e2e-owned"
   log "cluster stopped (state and logs kept in $STATE)"
 }
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end tests against the local control plane (what `make test-e2e` runs).
 #
-# 1. starts the cluster with hack/cluster.sh up unless one is already running (and then stops it
-#    again on exit, but only if this script started it),
+# 1. starts the cluster with hack/cluster.sh up unless one is already running, and stops it
+#    again on exit if an e2e run started it and no other e2e run is still using it,
 # 2. installs the CRDs from crds/ (server-side apply) and waits until they are Established,
 # 3. runs `cargo test --features e2e --test e2e` with KUBECONFIG pointing at the cluster.
 # Extra arguments are passed to the test binary (e.g. hack/e2e.sh smoke::job).
@@ -18,34 +18,62 @@ export GOTOOLCHAIN=local
 
 log() { printf '[e2e] %s\n' "$*" >&2; }
 
-started_cluster=0
 t0=$SECONDS
+
+# Several e2e runs may share one cluster (two terminals, or a developer and an agent). A run
+# that had to start the cluster marks it "e2e-owned"; every run registers itself in e2e-users/
+# while it runs; the last run to leave stops an e2e-owned cluster. A cluster someone started
+# with `make cluster` is never stopped here.
+USERS_DIR="$TIDEWATER_CLUSTER_DIR/e2e-users"
+OWNED="$TIDEWATER_CLUSTER_DIR/e2e-owned"
+mkdir -p "$USERS_DIR"
+exec 7>"$TIDEWATER_CLUSTER_DIR/.e2e.lock"
+
+prune_users() {
+  local f
+  for f in "$USERS_DIR"/*; do
+    [[ -e "$f" ]] || continue
+    kill -0 "$(basename "$f")" 2>/dev/null || rm -f "$f"
+  done
+}
 
 on_exit() {
   local rc=$?
+  trap - EXIT
   if [[ $rc != 0 ]]; then
     log "FAILED (exit $rc); tail of the control plane logs:"
     TAIL_LINES=60 "$CLUSTER" logs >&2 || true
   fi
-  if [[ $started_cluster == 1 ]]; then
-    log "stopping the cluster this run started"
-    "$CLUSTER" down || rc=1
+  flock 7
+  rm -f "$USERS_DIR/$$"
+  prune_users
+  if [[ -e "$OWNED" ]] && [[ -z "$(ls -A "$USERS_DIR")" ]]; then
+    log "stopping the cluster an e2e run started"
+    "$CLUSTER" down 7>&- || rc=1
+    rm -f "$OWNED"
+  elif [[ -e "$OWNED" ]]; then
+    log "leaving the cluster up for the other e2e runs still using it: $(ls "$USERS_DIR" | tr '\n' ' ')"
   else
     log "leaving the already running cluster up"
   fi
+  flock -u 7
   log "done in $((SECONDS - t0))s"
   exit $rc
 }
 trap on_exit EXIT
 trap 'exit 130' INT TERM
 
+flock 7
+prune_users
+touch "$USERS_DIR/$$"
 if "$CLUSTER" status >/dev/null 2>&1; then
   log "reusing the running cluster ($KUBECONFIG)"
 else
   log "starting the cluster"
-  started_cluster=1
-  "$CLUSTER" up
+  TIDEWATER_E2E=1 "$CLUSTER" up 7>&-
+  touch "$OWNED"
 fi
+flock -u 7
 
 if [[ -d crds ]] && compgen -G 'crds/*.yaml' >/dev/null; then
   log "installing CRDs from crds/"
