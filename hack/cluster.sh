@@ -567,6 +567,7 @@ cmd_status() {
     kwok) kwok_healthy 2>/dev/null && health="ok (:$KWOK_PORT)" || health="FAIL" ;;
     metrics-server) metrics_server_healthy 2>/dev/null && health="ok (:$METRICS_PORT)" || health="FAIL" ;;
     esac
+    [[ "$state" == stopped ]] && health="-"
     [[ "$health" == FAIL ]] && rc=1
     printf '%-26s %-8s %-8s %s\n' "$name" "${pid:--}" "$state" "$health"
   done

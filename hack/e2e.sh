@@ -20,6 +20,12 @@ log() { printf '[e2e] %s\n' "$*" >&2; }
 
 t0=$SECONDS
 
+have_crds() { [[ -d crds ]] && compgen -G 'crds/*.yaml' >/dev/null; }
+if [[ -n "${CI:-}" ]] && ! have_crds; then
+  log "ERROR: no CRD YAML files in crds/ (required in CI)"
+  exit 1
+fi
+
 # Several e2e runs may share one cluster (two terminals, or a developer and an agent). A run
 # that had to start the cluster marks it "e2e-owned"; every run registers itself in e2e-users/
 # while it runs; the last run to leave stops an e2e-owned cluster. A cluster someone started
@@ -75,7 +81,7 @@ else
 fi
 flock -u 7
 
-if [[ -d crds ]] && compgen -G 'crds/*.yaml' >/dev/null; then
+if have_crds; then
   log "installing CRDs from crds/"
   kubectl apply --server-side --force-conflicts -f crds/
   # Stand-ins for the CRDs of other projects whose objects render emits (see the README there).
