@@ -244,7 +244,15 @@ write_kubeconfig() { # file user cert
 # Processes
 # ---------------------------------------------------------------------------------------------
 
-pid_of() { cat "$STATE/pids/$1.pid" 2>/dev/null || true; }
+# A pid from a pid file counts only while that process still runs from this state dir (a
+# recycled pid must never be signalled).
+is_ours() { tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -qF -- "$STATE/"; }
+
+pid_of() {
+  local pid
+  pid="$(cat "$STATE/pids/$1.pid" 2>/dev/null || true)"
+  if [[ -n "$pid" ]] && is_ours "$pid"; then echo "$pid"; fi
+}
 
 alive() { # component
   local pid
@@ -318,8 +326,10 @@ wait_for() {
   local deadline=$((SECONDS + timeout))
   until "$@" >/dev/null 2>&1; do
     if ((SECONDS >= deadline)); then
-      log "timed out after ${timeout}s waiting for $what"
-      return 1
+      log "timed out after ${timeout}s waiting for $what; the logs are in $STATE/logs/ (hack/cluster.sh logs)"
+      cmd_logs >&2 || true
+      stop_all || true
+      exit 1
     fi
     check_alive_or_fail
     sleep 0.5
@@ -588,19 +598,24 @@ cmd_logs() {
   done
 }
 
-case "${1:-}" in
-up) cmd_up ;;
-down) cmd_down ;;
-status) cmd_status ;;
-env) echo "export KUBECONFIG=$STATE/kubeconfig" ;;
-logs)
-  shift
-  cmd_logs "$@"
-  ;;
-build)
-  resolve_binaries
-  ;;
-*)
-  die "usage: $0 up|down|status|env|build|logs"
-  ;;
-esac
+main() {
+  case "${1:-}" in
+  up) cmd_up ;;
+  down) cmd_down ;;
+  status) cmd_status ;;
+  env) echo "export KUBECONFIG=$STATE/kubeconfig" ;;
+  logs)
+    shift
+    cmd_logs "$@"
+    ;;
+  build)
+    resolve_binaries
+    ;;
+  *)
+    die "usage: $0 up|down|status|env|build|logs"
+    ;;
+  esac
+}
+
+# One line: bash has read all of it before running main, so editing this file meanwhile is safe.
+main "$@"; exit $?

@@ -18,98 +18,103 @@ export GOTOOLCHAIN=local
 
 log() { printf '[e2e] %s\n' "$*" >&2; }
 
-t0=$SECONDS
+main() {
+  t0=$SECONDS
 
-have_crds() { [[ -d crds ]] && compgen -G 'crds/*.yaml' >/dev/null; }
-if [[ -n "${CI:-}" ]] && ! have_crds; then
-  log "ERROR: no CRD YAML files in crds/ (required in CI)"
-  exit 1
-fi
-
-# Several e2e runs may share one cluster (two terminals, or a developer and an agent). A run
-# that had to start the cluster marks it "e2e-owned"; every run registers itself in e2e-users/
-# while it runs; the last run to leave stops an e2e-owned cluster. A cluster someone started
-# with `make cluster` is never stopped here.
-USERS_DIR="$TIDEWATER_CLUSTER_DIR/e2e-users"
-OWNED="$TIDEWATER_CLUSTER_DIR/e2e-owned"
-mkdir -p "$USERS_DIR"
-exec 7>"$TIDEWATER_CLUSTER_DIR/.e2e.lock"
-
-prune_users() {
-  local f
-  for f in "$USERS_DIR"/*; do
-    [[ -e "$f" ]] || continue
-    kill -0 "$(basename "$f")" 2>/dev/null || rm -f "$f"
-  done
-}
-
-on_exit() {
-  local rc=$?
-  trap - EXIT
-  if [[ $rc != 0 ]]; then
-    log "FAILED (exit $rc); tail of the control plane logs:"
-    TAIL_LINES=60 "$CLUSTER" logs >&2 || true
+  have_crds() { [[ -d crds ]] && compgen -G 'crds/*.yaml' >/dev/null; }
+  if [[ -n "${CI:-}" ]] && ! have_crds; then
+    log "ERROR: no CRD YAML files in crds/ (required in CI)"
+    exit 1
   fi
+
+  # Several e2e runs may share one cluster (two terminals, or a developer and an agent). A run
+  # that had to start the cluster marks it "e2e-owned"; every run registers itself in e2e-users/
+  # while it runs; the last run to leave stops an e2e-owned cluster. A cluster someone started
+  # with `make cluster` is never stopped here.
+  USERS_DIR="$TIDEWATER_CLUSTER_DIR/e2e-users"
+  OWNED="$TIDEWATER_CLUSTER_DIR/e2e-owned"
+  mkdir -p "$USERS_DIR"
+  exec 7>"$TIDEWATER_CLUSTER_DIR/.e2e.lock"
+
+  prune_users() {
+    local f
+    for f in "$USERS_DIR"/*; do
+      [[ -e "$f" ]] || continue
+      kill -0 "$(basename "$f")" 2>/dev/null || rm -f "$f"
+    done
+  }
+
+  on_exit() {
+    local rc=$?
+    trap - EXIT
+    if [[ $rc != 0 ]]; then
+      log "FAILED (exit $rc); tail of the control plane logs:"
+      TAIL_LINES=60 "$CLUSTER" logs >&2 || true
+    fi
+    flock 7
+    rm -f "$USERS_DIR/$$"
+    prune_users
+    if [[ -e "$OWNED" ]] && [[ -z "$(ls -A "$USERS_DIR")" ]]; then
+      log "stopping the cluster an e2e run started"
+      "$CLUSTER" down 7>&- || rc=1
+      rm -f "$OWNED"
+    elif [[ -e "$OWNED" ]]; then
+      log "leaving the cluster up for the other e2e runs still using it: $(ls "$USERS_DIR" | tr '\n' ' ')"
+    else
+      log "leaving the already running cluster up"
+    fi
+    flock -u 7
+    log "done in $((SECONDS - t0))s"
+    exit $rc
+  }
+  trap on_exit EXIT
+  trap 'exit 130' INT TERM
+
   flock 7
-  rm -f "$USERS_DIR/$$"
   prune_users
-  if [[ -e "$OWNED" ]] && [[ -z "$(ls -A "$USERS_DIR")" ]]; then
-    log "stopping the cluster an e2e run started"
-    "$CLUSTER" down 7>&- || rc=1
-    rm -f "$OWNED"
-  elif [[ -e "$OWNED" ]]; then
-    log "leaving the cluster up for the other e2e runs still using it: $(ls "$USERS_DIR" | tr '\n' ' ')"
+  touch "$USERS_DIR/$$"
+  if "$CLUSTER" status >/dev/null 2>&1; then
+    log "reusing the running cluster ($KUBECONFIG)"
   else
-    log "leaving the already running cluster up"
+    log "starting the cluster"
+    TIDEWATER_E2E=1 "$CLUSTER" up 7>&-
+    touch "$OWNED"
   fi
   flock -u 7
-  log "done in $((SECONDS - t0))s"
-  exit $rc
-}
-trap on_exit EXIT
-trap 'exit 130' INT TERM
 
-flock 7
-prune_users
-touch "$USERS_DIR/$$"
-if "$CLUSTER" status >/dev/null 2>&1; then
-  log "reusing the running cluster ($KUBECONFIG)"
-else
-  log "starting the cluster"
-  TIDEWATER_E2E=1 "$CLUSTER" up 7>&-
-  touch "$OWNED"
-fi
-flock -u 7
-
-if have_crds; then
-  log "installing CRDs from crds/"
-  kubectl apply --server-side --force-conflicts -f crds/
-  # Stand-ins for the CRDs of other projects whose objects render emits (see the README there).
-  kubectl apply --server-side --force-conflicts -f tests/fixtures/third-party-crds/
-  kubectl wait --for=condition=Established --timeout=60s -f tests/fixtures/third-party-crds/
-  mapfile -t crd_names < <(kubectl get -f crds/ -o name)
-  kubectl wait --for=condition=Established --timeout=60s "${crd_names[@]}"
-  # The API must also be served (discovery) before the tests use it.
-  for crd in "${crd_names[@]}"; do
-    group="$(kubectl get "$crd" -o jsonpath='{.spec.group}')"
-    deadline=$((SECONDS + 60))
-    until kubectl api-resources --api-group="$group" -o name 2>/dev/null | grep -q .; do
-      ((SECONDS < deadline)) || {
-        log "API group $group of $crd is not served after 60s"
-        exit 1
-      }
-      sleep 0.5
+  if have_crds; then
+    log "installing CRDs from crds/"
+    kubectl apply --server-side --force-conflicts -f crds/
+    # Stand-ins for the CRDs of other projects whose objects render emits (see the README there).
+    kubectl apply --server-side --force-conflicts -f tests/fixtures/third-party-crds/
+    kubectl wait --for=condition=Established --timeout=60s -f tests/fixtures/third-party-crds/
+    mapfile -t crd_names < <(kubectl get -f crds/ -o name)
+    kubectl wait --for=condition=Established --timeout=60s "${crd_names[@]}"
+    # The API must also be served (discovery) before the tests use it.
+    for crd in "${crd_names[@]}"; do
+      group="$(kubectl get "$crd" -o jsonpath='{.spec.group}')"
+      deadline=$((SECONDS + 60))
+      until kubectl api-resources --api-group="$group" -o name 2>/dev/null | grep -q .; do
+        ((SECONDS < deadline)) || {
+          log "API group $group of $crd is not served after 60s"
+          exit 1
+        }
+        sleep 0.5
+      done
     done
-  done
-elif [[ -n "${CI:-}" ]]; then
-  log "ERROR: no CRD YAML files in crds/ (required in CI)"
-  exit 1
-else
-  log "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
-  log "!!! WARNING: crds/ is missing or empty: CRDs NOT installed; the CRD tests will fail. !!!"
-  log "!!! (Tolerated only because CI is unset; with CI set this is an error.)              !!!"
-  log "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
-fi
+  elif [[ -n "${CI:-}" ]]; then
+    log "ERROR: no CRD YAML files in crds/ (required in CI)"
+    exit 1
+  else
+    log "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
+    log "!!! WARNING: crds/ is missing or empty: CRDs NOT installed; the CRD tests will fail. !!!"
+    log "!!! (Tolerated only because CI is unset; with CI set this is an error.)              !!!"
+    log "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
+  fi
 
-log "running cargo test --features e2e --test e2e (CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-<default>})"
-cargo test --features e2e --test e2e -- "$@"
+  log "running cargo test --features e2e --test e2e (CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-<default>})"
+  cargo test --features e2e --test e2e -- "$@"
+}
+
+# One line: bash has read all of it before running main, so editing this file meanwhile is safe.
+main "$@"; exit $?
