@@ -333,7 +333,19 @@ fn recognise_task_definition(
         .clone()
         .filter(|f| !f.is_empty())
         .unwrap_or_else(|| stem(file));
-    let unknown = unknown
+    let unknown = prefixed(base, unknown);
+    Ok((
+        Resource::TaskDefinition {
+            name: names::dns_subdomain(&family),
+            spec,
+        },
+        unknown,
+    ))
+}
+
+/// Notes whose paths are relative to `base` (a member of a wrapping document), made absolute.
+fn prefixed(base: &str, notes: Notes) -> Notes {
+    notes
         .into_iter()
         .map(|(p, m)| {
             (
@@ -345,14 +357,7 @@ fn recognise_task_definition(
                 m,
             )
         })
-        .collect();
-    Ok((
-        Resource::TaskDefinition {
-            name: names::dns_subdomain(&family),
-            spec,
-        },
-        unknown,
-    ))
+        .collect()
 }
 
 fn recognise_service(file: &str, base: &str, v: &Value) -> Result<(Resource, Notes), InputError> {
@@ -377,20 +382,13 @@ fn recognise_service(file: &str, base: &str, v: &Value) -> Result<(Resource, Not
         .clone()
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| stem(file));
-    let unknown = unknown
-        .into_iter()
-        .filter(|(p, _)| p != "cluster")
-        .map(|(p, m)| {
-            (
-                if base.is_empty() {
-                    p
-                } else {
-                    format!("{base}.{p}")
-                },
-                m,
-            )
-        })
-        .collect();
+    let unknown = prefixed(
+        base,
+        unknown
+            .into_iter()
+            .filter(|(p, _)| p != "cluster")
+            .collect(),
+    );
     Ok((
         Resource::Service {
             name: names::dns_subdomain(&name),
@@ -523,6 +521,32 @@ fn render_resources(resources: &[(String, Resource)], namespace: Option<&str>, o
                 .get(c.filter(|c| !c.is_empty()).unwrap_or("default"))
                 .copied()
         };
+        // RunTask members are shared by Task and ScheduledTask.
+        let mut run_task = |name: &str,
+                            run: &crate::api::ecs::RunTaskRequest,
+                            scheduled: Option<&ScheduledTaskSpec>| {
+            let (td_name, td, rev, note) = resolve(Some(&run.task_definition))?;
+            used.insert(td_name.to_string());
+            let cluster = cluster_of(run.cluster.as_deref());
+            check_policy(td, cluster)?;
+            let input = RunInput {
+                name,
+                run,
+                task_definition_name: td_name,
+                task_definition: td,
+                revision: rev,
+                cluster,
+            };
+            let t = match scheduled {
+                Some(spec) => translate::scheduled_task::translate(spec, input)
+                    .map_err(|e| format!("scheduleExpression: {e}"))?,
+                None => translate::task::translate(input),
+            };
+            Ok::<_, String>((
+                t.objects,
+                t.warnings.into_iter().chain(note).collect::<Vec<_>>(),
+            ))
+        };
         let result: Result<(Vec<Object>, Vec<Warning>), String> = match r {
             Resource::TaskDefinition { .. } | Resource::Cluster { .. } => continue,
             Resource::Service { name, spec } => (|| {
@@ -540,38 +564,8 @@ fn render_resources(resources: &[(String, Resource)], namespace: Option<&str>, o
                 });
                 Ok((t.objects, t.warnings.into_iter().chain(note).collect()))
             })(),
-            Resource::Task { name, spec } => (|| {
-                let (td_name, td, rev, note) = resolve(Some(&spec.run.task_definition))?;
-                used.insert(td_name.to_string());
-                let cluster = cluster_of(spec.run.cluster.as_deref());
-                check_policy(td, cluster)?;
-                let t = translate::task::translate(RunInput {
-                    name,
-                    run: &spec.run,
-                    task_definition_name: td_name,
-                    task_definition: td,
-                    revision: rev,
-                    cluster,
-                });
-                Ok((t.objects, t.warnings.into_iter().chain(note).collect()))
-            })(),
-            Resource::ScheduledTask { name, spec } => (|| {
-                let (td_name, td, rev, note) = resolve(Some(&spec.run.task_definition))?;
-                used.insert(td_name.to_string());
-                let cluster = cluster_of(spec.run.cluster.as_deref());
-                check_policy(td, cluster)?;
-                let input = RunInput {
-                    name,
-                    run: &spec.run,
-                    task_definition_name: td_name,
-                    task_definition: td,
-                    revision: rev,
-                    cluster,
-                };
-                let t = translate::scheduled_task::translate(spec, input)
-                    .map_err(|e| format!("scheduleExpression: {e}"))?;
-                Ok((t.objects, t.warnings.into_iter().chain(note).collect()))
-            })(),
+            Resource::Task { name, spec } => run_task(name, &spec.run, None),
+            Resource::ScheduledTask { name, spec } => run_task(name, &spec.run, Some(spec)),
         };
         match result {
             Ok((objects, warnings)) => {
