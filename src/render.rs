@@ -528,7 +528,13 @@ fn render_resources(resources: &[(String, Resource)], namespace: Option<&str>, o
             let (td_name, td, rev, note) = resolve(Some(&run.task_definition))?;
             used.insert(td_name.to_string());
             let cluster = cluster_of(run.cluster.as_deref());
-            check_policy(td, cluster)?;
+            check_policy(
+                td,
+                cluster,
+                run.overrides
+                    .as_ref()
+                    .and_then(|o| o.task_role_arn.as_deref()),
+            )?;
             let input = RunInput {
                 name,
                 run,
@@ -553,7 +559,7 @@ fn render_resources(resources: &[(String, Resource)], namespace: Option<&str>, o
                 let (td_name, td, rev, note) = resolve(spec.create.task_definition.as_deref())?;
                 used.insert(td_name.to_string());
                 let cluster = cluster_of(spec.create.cluster.as_deref());
-                check_policy(td, cluster)?;
+                check_policy(td, cluster, None)?;
                 let t = translate::service::translate(translate::service::ServiceInput {
                     name,
                     spec,
@@ -623,12 +629,17 @@ fn render_resources(resources: &[(String, Resource)], namespace: Option<&str>, o
     }
 }
 
-fn check_policy(td: &TaskDefinitionSpec, cluster: Option<&ClusterSpec>) -> Result<(), String> {
+/// Cluster policy for a task definition run with `role_override` (RunTask overrides) if any.
+fn check_policy(
+    td: &TaskDefinitionSpec,
+    cluster: Option<&ClusterSpec>,
+    role_override: Option<&str>,
+) -> Result<(), String> {
     let Some(policy) = cluster.and_then(|c| c.policy.as_ref()) else {
         return Ok(());
     };
-    validate::policy(td, td.register.task_role_arn.as_deref(), policy)
-        .map_err(|e| format!("PolicyViolation: {e}"))
+    let role = role_override.or(td.register.task_role_arn.as_deref());
+    validate::policy(td, role, policy).map_err(|e| format!("PolicyViolation: {e}"))
 }
 
 fn placeholder_task_definition() -> TaskDefinitionSpec {
@@ -697,4 +708,60 @@ pub fn to_json_list(objects: &[Value]) -> String {
     let list =
         serde_json::json!({ "apiVersion": "v1", "kind": "List", "metadata": {}, "items": objects });
     serde_json::to_string_pretty(&list).expect("JSON values serialise")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn docs(yaml: &str) -> Vec<(String, Value)> {
+        documents("test.yaml", yaml)
+            .unwrap()
+            .into_iter()
+            .map(|d| ("test.yaml".to_string(), d))
+            .collect()
+    }
+
+    #[test]
+    fn a_run_task_role_override_is_checked_against_the_cluster_policy() {
+        let input = r#"
+apiVersion: ecs.tidewater.dev/v1alpha1
+kind: Cluster
+metadata: {name: default}
+spec: {policy: {allowedTaskRoleArns: ["arn:aws:iam::1:role/team-a-*"]}}
+---
+apiVersion: ecs.tidewater.dev/v1alpha1
+kind: TaskDefinition
+metadata: {name: job}
+spec: {taskRoleArn: "arn:aws:iam::1:role/team-a-job", containerDefinitions: [{name: job, image: job:1}]}
+---
+apiVersion: ecs.tidewater.dev/v1alpha1
+kind: Task
+metadata: {name: sneaky}
+spec: {taskDefinition: job, overrides: {taskRoleArn: "arn:aws:iam::1:role/admin"}}
+"#;
+        let out = render_documents(&docs(input), None);
+        assert_eq!(out.errors.len(), 1, "{:?}", out.errors);
+        assert!(
+            out.errors[0].message.contains("PolicyViolation")
+                && out.errors[0].message.contains("role/admin")
+        );
+        assert!(out.objects.is_empty());
+    }
+
+    #[test]
+    fn task_definition_tags_that_are_not_labels_are_reported() {
+        let input = r#"
+apiVersion: ecs.tidewater.dev/v1alpha1
+kind: TaskDefinition
+metadata: {name: job}
+spec: {tags: [{key: "cost center", value: x}], containerDefinitions: [{name: job, image: job:1}]}
+"#;
+        let out = render_documents(&docs(input), None);
+        assert!(
+            out.warnings.iter().any(|w| w.warning.path == "tags[0].key"),
+            "{:?}",
+            out.warnings
+        );
+    }
 }

@@ -411,6 +411,11 @@ pub fn task_definition_warnings(name: &str, td: &TaskDefinitionSpec) -> Vec<supe
         ..PodContext::default()
     };
     let _ = task_definition::pod_template(td, &ctx, &mut w);
+    tag_labels(
+        td.register.tags.as_deref().unwrap_or_default(),
+        "tags",
+        &mut w,
+    );
     let value = serde_json::to_value(&td.register).expect("spec serialises");
     walk::report(Request::RegisterTaskDefinition, &value, &mut w);
     w.into_vec()
