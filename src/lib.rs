@@ -5,5 +5,7 @@
 //! controllers online).
 
 pub mod api;
+pub mod controller;
+pub mod import;
 pub mod render;
 pub mod translate;

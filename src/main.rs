@@ -37,6 +37,10 @@ enum Command {
         #[arg(short = 'n', long)]
         namespace: Option<String>,
     },
+    /// Run the operator against the cluster of the current kubeconfig (or in-cluster config).
+    Run(tidewater::controller::Args),
+    /// Import AWS CLI JSON, CloudFormation or Terraform into Tidewater manifests and a report.
+    Import(tidewater::import::Args),
 }
 
 fn main() -> ExitCode {
@@ -46,6 +50,8 @@ fn main() -> ExitCode {
             print!("{}", tidewater::api::crd_yaml());
             ExitCode::SUCCESS
         }
+        Command::Run(args) => tidewater::controller::main(args),
+        Command::Import(args) => tidewater::import::main(args),
         Command::Render {
             files,
             output,
