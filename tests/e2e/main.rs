@@ -8,5 +8,8 @@
 //!
 //! Every test works in its own throwaway namespace, so the tests run in parallel.
 
+mod helm;
+mod import;
+mod operator;
 mod smoke;
 mod support;

@@ -1,0 +1,1 @@
+//! End-to-end tests: the operator (`tidewater run`) on the real control plane (issue 4).
