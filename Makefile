@@ -42,3 +42,14 @@ cluster-down:
 
 fmt:
 	cargo fmt --all
+
+# The pinned helm (hack/cluster/go/helm, version in hack/cluster/versions.env), built once into
+# ~/.cache/tidewater/bin/helm; the chart tests use it (hack/e2e.sh builds it too).
+.PHONY: helm chart-crds
+helm:
+	hack/cluster.sh helm
+
+# The chart ships a copy of crds/ (checked by the e2e test helm::chart_crds_match_generated).
+chart-crds:
+	rm -f charts/tidewater/crds/*.yaml
+	cp crds/*.yaml charts/tidewater/crds/

@@ -5,6 +5,8 @@
 #    again on exit if an e2e run started it and no other e2e run is still using it,
 # 2. installs the CRDs from crds/ (server-side apply) and waits until they are Established,
 # 3. runs `cargo test --features e2e --test e2e` with KUBECONFIG pointing at the cluster.
+# Before all that it makes sure the pinned helm of the chart tests is built (hack/cluster.sh
+# helm; cached after the first time) and exports its path as TIDEWATER_HELM.
 # Extra arguments are passed to the test binary (e.g. hack/e2e.sh smoke::job).
 # On failure it prints the tail of every component log.
 set -euo pipefail
@@ -20,6 +22,21 @@ log() { printf '[e2e] %s\n' "$*" >&2; }
 
 main() {
   t0=$SECONDS
+
+  # The chart tests (tests/e2e/helm.rs) need helm: build it (once; cached in the same bin dir as
+  # the cluster binaries) or fail here, loudly. They never skip. TIDEWATER_HELM overrides.
+  if [[ -z "${TIDEWATER_HELM:-}" ]]; then
+    TIDEWATER_HELM="$("$CLUSTER" helm)" || {
+      log "ERROR: could not build helm (hack/cluster.sh helm); the chart tests need it"
+      exit 1
+    }
+  fi
+  [[ -x "$TIDEWATER_HELM" ]] || {
+    log "ERROR: TIDEWATER_HELM=$TIDEWATER_HELM is not an executable"
+    exit 1
+  }
+  export TIDEWATER_HELM
+  log "helm: $TIDEWATER_HELM ($("$TIDEWATER_HELM" version --short 2>/dev/null || echo '?'))"
 
   have_crds() { [[ -d crds ]] && compgen -G 'crds/*.yaml' >/dev/null; }
   if [[ -n "${CI:-}" ]] && ! have_crds; then
