@@ -1,6 +1,65 @@
-//! The operator: one reconciler per kind, server-side apply of children, status in ECS terms.
+//! The operator (`tidewater run`): one reconciler per kind over shared caches, server-side apply
+//! of children, status in ECS terms, `/healthz` `/readyz` `/metrics`, leader election through a
+//! Lease, graceful shutdown.
+//!
+//! Flow of every reconcile: fetch (from the caches) → validate (pure) → build (the pure
+//! translation in [`crate::translate`]) → apply ([`apply`]: SSA, owned objects only, no write
+//! when unchanged) → status ([`conditions`], [`rollout`]).
 
+pub mod apply;
+pub mod cluster;
+pub mod conditions;
+pub mod context;
+pub mod error;
+pub mod http;
+pub mod leader;
+pub mod metrics;
+pub mod revisions;
+pub mod rollout;
+pub mod scheduled_task;
+pub mod service;
+pub mod status;
+pub mod task;
+pub mod task_definition;
+
+use std::fmt::Debug;
+use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use futures::future::{BoxFuture, FutureExt, Shared};
+use futures::{Stream, StreamExt};
+use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet, Deployment};
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::batch::v1::CronJob;
+use k8s_openapi::api::core::v1::{Node, Pod, Service as KService, ServiceAccount};
+use k8s_openapi::api::networking::v1::Ingress;
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use kube::api::Api;
+use kube::runtime::WatchStreamExt;
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::watcher;
+use kube::{Client, Resource, ResourceExt};
+use serde::de::DeserializeOwned;
+
+use crate::api::{Cluster, ScheduledTask, Service, Task, TaskDefinition};
+use crate::translate::labels;
+
+use context::{Context, Settings, Stores};
+use error::Error;
+use metrics::Metrics;
+
+/// Log output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
 
 /// Command-line arguments of `tidewater run`.
 #[derive(Debug, clap::Args)]
@@ -8,10 +67,528 @@ pub struct Args {
     /// Watch only these namespaces (repeatable). Default: all namespaces.
     #[arg(long = "namespace", short = 'n')]
     pub namespaces: Vec<String>,
+    /// Address of the HTTP endpoint (/healthz, /readyz, /metrics). Port 0 picks a free port
+    /// (the address is logged).
+    #[arg(long, default_value = "0.0.0.0:8080")]
+    pub http_addr: SocketAddr,
+    /// Log format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+    /// Take part in leader election (a Lease) so that only one replica writes.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub leader_elect: bool,
+    /// Namespace of the leader Lease. Default: $POD_NAMESPACE, else the first watched
+    /// namespace, else `default`.
+    #[arg(long)]
+    pub leader_election_namespace: Option<String>,
+    /// Name of the leader Lease.
+    #[arg(long, default_value = "tidewater")]
+    pub leader_election_name: String,
+    /// Task definition revisions kept per family (revisions in use are always kept).
+    #[arg(long, default_value_t = 10)]
+    pub revision_history_limit: usize,
+    /// Seconds between resyncs of a converged object.
+    #[arg(long, default_value_t = 300)]
+    pub resync_seconds: u64,
+    /// Seconds between looks at an object whose rollout is in progress.
+    #[arg(long, default_value_t = 5)]
+    pub poll_seconds: u64,
 }
 
 /// Run the operator until SIGTERM/SIGINT.
-pub fn main(_args: Args) -> ExitCode {
-    eprintln!("error: run is not implemented yet");
-    ExitCode::FAILURE
+pub fn main(args: Args) -> ExitCode {
+    init_logging(args.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: starting the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "operator stopped");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+type Signal = Shared<BoxFuture<'static, ()>>;
+
+fn shutdown_signal() -> Signal {
+    async {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {},
+                _ = term.recv() => {},
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutdown requested");
+    }
+    .boxed()
+    .shared()
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let client = Client::try_default().await?;
+    let metrics = Metrics::default();
+    let health = http::Health::default();
+    let listener = http::bind(args.http_addr).await?;
+    tracing::info!(addr = %listener.local_addr()?, "http listening (/healthz /readyz /metrics)");
+    tokio::spawn(http::serve(listener, health.clone(), metrics.clone()));
+    let shutdown = shutdown_signal();
+
+    let settings = Settings {
+        revision_history_limit: args.revision_history_limit,
+        resync: Duration::from_secs(args.resync_seconds.max(1)),
+        poll: Duration::from_secs(args.poll_seconds.max(1)),
+    };
+
+    let elector = args.leader_elect.then(|| {
+        let ns = args
+            .leader_election_namespace
+            .clone()
+            .or_else(|| std::env::var("POD_NAMESPACE").ok().filter(|n| !n.is_empty()))
+            .or_else(|| args.namespaces.first().cloned())
+            .unwrap_or_else(|| "default".into());
+        let identity = std::env::var("POD_NAME")
+            .ok()
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| format!("tidewater-{}", std::process::id()));
+        tracing::info!(namespace = %ns, lease = %args.leader_election_name, identity = %identity, "leader election");
+        leader::Elector::new(
+            client.clone(),
+            &ns,
+            &args.leader_election_name,
+            &identity,
+            Duration::from_secs(15),
+        )
+    });
+    if let Some(e) = &elector {
+        // A follower is healthy and ready: it is standing by.
+        health.set_ready(true);
+        tokio::select! {
+            _ = e.acquire() => {},
+            _ = shutdown.clone() => return Ok(()),
+        }
+        tracing::info!("leading");
+    }
+    metrics.set_leader(true);
+    health.set_ready(false);
+
+    let scopes: Vec<Option<String>> = if args.namespaces.is_empty() {
+        vec![None]
+    } else {
+        args.namespaces.iter().cloned().map(Some).collect()
+    };
+    let mut runs = Vec::new();
+    let mut readiness = Vec::new();
+    for scope in scopes {
+        let (run, ready) = scope_controllers(
+            client.clone(),
+            scope,
+            metrics.clone(),
+            settings.clone(),
+            shutdown.clone(),
+        );
+        runs.push(tokio::spawn(run));
+        readiness.push(ready);
+    }
+    {
+        let health = health.clone();
+        tokio::spawn(async move {
+            for r in readiness {
+                while !r.load(Ordering::SeqCst) {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+            health.set_ready(true);
+            tracing::info!("caches synced; ready");
+        });
+    }
+
+    let controllers = futures::future::join_all(runs);
+    let lost = async {
+        match &elector {
+            Some(e) => e.keep().await,
+            None => futures::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = controllers => {},
+        _ = lost => {
+            anyhow::bail!("lost the leader Lease; exiting so that another replica takes over");
+        }
+    }
+    if let Some(e) = &elector {
+        e.release().await;
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// A watch shared by several controllers and caches.
+struct SharedWatch<K: Resource<DynamicType = ()> + Clone + 'static> {
+    reader: Store<K>,
+    writer: Option<reflector::store::Writer<K>>,
+    api: Api<K>,
+    config: watcher::Config,
+}
+
+impl<K> SharedWatch<K>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+{
+    fn new(api: Api<K>, config: watcher::Config) -> Self {
+        let (reader, writer) = reflector::store_shared(4096);
+        SharedWatch {
+            reader,
+            writer: Some(writer),
+            api,
+            config,
+        }
+    }
+
+    fn subscribe(&self) -> impl Stream<Item = Arc<K>> + Send + 'static {
+        self.writer
+            .as_ref()
+            .and_then(|w| w.subscribe())
+            .expect("subscribe before start")
+    }
+
+    /// Start the watch; the returned future runs it until dropped.
+    fn start(&mut self) -> BoxFuture<'static, ()> {
+        let writer = self.writer.take().expect("started once");
+        let kind = K::kind(&()).into_owned();
+        watcher(self.api.clone(), self.config.clone())
+            .default_backoff()
+            .reflect_shared(writer)
+            .for_each(move |r| {
+                if let Err(e) = r {
+                    tracing::warn!(kind = %kind, error = %e, "watch error (retrying)");
+                }
+                futures::future::ready(())
+            })
+            .boxed()
+    }
+}
+
+fn scoped<K>(client: &Client, scope: &Option<String>) -> Api<K>
+where
+    K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>,
+{
+    match scope {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    }
+}
+
+fn error_policy<K>(kind: &'static str) -> impl Fn(Arc<K>, &Error, Arc<Context>) -> Action {
+    move |_obj, e, ctx| {
+        ctx.metrics.failure(kind, e.label());
+        tracing::warn!(kind, error = %e, label = e.label(), "reconcile failed");
+        Action::requeue(Duration::from_secs(if e.is_user_error() { 60 } else { 5 }))
+    }
+}
+
+async fn drain<K: Resource + Debug, E: std::fmt::Display, S>(kind: &'static str, s: S)
+where
+    S: Stream<Item = Result<(ObjectRef<K>, Action), E>>,
+    K::DynamicType: Debug,
+{
+    s.for_each(|r| {
+        if let Err(e) = r {
+            tracing::debug!(kind, error = %e, "controller");
+        }
+        futures::future::ready(())
+    })
+    .await;
+}
+
+/// The controllers of one scope (a namespace, or all namespaces) and a readiness flag set once
+/// every cache has synced.
+fn scope_controllers(
+    client: Client,
+    scope: Option<String>,
+    metrics: Metrics,
+    settings: Settings,
+    shutdown: Signal,
+) -> (BoxFuture<'static, ()>, Arc<AtomicBool>) {
+    let managed = watcher::Config::default().labels("app.kubernetes.io/managed-by=tidewater");
+    let all = watcher::Config::default();
+    let mut tds = SharedWatch::<TaskDefinition>::new(scoped(&client, &scope), all.clone());
+    let mut svcs = SharedWatch::<Service>::new(scoped(&client, &scope), all.clone());
+    let mut clusters = SharedWatch::<Cluster>::new(scoped(&client, &scope), all.clone());
+    let mut tasks = SharedWatch::<Task>::new(scoped(&client, &scope), all.clone());
+    let mut scheds = SharedWatch::<ScheduledTask>::new(scoped(&client, &scope), all.clone());
+    let mut revs = SharedWatch::<ControllerRevision>::new(
+        scoped(&client, &scope),
+        watcher::Config::default().labels(revisions::REGISTERED_BY),
+    );
+    let mut pods = SharedWatch::<Pod>::new(scoped(&client, &scope), managed.clone());
+    let mut deploys = SharedWatch::<Deployment>::new(scoped(&client, &scope), managed.clone());
+    let mut dss = SharedWatch::<DaemonSet>::new(scoped(&client, &scope), managed.clone());
+    let mut ksvcs = SharedWatch::<KService>::new(scoped(&client, &scope), managed.clone());
+    let mut sas = SharedWatch::<ServiceAccount>::new(scoped(&client, &scope), managed.clone());
+    let mut ings = SharedWatch::<Ingress>::new(scoped(&client, &scope), managed.clone());
+    let mut hpas =
+        SharedWatch::<HorizontalPodAutoscaler>::new(scoped(&client, &scope), managed.clone());
+    let mut pdbs =
+        SharedWatch::<PodDisruptionBudget>::new(scoped(&client, &scope), managed.clone());
+    let mut cjs = SharedWatch::<CronJob>::new(scoped(&client, &scope), managed.clone());
+    // Nodes are cluster-scoped: only counted when watching all namespaces.
+    let mut nodes = scope
+        .is_none()
+        .then(|| SharedWatch::<Node>::new(Api::all(client.clone()), all.clone()));
+
+    let stores = Stores {
+        task_definitions: tds.reader.clone(),
+        services: svcs.reader.clone(),
+        clusters: clusters.reader.clone(),
+        tasks: tasks.reader.clone(),
+        scheduled_tasks: scheds.reader.clone(),
+        revisions: revs.reader.clone(),
+        pods: pods.reader.clone(),
+        deployments: deploys.reader.clone(),
+        daemon_sets: dss.reader.clone(),
+        k8s_services: ksvcs.reader.clone(),
+        service_accounts: sas.reader.clone(),
+        ingresses: ings.reader.clone(),
+        hpas: hpas.reader.clone(),
+        pdbs: pdbs.reader.clone(),
+        cron_jobs: cjs.reader.clone(),
+        nodes: nodes.as_ref().map(|n| n.reader.clone()),
+    };
+    let ctx = Context::new(client.clone(), stores.clone(), metrics, settings);
+
+    // TaskDefinition: its revisions.
+    let td_controller = Controller::for_shared_stream(tds.subscribe(), tds.reader.clone())
+        .owns_shared_stream(revs.subscribe())
+        .graceful_shutdown_on(shutdown.clone());
+
+    // Service: its children, and what it depends on (task definitions, revisions, clusters, pods).
+    let s1 = stores.clone();
+    let s2 = stores.clone();
+    let s3 = stores.clone();
+    let svc_controller = Controller::for_shared_stream(svcs.subscribe(), svcs.reader.clone())
+        .owns_shared_stream(deploys.subscribe())
+        .owns_shared_stream(dss.subscribe())
+        .owns_shared_stream(ksvcs.subscribe())
+        .owns_shared_stream(sas.subscribe())
+        .owns_shared_stream(ings.subscribe())
+        .owns_shared_stream(hpas.subscribe())
+        .owns_shared_stream(pdbs.subscribe())
+        .watches_shared_stream(tds.subscribe(), move |td: Arc<TaskDefinition>| {
+            let family = crate::translate::task_definition::family(&td.spec, &td.name_any());
+            services_using(&s1, td.namespace().as_deref(), &family)
+        })
+        .watches_shared_stream(clusters.subscribe(), move |c: Arc<Cluster>| {
+            let ns = c.namespace();
+            let name = c.name_any();
+            s2.services
+                .state()
+                .iter()
+                .filter(|s| s.namespace() == ns)
+                .filter(|s| {
+                    let cl = s.spec.create.cluster.as_deref().unwrap_or("default");
+                    cl.rsplit('/').next() == Some(name.as_str())
+                        || c.spec.create.cluster_name.as_deref() == Some(cl)
+                })
+                .map(|s| ObjectRef::from_obj(&**s))
+                .collect::<Vec<_>>()
+        })
+        .watches_shared_stream(pods.subscribe(), move |p: Arc<Pod>| {
+            // Pods of a Deployment/DaemonSet: their workload's owner.
+            let ns = p.namespace().unwrap_or_default();
+            p.labels()
+                .get(labels::SERVICE)
+                .and_then(|w| {
+                    context::cached(&s3.deployments, &ns, w)
+                        .map(|d| d.owner_references().to_vec())
+                        .or_else(|| {
+                            context::cached(&s3.daemon_sets, &ns, w)
+                                .map(|d| d.owner_references().to_vec())
+                        })
+                })
+                .into_iter()
+                .flatten()
+                .filter(|r| r.kind == "Service" && r.api_version == "ecs.tidewater.dev/v1alpha1")
+                .map(|r| ObjectRef::new(&r.name).within(&ns))
+                .collect::<Vec<_>>()
+        })
+        .graceful_shutdown_on(shutdown.clone());
+
+    let task_controller = Controller::for_shared_stream(tasks.subscribe(), tasks.reader.clone())
+        .owns_shared_stream(pods.subscribe())
+        .graceful_shutdown_on(shutdown.clone());
+    let sched_controller = Controller::for_shared_stream(scheds.subscribe(), scheds.reader.clone())
+        .owns_shared_stream(cjs.subscribe())
+        .graceful_shutdown_on(shutdown.clone());
+    let s4 = stores.clone();
+    let s5 = stores.clone();
+    let cluster_controller =
+        Controller::for_shared_stream(clusters.subscribe(), clusters.reader.clone())
+            .watches_shared_stream(svcs.subscribe(), move |s: Arc<Service>| {
+                cluster::clusters_named(
+                    &s4,
+                    s.namespace().as_deref(),
+                    s.spec.create.cluster.as_deref(),
+                )
+            })
+            .watches_shared_stream(pods.subscribe(), move |p: Arc<Pod>| {
+                cluster::clusters_named(
+                    &s5,
+                    p.namespace().as_deref(),
+                    p.labels().get(labels::CLUSTER).map(String::as_str),
+                )
+            })
+            .graceful_shutdown_on(shutdown.clone());
+    let cluster_controller = match &nodes {
+        Some(n) => {
+            let s6 = stores.clone();
+            cluster_controller.watches_shared_stream(n.subscribe(), move |_: Arc<Node>| {
+                s6.clusters
+                    .state()
+                    .iter()
+                    .map(|c| ObjectRef::from_obj(&**c))
+                    .collect::<Vec<_>>()
+            })
+        }
+        None => cluster_controller,
+    };
+
+    let mut watches: Vec<BoxFuture<'static, ()>> = vec![
+        tds.start(),
+        svcs.start(),
+        clusters.start(),
+        tasks.start(),
+        scheds.start(),
+        revs.start(),
+        pods.start(),
+        deploys.start(),
+        dss.start(),
+        ksvcs.start(),
+        sas.start(),
+        ings.start(),
+        hpas.start(),
+        pdbs.start(),
+        cjs.start(),
+    ];
+    if let Some(n) = nodes.as_mut() {
+        watches.push(n.start());
+    }
+
+    let ready = Arc::new(AtomicBool::new(false));
+    let ready_flag = ready.clone();
+    let gate = ctx.clone();
+    let synced = async move {
+        let s = &gate.stores;
+        let _ = futures::join!(
+            s.task_definitions.wait_until_ready(),
+            s.services.wait_until_ready(),
+            s.clusters.wait_until_ready(),
+            s.tasks.wait_until_ready(),
+            s.scheduled_tasks.wait_until_ready(),
+            s.revisions.wait_until_ready(),
+            s.pods.wait_until_ready(),
+            s.deployments.wait_until_ready(),
+            s.daemon_sets.wait_until_ready(),
+            s.k8s_services.wait_until_ready(),
+            s.service_accounts.wait_until_ready(),
+            s.ingresses.wait_until_ready(),
+            s.hpas.wait_until_ready(),
+            s.pdbs.wait_until_ready(),
+            s.cron_jobs.wait_until_ready(),
+        );
+        if let Some(n) = &s.nodes {
+            let _ = n.wait_until_ready().await;
+        }
+        gate.set_synced();
+        ready_flag.store(true, Ordering::SeqCst);
+    };
+
+    let c = ctx.clone();
+    let run = async move {
+        let watch_all = futures::future::join_all(watches);
+        let controllers = futures::future::join5(
+            drain(
+                "TaskDefinition",
+                td_controller.run(
+                    task_definition::reconcile,
+                    error_policy("TaskDefinition"),
+                    c.clone(),
+                ),
+            ),
+            drain(
+                "Service",
+                svc_controller.run(service::reconcile, error_policy("Service"), c.clone()),
+            ),
+            drain(
+                "Task",
+                task_controller.run(task::reconcile, error_policy("Task"), c.clone()),
+            ),
+            drain(
+                "ScheduledTask",
+                sched_controller.run(
+                    scheduled_task::reconcile,
+                    error_policy("ScheduledTask"),
+                    c.clone(),
+                ),
+            ),
+            drain(
+                "Cluster",
+                cluster_controller.run(cluster::reconcile, error_policy("Cluster"), c.clone()),
+            ),
+        );
+        tokio::select! {
+            _ = watch_all => {},
+            _ = async { futures::join!(controllers, synced) } => {},
+        }
+    }
+    .boxed();
+    (run, ready)
+}
+
+/// Services in `namespace` whose taskDefinition names `family`.
+fn services_using(
+    stores: &Stores,
+    namespace: Option<&str>,
+    family: &str,
+) -> Vec<ObjectRef<Service>> {
+    stores
+        .services
+        .state()
+        .iter()
+        .filter(|s| s.namespace().as_deref() == namespace)
+        .filter(|s| {
+            s.spec
+                .create
+                .task_definition
+                .as_deref()
+                .map(|r| revisions::parse_reference(r).0 == family)
+                .unwrap_or(false)
+        })
+        .map(|s| ObjectRef::from_obj(&**s))
+        .collect()
 }

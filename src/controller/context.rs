@@ -1,0 +1,155 @@
+//! What every reconciler shares: the client, caches (shared reflector stores), metrics, the
+//! Event recorder and the operator's settings.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet, Deployment};
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::batch::v1::CronJob;
+use k8s_openapi::api::core::v1::{Node, ObjectReference, Pod, Service as KService, ServiceAccount};
+use k8s_openapi::api::networking::v1::Ingress;
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::{Client, Resource};
+
+use crate::api::{Cluster, ScheduledTask, Service, Task, TaskDefinition};
+
+use super::metrics::Metrics;
+
+/// Operator settings (from the command line).
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Revisions kept per task definition family (those in use are always kept).
+    pub revision_history_limit: usize,
+    /// Requeue interval of a converged object.
+    pub resync: Duration,
+    /// Requeue interval while something is in progress.
+    pub poll: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            revision_history_limit: 10,
+            resync: Duration::from_secs(300),
+            poll: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The caches every reconciler reads instead of the API server.
+#[derive(Clone)]
+pub struct Stores {
+    /// TaskDefinitions.
+    pub task_definitions: Store<TaskDefinition>,
+    /// ECS Services.
+    pub services: Store<Service>,
+    /// Clusters.
+    pub clusters: Store<Cluster>,
+    /// Tasks.
+    pub tasks: Store<Task>,
+    /// ScheduledTasks.
+    pub scheduled_tasks: Store<ScheduledTask>,
+    /// Task definition revisions.
+    pub revisions: Store<ControllerRevision>,
+    /// Pods Tidewater manages.
+    pub pods: Store<Pod>,
+    /// Children.
+    pub deployments: Store<Deployment>,
+    /// Children.
+    pub daemon_sets: Store<DaemonSet>,
+    /// Children.
+    pub k8s_services: Store<KService>,
+    /// Children.
+    pub service_accounts: Store<ServiceAccount>,
+    /// Children.
+    pub ingresses: Store<Ingress>,
+    /// Children.
+    pub hpas: Store<HorizontalPodAutoscaler>,
+    /// Children.
+    pub pdbs: Store<PodDisruptionBudget>,
+    /// Children.
+    pub cron_jobs: Store<CronJob>,
+    /// Nodes (only when the operator may list them: all-namespaces mode).
+    pub nodes: Option<Store<Node>>,
+}
+
+/// Shared by every reconcile.
+pub struct Context {
+    /// API client.
+    pub client: Client,
+    /// Caches.
+    pub stores: Stores,
+    /// Metrics.
+    pub metrics: Metrics,
+    /// Settings.
+    pub settings: Settings,
+    /// Kubernetes Event recorder.
+    pub recorder: Recorder,
+    synced: std::sync::atomic::AtomicBool,
+}
+
+impl Context {
+    /// A context.
+    pub fn new(client: Client, stores: Stores, metrics: Metrics, settings: Settings) -> Arc<Self> {
+        let reporter = Reporter {
+            controller: "tidewater".into(),
+            instance: std::env::var("POD_NAME").ok(),
+        };
+        Arc::new(Context {
+            recorder: Recorder::new(client.clone(), reporter),
+            client,
+            stores,
+            metrics,
+            settings,
+            synced: std::sync::atomic::AtomicBool::new(false),
+        })
+    }
+
+    /// Mark every cache synced: reconciles may trust what the caches lack.
+    pub fn set_synced(&self) {
+        self.synced.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Whether every cache has synced. Until then reconciles wait, so that a missing task
+    /// definition is never reported just because its cache is still filling.
+    pub fn is_synced(&self) -> bool {
+        self.synced.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Publish a Kubernetes Event about `obj`. Failures are logged, never fatal.
+    pub async fn event<K: Resource<DynamicType = ()>>(
+        &self,
+        obj: &K,
+        warning: bool,
+        reason: &str,
+        note: String,
+    ) {
+        let reference: ObjectReference = obj.object_ref(&());
+        self.metrics.api_call("event");
+        let ev = Event {
+            type_: if warning {
+                EventType::Warning
+            } else {
+                EventType::Normal
+            },
+            reason: reason.into(),
+            note: Some(note.chars().take(1000).collect()),
+            action: "Reconcile".into(),
+            secondary: None,
+        };
+        if let Err(e) = self.recorder.publish(&ev, &reference).await {
+            tracing::warn!(error = %e, reason, "could not publish an Event");
+        }
+    }
+}
+
+/// Look up `namespace/name` in a store.
+pub fn cached<K>(store: &Store<K>, namespace: &str, name: &str) -> Option<Arc<K>>
+where
+    K: Resource<DynamicType = ()> + Clone + 'static,
+{
+    store.get(&ObjectRef::new(name).within(namespace))
+}
