@@ -1075,8 +1075,8 @@ async fn helm_install_upgrade_uninstall() {
         // And back to all namespaces, so the uninstall has cluster-scoped objects to remove.
         rel.upgrade(&[
             "--reuse-values",
-            "--set",
-            "watchNamespaces={}",
+            "--set-json",
+            "watchNamespaces=[]",
             "--wait",
             "--timeout",
             "120s",
