@@ -1,0 +1,203 @@
+//! AWS CLI JSON: `register-task-definition` / `create-service` request bodies
+//! (`--cli-input-json`), `describe-task-definition`, `describe-services`, `create-service` and
+//! `update-service` output. The shapes are recognised by [`crate::render::recognise`], the same
+//! code `render` uses, so that `render` of the imported manifests gives the same objects as
+//! `render` of the raw JSON. Tidewater manifests are accepted too and passed through.
+
+use super::{ImportError, Imported, Kind, Note, NoteKind, Parsed, Source, leaves};
+use crate::render::{self, Resource};
+use serde_json::Value;
+
+/// What a document is, and the path of each resource in it.
+fn shape(doc: &Value, count: usize) -> (Vec<String>, &'static str) {
+    let obj = doc.as_object();
+    let has = |k: &str| obj.is_some_and(|o| o.contains_key(k));
+    if has("apiVersion") {
+        (vec![".".into()], "Tidewater manifest")
+    } else if doc.get("taskDefinition").is_some_and(Value::is_object) {
+        (
+            vec!["taskDefinition".into()],
+            "describe-task-definition output",
+        )
+    } else if has("containerDefinitions") {
+        (vec![".".into()], "RegisterTaskDefinition body")
+    } else if doc.get("services").is_some_and(Value::is_array) {
+        (
+            (0..count).map(|i| format!("services[{i}]")).collect(),
+            "describe-services output",
+        )
+    } else if doc.get("service").is_some_and(Value::is_object) {
+        (
+            vec!["service".into()],
+            "create-service / update-service output",
+        )
+    } else {
+        (vec![".".into()], "CreateService body")
+    }
+}
+
+fn join(base: &str, path: &str) -> String {
+    if base == "." || base.is_empty() {
+        path.to_string()
+    } else if path.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}.{path}")
+    }
+}
+
+/// Import one file of AWS CLI JSON (or YAML).
+pub fn import(file: &str, text: &str) -> Parsed {
+    let mut out = Parsed::default();
+    let docs = match render::documents(file, text) {
+        Ok(d) => d,
+        Err(e) => {
+            out.errors.push(ImportError::Syntax {
+                file: file.into(),
+                path: ".".into(),
+                format: "JSON or YAML",
+                message: e
+                    .message
+                    .trim_start_matches("not valid YAML or JSON: ")
+                    .to_string(),
+            });
+            return out;
+        }
+    };
+    if docs.is_empty() {
+        out.errors.push(ImportError::UnknownShape {
+            file: file.into(),
+            path: ".".into(),
+            message: "empty: no document to import".into(),
+        });
+    }
+    let many = docs.len() > 1;
+    for (di, doc) in docs.iter().enumerate() {
+        let prefix = |p: &str| {
+            if many {
+                format!("#{di}:{p}")
+            } else {
+                p.to_string()
+            }
+        };
+        match render::recognise(file, doc) {
+            Ok(resources) => {
+                let (bases, what) = shape(doc, resources.len());
+                for ((resource, notes), base) in resources.into_iter().zip(bases) {
+                    out.objects
+                        .push(imported(file, &prefix(&base), &base, what, resource, notes));
+                }
+            }
+            Err(e) if e.path == "." && e.message.starts_with("not a Tidewater manifest") => {
+                out.errors.push(ImportError::UnknownShape {
+                    file: file.into(),
+                    path: prefix("."),
+                    message: "not a RegisterTaskDefinition or CreateService body, describe-task-definition / describe-services / create-service output, a CloudFormation template or a Tidewater manifest".into(),
+                })
+            }
+            Err(e) => out.errors.push(ImportError::InvalidValue {
+                file: file.into(),
+                path: prefix(&e.path),
+                message: e.message,
+            }),
+        }
+    }
+    out
+}
+
+fn imported(
+    file: &str,
+    path: &str,
+    base: &str,
+    what: &str,
+    resource: Resource,
+    notes: Vec<(String, String)>,
+) -> Imported {
+    let (kind, name, spec, ecs_name) = match resource {
+        Resource::TaskDefinition { name, spec } => {
+            let family = spec.register.family.clone().filter(|f| !f.is_empty());
+            (
+                Kind::TaskDefinition,
+                name.clone(),
+                serde_json::to_value(&spec),
+                family.unwrap_or(name),
+            )
+        }
+        Resource::Service { name, spec } => {
+            let service = spec.create.service_name.clone().filter(|f| !f.is_empty());
+            (
+                Kind::Service,
+                name.clone(),
+                serde_json::to_value(&spec),
+                service.unwrap_or(name),
+            )
+        }
+        Resource::Cluster { name, spec } => (
+            Kind::Cluster,
+            name.clone(),
+            serde_json::to_value(&spec),
+            name,
+        ),
+        Resource::Task { name, spec } => {
+            (Kind::Task, name.clone(), serde_json::to_value(&spec), name)
+        }
+        Resource::ScheduledTask { name, spec } => (
+            Kind::ScheduledTask,
+            name.clone(),
+            serde_json::to_value(&spec),
+            name,
+        ),
+    };
+    let spec = spec.expect("specs serialise");
+    // A manifest keeps its own name; a raw ECS name that is not a valid Kubernetes name is
+    // sanitised (and reported) when the manifest is made.
+    let ecs_name = if what == "Tidewater manifest" {
+        name
+    } else {
+        ecs_name
+    };
+    let spec_base = if what == "Tidewater manifest" {
+        "spec"
+    } else {
+        base
+    };
+    let mut paths = Vec::new();
+    leaves(&spec, "", &mut paths);
+    let fields = paths
+        .into_iter()
+        .map(|p| {
+            let source = join(spec_base, &p);
+            (p, source)
+        })
+        .collect();
+    let notes = notes
+        .into_iter()
+        .map(|(source, message)| {
+            let path = match base {
+                "." => source.clone(),
+                b => source
+                    .strip_prefix(b)
+                    .map(|p| p.trim_start_matches('.').to_string())
+                    .unwrap_or_else(|| source.clone()),
+            };
+            Note {
+                kind: NoteKind::Dropped,
+                path,
+                source,
+                message,
+            }
+        })
+        .collect();
+    Imported {
+        kind,
+        ecs_name,
+        spec,
+        source: Source {
+            file: file.into(),
+            path: path.into(),
+            what: what.into(),
+        },
+        fields,
+        notes,
+    }
+}
