@@ -292,6 +292,24 @@ impl<'a> Eval<'a> {
                     return Value::String(n);
                 }
             }
+            // An IAM role with a RoleName has a predictable ARN.
+            if ty == "AWS::IAM::Role" && attr == "Arn" {
+                let props = res.get("Properties").cloned().unwrap_or(Value::Null);
+                if let Some(name) = props.get("RoleName").cloned() {
+                    let name = self.eval(&name);
+                    let name = self.to_text(&name);
+                    let path = props
+                        .get("Path")
+                        .and_then(Value::as_str)
+                        .unwrap_or("/")
+                        .to_string();
+                    let arn = self.sub(
+                        "arn:${AWS::Partition}:iam::${AWS::AccountId}:role",
+                        &Map::new(),
+                    );
+                    return Value::String(format!("{}{path}{name}", self.to_text(&arn)));
+                }
+            }
             return self.placeholder(
                 &format!("{id}.{attr}"),
                 format!("attribute {attr} of the {ty} resource `{id}` exists only once the stack is deployed"),
@@ -655,7 +673,8 @@ impl<'a> Eval<'a> {
             },
             "Fn::ImportValue" => {
                 let x = self.eval(arg);
-                let t = self.to_text(&x);
+                // A name built from placeholders: keep it readable as one placeholder.
+                let t = self.to_text(&x).replace("${", "").replace('}', "");
                 self.placeholder(
                     &format!("ImportValue:{t}"),
                     format!("output `{t}` exported by another stack: pass the value or replace the placeholder"),

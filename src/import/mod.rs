@@ -562,6 +562,12 @@ fn finish(parsed: Parsed, formats: Vec<(String, Format)>, opts: &Options) -> Imp
             p => p.to_string(),
         };
         strip_read_only(obj.kind, &mut obj.spec, &mut obj.notes, &base);
+        if let Value::Object(spec) = &obj.spec {
+            obj.fields.retain(|(p, _)| {
+                let top = p.split(['.', '[']).next().unwrap_or(p);
+                spec.contains_key(top)
+            });
+        }
         let mut metadata = json!({
             "name": name,
             "annotations": { SOURCE_ANNOTATION: format!("{}#{}", obj.source.file, obj.source.path) },

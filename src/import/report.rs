@@ -25,6 +25,9 @@ pub struct FollowUp {
     pub text: String,
     /// The resources (`Kind/name`) it concerns.
     pub resources: Vec<String>,
+    /// What makes two follow-ups the same one (the first text is kept); empty: the text.
+    #[serde(skip)]
+    pub key: String,
 }
 
 impl FollowUp {
@@ -33,7 +36,13 @@ impl FollowUp {
             topic: topic.into(),
             text,
             resources: resource.map(|r| vec![r.to_string()]).unwrap_or_default(),
+            key: String::new(),
         }
+    }
+
+    fn keyed(mut self, key: String) -> FollowUp {
+        self.key = key;
+        self
     }
 
     /// An EC2 capacity provider → an EKS node group.
@@ -45,6 +54,7 @@ impl FollowUp {
             ),
             None,
         )
+        .keyed(format!("nodegroup:{name}"))
     }
 }
 
@@ -328,12 +338,16 @@ pub fn build(inputs: Inputs<'_>) -> Report {
 }
 
 fn dedupe(items: Vec<FollowUp>) -> Vec<FollowUp> {
-    let mut by: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
-    let mut order = Vec::new();
+    let mut by: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut order: Vec<(String, (String, String))> = Vec::new();
     for f in items {
-        let key = (f.topic.clone(), f.text.clone());
+        let key = if f.key.is_empty() {
+            format!("{}\n{}", f.topic, f.text)
+        } else {
+            f.key.clone()
+        };
         if !by.contains_key(&key) {
-            order.push(key.clone());
+            order.push((key.clone(), (f.topic.clone(), f.text.clone())));
         }
         by.entry(key).or_default().extend(f.resources);
     }
@@ -356,12 +370,13 @@ fn dedupe(items: Vec<FollowUp>) -> Vec<FollowUp> {
     };
     let mut out: Vec<FollowUp> = order
         .into_iter()
-        .map(|k| {
+        .map(|(k, (topic, text))| {
             let resources = by.remove(&k).unwrap_or_default().into_iter().collect();
             FollowUp {
-                topic: k.0,
-                text: k.1,
+                topic,
+                text,
                 resources,
+                key: k,
             }
         })
         .collect();
@@ -385,22 +400,25 @@ fn pod_spec(o: &Value) -> Option<&Value> {
     }
 }
 
-fn owner(o: &Value) -> String {
-    let labels = &o["metadata"]["labels"];
-    for (label, kind) in [
-        (crate::translate::labels::SERVICE, "Service"),
-        (crate::translate::labels::SCHEDULED_TASK, "ScheduledTask"),
-        (crate::translate::labels::TASK, "Task"),
-    ] {
-        if let Some(n) = labels[label].as_str() {
-            return format!("{kind}/{n}");
-        }
+fn owner(o: &Value, objects: &[(Imported, Manifest)]) -> String {
+    let name = o["metadata"]["labels"]["app.kubernetes.io/name"]
+        .as_str()
+        .or_else(|| o["metadata"]["name"].as_str())
+        .unwrap_or_default();
+    if o["kind"] == "PodTemplate" {
+        return format!("TaskDefinition/{name}");
     }
-    let name = o["metadata"]["name"].as_str().unwrap_or_default();
-    match o["kind"].as_str() {
-        Some("PodTemplate") => format!("TaskDefinition/{name}"),
-        Some(k) => format!("{k}/{name}"),
-        None => name.to_string(),
+    let kinds = [
+        super::Kind::Service,
+        super::Kind::ScheduledTask,
+        super::Kind::Task,
+    ];
+    match objects
+        .iter()
+        .find(|(_, m)| m.name == name && kinds.contains(&m.kind))
+    {
+        Some((_, m)) => format!("{}/{}", m.kind.as_str(), m.name),
+        None => format!("{}/{name}", o["kind"].as_str().unwrap_or_default()),
     }
 }
 
@@ -442,10 +460,12 @@ fn derive_follow_ups(
     let mut roles_with_sa = BTreeSet::new();
     let mut fargate = BTreeSet::new();
     let mut metrics_server = BTreeSet::new();
+    let mut service_accounts: BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)> =
+        BTreeMap::new();
     for o in rendered {
         let kind = o["kind"].as_str().unwrap_or_default();
         let name = o["metadata"]["name"].as_str().unwrap_or_default();
-        let who = owner(o);
+        let who = owner(o, objects);
         match kind {
             "ServiceAccount" => {
                 if let Some(role) = o["metadata"]["annotations"]
@@ -453,13 +473,9 @@ fn derive_follow_ups(
                     .as_str()
                 {
                     roles_with_sa.insert(role.to_string());
-                    out.push(FollowUp::new(
-                        "iam",
-                        format!(
-                            "IAM role `{role}`: replace its trust of ecs-tasks.amazonaws.com with the Kubernetes ServiceAccount `{ns}/{name}` — IRSA: trust the EKS cluster's OIDC provider with the condition `<oidc-provider>:sub` = `system:serviceaccount:{ns}:{name}` (and `:aud` = `sts.amazonaws.com`); or EKS Pod Identity: trust `pods.eks.amazonaws.com` and create a pod identity association for `{ns}/{name}` with this role"
-                        ),
-                        Some(&who),
-                    ));
+                    let entry = service_accounts.entry(role.to_string()).or_default();
+                    entry.0.insert(name.to_string());
+                    entry.1.insert(who.clone());
                 }
             }
             "TargetGroupBinding" => {
@@ -514,9 +530,9 @@ fn derive_follow_ups(
                     }
                     (crate::translate::placement::NODEGROUP, group) => out.push(FollowUp::new(
                         "compute",
-                        format!("Pods of {who} run on nodes labelled eks.amazonaws.com/nodegroup={group}: create an EKS managed node group named `{group}` (EC2 capacity provider), sized like its Auto Scaling group"),
+                        format!("EC2 capacity provider `{group}`: create an EKS managed node group named `{group}` (it labels its nodes eks.amazonaws.com/nodegroup={group}, which Tidewater selects) with the instance types and scaling of its Auto Scaling group"),
                         Some(&who),
-                    )),
+                    ).keyed(format!("nodegroup:{group}"))),
                     (crate::translate::placement::CAPACITY_TYPE, "SPOT") => out.push(FollowUp::new(
                         "compute",
                         "FARGATE_SPOT has no EKS counterpart: create a managed node group with capacity type SPOT (labelled eks.amazonaws.com/capacityType=SPOT) for the pods that used it".into(),
@@ -567,11 +583,29 @@ fn derive_follow_ups(
             }
         }
     }
+    for (role, (accounts, users)) in service_accounts {
+        let subjects: Vec<String> = accounts
+            .iter()
+            .map(|a| format!("`system:serviceaccount:{ns}:{a}`"))
+            .collect();
+        let pairs: Vec<String> = accounts.iter().map(|a| format!("`{ns}/{a}`")).collect();
+        out.push(FollowUp {
+            topic: "iam".into(),
+            text: format!(
+                "IAM role `{role}`: replace its trust of ecs-tasks.amazonaws.com with the Kubernetes ServiceAccount(s) {} — IRSA: trust the EKS cluster's OIDC provider with the condition `<oidc-provider>:sub` in [{}] (and `:aud` = `sts.amazonaws.com`); or EKS Pod Identity: trust `pods.eks.amazonaws.com` and create a pod identity association for each of them with this role",
+                pairs.join(", "),
+                subjects.join(", ")
+            ),
+            resources: users.into_iter().collect(),
+            key: format!("irsa:{role}"),
+        });
+    }
     if !fargate.is_empty() {
         out.push(FollowUp {
             topic: "compute".into(),
             text: format!("Create an EKS Fargate profile selecting namespace `{ns}` (Fargate pods are selected by namespace and labels) and a pod execution role with ECR pull permissions"),
             resources: fargate.into_iter().collect(),
+            key: String::new(),
         });
     }
     if !metrics_server.is_empty() {
@@ -579,6 +613,7 @@ fn derive_follow_ups(
             topic: "scaling".into(),
             text: "Install metrics-server in the EKS cluster: the HorizontalPodAutoscalers that replace Application Auto Scaling scale on pod CPU and memory".into(),
             resources: metrics_server.into_iter().collect(),
+            key: String::new(),
         });
     }
     from_specs(objects, &roles_with_sa, ns, &mut out);
@@ -750,6 +785,7 @@ fn from_specs(
                 roles.join(", ")
             ),
             resources: exec_roles.into_values().flatten().collect::<BTreeSet<_>>().into_iter().collect(),
+            key: String::new(),
         });
     }
     if !secrets_used.is_empty() {
@@ -766,6 +802,7 @@ fn from_specs(
                 list.join("; ")
             ),
             resources: secret_users.into_iter().collect(),
+            key: String::new(),
         });
     }
     for (target, users) in log_groups {
@@ -773,6 +810,7 @@ fn from_specs(
             topic: "logging".into(),
             text: format!("Container logs went to {target}: install a log agent in the EKS cluster (the Amazon CloudWatch Observability add-on or Fluent Bit) configured to ship the pods' logs there"),
             resources: users.into_iter().collect(),
+            key: String::new(),
         });
     }
     if !placeholders.is_empty() {
@@ -783,6 +821,7 @@ fn from_specs(
                 placeholders.into_iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ")
             ),
             resources: placeholder_users.into_iter().collect(),
+            key: String::new(),
         });
     }
 }
