@@ -678,18 +678,26 @@ fn expect_denied_everywhere(user: &str, namespaces: &[&str]) -> Result<()> {
 /// Every cluster-scoped object that belongs to `release`: labelled with it (any listable
 /// cluster-scoped type), or an RBAC object whose name contains it.
 fn cluster_scoped_objects_of(release: &Release) -> Result<Vec<String>> {
-    let types = kubectl(&[
+    // A briefly unavailable aggregated API (metrics-server) makes api-resources exit non-zero
+    // while still listing every other type: use what it lists.
+    let out = kubectl(&[
         "api-resources",
         "--namespaced=false",
         "--verbs=list",
         "-o",
         "name",
-    ])
-    .ok()?;
-    let types: Vec<&str> = types
+    ]);
+    if !out.success() {
+        eprintln!("e2e: kubectl api-resources: {}", out.stderr.trim());
+    }
+    // Metrics (metrics.k8s.io) are not objects anyone creates, and componentstatuses is
+    // deprecated: leave them out.
+    let types: Vec<&str> = out
+        .stdout
         .lines()
         .map(str::trim)
         .filter(|t| !t.is_empty() && *t != "componentstatuses")
+        .filter(|t| !t.ends_with(".metrics.k8s.io"))
         .collect();
     ensure!(
         types.contains(&"clusterroles.rbac.authorization.k8s.io"),
@@ -986,7 +994,11 @@ async fn helm_install_upgrade_uninstall() {
         rel.install(true, &["--wait", "--timeout", "120s"])
             .context("helm install")?;
         let d = get_json(&["get", "deployment", &deployment, "-n", &ctx.ns])?;
-        ensure!(d["spec"]["replicas"] == 1, "replicas after install: {}", d["spec"]);
+        ensure!(
+            d["spec"]["replicas"] == 1,
+            "replicas after install: {}",
+            d["spec"]
+        );
         ensure!(
             d["status"]["readyReplicas"] == 1,
             "pod not ready after install --wait: {}",
@@ -1034,7 +1046,11 @@ async fn helm_install_upgrade_uninstall() {
         ])
         .context("helm upgrade")?;
         let d = get_json(&["get", "deployment", &deployment, "-n", &ctx.ns])?;
-        ensure!(d["spec"]["replicas"] == 2, "replicas after upgrade: {}", d["spec"]);
+        ensure!(
+            d["spec"]["replicas"] == 2,
+            "replicas after upgrade: {}",
+            d["spec"]
+        );
         ensure!(
             d["status"]["readyReplicas"] == 2,
             "pods not ready after upgrade --wait: {}",
@@ -1046,9 +1062,8 @@ async fn helm_install_upgrade_uninstall() {
                 && !args.contains(&"--log-format=json".to_string()),
             "log format not changed by the upgrade: {args:?}"
         );
-        let status: Value = serde_json::from_str(&helm(&[
-            "status", &rel.name, "-n", &ctx.ns, "-o", "json",
-        ])?)?;
+        let status: Value =
+            serde_json::from_str(&helm(&["status", &rel.name, "-n", &ctx.ns, "-o", "json"])?)?;
         ensure!(
             status["version"] == 2 && status["info"]["status"] == "deployed",
             "release after upgrade: version {} status {}",
@@ -1058,8 +1073,15 @@ async fn helm_install_upgrade_uninstall() {
 
         // Upgrade into namespaced mode: the cluster-wide RBAC goes away, a Role takes over.
         let watch = format!("watchNamespaces={{{}}}", ctx.ns);
-        rel.upgrade(&["--reuse-values", "--set", &watch, "--wait", "--timeout", "120s"])
-            .context("helm upgrade to namespaced mode")?;
+        rel.upgrade(&[
+            "--reuse-values",
+            "--set",
+            &watch,
+            "--wait",
+            "--timeout",
+            "120s",
+        ])
+        .context("helm upgrade to namespaced mode")?;
         ensure!(
             !kubectl(&["get", "clusterrole", &rel.cluster_name()]).success(),
             "the ClusterRole survived the switch to namespaced mode"
@@ -1093,18 +1115,26 @@ async fn helm_install_upgrade_uninstall() {
         rel.uninstall().context("helm uninstall")?;
         let left = cluster_scoped_objects_of(&rel)?;
         ensure!(left.is_empty(), "cluster-scoped leftovers: {left:?}");
+        // Namespaced objects: helm deletes its own ones; ReplicaSets and Pods follow through
+        // the garbage collector (background deletion), so they get a moment.
         let selector = format!("app.kubernetes.io/instance={}", rel.name);
-        let left = ctx
-            .kubectl(&[
-                "get",
-                "deployments,replicasets,services,serviceaccounts,roles,rolebindings,poddisruptionbudgets",
-                "-l",
-                &selector,
-                "-o",
-                "name",
-            ])
-            .ok()?;
-        ensure!(left.trim().is_empty(), "namespaced leftovers: {left}");
+        let mut left = String::new();
+        let gone = eventually("the release's namespaced objects to be gone", WAIT, || {
+            left = ctx
+                .kubectl(&[
+                    "get",
+                    "deployments,replicasets,pods,services,serviceaccounts,roles,rolebindings,\
+                     poddisruptionbudgets",
+                    "-l",
+                    &selector,
+                    "-o",
+                    "name",
+                ])
+                .ok()?;
+            Ok(left.trim().is_empty())
+        })
+        .await;
+        gone.with_context(|| format!("namespaced leftovers: {left}"))?;
         let releases = helm(&["list", "-n", &ctx.ns, "-a", "-q"])?;
         ensure!(releases.trim().is_empty(), "helm still lists: {releases}");
         // By design the CRDs (and so every ECS resource in the cluster) stay.
