@@ -278,8 +278,8 @@ impl<'a> Eval<'a> {
     }
 
     fn get_att(&mut self, id: &str, attr: &str) -> Value {
-        if let Some(res) = self.resources.get(id) {
-            let ty = type_of(res).to_string();
+        if let Some(res) = self.resources.get(id).cloned() {
+            let ty = type_of(&res).to_string();
             let named = matches!(
                 (ty.as_str(), attr),
                 ("AWS::ECS::Service", "Name")
