@@ -718,9 +718,18 @@ pub fn collect_files(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
                 .map(|e| e.map(|e| e.path()))
                 .collect::<Result<_, _>>()?;
             entries.sort();
+            // A Terraform module directory: its other files are data for file() and
+            // templatefile(), not inputs.
+            let module = entries
+                .iter()
+                .any(|e| e.is_file() && e.extension().is_some_and(|x| x == "tf"));
             for e in entries {
                 if e.is_dir() {
                     out.extend(collect_files(&[e])?);
+                } else if module {
+                    if e.extension().is_some_and(|x| x == "tf" || x == "tfvars") {
+                        out.push(e);
+                    }
                 } else if detect::importable_name(&e) {
                     out.push(e);
                 }

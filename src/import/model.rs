@@ -401,9 +401,13 @@ impl<'a> Converter<'a> {
                 _ => self.mismatch(input, source, path, "an integer"),
             },
             "double" | "float" => match input {
-                Value::Number(_) => {
+                Value::Number(n) => {
                     self.fields.push((path.to_string(), source.to_string()));
-                    Some(input.clone())
+                    Some(
+                        n.as_f64()
+                            .and_then(serde_json::Number::from_f64)
+                            .map_or_else(|| input.clone(), Value::Number),
+                    )
                 }
                 Value::String(s) => match s.trim().parse::<f64>() {
                     Ok(n) => {
