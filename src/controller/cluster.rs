@@ -136,7 +136,8 @@ pub async fn reconcile(cluster: Arc<Cluster>, ctx: Arc<Context>) -> Result<Actio
     let value = serde_json::to_value(&cluster.spec.create)?;
     walk::report(Request::CreateCluster, &value, &mut w);
     let warnings = status::warnings(&w.into_vec());
-    let old = cluster.status.as_ref();
+    let old_status: Option<ClusterStatus> = ctx.status_of(&*cluster, cluster.status.as_ref());
+    let old = old_status.as_ref();
     let generation = cluster.metadata.generation;
     let wanted = vec![
         Wanted::new(conditions::READY, true, "Active", "the cluster is ACTIVE"),

@@ -89,6 +89,9 @@ pub struct Context {
     /// Kubernetes Event recorder.
     pub recorder: Recorder,
     synced: std::sync::atomic::AtomicBool,
+    /// Status written by this process whose watch event has not reached the cache yet, by uid:
+    /// (resourceVersion after the write, status).
+    written: std::sync::Mutex<std::collections::HashMap<String, (u64, serde_json::Value)>>,
 }
 
 impl Context {
@@ -105,6 +108,7 @@ impl Context {
             metrics,
             settings,
             synced: std::sync::atomic::AtomicBool::new(false),
+            written: Default::default(),
         })
     }
 
@@ -117,6 +121,47 @@ impl Context {
     /// definition is never reported just because its cache is still filling.
     pub fn is_synced(&self) -> bool {
         self.synced.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Remember a status this process wrote (see [`Context::status_of`]).
+    pub fn remember_status(
+        &self,
+        uid: &str,
+        resource_version: Option<&str>,
+        status: serde_json::Value,
+    ) {
+        if let Some(rv) = resource_version.and_then(|r| r.parse::<u64>().ok()) {
+            self.written
+                .lock()
+                .expect("status memory lock")
+                .insert(uid.to_string(), (rv, status));
+        }
+    }
+
+    /// The status of `obj` as this process last wrote it when the cache has not caught up yet,
+    /// else the cached status. Without this, a reconcile right after a status write would work
+    /// from the older status and repeat its events.
+    pub fn status_of<K, S>(&self, obj: &K, cached: Option<&S>) -> Option<S>
+    where
+        K: Resource,
+        S: serde::de::DeserializeOwned + Clone,
+    {
+        let meta = obj.meta();
+        let uid = meta.uid.as_deref().unwrap_or_default();
+        let cached_rv = meta
+            .resource_version
+            .as_deref()
+            .and_then(|r| r.parse::<u64>().ok())
+            .unwrap_or(0);
+        let mut written = self.written.lock().expect("status memory lock");
+        match written.get(uid) {
+            Some((rv, v)) if *rv > cached_rv => serde_json::from_value(v.clone()).ok(),
+            Some(_) => {
+                written.remove(uid);
+                cached.cloned()
+            }
+            None => cached.cloned(),
+        }
     }
 
     /// Publish a Kubernetes Event about `obj`. Failures are logged, never fatal.
@@ -137,7 +182,12 @@ impl Context {
             },
             reason: reason.into(),
             note: Some(note.chars().take(1000).collect()),
-            action: "Reconcile".into(),
+            // kube's recorder folds Events with the same reason and action into one series
+            // (keeping the first note); distinct notes must stay distinct Events.
+            action: format!(
+                "{reason}-{:08x}",
+                crate::translate::names::stable_hash(&note)
+            ),
             secondary: None,
         };
         if let Err(e) = self.recorder.publish(&ev, &reference).await {

@@ -142,6 +142,14 @@ fn seconds(now: Timestamp) -> String {
 /// The `family:N` a rollback from `failed_number` goes to: the newest COMPLETED deployment of
 /// another template.
 pub fn rollback_target(prev: &ServiceStatus, failed_number: &str) -> Option<String> {
+    // Already rolling back (or rolled back): stay on that PRIMARY.
+    if let Some(p) = prev.deployments.iter().find(|d| {
+        d.status == "PRIMARY"
+            && d.id != deployment_id(failed_number)
+            && d.rollout_state.as_deref() != Some("FAILED")
+    }) {
+        return Some(p.task_definition.clone());
+    }
     prev.deployments
         .iter()
         .filter(|d| d.rollout_state.as_deref() == Some("COMPLETED"))
@@ -616,6 +624,23 @@ mod tests {
             messages(&o)
                 .iter()
                 .any(|m| m.contains("deployment failed: rolling back to taskDefinition web:1"))
+        );
+        // While it rolls back, the failed template keeps pointing at the rollback target.
+        let mut rolling_back = o.status.clone();
+        rolling_back.deployments[0].status = "INACTIVE".into();
+        rolling_back.deployments.insert(
+            0,
+            ServiceDeployment {
+                id: "ecs-svc/1".into(),
+                status: "PRIMARY".into(),
+                task_definition: "web:1".into(),
+                rollout_state: Some("IN_PROGRESS".into()),
+                ..ServiceDeployment::default()
+            },
+        );
+        assert_eq!(
+            rollback_target(&rolling_back, "2").as_deref(),
+            Some("web:1")
         );
         // The rollback: template 1 is applied again and completes.
         let back = observe(

@@ -370,7 +370,9 @@ pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Context>) -> Result<Action, E
     }
     let ns = svc.namespace().unwrap_or_default();
     let owner = Owner::of(&*svc);
-    let prev = svc.status.clone().unwrap_or_default();
+    let prev: ServiceStatus = ctx
+        .status_of(&*svc, svc.status.as_ref())
+        .unwrap_or_default();
     let generation = svc.metadata.generation;
     let now = Timestamp::now();
 

@@ -32,12 +32,18 @@ where
         "status": status,
     });
     ctx.metrics.api_call("patch_status");
-    api.patch_status(
-        &obj.name_any(),
-        &PatchParams::apply(FIELD_MANAGER).force(),
-        &Patch::Apply(&body),
-    )
-    .await?;
+    let updated = api
+        .patch_status(
+            &obj.name_any(),
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(&body),
+        )
+        .await?;
+    ctx.remember_status(
+        obj.meta().uid.as_deref().unwrap_or_default(),
+        updated.meta().resource_version.as_deref(),
+        serde_json::to_value(status)?,
+    );
     Ok(true)
 }
 

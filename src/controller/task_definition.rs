@@ -88,7 +88,8 @@ pub async fn reconcile(td: Arc<TaskDefinition>, ctx: Arc<Context>) -> Result<Act
     }
     let owner = Owner::of(&*td);
     let family = translate::task_definition::family(&td.spec, &name);
-    let old = td.status.as_ref();
+    let old_status: Option<TaskDefinitionStatus> = ctx.status_of(&*td, td.status.as_ref());
+    let old = old_status.as_ref();
     let now = Timestamp::now();
     let generation = td.metadata.generation;
 
