@@ -92,6 +92,7 @@ fn docs(out: &Import, file: &str) -> Vec<(String, Value)> {
 #[test]
 fn import_then_render_gives_the_objects_of_render() {
     let mut checked = 0;
+    let mut skipped = Vec::new();
     for file in corpus() {
         let name = rel(&file);
         if !(name.contains("/taskdefs/") || name.contains("/services/")) {
@@ -99,12 +100,30 @@ fn import_then_render_gives_the_objects_of_render() {
         }
         let raw = render::render_files(std::slice::from_ref(&file), None);
         let out = run(&[&name], &[], None);
+        // Raw bodies the CRDs reject (generate-cli-skeleton output: empty placeholders in
+        // required members, a container depending on itself) are made valid by the import, so
+        // their render differs; they are few and said so in the report.
+        let cleaned = out.report.resources.iter().any(|r| {
+            r.notes
+                .iter()
+                .any(|n| n.message.starts_with("list item dropped"))
+        });
+
         let imported = render::render_documents(&docs(&out, &name), None);
+        if cleaned && raw.objects != imported.objects {
+            skipped.push(name);
+            continue;
+        }
         assert_eq!(raw.errors, imported.errors, "{name}: errors differ");
         pretty_assertions::assert_eq!(raw.objects, imported.objects, "{name}: objects differ");
         checked += 1;
     }
     assert!(checked >= 55, "only {checked} round trips");
+    assert_eq!(
+        skipped,
+        vec!["tests/fixtures/corpus/taskdefs/058-docs-register-skeleton-all-fields.json"],
+        "inputs the import had to clean"
+    );
 }
 
 #[test]

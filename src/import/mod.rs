@@ -21,6 +21,7 @@ pub mod detect;
 pub mod model;
 pub mod report;
 pub mod terraform;
+pub mod yaml;
 
 use crate::render;
 use crate::translate::fields::Request;
@@ -520,6 +521,45 @@ fn strip_read_only(kind: Kind, spec: &mut Value, notes: &mut Vec<Note>, base: &s
     }
 }
 
+/// Task-level cpu and memory hold at most 16 characters, and FARGATE requires both: a
+/// placeholder that does not fit is left out, and FARGATE is left out of
+/// `requiresCompatibilities` (a registration check only; placement comes from the launch type
+/// or capacity provider) until both are known.
+fn fit_task_size(obj: &mut Imported) {
+    let Value::Object(spec) = &mut obj.spec else {
+        return;
+    };
+    for key in ["cpu", "memory"] {
+        if let Some(Value::String(s)) = spec.get(key) {
+            if s.len() > 16 {
+                let s = s.clone();
+                spec.remove(key);
+                obj.notes.push(Note {
+                    kind: NoteKind::Unresolved,
+                    path: key.into(),
+                    source: obj.source.path.clone(),
+                    message: format!("`{s}` is longer than a task size can be (16 characters): left out; set it to the real value"),
+                });
+            }
+        }
+    }
+    let sized = spec.contains_key("cpu") && spec.contains_key("memory");
+    if let Some(Value::Array(compat)) = spec.get_mut("requiresCompatibilities") {
+        if !sized && compat.iter().any(|c| c == "FARGATE") {
+            compat.retain(|c| c != "FARGATE");
+            if compat.is_empty() {
+                spec.remove("requiresCompatibilities");
+            }
+            obj.notes.push(Note {
+                kind: NoteKind::Unresolved,
+                path: "requiresCompatibilities".into(),
+                source: obj.source.path.clone(),
+                message: "FARGATE needs task-level cpu and memory, which are not known: left out of requiresCompatibilities (the launch type or capacity provider still chooses Fargate); add it back with the sizes".into(),
+            });
+        }
+    }
+}
+
 fn finish(parsed: Parsed, formats: Vec<(String, Format)>, opts: &Options) -> Import {
     let Parsed {
         objects,
@@ -562,6 +602,24 @@ fn finish(parsed: Parsed, formats: Vec<(String, Format)>, opts: &Options) -> Imp
             p => p.to_string(),
         };
         strip_read_only(obj.kind, &mut obj.spec, &mut obj.notes, &base);
+        let root = match obj.kind {
+            Kind::TaskDefinition => "RegisterTaskDefinitionRequest",
+            Kind::Service => "CreateServiceRequest",
+            Kind::Cluster => "CreateClusterRequest",
+            Kind::ScheduledTask | Kind::Task => "RunTaskRequest",
+        };
+        for mut n in model::clean(model::Api::Ecs, root, &mut obj.spec) {
+            n.source = obj
+                .fields
+                .iter()
+                .find(|(p, _)| p.starts_with(&n.path))
+                .map(|(_, s)| s.clone())
+                .unwrap_or_else(|| obj.source.path.clone());
+            obj.notes.push(n);
+        }
+        if obj.kind == Kind::TaskDefinition {
+            fit_task_size(&mut obj);
+        }
         if let Value::Object(spec) = &obj.spec {
             obj.fields.retain(|(p, _)| {
                 let top = p.split(['.', '[']).next().unwrap_or(p);
@@ -700,8 +758,10 @@ fn finish(parsed: Parsed, formats: Vec<(String, Format)>, opts: &Options) -> Imp
 
 /// Manifests as one YAML stream.
 pub fn to_yaml(manifests: &[Manifest]) -> String {
-    let values: Vec<Value> = manifests.iter().map(|m| m.value.clone()).collect();
-    render::to_yaml(&values)
+    manifests
+        .iter()
+        .map(|m| format!("---\n{}", yaml::to_string(&m.value)))
+        .collect()
 }
 
 /// The file name of a manifest under `-o DIR`: `kind-name.yaml`.

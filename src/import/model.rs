@@ -485,6 +485,96 @@ impl<'a> Converter<'a> {
     }
 }
 
+/// Make an ECS request body acceptable to the CRDs without changing what it means: list items
+/// whose required members are missing or empty (the `""` of `generate-cli-skeleton` output)
+/// and empty objects in lists are dropped, booleans and numbers in string maps become strings.
+/// Lists left empty are removed. Returns what was done, as notes.
+pub fn clean(api: Api, root: &str, spec: &mut Value) -> Vec<Note> {
+    let mut notes = Vec::new();
+    clean_value(api, root, spec, "", &mut notes);
+    notes
+}
+
+fn clean_value(api: Api, shape_name: &str, v: &mut Value, path: &str, notes: &mut Vec<Note>) {
+    let Some(shape) = shape(api, shape_name) else {
+        return;
+    };
+    match (shape.ty.as_str(), v) {
+        ("structure", Value::Object(map)) => {
+            let keys: Vec<String> = map.keys().cloned().collect();
+            for k in keys {
+                let Some(m) = shape.members.get(&k) else {
+                    continue;
+                };
+                let p = join(path, &k);
+                let item = map.get_mut(&k).expect("present");
+                let was_list = item.as_array().is_some_and(|a| !a.is_empty());
+                clean_value(api, &m.shape, item, &p, notes);
+                if was_list && item.as_array().is_some_and(Vec::is_empty) {
+                    map.remove(&k);
+                }
+            }
+        }
+        ("list", Value::Array(items)) => {
+            let member = shape.member.clone().unwrap_or_default();
+            let item_shape = self::shape(api, &member);
+            let mut i = 0;
+            let mut index = 0;
+            items.retain_mut(|item| {
+                let p = format!("{path}[{index}]");
+                index += 1;
+                if let (Some(s), Value::Object(m)) = (item_shape, &*item) {
+                    if s.ty == "structure" {
+                        let empty_required = s.required.iter().find(|r| {
+                            m.get(*r)
+                                .is_none_or(|x| x.is_null() || x.as_str() == Some(""))
+                        });
+                        if m.is_empty() || empty_required.is_some() {
+                            let why = match empty_required {
+                                Some(r) if !m.is_empty() => {
+                                    format!("its required member `{r}` is empty (a skeleton placeholder?)")
+                                }
+                                _ => "it is empty".to_string(),
+                            };
+                            notes.push(Note {
+                                kind: NoteKind::Dropped,
+                                path: p,
+                                source: String::new(),
+                                message: format!("list item dropped: {why}"),
+                            });
+                            return false;
+                        }
+                    }
+                }
+                clean_value(api, &member, item, &format!("{path}[{i}]"), notes);
+                i += 1;
+                true
+            });
+        }
+        ("map", Value::Object(map)) => {
+            let value_shape = shape.value.clone().unwrap_or_default();
+            let string_values = self::shape(api, &value_shape).is_some_and(|s| s.ty == "string");
+            for (k, x) in map.iter_mut() {
+                match x {
+                    Value::Bool(_) | Value::Number(_) if string_values => {
+                        notes.push(Note {
+                            kind: NoteKind::Assumed,
+                            path: join(path, k),
+                            source: String::new(),
+                            message: format!(
+                                "{x} written as the string \"{x}\" (ECS takes strings here)"
+                            ),
+                        });
+                        *x = Value::String(x.to_string());
+                    }
+                    other => clean_value(api, &value_shape, other, &join(path, k), notes),
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
 /// The names of a structure's members (for tests and docs).
 pub fn members(api: Api, shape_name: &str) -> Vec<String> {
     shape(api, shape_name)
