@@ -11,5 +11,6 @@
 mod helm;
 mod import;
 mod operator;
+mod simulation;
 mod smoke;
 mod support;
