@@ -9,7 +9,7 @@
 //! reported where it lands with why; in a number, boolean or enumeration it is left out.
 
 use super::assemble::{self, Part, Piece, Schedule};
-use super::model::{Api, Converter, Rename};
+use super::model::{Api, Converted, Converter, Rename};
 use super::report::FollowUp;
 use super::{ImportError, Imported, Kind, Note, NoteKind, Options, Parsed, Skipped, Source, kebab};
 use serde_json::{Map, Value, json};
@@ -287,17 +287,15 @@ impl<'a> Eval<'a> {
                     | ("AWS::ECS::TaskDefinition", "TaskDefinitionArn")
                     | ("AWS::ECS::CapacityProvider", "Name")
             );
-            if named {
-                if let Some(n) = self.resource_name(id) {
-                    return Value::String(n);
-                }
+            if named && let Some(n) = self.resource_name(id) {
+                return Value::String(n);
             }
             // An IAM role with a RoleName has a predictable ARN.
             if ty == "AWS::IAM::Role" && attr == "Arn" {
                 let props = res.get("Properties").cloned().unwrap_or(Value::Null);
                 if let Some(name) = props.get("RoleName").cloned() {
                     let name = self.eval(&name);
-                    let name = self.to_text(&name);
+                    let name = self.text_of(&name);
                     let path = props
                         .get("Path")
                         .and_then(Value::as_str)
@@ -307,7 +305,7 @@ impl<'a> Eval<'a> {
                         "arn:${AWS::Partition}:iam::${AWS::AccountId}:role",
                         &Map::new(),
                     );
-                    return Value::String(format!("{}{path}{name}", self.to_text(&arn)));
+                    return Value::String(format!("{}{path}{name}", self.text_of(&arn)));
                 }
             }
             return self.placeholder(
@@ -351,7 +349,7 @@ impl<'a> Eval<'a> {
                     let (a, b) = var.split_once('.').expect("contains a dot");
                     self.get_att(a, b)
                 };
-                out.push_str(&self.to_text(&v));
+                out.push_str(&self.text_of(&v));
             }
             rest = &after[end + 1..];
         }
@@ -359,7 +357,7 @@ impl<'a> Eval<'a> {
         Value::String(out)
     }
 
-    fn to_text(&mut self, v: &Value) -> String {
+    fn text_of(&mut self, v: &Value) -> String {
         match v {
             Value::String(s) if s == NO_VALUE => String::new(),
             Value::String(s) => s.clone(),
@@ -367,7 +365,7 @@ impl<'a> Eval<'a> {
             Value::Bool(b) => b.to_string(),
             Value::Array(a) => a
                 .iter()
-                .map(|x| self.to_text(x))
+                .map(|x| self.text_of(x))
                 .collect::<Vec<_>>()
                 .join(","),
             other => other.to_string(),
@@ -406,7 +404,7 @@ impl<'a> Eval<'a> {
                         if self.has_placeholder(&a) || self.has_placeholder(&b) {
                             return None;
                         }
-                        Some(self.to_text(&a) == self.to_text(&b))
+                        Some(self.text_of(&a) == self.text_of(&b))
                     }
                     "Fn::Not" => {
                         let x = arg.get(0).cloned().unwrap_or(Value::Null);
@@ -527,7 +525,7 @@ impl<'a> Eval<'a> {
                         .iter()
                         .map(|x| {
                             let x = self.eval(x);
-                            self.to_text(&x)
+                            self.text_of(&x)
                         })
                         .collect(),
                 };
@@ -546,7 +544,7 @@ impl<'a> Eval<'a> {
                         .and_then(Value::as_object)
                         .cloned()
                         .unwrap_or_default();
-                    let t = self.to_text(&t);
+                    let t = self.text_of(&t);
                     self.sub(&t, &vars)
                 }
                 _ => self.placeholder("Fn::Sub", "malformed Fn::Sub".into()),
@@ -560,8 +558,8 @@ impl<'a> Eval<'a> {
                 let list = args.get(1).cloned().unwrap_or(Value::Null);
                 let list = self.eval(&list);
                 let parts: Vec<String> = match &list {
-                    Value::Array(a) => a.iter().map(|x| self.to_text(x)).collect(),
-                    other => vec![self.to_text(other)],
+                    Value::Array(a) => a.iter().map(|x| self.text_of(x)).collect(),
+                    other => vec![self.text_of(other)],
                 };
                 Value::String(parts.join(&delim))
             }
@@ -578,8 +576,8 @@ impl<'a> Eval<'a> {
                     _ => {
                         let text = format!(
                             "Select:{}:{}",
-                            self.to_text(&idx),
-                            self.to_text(&list)
+                            self.text_of(&idx),
+                            self.text_of(&list)
                                 .trim_matches(|c| c == '$' || c == '{' || c == '}')
                         );
                         self.placeholder(
@@ -597,7 +595,7 @@ impl<'a> Eval<'a> {
                     .to_string();
                 let s = args.get(1).cloned().unwrap_or(Value::Null);
                 let s = self.eval(&s);
-                let s = self.to_text(&s);
+                let s = self.text_of(&s);
                 Value::Array(
                     s.split(delim.as_str())
                         .map(|x| Value::String(x.to_string()))
@@ -637,17 +635,17 @@ impl<'a> Eval<'a> {
             }
             "Fn::FindInMap" => {
                 let keys: Vec<Value> = args.iter().take(3).map(|x| self.eval(x)).collect();
-                let texts: Vec<String> = keys.iter().map(|x| self.to_text(x)).collect();
-                if keys.iter().all(|x| !self.has_placeholder(x)) && texts.len() == 3 {
-                    if let Some(v) = self
+                let texts: Vec<String> = keys.iter().map(|x| self.text_of(x)).collect();
+                if keys.iter().all(|x| !self.has_placeholder(x))
+                    && texts.len() == 3
+                    && let Some(v) = self
                         .mappings
                         .get(&texts[0])
                         .and_then(|m| m.get(&texts[1]))
                         .and_then(|m| m.get(&texts[2]))
                         .cloned()
-                    {
-                        return self.eval(&v);
-                    }
+                {
+                    return self.eval(&v);
                 }
                 if let Some(d) = args.get(3).and_then(|o| o.get("DefaultValue")).cloned() {
                     return self.eval(&d);
@@ -660,7 +658,7 @@ impl<'a> Eval<'a> {
             }
             "Fn::Base64" => {
                 let x = self.eval(arg);
-                let t = self.to_text(&x);
+                let t = self.text_of(&x);
                 Value::String(base64(t.as_bytes()))
             }
             "Fn::ToJsonString" => {
@@ -674,7 +672,7 @@ impl<'a> Eval<'a> {
             "Fn::ImportValue" => {
                 let x = self.eval(arg);
                 // A name built from placeholders: keep it readable as one placeholder.
-                let t = self.to_text(&x).replace("${", "").replace('}', "");
+                let t = self.text_of(&x).replace("${", "").replace('}', "");
                 self.placeholder(
                     &format!("ImportValue:{t}"),
                     format!("output `{t}` exported by another stack: pass the value or replace the placeholder"),
@@ -1175,7 +1173,7 @@ impl Ctx<'_, '_> {
         value: &Value,
         source: &str,
         errors: &mut Vec<ImportError>,
-    ) -> Option<(Map<String, Value>, Vec<(String, String)>, Vec<Note>)> {
+    ) -> Option<Converted> {
         let is = |s: &str| self.ev.placeholders.keys().any(|p| s.contains(p.as_str()));
         let mut c = Converter::new(api, RENAMES, &is);
         let out = c.convert(shape, value, source, "");

@@ -502,21 +502,20 @@ fn strip_read_only(kind: Kind, spec: &mut Value, notes: &mut Vec<Note>, base: &s
         if key == "revision" {
             continue;
         }
-        if let Some(v) = map.remove(&key) {
-            if present(&v) {
-                notes.push(Note {
-                    kind: NoteKind::Dropped,
-                    path: key.clone(),
-                    source: if base.is_empty() {
-                        key.clone()
-                    } else {
-                        format!("{base}.{key}")
-                    },
-                    message:
-                        "read-only member of describe output (state, not configuration); dropped"
-                            .into(),
-                });
-            }
+        if let Some(v) = map.remove(&key)
+            && present(&v)
+        {
+            notes.push(Note {
+                kind: NoteKind::Dropped,
+                path: key.clone(),
+                source: if base.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{base}.{key}")
+                },
+                message: "read-only member of describe output (state, not configuration); dropped"
+                    .into(),
+            });
         }
     }
 }
@@ -530,33 +529,34 @@ fn fit_task_size(obj: &mut Imported) {
         return;
     };
     for key in ["cpu", "memory"] {
-        if let Some(Value::String(s)) = spec.get(key) {
-            if s.len() > 16 {
-                let s = s.clone();
-                spec.remove(key);
-                obj.notes.push(Note {
+        if let Some(Value::String(s)) = spec.get(key)
+            && s.len() > 16
+        {
+            let s = s.clone();
+            spec.remove(key);
+            obj.notes.push(Note {
                     kind: NoteKind::Unresolved,
                     path: key.into(),
                     source: obj.source.path.clone(),
                     message: format!("`{s}` is longer than a task size can be (16 characters): left out; set it to the real value"),
                 });
-            }
         }
     }
     let sized = spec.contains_key("cpu") && spec.contains_key("memory");
-    if let Some(Value::Array(compat)) = spec.get_mut("requiresCompatibilities") {
-        if !sized && compat.iter().any(|c| c == "FARGATE") {
-            compat.retain(|c| c != "FARGATE");
-            if compat.is_empty() {
-                spec.remove("requiresCompatibilities");
-            }
-            obj.notes.push(Note {
+    if let Some(Value::Array(compat)) = spec.get_mut("requiresCompatibilities")
+        && !sized
+        && compat.iter().any(|c| c == "FARGATE")
+    {
+        compat.retain(|c| c != "FARGATE");
+        if compat.is_empty() {
+            spec.remove("requiresCompatibilities");
+        }
+        obj.notes.push(Note {
                 kind: NoteKind::Unresolved,
                 path: "requiresCompatibilities".into(),
                 source: obj.source.path.clone(),
                 message: "FARGATE needs task-level cpu and memory, which are not known: left out of requiresCompatibilities (the launch type or capacity provider still chooses Fargate); add it back with the sizes".into(),
             });
-        }
     }
 }
 

@@ -87,6 +87,9 @@ pub fn key(name: &str) -> String {
         .collect()
 }
 
+/// A converted body, the (ECS path, input path) of its fields, and its notes.
+pub type Converted = (Map<String, Value>, Vec<(String, String)>, Vec<Note>);
+
 /// A rename: in structure `shape`, the source member whose [`key`] is `from` is the ECS member
 /// `to`.
 pub type Rename = (&'static str, &'static str, &'static str);
@@ -342,31 +345,31 @@ impl<'a> Converter<'a> {
                     Value::Bool(b) => b.to_string(),
                     _ => return self.mismatch(input, source, path, "a string"),
                 };
-                if let Some(values) = &shape.values {
-                    if !values.contains(&s) {
-                        if let Some(v) = values.iter().find(|v| v.eq_ignore_ascii_case(&s)) {
-                            self.fields.push((path.to_string(), source.to_string()));
-                            return Some(Value::String(v.clone()));
-                        }
-                        if (self.placeholders)(&s) {
-                            self.unresolved.insert(path.to_string());
-                            self.note(
-                                NoteKind::Unresolved,
-                                path,
-                                source,
-                                format!(
-                                    "`{s}` could not be resolved and must be one of {}; left out",
-                                    values.join(", ")
-                                ),
-                            );
-                        } else {
-                            self.invalid.push(Invalid {
-                                source: source.to_string(),
-                                message: format!("`{s}` is not one of {}", values.join(", ")),
-                            });
-                        }
-                        return None;
+                if let Some(values) = &shape.values
+                    && !values.contains(&s)
+                {
+                    if let Some(v) = values.iter().find(|v| v.eq_ignore_ascii_case(&s)) {
+                        self.fields.push((path.to_string(), source.to_string()));
+                        return Some(Value::String(v.clone()));
                     }
+                    if (self.placeholders)(&s) {
+                        self.unresolved.insert(path.to_string());
+                        self.note(
+                            NoteKind::Unresolved,
+                            path,
+                            source,
+                            format!(
+                                "`{s}` could not be resolved and must be one of {}; left out",
+                                values.join(", ")
+                            ),
+                        );
+                    } else {
+                        self.invalid.push(Invalid {
+                            source: source.to_string(),
+                            message: format!("`{s}` is not one of {}", values.join(", ")),
+                        });
+                    }
+                    return None;
                 }
                 if (self.placeholders)(&s) {
                     self.note(
@@ -523,27 +526,29 @@ fn clean_value(api: Api, shape_name: &str, v: &mut Value, path: &str, notes: &mu
             items.retain_mut(|item| {
                 let p = format!("{path}[{index}]");
                 index += 1;
-                if let (Some(s), Value::Object(m)) = (item_shape, &*item) {
-                    if s.ty == "structure" {
-                        let empty_required = s.required.iter().find(|r| {
-                            m.get(*r)
-                                .is_none_or(|x| x.is_null() || x.as_str() == Some(""))
+                if let (Some(s), Value::Object(m)) = (item_shape, &*item)
+                    && s.ty == "structure"
+                {
+                    let empty_required = s.required.iter().find(|r| {
+                        m.get(*r)
+                            .is_none_or(|x| x.is_null() || x.as_str() == Some(""))
+                    });
+                    if m.is_empty() || empty_required.is_some() {
+                        let why = match empty_required {
+                            Some(r) if !m.is_empty() => {
+                                format!(
+                                    "its required member `{r}` is empty (a skeleton placeholder?)"
+                                )
+                            }
+                            _ => "it is empty".to_string(),
+                        };
+                        notes.push(Note {
+                            kind: NoteKind::Dropped,
+                            path: p,
+                            source: String::new(),
+                            message: format!("list item dropped: {why}"),
                         });
-                        if m.is_empty() || empty_required.is_some() {
-                            let why = match empty_required {
-                                Some(r) if !m.is_empty() => {
-                                    format!("its required member `{r}` is empty (a skeleton placeholder?)")
-                                }
-                                _ => "it is empty".to_string(),
-                            };
-                            notes.push(Note {
-                                kind: NoteKind::Dropped,
-                                path: p,
-                                source: String::new(),
-                                message: format!("list item dropped: {why}"),
-                            });
-                            return false;
-                        }
+                        return false;
                     }
                 }
                 clean_value(api, &member, item, &format!("{path}[{i}]"), notes);

@@ -655,14 +655,14 @@ fn from_specs(
                 if let Some(r) = str_at(spec, "executionRoleArn") {
                     exec_roles.entry(r.into()).or_default().insert(who.clone());
                 }
-                if let Some(r) = str_at(spec, "taskRoleArn") {
-                    if !roles_with_sa.contains(r) {
-                        out.push(FollowUp::new(
+                if let Some(r) = str_at(spec, "taskRoleArn")
+                    && !roles_with_sa.contains(r)
+                {
+                    out.push(FollowUp::new(
                             "iam",
                             format!("IAM role `{r}`: trust the ServiceAccount of the workload that runs task definition `{}` (named after that Service, Task or ScheduledTask) through IRSA or an EKS Pod Identity association, instead of ecs-tasks.amazonaws.com", m.name),
                             Some(&who),
                         ));
-                    }
                 }
                 for v in spec["volumes"].as_array().into_iter().flatten() {
                     let Some(efs) = v.get("efsVolumeConfiguration") else {

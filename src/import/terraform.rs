@@ -10,7 +10,7 @@
 //! `${expression}`, reported where it lands.
 
 use super::assemble::{self, Part, Piece, Schedule};
-use super::model::{Api, Converter, Rename};
+use super::model::{Api, Converted, Converter, Rename};
 use super::report::FollowUp;
 use super::{
     ImportError, Imported, InputFile, Kind, Note, NoteKind, Options, Parsed, Skipped, Source,
@@ -320,10 +320,8 @@ impl Tf<'_> {
                 | ("aws_ecs_capacity_provider", "name" | "id")
                 | ("aws_cloudwatch_event_rule", "name" | "id")
         );
-        if named {
-            if let Some(n) = self.ecs_name(&r) {
-                return Value::String(n);
-            }
+        if named && let Some(n) = self.ecs_name(&r) {
+            return Value::String(n);
         }
         if let Some(e) = r.attr(attr).cloned() {
             let guard = format!("{}#{attr}", r.path());
@@ -544,10 +542,10 @@ impl Tf<'_> {
                     hcl::expr::TemplateExpr::Heredoc(h) => h.template.clone(),
                 };
                 // A template that is one interpolation keeps the value's type (`"${var.n}"`).
-                if let Ok(t) = Template::from_str(&raw) {
-                    if let [Element::Interpolation(i)] = t.elements() {
-                        return self.eval(&i.expr);
-                    }
+                if let Ok(t) = Template::from_str(&raw)
+                    && let [Element::Interpolation(i)] = t.elements()
+                {
+                    return self.eval(&i.expr);
                 }
                 self.template_text(&raw, e)
             }
@@ -981,10 +979,13 @@ impl Tf<'_> {
                     }
                     let i = out.get(key).and_then(Value::as_array).map_or(0, Vec::len);
                     let v = self.body(&b.body, &format!("{path}.{key}[{i}]"), notes, false);
-                    out.entry(key.to_string())
+                    if let Some(a) = out
+                        .entry(key.to_string())
                         .or_insert_with(|| json!([]))
                         .as_array_mut()
-                        .map(|a| a.push(Value::Object(v)));
+                    {
+                        a.push(Value::Object(v))
+                    }
                 }
             }
         }
@@ -1051,10 +1052,13 @@ impl Tf<'_> {
                 .map_or(0, Vec::len);
             let v = self.body(&content.body, &format!("{path}.{label}[{i}]"), notes, false);
             self.scopes.pop();
-            out.entry(label.clone())
+            if let Some(a) = out
+                .entry(label.clone())
                 .or_insert_with(|| json!([]))
                 .as_array_mut()
-                .map(|a| a.push(Value::Object(v)));
+            {
+                a.push(Value::Object(v))
+            }
         }
     }
 }
@@ -1283,15 +1287,15 @@ pub fn import(
         }
         let mut body = tf.body(&r.body, &path, &mut notes, true);
         for (k, why) in TERRAFORM_ONLY {
-            if let Some(v) = body.remove(*k) {
-                if super::present(&v) {
-                    notes.push(Note {
-                        kind: NoteKind::Dropped,
-                        path: String::new(),
-                        source: format!("{path}.{k}"),
-                        message: format!("Terraform-only argument: {why}; dropped"),
-                    });
-                }
+            if let Some(v) = body.remove(*k)
+                && super::present(&v)
+            {
+                notes.push(Note {
+                    kind: NoteKind::Dropped,
+                    path: String::new(),
+                    source: format!("{path}.{k}"),
+                    message: format!("Terraform-only argument: {why}; dropped"),
+                });
             }
         }
         let ctx = Ctx {
@@ -1757,7 +1761,7 @@ impl Ctx<'_, '_> {
         value: &Value,
         source: &str,
         errors: &mut Vec<ImportError>,
-    ) -> Option<(Map<String, Value>, Vec<(String, String)>, Vec<Note>)> {
+    ) -> Option<Converted> {
         let is = |s: &str| self.tf.placeholders.keys().any(|p| s.contains(p.as_str()));
         let mut c = Converter::new(api, RENAMES, &is);
         let out = c.convert(shape, value, source, "");
@@ -1931,7 +1935,9 @@ impl Ctx<'_, '_> {
             assemble::scheduled_task(name, schedule, run, fields, notes, source, &schedule_source);
         for (p, s) in obj.fields.iter_mut() {
             if p == "scheduleExpression" {
-                *s = format!("{s}").replace(".ScheduleExpression", ".schedule_expression");
+                *s = s
+                    .to_string()
+                    .replace(".ScheduleExpression", ".schedule_expression");
             }
         }
         Some(obj)
