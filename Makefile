@@ -53,3 +53,11 @@ helm:
 chart-crds:
 	rm -f charts/tidewater/crds/*.yaml
 	cp crds/*.yaml charts/tidewater/crds/
+
+# The operator on the local control plane with examples/ applied (see hack/demo.sh).
+.PHONY: demo demo-down
+demo:
+	hack/demo.sh
+
+demo-down:
+	hack/demo.sh down

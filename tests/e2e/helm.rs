@@ -1390,20 +1390,18 @@ fn owned_children(ns: &str, owner_uid: &str) -> Result<BTreeSet<String>> {
 /// through a ServiceAccount token, not admin) through a full scenario: TaskDefinition + Service
 /// with a load balancer and auto scaling -> all children, status, deletion cascades.
 ///
-/// TODO(issue 4 / operator owner): make this a test once `tidewater run` works, e.g.
-/// ```ignore
-/// #[tokio::test]
-/// async fn helm_rbac_sufficient_for_the_operator() {
-///     operator_runs_with_chart_rbac().await;
-/// }
-/// ```
-/// It expects the contract of docs/rbac.md and `tidewater run --namespace NS --http-addr
-/// 127.0.0.1:0 --leader-election-namespace NS --leader-election-name NAME`: the chart's Lease
-/// Role only allows get/update of the Lease named `leaderElection.name` (default: the release's
-/// full name), so the name is passed explicitly. It fails on any log line containing
-/// "forbidden", if the operator exits early, or if it does not stop within 15s of SIGTERM.
-#[allow(dead_code)]
-pub async fn operator_runs_with_chart_rbac() {
+/// It runs `tidewater run --namespace NS --http-addr 127.0.0.1:0 --leader-election-namespace
+/// NS --leader-election-name NAME` as in docs/rbac.md: the chart's Lease Role only allows
+/// get/update of the Lease named `leaderElection.name` (default: the release's full name), so
+/// the name is passed explicitly. It fails on any log line containing "forbidden", if the
+/// operator exits early, or if it does not stop within 15s of SIGTERM.
+#[tokio::test]
+async fn helm_rbac_sufficient_for_the_operator() {
+    let _shared = crate::operator::EXCLUSIVE.read().await;
+    operator_runs_with_chart_rbac().await;
+}
+
+async fn operator_runs_with_chart_rbac() {
     run("helm-op", |ctx: Ctx| async move {
         let rel = Release::new(&ctx.ns);
         // No operator pod (kwok would only pretend to run it): the real one runs here.
