@@ -697,7 +697,8 @@ pub fn to_yaml(objects: &[Value]) -> String {
         .map(|o| {
             format!(
                 "---\n{}",
-                serde_yaml_ng::to_string(o).expect("JSON values serialise")
+                // Quoted for Kubernetes' YAML 1.1 reader (`on` stays a string).
+                crate::import::yaml::to_string(o)
             )
         })
         .collect()
@@ -720,6 +721,18 @@ mod tests {
             .into_iter()
             .map(|d| ("test.yaml".to_string(), d))
             .collect()
+    }
+
+    #[test]
+    fn yaml_output_keeps_yaml_1_1_booleans_as_strings() {
+        let out = to_yaml(&[serde_json::json!({"data": {"TLS": "on", "n": "0777"}})]);
+        let back: Vec<serde_json::Value> = out
+            .split("---\n")
+            .filter(|d| !d.trim().is_empty())
+            .map(|d| serde_yaml_ng::from_str(d).unwrap())
+            .collect();
+        assert_eq!(back[0]["data"]["TLS"], "on", "{out}");
+        assert!(out.contains("'on'") || out.contains("\"on\""), "{out}");
     }
 
     #[test]
