@@ -3,7 +3,7 @@
 //! A Cluster is namespaced. Services, Tasks and ScheduledTasks name their cluster in `cluster`
 //! (as in ECS); it resolves to the Cluster of that name in their own namespace, and a missing
 //! `cluster` means the Cluster named `default` there. The recommended layout is one namespace
-//! per ECS cluster (what `tidewater import` produces). A workload whose Cluster does not exist
+//! per ECS cluster. A workload whose Cluster does not exist
 //! runs with no defaults and no policy, like ECS's implicit default cluster.
 
 use super::common::CommonStatus;
