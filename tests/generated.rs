@@ -1,4 +1,5 @@
-//! Committed artefacts are in sync with the code: CRDs under `crds/` and
+//! Committed artefacts are in sync with the code: CRDs under `crds/` (and their copy in the
+//! Helm chart) and
 //! `docs/field-coverage.md`. Run `make generate` (TIDEWATER_UPDATE=1) to refresh them.
 
 use std::path::Path;
@@ -24,6 +25,8 @@ fn crds_are_committed_and_current() {
         let name = crd.metadata.name.clone().unwrap();
         let yaml = serde_yaml_ng::to_string(&crd).unwrap();
         check(&format!("crds/{name}.yaml"), &yaml);
+        // The Helm chart ships the same CRDs.
+        check(&format!("charts/tidewater/crds/{name}.yaml"), &yaml);
     }
 }
 

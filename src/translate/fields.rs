@@ -744,7 +744,7 @@ pub static FIELDS: &[Field] = &[
     m(
         SVC,
         "healthCheckGracePeriodSeconds",
-        "startup probe long enough to cover the grace period",
+        "startup probe long enough to cover the grace period; added to the Deployment's progress deadline, which the circuit breaker watches",
     ),
     m(
         SVC,
