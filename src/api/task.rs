@@ -2,13 +2,14 @@
 
 use super::common::CommonStatus;
 use super::generated::ecs::RunTaskRequest;
-use kube::CustomResource;
+use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// A standalone task run: the RunTask request body under `spec`. `count` tasks (pods) are
-/// started once; they are not restarted when they stop, as in ECS.
-#[derive(CustomResource, Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+/// started once; they are not restarted when they stop, as in ECS. The spec cannot be changed
+/// once created (a RunTask call is not edited after the fact).
+#[derive(CustomResource, KubeSchema, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[kube(
     group = "ecs.tidewater.dev",
     version = "v1alpha1",
@@ -38,6 +39,11 @@ use serde::{Deserialize, Serialize};
         type_ = "date",
         json_path = ".metadata.creationTimestamp"
     )
+)]
+#[x_kube(
+    cel,
+    validation = Rule::new("self == oldSelf")
+        .message("spec is immutable: a Task is one RunTask call, run once; delete the Task and create it again (or under another name) to run again")
 )]
 pub struct TaskSpec {
     /// The RunTask request members.
@@ -96,6 +102,10 @@ pub struct TaskState {
         skip_serializing_if = "Option::is_none"
     )]
     pub stopped_reason: Option<String>,
+    /// Why the task stopped, as a code: `EssentialContainerExited`, `TaskFailedToStart`,
+    /// `UserInitiated` (its pod was deleted) or `TerminationNotice` (evicted, node shut down).
+    #[serde(rename = "stopCode", default, skip_serializing_if = "Option::is_none")]
+    pub stop_code: Option<String>,
     /// Containers of the task.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub containers: Vec<ContainerState>,

@@ -40,6 +40,9 @@ pub enum Error {
     /// The Cluster policy forbids the workload.
     #[error("{0}")]
     Policy(String),
+    /// A ScheduledTask's schedule expression cannot be converted to a CronJob schedule.
+    #[error("{0}")]
+    InvalidSchedule(String),
     /// A JSON (de)serialisation failed.
     #[error("serialisation: {0}")]
     Serde(#[from] serde_json::Error),
@@ -56,6 +59,7 @@ impl Error {
             Error::TaskDefinitionInactive(_) => "task_definition_inactive",
             Error::Invalid(_) => "invalid_spec",
             Error::Policy(_) => "policy_violation",
+            Error::InvalidSchedule(_) => "invalid_schedule",
             Error::Serde(_) => "serialisation",
         }
     }
@@ -70,6 +74,7 @@ impl Error {
             Error::TaskDefinitionInactive(_) => "TaskDefinitionInactive",
             Error::Invalid(_) => "InvalidSpec",
             Error::Policy(_) => "PolicyViolation",
+            Error::InvalidSchedule(_) => "InvalidSchedule",
             Error::Serde(_) => "SerialisationError",
         }
     }
@@ -100,6 +105,7 @@ mod tests {
             Error::TaskDefinitionInactive("web:3".into()),
             Error::Invalid("x".into()),
             Error::Policy("y".into()),
+            Error::InvalidSchedule("z".into()),
         ];
         let labels: std::collections::BTreeSet<_> = all.iter().map(Error::label).collect();
         assert_eq!(labels.len(), all.len());

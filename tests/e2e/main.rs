@@ -11,6 +11,7 @@
 mod helm;
 mod import;
 mod operator;
+mod operator_tasks;
 mod simulation;
 mod smoke;
 mod support;
