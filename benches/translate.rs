@@ -1,0 +1,92 @@
+//! Translation speed and output size: every task definition and service of the corpus rendered
+//! (the pure core the operator runs on every reconcile), and a synthetic namespace of many
+//! Services. Prints its figures; run with `cargo bench --bench translate`.
+//!
+//! Not a test: numbers vary by machine, so nothing here asserts on time.
+
+use std::hint::black_box;
+use std::path::Path;
+use std::time::Instant;
+
+use serde_json::{Value, json};
+
+fn corpus() -> Vec<(String, Value)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corpus");
+    let mut docs = Vec::new();
+    for dir in ["taskdefs", "services"] {
+        let mut files: Vec<_> = std::fs::read_dir(root.join(dir))
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .collect();
+        files.sort();
+        for f in files {
+            let text = std::fs::read_to_string(&f).unwrap();
+            let name = f.display().to_string();
+            if let Ok(ds) = tidewater::render::documents(&name, &text) {
+                docs.extend(ds.into_iter().map(|d| (name.clone(), d)));
+            }
+        }
+    }
+    docs
+}
+
+fn synthetic(services: usize) -> Vec<(String, Value)> {
+    let mut docs = Vec::new();
+    for i in 0..services {
+        docs.push((
+            "synthetic".to_string(),
+            json!({
+                "apiVersion": "ecs.tidewater.dev/v1alpha1", "kind": "TaskDefinition",
+                "metadata": {"name": format!("app-{i}")},
+                "spec": {"family": format!("app-{i}"), "cpu": "256", "memory": "512", "networkMode": "awsvpc",
+                    "containerDefinitions": [{"name": "app", "image": "public.ecr.aws/nginx/nginx:1.27",
+                        "portMappings": [{"containerPort": 8080}],
+                        "environment": [{"name": "N", "value": i.to_string()}],
+                        "healthCheck": {"command": ["CMD-SHELL", "true"]}}]}
+            }),
+        ));
+        docs.push((
+            "synthetic".to_string(),
+            json!({
+                "apiVersion": "ecs.tidewater.dev/v1alpha1", "kind": "Service",
+                "metadata": {"name": format!("app-{i}")},
+                "spec": {"taskDefinition": format!("app-{i}"), "desiredCount": 3,
+                    "loadBalancers": [{"targetGroupArn": format!("arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/app-{i}/0123"), "containerName": "app", "containerPort": 8080}],
+                    "deploymentConfiguration": {"minimumHealthyPercent": 50, "maximumPercent": 200}}
+            }),
+        ));
+    }
+    docs
+}
+
+fn measure(label: &str, docs: &[(String, Value)], rounds: usize) {
+    // Warm up once.
+    let out = tidewater::render::render_documents(docs, None);
+    let objects = out.objects.len();
+    let bytes: usize = out.objects.iter().map(|o| o.to_string().len()).sum();
+    let start = Instant::now();
+    for _ in 0..rounds {
+        black_box(tidewater::render::render_documents(black_box(docs), None));
+    }
+    let per_round = start.elapsed() / rounds as u32;
+    let inputs = docs.len();
+    println!(
+        "{label:<28} {inputs:>6} inputs -> {objects:>6} objects ({:>7.1} KiB JSON, {:>4} warnings): {:>9.3} ms per render, {:>7.1} µs per input",
+        bytes as f64 / 1024.0,
+        out.warnings.len(),
+        per_round.as_secs_f64() * 1e3,
+        per_round.as_secs_f64() * 1e6 / inputs.max(1) as f64,
+    );
+}
+
+fn main() {
+    // `cargo test --benches` runs bench targets once as tests; keep that quick.
+    let quick = std::env::args().any(|a| a == "--test") || !std::env::args().any(|a| a == "--bench");
+    let rounds = if quick { 1 } else { 20 };
+    println!("translation benchmark ({rounds} rounds each)");
+    measure("corpus (taskdefs+services)", &corpus(), rounds);
+    measure("synthetic 100 services", &synthetic(100), rounds);
+    measure("synthetic 1000 services", &synthetic(1000), rounds.min(5));
+}
