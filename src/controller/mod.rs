@@ -439,11 +439,41 @@ fn scope_controllers(
         })
         .graceful_shutdown_on(shutdown.clone());
 
+    // Tasks and ScheduledTasks: their children, and the task definitions and Clusters they use
+    // (a Task waiting for its task definition starts as soon as it is registered; a
+    // ScheduledTask that follows a family picks up a new revision at once).
+    let (t1, t2, t3, t4) = (
+        tasks.reader.clone(),
+        tasks.reader.clone(),
+        scheds.reader.clone(),
+        scheds.reader.clone(),
+    );
     let task_controller = Controller::for_shared_stream(tasks.subscribe(), tasks.reader.clone())
         .owns_shared_stream(pods.subscribe())
+        .watches_shared_stream(tds.subscribe(), move |td: Arc<TaskDefinition>| {
+            run_tasks_using(&t1, td.namespace().as_deref(), Some(&td), |t: &Task| {
+                &t.spec.run
+            })
+        })
+        .watches_shared_stream(clusters.subscribe(), move |c: Arc<Cluster>| {
+            run_tasks_using(&t2, c.namespace().as_deref(), None, |t: &Task| &t.spec.run)
+        })
         .graceful_shutdown_on(shutdown.clone());
     let sched_controller = Controller::for_shared_stream(scheds.subscribe(), scheds.reader.clone())
         .owns_shared_stream(cjs.subscribe())
+        .watches_shared_stream(tds.subscribe(), move |td: Arc<TaskDefinition>| {
+            run_tasks_using(
+                &t3,
+                td.namespace().as_deref(),
+                Some(&td),
+                |t: &ScheduledTask| &t.spec.run,
+            )
+        })
+        .watches_shared_stream(clusters.subscribe(), move |c: Arc<Cluster>| {
+            run_tasks_using(&t4, c.namespace().as_deref(), None, |t: &ScheduledTask| {
+                &t.spec.run
+            })
+        })
         .graceful_shutdown_on(shutdown.clone());
     let s4 = stores.clone();
     let s5 = stores.clone();
@@ -590,5 +620,29 @@ fn services_using(
                 .unwrap_or(false)
         })
         .map(|s| ObjectRef::from_obj(&**s))
+        .collect()
+}
+
+/// Tasks or ScheduledTasks in `namespace` that run `td`'s family (every one when `td` is `None`,
+/// i.e. a Cluster changed).
+fn run_tasks_using<K>(
+    store: &Store<K>,
+    namespace: Option<&str>,
+    td: Option<&TaskDefinition>,
+    run: impl Fn(&K) -> &crate::api::ecs::RunTaskRequest,
+) -> Vec<ObjectRef<K>>
+where
+    K: Resource<DynamicType = ()> + Clone + 'static,
+{
+    let family = td.map(|td| crate::translate::task_definition::family(&td.spec, &td.name_any()));
+    store
+        .state()
+        .iter()
+        .filter(|t| t.namespace().as_deref() == namespace)
+        .filter(|t| match &family {
+            Some(f) => revisions::parse_reference(&run(t).task_definition).0 == *f,
+            None => true,
+        })
+        .map(|t| ObjectRef::from_obj(&**t))
         .collect()
 }
