@@ -83,7 +83,8 @@ fn measure(label: &str, docs: &[(String, Value)], rounds: usize) {
 
 fn main() {
     // `cargo test --benches` runs bench targets once as tests; keep that quick.
-    let quick = std::env::args().any(|a| a == "--test") || !std::env::args().any(|a| a == "--bench");
+    let quick =
+        std::env::args().any(|a| a == "--test") || !std::env::args().any(|a| a == "--bench");
     let rounds = if quick { 1 } else { 20 };
     println!("translation benchmark ({rounds} rounds each)");
     measure("corpus (taskdefs+services)", &corpus(), rounds);
