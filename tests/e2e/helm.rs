@@ -1397,7 +1397,6 @@ fn owned_children(ns: &str, owner_uid: &str) -> Result<BTreeSet<String>> {
 /// operator exits early, or if it does not stop within 15s of SIGTERM.
 #[tokio::test]
 async fn helm_rbac_sufficient_for_the_operator() {
-    let _shared = crate::operator::EXCLUSIVE.read().await;
     operator_runs_with_chart_rbac().await;
 }
 

@@ -22,10 +22,6 @@ use tidewater::api::{Service, TaskDefinition};
 
 use crate::support::{self, Ctx, WAIT, wait_for};
 
-/// Tests that measure the whole API server (request counters) take this exclusively; every
-/// other operator test holds it shared.
-pub static EXCLUSIVE: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
-
 /// A running operator process, stopped (SIGTERM, then kill) on drop.
 pub struct Operator {
     child: Option<Child>,
@@ -348,7 +344,6 @@ fn events_of(ctx: &Ctx, name: &str) -> Result<String> {
 
 #[tokio::test]
 async fn task_definition_revisions_are_registered_kept_and_pruned() {
-    let _shared = EXCLUSIVE.read().await;
     support::run("op-revisions", |ctx| async move {
         let op = Operator::start(&ctx.ns, &["--revision-history-limit", "2"]).await?;
         op.wait_leading().await?;
@@ -428,7 +423,6 @@ async fn task_definition_revisions_are_registered_kept_and_pruned() {
 
 #[tokio::test]
 async fn a_service_runs_scales_and_rolls_out_new_revisions() {
-    let _shared = EXCLUSIVE.read().await;
     support::run("op-service", |ctx| async move {
         let op = Operator::start(&ctx.ns, &[]).await?;
         op.wait_leading().await?;
@@ -499,7 +493,6 @@ async fn a_service_runs_scales_and_rolls_out_new_revisions() {
 
 #[tokio::test]
 async fn hand_edits_are_reverted_and_foreign_objects_are_never_overwritten() {
-    let _shared = EXCLUSIVE.read().await;
     support::run("op-drift", |ctx| async move {
         // Someone else's Service named like the one Tidewater would create.
         let foreign = json!({
@@ -542,7 +535,6 @@ async fn hand_edits_are_reverted_and_foreign_objects_are_never_overwritten() {
 
 #[tokio::test]
 async fn the_circuit_breaker_fails_a_bad_revision_and_rolls_back() {
-    let _shared = EXCLUSIVE.read().await;
     support::run("op-breaker", |ctx| async move {
         let op = Operator::start(&ctx.ns, &[]).await?;
         op.wait_leading().await?;
@@ -580,7 +572,6 @@ async fn the_circuit_breaker_fails_a_bad_revision_and_rolls_back() {
 
 #[tokio::test]
 async fn an_hpa_owns_replicas_and_the_operator_does_not_fight_it() {
-    let _shared = EXCLUSIVE.read().await;
     support::run("op-hpa", |ctx| async move {
         let op = Operator::start(&ctx.ns, &[]).await?;
         op.wait_leading().await?;
@@ -611,7 +602,6 @@ async fn an_hpa_owns_replicas_and_the_operator_does_not_fight_it() {
 
 #[tokio::test]
 async fn cluster_policy_defaults_and_counts() {
-    let _shared = EXCLUSIVE.read().await;
     support::run("op-cluster", |ctx| async move {
         let op = Operator::start(&ctx.ns, &[]).await?;
         op.wait_leading().await?;
@@ -644,7 +634,6 @@ async fn cluster_policy_defaults_and_counts() {
 
 #[tokio::test]
 async fn a_missing_task_definition_is_reported_then_resolved() {
-    let _shared = EXCLUSIVE.read().await;
     support::run("op-missing", |ctx| async move {
         let op = Operator::start(&ctx.ns, &[]).await?;
         op.wait_leading().await?;
@@ -669,7 +658,6 @@ async fn a_missing_task_definition_is_reported_then_resolved() {
 
 #[tokio::test]
 async fn two_replicas_never_lead_together() {
-    let _shared = EXCLUSIVE.read().await;
     support::run("op-leader", |ctx| async move {
         let mut first = Operator::start(&ctx.ns, &[]).await?;
         first.wait_leading().await?;
@@ -752,9 +740,8 @@ fn apiserver_writes() -> Result<std::collections::BTreeMap<String, f64>> {
 
 #[tokio::test]
 async fn a_converged_service_makes_no_writes_on_resync() {
-    // Counted cluster-wide: no other operator test may run meanwhile.
-    let _exclusive = EXCLUSIVE.write().await;
-    support::run("op-nowrite", |ctx| async move {
+    // Counted cluster-wide: no other test may run meanwhile.
+    support::run_alone("op-nowrite", |ctx| async move {
         let op = Operator::start(&ctx.ns, &["--resync-seconds", "1"]).await?;
         op.wait_leading().await?;
         apply(&ctx, &task_definition("web", "nginx:1.0", json!({"com.example.team": "shop"})))?;

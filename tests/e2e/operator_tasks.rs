@@ -12,9 +12,7 @@ use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use serde_json::{Value, json};
 use tidewater::api::{ScheduledTask, Task};
 
-use crate::operator::{
-    EXCLUSIVE, Operator, apply, condition, eventually, status_matches, task_definition,
-};
+use crate::operator::{Operator, apply, condition, eventually, status_matches, task_definition};
 use crate::support::{self, Ctx};
 
 /// Every wait of these tests: they should finish well within a minute.
@@ -109,7 +107,6 @@ async fn events_contain(ctx: &Ctx, name: &str, needle: &str) -> Result<()> {
 
 #[tokio::test]
 async fn a_task_runs_count_pods_with_the_overrides_and_reports_them_running() {
-    let _shared = EXCLUSIVE.read().await;
     support::run("op-task-run", |ctx| async move {
         let op = Operator::start(&ctx.ns, &["--resync-seconds", "1"]).await?;
         op.wait_leading().await?;
@@ -217,7 +214,6 @@ fn exiting_task_definition() -> String {
 
 #[tokio::test]
 async fn an_essential_container_exiting_stops_the_task_for_good() {
-    let _shared = EXCLUSIVE.read().await;
     support::run("op-task-exit", |ctx| async move {
         let mut op = Operator::start(&ctx.ns, &[]).await?;
         op.wait_leading().await?;
@@ -272,7 +268,6 @@ async fn an_essential_container_exiting_stops_the_task_for_good() {
 
 #[tokio::test]
 async fn deleting_a_task_deletes_its_pods() {
-    let _shared = EXCLUSIVE.read().await;
     support::run("op-task-gc", |ctx| async move {
         let op = Operator::start(&ctx.ns, &[]).await?;
         op.wait_leading().await?;
@@ -305,7 +300,6 @@ async fn deleting_a_task_deletes_its_pods() {
 
 #[tokio::test]
 async fn a_task_the_cluster_policy_forbids_starts_nothing() {
-    let _shared = EXCLUSIVE.read().await;
     support::run("op-task-policy", |ctx| async move {
         let op = Operator::start(&ctx.ns, &[]).await?;
         op.wait_leading().await?;
@@ -337,7 +331,6 @@ async fn a_task_the_cluster_policy_forbids_starts_nothing() {
 
 #[tokio::test]
 async fn a_scheduled_task_becomes_a_cron_job_and_bad_expressions_are_reported() {
-    let _shared = EXCLUSIVE.read().await;
     support::run("op-schedtask", |ctx| async move {
         let op = Operator::start(&ctx.ns, &["--resync-seconds", "1"]).await?;
         op.wait_leading().await?;

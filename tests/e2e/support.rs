@@ -205,9 +205,32 @@ impl Drop for TestNamespace {
     }
 }
 
+/// Every test holds this shared; a test that measures the whole API server (request counters)
+/// holds it exclusively ([`run_alone`]), so no other test writes meanwhile.
+static EXCLUSIVE: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
 /// Runs a test body in a fresh namespace with an overall timeout; an `Err` fails the test (with
 /// the diagnostic dump), as does a panic inside the body.
 pub async fn run<F, Fut>(prefix: &str, body: F)
+where
+    F: FnOnce(Ctx) -> Fut,
+    Fut: Future<Output = Result<()>>,
+{
+    let _shared = EXCLUSIVE.read().await;
+    run_body(prefix, body).await
+}
+
+/// As [`run`], while no other test runs.
+pub async fn run_alone<F, Fut>(prefix: &str, body: F)
+where
+    F: FnOnce(Ctx) -> Fut,
+    Fut: Future<Output = Result<()>>,
+{
+    let _exclusive = EXCLUSIVE.write().await;
+    run_body(prefix, body).await
+}
+
+async fn run_body<F, Fut>(prefix: &str, body: F)
 where
     F: FnOnce(Ctx) -> Fut,
     Fut: Future<Output = Result<()>>,
