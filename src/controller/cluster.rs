@@ -83,13 +83,10 @@ pub fn nodes_per_provider(providers: &[String], nodes: &[Arc<Node>]) -> BTreeMap
 
 /// Reconcile one Cluster.
 pub async fn reconcile(cluster: Arc<Cluster>, ctx: Arc<Context>) -> Result<Action, Error> {
-    if !ctx.is_synced() {
-        return Ok(Action::requeue(std::time::Duration::from_millis(500)));
-    }
-    let _timer = ctx.metrics.reconcile("Cluster");
-    if cluster.metadata.deletion_timestamp.is_some() {
-        return Ok(Action::await_change());
-    }
+    let _timer = match ctx.begin("Cluster", &*cluster) {
+        Ok(t) => t,
+        Err(action) => return Ok(action),
+    };
     let ns = cluster.namespace().unwrap_or_default();
     let name = cluster.name_any();
     let names: Vec<String> = std::iter::once(name.clone())

@@ -123,6 +123,25 @@ impl Context {
         self.synced.load(std::sync::atomic::Ordering::SeqCst)
     }
 
+    /// The common start of every reconcile: wait until the caches have synced, count and time
+    /// the reconcile, and leave objects being deleted to the garbage collector. `Err` is the
+    /// action to return at once.
+    pub fn begin<K: Resource>(
+        &self,
+        kind: &str,
+        obj: &K,
+    ) -> Result<super::metrics::ReconcileTimer, kube::runtime::controller::Action> {
+        use kube::runtime::controller::Action;
+        if !self.is_synced() {
+            return Err(Action::requeue(Duration::from_millis(500)));
+        }
+        let timer = self.metrics.reconcile(kind);
+        if obj.meta().deletion_timestamp.is_some() {
+            return Err(Action::await_change());
+        }
+        Ok(timer)
+    }
+
     /// Remember a status this process wrote (see [`Context::status_of`]).
     pub fn remember_status(
         &self,

@@ -131,13 +131,10 @@ pub fn change_note(
 
 /// Reconcile one ScheduledTask.
 pub async fn reconcile(sched: Arc<ScheduledTask>, ctx: Arc<Context>) -> Result<Action, Error> {
-    if !ctx.is_synced() {
-        return Ok(Action::requeue(std::time::Duration::from_millis(500)));
-    }
-    let _timer = ctx.metrics.reconcile("ScheduledTask");
-    if sched.metadata.deletion_timestamp.is_some() {
-        return Ok(Action::await_change());
-    }
+    let _timer = match ctx.begin("ScheduledTask", &*sched) {
+        Ok(t) => t,
+        Err(action) => return Ok(action),
+    };
     let ns = sched.namespace().unwrap_or_default();
     let owner = Owner::of(&*sched);
     let prev: ScheduledTaskStatus = ctx

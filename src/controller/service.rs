@@ -361,13 +361,10 @@ fn daemon_facts(d: &DaemonSet) -> WorkloadFacts {
 
 /// Reconcile one ECS Service.
 pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Context>) -> Result<Action, Error> {
-    if !ctx.is_synced() {
-        return Ok(Action::requeue(std::time::Duration::from_millis(500)));
-    }
-    let _timer = ctx.metrics.reconcile("Service");
-    if svc.metadata.deletion_timestamp.is_some() {
-        return Ok(Action::await_change());
-    }
+    let _timer = match ctx.begin("Service", &*svc) {
+        Ok(t) => t,
+        Err(action) => return Ok(action),
+    };
     let ns = svc.namespace().unwrap_or_default();
     let owner = Owner::of(&*svc);
     let prev: ServiceStatus = ctx

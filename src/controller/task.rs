@@ -804,13 +804,10 @@ async fn find_pod(ctx: &Context, ns: &str, id: &str, uid: &str) -> Result<Option
 
 /// Reconcile one Task.
 pub async fn reconcile(task: Arc<Task>, ctx: Arc<Context>) -> Result<Action, Error> {
-    if !ctx.is_synced() {
-        return Ok(Action::requeue(Duration::from_millis(500)));
-    }
-    let _timer = ctx.metrics.reconcile("Task");
-    if task.metadata.deletion_timestamp.is_some() {
-        return Ok(Action::await_change());
-    }
+    let _timer = match ctx.begin("Task", &*task) {
+        Ok(t) => t,
+        Err(action) => return Ok(action),
+    };
     let ns = task.namespace().unwrap_or_default();
     let owner = Owner::of(&*task);
     let prev: TaskStatus = ctx

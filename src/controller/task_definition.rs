@@ -77,15 +77,12 @@ pub fn in_use(ctx: &Context, namespace: &str) -> BTreeSet<String> {
 
 /// Reconcile one TaskDefinition.
 pub async fn reconcile(td: Arc<TaskDefinition>, ctx: Arc<Context>) -> Result<Action, Error> {
-    if !ctx.is_synced() {
-        return Ok(Action::requeue(std::time::Duration::from_millis(500)));
-    }
-    let _timer = ctx.metrics.reconcile("TaskDefinition");
+    let _timer = match ctx.begin("TaskDefinition", &*td) {
+        Ok(t) => t,
+        Err(action) => return Ok(action),
+    };
     let ns = td.namespace().unwrap_or_default();
     let name = td.name_any();
-    if td.metadata.deletion_timestamp.is_some() {
-        return Ok(Action::await_change());
-    }
     let owner = Owner::of(&*td);
     let family = translate::task_definition::family(&td.spec, &name);
     let old_status: Option<TaskDefinitionStatus> = ctx.status_of(&*td, td.status.as_ref());
