@@ -90,6 +90,21 @@ pub fn resolve_revision(
     .cloned()
 }
 
+/// Whether a TaskDefinition of `reference`'s family exists in `namespace` and has not yet
+/// registered its current spec (its revision is on the way).
+pub fn registering(ctx: &Context, namespace: &str, reference: &str) -> bool {
+    let (family, _) = revisions::parse_reference(reference);
+    ctx.stores.task_definitions.state().iter().any(|td| {
+        td.namespace().as_deref() == Some(namespace)
+            && translate::task_definition::family(&td.spec, &td.name_any()) == family
+            && td
+                .status
+                .as_ref()
+                .and_then(|s| s.common.observed_generation)
+                != td.metadata.generation
+    })
+}
+
 /// What the build step produced.
 struct Plan {
     objects: Vec<Value>,
@@ -375,6 +390,11 @@ pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Context>) -> Result<Action, E
 
     let plan = match plan(&svc, &ctx, &prev, &owner) {
         Ok(p) => p,
+        Err(Error::TaskDefinitionNotFound(r)) if registering(&ctx, &ns, &r) => {
+            // Applied together with its task definition, whose revision is being registered:
+            // not an error, just not yet.
+            return Ok(Action::requeue(ctx.settings.poll));
+        }
         Err(e) if e.is_user_error() => {
             report_error(&svc, &ctx, &prev, &e, now).await?;
             return Ok(Action::requeue(ctx.settings.resync));
