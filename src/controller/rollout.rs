@@ -331,7 +331,12 @@ pub fn observe(prev: &ServiceStatus, obs: &Observation) -> Outcome {
             .sum::<i32>();
     if tasks_now > prev_tasks {
         let n = tasks_now - prev_tasks;
-        let mut newest: Vec<&PodFacts> = obs.pods.iter().filter(|p| live(p)).collect();
+        // Name the tasks no earlier event named, newest first.
+        let named = |p: &PodFacts| {
+            let tag = format!("(task {})", p.name);
+            prev.events.iter().any(|e| e.message.contains(&tag))
+        };
+        let mut newest: Vec<&PodFacts> = obs.pods.iter().filter(|p| live(p) && !named(p)).collect();
         newest.sort_by_key(|p| (std::cmp::Reverse(p.created), p.name.clone()));
         let names: Vec<String> = newest
             .iter()
@@ -546,6 +551,32 @@ mod tests {
         );
         assert!(again.events.is_empty(), "{:?}", again.events);
         assert_eq!(again.status, done.status);
+    }
+
+    #[test]
+    fn tasks_started_one_at_a_time_are_each_named_once() {
+        let one = observe(
+            &ServiceStatus::default(),
+            &obs("1", "web:1", 2, vec![pod("a", "1", false)], 100),
+        );
+        let two = observe(
+            &one.status,
+            &obs(
+                "1",
+                "web:1",
+                2,
+                vec![pod("a", "1", false), pod("b", "1", false)],
+                100,
+            ),
+        );
+        assert_eq!(
+            messages(&one),
+            vec!["(service web) has started 1 tasks: (task a)."]
+        );
+        assert_eq!(
+            messages(&two),
+            vec!["(service web) has started 1 tasks: (task b)."]
+        );
     }
 
     #[test]
