@@ -9,7 +9,7 @@
 //! reported where it lands with why; in a number, boolean or enumeration it is left out.
 
 use super::assemble::{self, Part, Piece, Schedule};
-use super::model::{Api, Converted, Converter, Rename};
+use super::model::{self, Api, Converted, Rename};
 use super::report::FollowUp;
 use super::{ImportError, Imported, Kind, Note, NoteKind, Options, Parsed, Skipped, Source, kebab};
 use serde_json::{Map, Value, json};
@@ -1174,54 +1174,17 @@ impl Ctx<'_, '_> {
         source: &str,
         errors: &mut Vec<ImportError>,
     ) -> Option<Converted> {
-        let is = |s: &str| self.ev.placeholders.keys().any(|p| s.contains(p.as_str()));
-        let mut c = Converter::new(api, RENAMES, &is);
-        let out = c.convert(shape, value, source, "");
-        let mut failed = false;
-        for m in c.missing {
-            failed = true;
-            let field = m.path.rsplit('.').next().unwrap_or(&m.path).to_string();
-            errors.push(ImportError::MissingField {
-                file: self.file.into(),
-                path: m.source,
-                field: pascal(&field),
-            });
-        }
-        for i in c.invalid {
-            failed = true;
-            errors.push(ImportError::InvalidValue {
-                file: self.file.into(),
-                path: i.source,
-                message: i.message,
-            });
-        }
-        if failed {
-            return None;
-        }
-        let notes = c
-            .notes
-            .into_iter()
-            .map(|mut n| {
-                if n.kind == NoteKind::Unresolved {
-                    let why: Vec<&String> = self
-                        .ev
-                        .placeholders
-                        .iter()
-                        .filter(|(p, _)| n.message.contains(p.as_str()))
-                        .map(|(_, w)| w)
-                        .collect();
-                    if !why.is_empty() {
-                        n.message = format!(
-                            "{} ({})",
-                            n.message,
-                            why.into_iter().cloned().collect::<Vec<_>>().join("; ")
-                        );
-                    }
-                }
-                n
-            })
-            .collect();
-        Some((out, c.fields, notes))
+        model::convert_checked(
+            api,
+            RENAMES,
+            &self.ev.placeholders,
+            self.file,
+            pascal,
+            shape,
+            value,
+            source,
+            errors,
+        )
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -1304,29 +1267,16 @@ impl Ctx<'_, '_> {
             }
         }
         if let Some(input) = target.get("Input").and_then(Value::as_str) {
-            match serde_json::from_str::<Value>(input) {
-                Ok(v) => {
-                    if let Some((o, f, n)) = self.convert(
-                        Api::Ecs,
-                        "TaskOverride",
-                        &v,
-                        &format!("{tpath}.Input"),
-                        errors,
-                    ) {
-                        run.insert("overrides".into(), Value::Object(o));
-                        fields.extend(f.into_iter().map(|(p, s)| (format!("overrides.{p}"), s)));
-                        notes.extend(n.into_iter().map(|mut x| {
-                            x.path = format!("overrides.{}", x.path);
-                            x
-                        }));
-                    }
-                }
-                Err(e) => errors.push(ImportError::InvalidValue {
-                    file: self.file.into(),
-                    path: format!("{tpath}.Input"),
-                    message: format!("not JSON: {e}"),
-                }),
-            }
+            model::task_override(
+                input,
+                &format!("{tpath}.Input"),
+                self.file,
+                |v, path, errors| self.convert(Api::Ecs, "TaskOverride", v, path, errors),
+                &mut run,
+                &mut fields,
+                &mut notes,
+                errors,
+            );
         }
         Some(assemble::scheduled_task(
             name,

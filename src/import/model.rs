@@ -94,6 +94,95 @@ pub type Converted = (Map<String, Value>, Vec<(String, String)>, Vec<Note>);
 /// `to`.
 pub type Rename = (&'static str, &'static str, &'static str);
 
+/// Convert `value` at `source` into `shape` for a reader: missing required members and invalid
+/// values become errors of `file` (the missing member named by `field_name`), and every
+/// unresolved placeholder is explained by `placeholders` (placeholder → why it is unresolved).
+#[allow(clippy::too_many_arguments)]
+pub fn convert_checked(
+    api: Api,
+    renames: &[Rename],
+    placeholders: &BTreeMap<String, String>,
+    file: &str,
+    field_name: fn(&str) -> String,
+    shape: &str,
+    value: &Value,
+    source: &str,
+    errors: &mut Vec<super::ImportError>,
+) -> Option<Converted> {
+    let is = |s: &str| placeholders.keys().any(|p| s.contains(p.as_str()));
+    let mut c = Converter::new(api, renames, &is);
+    let out = c.convert(shape, value, source, "");
+    let failed = !c.missing.is_empty() || !c.invalid.is_empty();
+    for m in c.missing {
+        let field = m.path.rsplit('.').next().unwrap_or(&m.path);
+        errors.push(super::ImportError::MissingField {
+            file: file.into(),
+            path: m.source,
+            field: field_name(field),
+        });
+    }
+    for i in c.invalid {
+        errors.push(super::ImportError::InvalidValue {
+            file: file.into(),
+            path: i.source,
+            message: i.message,
+        });
+    }
+    if failed {
+        return None;
+    }
+    let notes = c
+        .notes
+        .into_iter()
+        .map(|mut n| {
+            if n.kind == NoteKind::Unresolved {
+                let why: Vec<&str> = placeholders
+                    .iter()
+                    .filter(|(p, _)| n.message.contains(p.as_str()))
+                    .map(|(_, w)| w.as_str())
+                    .collect();
+                if !why.is_empty() {
+                    n.message = format!("{} ({})", n.message, why.join("; "));
+                }
+            }
+            n
+        })
+        .collect();
+    Some((out, c.fields, notes))
+}
+
+/// The JSON `input` of an EventBridge target (a TaskOverride) as RunTask `overrides`: converted
+/// with `convert` and merged into `run`, its fields and notes prefixed with `overrides.`; text
+/// that is not JSON is an error at `path`.
+pub fn task_override(
+    input: &str,
+    path: &str,
+    file: &str,
+    convert: impl FnOnce(&Value, &str, &mut Vec<super::ImportError>) -> Option<Converted>,
+    run: &mut Map<String, Value>,
+    fields: &mut Vec<(String, String)>,
+    notes: &mut Vec<Note>,
+    errors: &mut Vec<super::ImportError>,
+) {
+    match serde_json::from_str::<Value>(input) {
+        Ok(v) => {
+            if let Some((o, f, n)) = convert(&v, path, errors) {
+                run.insert("overrides".into(), Value::Object(o));
+                fields.extend(f.into_iter().map(|(p, s)| (format!("overrides.{p}"), s)));
+                notes.extend(n.into_iter().map(|mut x| {
+                    x.path = format!("overrides.{}", x.path);
+                    x
+                }));
+            }
+        }
+        Err(e) => errors.push(super::ImportError::InvalidValue {
+            file: file.into(),
+            path: path.to_string(),
+            message: format!("not JSON: {e}"),
+        }),
+    }
+}
+
 /// Extra members the import requires although the model does not (ECS rejects their absence).
 const ALSO_REQUIRED: &[(&str, &str)] = &[
     ("ContainerDefinition", "name"),

@@ -10,7 +10,7 @@
 //! `${expression}`, reported where it lands.
 
 use super::assemble::{self, Part, Piece, Schedule};
-use super::model::{Api, Converted, Converter, Rename};
+use super::model::{self, Api, Converted, Rename};
 use super::report::FollowUp;
 use super::{
     ImportError, Imported, InputFile, Kind, Note, NoteKind, Options, Parsed, Skipped, Source,
@@ -1762,50 +1762,17 @@ impl Ctx<'_, '_> {
         source: &str,
         errors: &mut Vec<ImportError>,
     ) -> Option<Converted> {
-        let is = |s: &str| self.tf.placeholders.keys().any(|p| s.contains(p.as_str()));
-        let mut c = Converter::new(api, RENAMES, &is);
-        let out = c.convert(shape, value, source, "");
-        let mut failed = false;
-        for m in c.missing {
-            failed = true;
-            let field = m.path.rsplit('.').next().unwrap_or(&m.path).to_string();
-            errors.push(ImportError::MissingField {
-                file: self.file.into(),
-                path: m.source,
-                field,
-            });
-        }
-        for i in c.invalid {
-            failed = true;
-            errors.push(ImportError::InvalidValue {
-                file: self.file.into(),
-                path: i.source,
-                message: i.message,
-            });
-        }
-        if failed {
-            return None;
-        }
-        let notes = c
-            .notes
-            .into_iter()
-            .map(|mut n| {
-                if n.kind == NoteKind::Unresolved {
-                    let why: Vec<String> = self
-                        .tf
-                        .placeholders
-                        .iter()
-                        .filter(|(p, _)| n.message.contains(p.as_str()))
-                        .map(|(_, w)| w.clone())
-                        .collect();
-                    if !why.is_empty() {
-                        n.message = format!("{} ({})", n.message, why.join("; "));
-                    }
-                }
-                n
-            })
-            .collect();
-        Some((out, c.fields, notes))
+        model::convert_checked(
+            api,
+            RENAMES,
+            &self.tf.placeholders,
+            self.file,
+            str::to_string,
+            shape,
+            value,
+            source,
+            errors,
+        )
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -1906,29 +1873,16 @@ impl Ctx<'_, '_> {
             }
         }
         if let Some(Value::String(input)) = input {
-            match serde_json::from_str::<Value>(input) {
-                Ok(v) => {
-                    if let Some((o, f, n)) = self.convert(
-                        Api::Ecs,
-                        "TaskOverride",
-                        &v,
-                        &format!("{path}.input"),
-                        errors,
-                    ) {
-                        run.insert("overrides".into(), Value::Object(o));
-                        fields.extend(f.into_iter().map(|(p, s)| (format!("overrides.{p}"), s)));
-                        notes.extend(n.into_iter().map(|mut x| {
-                            x.path = format!("overrides.{}", x.path);
-                            x
-                        }));
-                    }
-                }
-                Err(e) => errors.push(ImportError::InvalidValue {
-                    file: self.file.into(),
-                    path: format!("{path}.input"),
-                    message: format!("not JSON: {e}"),
-                }),
-            }
+            model::task_override(
+                input,
+                &format!("{path}.input"),
+                self.file,
+                |v, p, errors| self.convert(Api::Ecs, "TaskOverride", v, p, errors),
+                &mut run,
+                &mut fields,
+                &mut notes,
+                errors,
+            );
         }
         let schedule_source = source.path.clone();
         let mut obj =
