@@ -61,3 +61,13 @@ demo:
 
 demo-down:
 	hack/demo.sh down
+
+# Operator benchmark on the local control plane (hack/bench-operator.py; never part of `make test`):
+# floor vs operator convergence, RSS, API requests, resync writes. `make bench-operator N="100 1000"`.
+.PHONY: bench-operator
+N ?= 100 1000 3000
+bench-operator:
+	cargo build --release
+	hack/cluster.sh up
+	KUBECONFIG=$(TIDEWATER_CLUSTER_DIR)/kubeconfig kubectl apply --server-side --force-conflicts -f crds/ -R -f tests/fixtures/third-party-crds/
+	KUBECONFIG=$(TIDEWATER_CLUSTER_DIR)/kubeconfig python3 hack/bench-operator.py --services $(N)

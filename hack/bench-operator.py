@@ -1,0 +1,358 @@
+#!/usr/bin/env python3
+"""Operator benchmark on the local control plane (`make bench-operator`; never part of `make test`).
+
+For each N (default 100 1000 3000) it creates N Services of one shape — a TaskDefinition and a
+Service with a target group and target-tracking autoscaling, desiredCount 1 — and measures, in one
+run:
+
+  (a) floor      the objects `tidewater render` produces for them, written directly to the
+                 apiserver by 8 parallel `kubectl create` clients;
+  (b) children   the operator, from the first create of a custom resource until every child
+                 object (the same kinds and counts as the floor) exists;
+  (c) running    until every Service reports runningCount = desiredCount;
+  (d) RSS        of the operator: peak (VmHWM) and settled (VmRSS after convergence);
+  (e) requests   the operator's own API requests by verb and its reconciles by kind;
+  (f) resync     write requests made by the operator over one forced resync after convergence
+                 (must be 0),
+
+then prints them with the ratios. Needs the local control plane (hack/cluster.sh up) with the
+CRDs installed (hack/e2e.sh does it; so does `make bench-operator`) and a release build of
+tidewater. Python 3 standard library only. Every namespace it makes is deleted at the end
+(unless --keep).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CLIENTS = 8
+WRITE_VERBS = ("create", "patch", "patch_status", "replace", "delete", "event")
+
+
+def log(msg: str) -> None:
+    print(f"[bench] {msg}", file=sys.stderr, flush=True)
+
+
+def kubectl(*args: str, stdin: str | None = None, check: bool = True) -> str:
+    p = subprocess.run(["kubectl", *args], input=stdin, capture_output=True, text=True)
+    if check and p.returncode != 0:
+        raise RuntimeError(f"kubectl {' '.join(args)}: {p.stderr.strip()}")
+    return p.stdout
+
+
+def manifests(n: int) -> list[dict]:
+    """N task definitions and N services of the benchmark shape."""
+    out = []
+    for i in range(n):
+        name = f"svc-{i:05d}"
+        out.append({
+            "apiVersion": "ecs.tidewater.dev/v1alpha1",
+            "kind": "TaskDefinition",
+            "metadata": {"name": name},
+            "spec": {
+                "family": name,
+                "networkMode": "awsvpc",
+                "requiresCompatibilities": ["FARGATE"],
+                "cpu": "256",
+                "memory": "512",
+                "containerDefinitions": [{
+                    "name": "app",
+                    "image": "public.ecr.aws/nginx/nginx:1.27",
+                    "essential": True,
+                    "portMappings": [{"containerPort": 8080, "protocol": "tcp"}],
+                }],
+            },
+        })
+        out.append({
+            "apiVersion": "ecs.tidewater.dev/v1alpha1",
+            "kind": "Service",
+            "metadata": {"name": name},
+            "spec": {
+                "serviceName": name,
+                "taskDefinition": name,
+                "desiredCount": 1,
+                "loadBalancers": [{
+                    "targetGroupArn": "arn:aws:elasticloadbalancing:us-east-1:123456789012:"
+                                      f"targetgroup/{name}/0123456789abcdef",
+                    "containerName": "app",
+                    "containerPort": 8080,
+                }],
+                "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["subnet-1"]}},
+                "autoScaling": {
+                    "scalableTarget": {"MinCapacity": 1, "MaxCapacity": 4},
+                    "scalingPolicies": [{
+                        "PolicyName": "cpu",
+                        "PolicyType": "TargetTrackingScaling",
+                        "TargetTrackingScalingPolicyConfiguration": {
+                            "TargetValue": 60,
+                            "PredefinedMetricSpecification": {
+                                "PredefinedMetricType": "ECSServiceAverageCPUUtilization"},
+                        },
+                    }],
+                },
+            },
+        })
+    return out
+
+
+def chunks(items: list, k: int) -> list[list]:
+    return [items[i::k] for i in range(k) if items[i::k]]
+
+
+def create_parallel(items: list[dict], ns: str, tmp: Path, tag: str) -> float:
+    """`kubectl create` of the items by CLIENTS parallel clients; returns the wall time."""
+    files = []
+    for i, part in enumerate(chunks(items, CLIENTS)):
+        f = tmp / f"{tag}-{i}.json"
+        f.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": part}))
+        files.append(f)
+    t0 = time.monotonic()
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        for r in pool.map(lambda f: kubectl("create", "-n", ns, "-f", str(f), "-o", "name"), files):
+            pass
+    return time.monotonic() - t0
+
+
+def render(binary: str, src: Path, ns: str) -> list[dict]:
+    p = subprocess.run([binary, "render", "-f", str(src), "-o", "json", "-n", ns],
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        raise RuntimeError(f"render failed: {p.stderr[-2000:]}")
+    return json.loads(p.stdout)["items"]
+
+
+def resource_name(kind: str, api_version: str) -> str:
+    group = api_version.split("/")[0] if "/" in api_version else ""
+    plural = {"Service": "services", "Deployment": "deployments", "ServiceAccount": "serviceaccounts",
+              "HorizontalPodAutoscaler": "horizontalpodautoscalers",
+              "TargetGroupBinding": "targetgroupbindings", "PodDisruptionBudget": "poddisruptionbudgets",
+              "ScaledObject": "scaledobjects", "ExternalSecret": "externalsecrets",
+              "Ingress": "ingresses", "PodTemplate": "podtemplates"}.get(kind, kind.lower() + "s")
+    return f"{plural}.{group}" if group else plural
+
+
+def count_children(ns: str, expected: Counter) -> Counter:
+    have = Counter()
+    for res in expected:
+        out = kubectl("get", res, "-n", ns, "-l", "app.kubernetes.io/managed-by=tidewater",
+                      "-o", "name", check=False)
+        have[res] = len([l for l in out.splitlines() if l.strip()])
+    return have
+
+
+def services_running(ns: str) -> tuple[int, int]:
+    out = kubectl("get", "services.ecs.tidewater.dev", "-n", ns, "-o",
+                  "jsonpath={range .items[*]}{.status.runningCount}/{.spec.desiredCount} {end}")
+    pairs = [p.split("/") for p in out.split()]
+    ok = sum(1 for r, d in pairs if r and d and int(r) == int(d))
+    return ok, len(pairs)
+
+
+class Operator:
+    def __init__(self, binary: str, ns: str, resync: int, tmp: Path):
+        self.log = tmp / f"operator-{ns}.log"
+        self.proc = subprocess.Popen(
+            [binary, "run", "--namespace", ns, "--http-addr", "127.0.0.1:0",
+             "--leader-election-namespace", ns, "--log-format", "json",
+             "--resync-seconds", str(resync)],
+            stdout=subprocess.DEVNULL, stderr=open(self.log, "w"),
+            env={**os.environ, "RUST_LOG": "info"})
+        self.addr = None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and self.addr is None:
+            m = re.search(r"(127\.0\.0\.1:\d+)", self.log.read_text())
+            if m:
+                self.addr = m.group(1)
+            time.sleep(0.2)
+        if self.addr is None:
+            raise RuntimeError(f"operator did not log its address: {self.log}")
+        self.peak_sampled = 0
+        self._stop = False
+        threading.Thread(target=self._sample, daemon=True).start()
+
+    def _sample(self) -> None:
+        while not self._stop:
+            self.peak_sampled = max(self.peak_sampled, self.rss_kib("VmRSS"))
+            time.sleep(0.5)
+
+    def rss_kib(self, field: str) -> int:
+        try:
+            for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+        except OSError:
+            pass
+        return 0
+
+    def metrics(self) -> dict[str, float]:
+        text = urllib.request.urlopen(f"http://{self.addr}/metrics", timeout=10).read().decode()
+        out = {}
+        for line in text.splitlines():
+            if line.startswith("#") or not line.strip():
+                continue
+            key, _, value = line.rpartition(" ")
+            try:
+                out[key] = float(value)
+            except ValueError:
+                pass
+        return out
+
+    def wait_leading(self) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if urllib.request.urlopen(f"http://{self.addr}/readyz", timeout=5).status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError("operator never became ready")
+
+    def stop(self) -> None:
+        self._stop = True
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def by_label(m: dict[str, float], name: str, label: str) -> dict[str, float]:
+    out = {}
+    for k, v in m.items():
+        mm = re.fullmatch(rf'{name}\{{{label}="([^"]+)"\}}', k)
+        if mm:
+            out[mm.group(1)] = v
+    return out
+
+
+def wait_until(what: str, timeout: float, check) -> float:
+    t0 = time.monotonic()
+    while True:
+        done, detail = check()
+        if done:
+            return time.monotonic() - t0
+        if time.monotonic() - t0 > timeout:
+            raise RuntimeError(f"timed out waiting for {what}: {detail}")
+        time.sleep(0.5)
+
+
+def bench(n: int, binary: str, resync: int, keep: bool) -> dict:
+    suffix = f"{n}-{int(time.time()) % 100000}"
+    ns_floor, ns_op = f"bench-floor-{suffix}", f"bench-op-{suffix}"
+    res: dict = {"n": n}
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        items = manifests(n)
+        # render reads multi-document YAML (JSON is YAML): one document per resource.
+        src = tmp / "input.yaml"
+        src.write_text("\n---\n".join(json.dumps(i) for i in items))
+        rendered = render(binary, src, ns_floor)
+        expected = Counter(resource_name(o["kind"], o["apiVersion"]) for o in rendered)
+        res["children"] = dict(expected)
+        for ns in (ns_floor, ns_op):
+            kubectl("create", "namespace", ns)
+        try:
+            log(f"N={n}: floor: {len(rendered)} rendered objects, {CLIENTS} clients")
+            res["floor_s"] = create_parallel(rendered, ns_floor, tmp, "floor")
+            op = Operator(binary, ns_op, resync, tmp)
+            try:
+                op.wait_leading()
+                log(f"N={n}: operator: creating {len(items)} custom resources")
+                t0 = time.monotonic()
+                res["create_s"] = create_parallel(items, ns_op, tmp, "cr")
+
+                def children_ready():
+                    have = count_children(ns_op, expected)
+                    return have == expected, dict(have)
+                wait_until("every child", 1800, children_ready)
+                res["children_s"] = time.monotonic() - t0
+
+                def running():
+                    ok, total = services_running(ns_op)
+                    return ok == n and total == n, f"{ok}/{total}"
+                wait_until("runningCount = desiredCount", 1800, running)
+                res["running_s"] = time.monotonic() - t0
+                time.sleep(5)
+                res["rss_peak_mib"] = max(op.rss_kib("VmHWM"), op.peak_sampled) / 1024
+                res["rss_settled_mib"] = op.rss_kib("VmRSS") / 1024
+                m = op.metrics()
+                res["requests"] = by_label(m, "tidewater_api_requests_total", "verb")
+                res["reconciles"] = by_label(m, "tidewater_reconciles_total", "kind")
+                writes_before = sum(res["requests"].get(v, 0) for v in WRITE_VERBS)
+                svc_reconciles_before = res["reconciles"].get("Service", 0)
+                log(f"N={n}: converged; waiting {resync * 2 + 5}s for a forced resync")
+                time.sleep(resync * 2 + 5)
+                m = op.metrics()
+                after = by_label(m, "tidewater_api_requests_total", "verb")
+                res["resync_writes"] = sum(after.get(v, 0) for v in WRITE_VERBS) - writes_before
+                res["resync_service_reconciles"] = (
+                    by_label(m, "tidewater_reconciles_total", "kind").get("Service", 0)
+                    - svc_reconciles_before)
+            finally:
+                op.stop()
+        finally:
+            if not keep:
+                for ns in (ns_floor, ns_op):
+                    kubectl("delete", "namespace", ns, "--wait=false", check=False)
+    return res
+
+
+def report(results: list[dict]) -> None:
+    print()
+    print("| N | floor (a) | children (b) | b/a | running (c) | RSS peak | RSS settled "
+          "| reconciles/Service | GETs/Service | writes/Service | resync writes |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in results:
+        n = r["n"]
+        req = r["requests"]
+        writes = sum(req.get(v, 0) for v in WRITE_VERBS)
+        print(f"| {n} | {r['floor_s']:.1f} s | {r['children_s']:.1f} s "
+              f"| {r['children_s'] / r['floor_s']:.2f} | {r['running_s']:.1f} s "
+              f"| {r['rss_peak_mib']:.1f} MiB | {r['rss_settled_mib']:.1f} MiB "
+              f"| {r['reconciles'].get('Service', 0) / n:.1f} | {req.get('get', 0) / n:.1f} "
+              f"| {writes / n:.1f} | {r['resync_writes']:.0f} |")
+    print()
+    for r in results:
+        print(f"N={r['n']}: children per kind {r['children']}; requests by verb "
+              f"{ {k: int(v) for k, v in sorted(r['requests'].items())} }; reconciles by kind "
+              f"{ {k: int(v) for k, v in sorted(r['reconciles'].items())} }; "
+              f"Service reconciles during the resync window {r['resync_service_reconciles']:.0f}")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--services", "-n", type=int, nargs="+", default=[100, 1000, 3000])
+    ap.add_argument("--binary", default=os.environ.get(
+        "TIDEWATER_BIN", str(Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+                             / "release" / "tidewater")))
+    ap.add_argument("--resync-seconds", type=int, default=30)
+    ap.add_argument("--keep", action="store_true", help="keep the namespaces")
+    args = ap.parse_args()
+    if not Path(args.binary).exists():
+        log(f"no tidewater binary at {args.binary} (cargo build --release)")
+        return 1
+    results = []
+    for n in args.services:
+        results.append(bench(n, args.binary, args.resync_seconds, args.keep))
+        report(results[-1:])
+    if len(results) > 1:
+        report(results)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
