@@ -1167,18 +1167,36 @@ pub fn normalise(path: &str) -> String {
 /// The row covering a path (longest matching prefix), if any.
 pub fn lookup(request: Request, path: &str) -> Option<&'static Field> {
     let norm = normalise(path);
-    FIELDS
-        .iter()
-        .filter(|f| f.request == request && covers(f.path, &norm))
-        .max_by_key(|f| f.path.len())
+    // Longest first: the whole path, then each shorter prefix ending before `.`, `[` or `{`.
+    let cuts = norm
+        .char_indices()
+        .filter(|(_, c)| matches!(c, '.' | '[' | '{'))
+        .map(|(i, _)| i)
+        .rev();
+    std::iter::once(norm.len())
+        .chain(cuts)
+        .find_map(|end| row(request, &norm[..end]))
 }
 
-fn covers(entry: &str, path: &str) -> bool {
-    let entry = entry.trim_end_matches("[]").trim_end_matches("{}");
-    path == entry
-        || path.strip_prefix(entry).is_some_and(|rest| {
-            rest.starts_with('.') || rest.starts_with('[') || rest.starts_with('{')
-        })
+/// The row whose path (without a trailing `[]`/`{}`) is exactly `path`: one hash lookup.
+pub fn row(request: Request, path: &str) -> Option<&'static Field> {
+    INDEX.get(&(request, path)).copied()
+}
+
+/// Rows by request and path without a trailing `[]`/`{}` (built once; the table is static).
+static INDEX: std::sync::LazyLock<
+    std::collections::HashMap<(Request, &'static str), &'static Field>,
+> = std::sync::LazyLock::new(|| {
+    let mut index = std::collections::HashMap::with_capacity(FIELDS.len());
+    for f in FIELDS {
+        index.entry((f.request, trimmed(f.path))).or_insert(f);
+    }
+    index
+});
+
+/// A table path without its trailing `[]` or `{}`.
+pub fn trimmed(path: &str) -> &str {
+    path.trim_end_matches("[]").trim_end_matches("{}")
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! that no field is dropped without a warning even where no translation rule looks at it.
 
 use super::Warnings;
-use super::fields::{Disposition, FIELDS, Request, When};
+use super::fields::{self, Disposition, Request, When};
 use serde_json::Value;
 
 /// Spec members that belong to Tidewater (extensions) or are read-only describe output: not
@@ -66,10 +66,7 @@ fn walk(request: Request, concrete: &str, norm: &str, value: &Value, warnings: &
     if !present(value) {
         return;
     }
-    if let Some(row) = FIELDS
-        .iter()
-        .find(|f| f.request == request && trim(f.path) == norm)
-    {
+    if let Some(row) = fields::row(request, norm) {
         let always = row.disposition == Disposition::Unsupported
             || (row.disposition == Disposition::Approximated && row.when == When::Always);
         if always {
@@ -107,10 +104,6 @@ fn walk(request: Request, concrete: &str, norm: &str, value: &Value, warnings: &
         }
         _ => {}
     }
-}
-
-fn trim(path: &str) -> &str {
-    path.trim_end_matches("[]").trim_end_matches("{}")
 }
 
 /// Whether a value carries information: null, false, "" and empty collections do not.
