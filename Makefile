@@ -71,3 +71,10 @@ bench-operator:
 	hack/cluster.sh up
 	KUBECONFIG=$(TIDEWATER_CLUSTER_DIR)/kubeconfig kubectl apply --server-side --force-conflicts -f crds/ -R -f tests/fixtures/third-party-crds/
 	KUBECONFIG=$(TIDEWATER_CLUSTER_DIR)/kubeconfig python3 hack/bench-operator.py --services $(N)
+
+# Long fuzz run (tests/fuzz.rs, release build): FUZZ_CASES inputs per reader target, 20 times
+# that per expression parser. `make test` runs a short pass of the same targets.
+.PHONY: fuzz
+FUZZ_CASES ?= 100000
+fuzz:
+	TIDEWATER_FUZZ_CASES=$(FUZZ_CASES) cargo test --release --test fuzz -- --nocapture

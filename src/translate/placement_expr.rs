@@ -119,6 +119,12 @@ pub enum ExpressionError {
         "expression expands to {terms} alternatives in disjunctive normal form, more than the {limit} node selector terms allowed; simplify it"
     )]
     TooComplex { terms: usize, limit: usize },
+
+    #[error("expression is {length} characters long; ECS allows at most {limit}")]
+    TooLong { length: usize, limit: usize },
+
+    #[error("expression nests parentheses or `not` more than {limit} levels deep")]
+    TooDeep { limit: usize },
 }
 
 impl ExpressionError {
@@ -141,6 +147,8 @@ impl ExpressionError {
             ExpressionError::InvalidValue { .. } => "invalid_value",
             ExpressionError::InvalidLabelKey { .. } => "invalid_label_key",
             ExpressionError::TooComplex { .. } => "too_complex",
+            ExpressionError::TooLong { .. } => "too_long",
+            ExpressionError::TooDeep { .. } => "too_deep",
         }
     }
 }
@@ -148,8 +156,22 @@ impl ExpressionError {
 /// Most node selector terms one expression may expand to.
 const MAX_TERMS: usize = 64;
 
+/// ECS: "The expression can have a maximum length of 2000 characters."
+const MAX_LENGTH: usize = 2000;
+
+/// Most nested parentheses and `not`s: far beyond any real expression, and a bound on the
+/// parser's recursion whatever the input.
+const MAX_DEPTH: usize = 32;
+
 /// Translate an ECS cluster query expression into OR-ed node selector terms.
 pub fn to_node_affinity(expression: &str) -> Result<NodeConstraint, ExpressionError> {
+    let length = expression.chars().count();
+    if length > MAX_LENGTH {
+        return Err(ExpressionError::TooLong {
+            length,
+            limit: MAX_LENGTH,
+        });
+    }
     let tokens = tokenize(expression)?;
     if tokens.is_empty() {
         return Err(ExpressionError::Empty);
@@ -158,6 +180,7 @@ pub fn to_node_affinity(expression: &str) -> Result<NodeConstraint, ExpressionEr
         tokens,
         pos: 0,
         notes: Vec::new(),
+        depth: 0,
     };
     let ast = parser.parse_or()?;
     if let Some(tok) = parser.peek() {
@@ -402,6 +425,8 @@ struct Parser {
     tokens: Vec<Token>,
     pos: usize,
     notes: Vec<String>,
+    /// Current nesting of parentheses and `not`s (bounded by [`MAX_DEPTH`]).
+    depth: usize,
 }
 
 fn unexpected(tok: &Token, expected: &'static str) -> ExpressionError {
@@ -456,6 +481,16 @@ impl Parser {
     }
 
     fn parse_unary(&mut self) -> Result<Ast, ExpressionError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(ExpressionError::TooDeep { limit: MAX_DEPTH });
+        }
+        let result = self.parse_unary_at_depth();
+        self.depth -= 1;
+        result
+    }
+
+    fn parse_unary_at_depth(&mut self) -> Result<Ast, ExpressionError> {
         let tok = self.next(EXPECT_OPERAND)?;
         if tok.is_keyword("not") || tok.kind == TokKind::Bang {
             return Ok(Ast::Not(Box::new(self.parse_unary()?)));
@@ -976,6 +1011,29 @@ mod tests {
     const ARCH: &str = "kubernetes.io/arch";
 
     // ---- operators --------------------------------------------------------
+
+    #[test]
+    fn longer_than_ecs_allows_is_error() {
+        // ECS: "The expression can have a maximum length of 2000 characters."
+        let long = format!("attribute:ecs.instance-type == {}", "a".repeat(2000));
+        assert_eq!(
+            err(&long),
+            ExpressionError::TooLong {
+                length: 2031,
+                limit: 2000
+            }
+        );
+    }
+
+    #[test]
+    fn deep_nesting_is_error_not_a_stack_overflow() {
+        let deep = format!("{}attribute:a == b{}", "(".repeat(900), ")".repeat(900));
+        assert_eq!(err(&deep), ExpressionError::TooDeep { limit: 32 });
+        let nots = format!("{}attribute:a == b", "not ".repeat(400));
+        assert_eq!(err(&nots), ExpressionError::TooDeep { limit: 32 });
+        let ok = format!("{}attribute:a == b{}", "(".repeat(20), ")".repeat(20));
+        assert!(to_node_affinity(&ok).is_ok());
+    }
 
     #[test]
     fn equals_is_in() {
