@@ -11,6 +11,10 @@
 #   hack/cluster.sh build    only build/cache the binaries (helm included)
 #   hack/cluster.sh helm     only build/cache helm (for the chart tests); prints its path
 #   hack/cluster.sh logs [component]   tail the component logs
+#   hack/cluster.sh kill COMPONENT [--term]   stop one component (SIGKILL; SIGTERM with --term),
+#                                             keeping its state (fault tests)
+#   hack/cluster.sh start COMPONENT  start a stopped component again, as `up` started it, and
+#                                    wait until it is healthy (fault tests)
 #
 # See docs/local-cluster.md.
 set -euo pipefail
@@ -311,10 +315,12 @@ alive() { # component
 start_component() { # name binary args...
   local name="$1" bin="$2"
   shift 2
-  mkdir -p "$STATE/logs" "$STATE/pids"
+  mkdir -p "$STATE/logs" "$STATE/pids" "$STATE/cmds"
   {
     echo "==== $(date -u +%FT%TZ) starting $name: $bin $*"
   } >>"$STATE/logs/$name.log"
+  # The command (and HOME, which kwok reads) is kept so `start COMPONENT` can run it again.
+  printf '%s\0' "$HOME" "$bin" "$@" >"$STATE/cmds/$name"
   # setsid: every component leads its own process group, so `down` can signal the whole group.
   # Not a process-group leader here (no job control in scripts), so setsid execs in place and
   # $! is the component's own pid.
@@ -646,8 +652,63 @@ cmd_logs() {
   done
 }
 
+component_healthy() { # component
+  case "$1" in
+  etcd) etcd_healthy ;;
+  kube-apiserver) apiserver_ready ;;
+  kube-controller-manager) kcm_healthy ;;
+  kube-scheduler) scheduler_healthy ;;
+  kwok) kwok_healthy ;;
+  metrics-server) metrics_server_healthy ;;
+  *) return 1 ;;
+  esac
+}
+
+known_component() {
+  [[ " ${COMPONENTS[*]} " == *" $1 "* ]] || die "unknown component '$1' (one of: ${COMPONENTS[*]})"
+}
+
+# Stop one component and keep its state; the others keep running.
+cmd_kill() { # component [--term]
+  local name="$1" signal=KILL pid
+  known_component "$name"
+  [[ "${2:-}" == --term ]] && signal=TERM
+  load_ports
+  pid="$(pid_of "$name")"
+  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || die "$name is not running"
+  kill "-$signal" -- "-$pid" 2>/dev/null || kill "-$signal" "$pid"
+  while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+  log "$name stopped (SIG$signal)"
+}
+
+# Start a component stopped by `kill` again, with the command `up` used.
+cmd_start() { # component
+  local name="$1" args=()
+  known_component "$name"
+  load_ports
+  alive "$name" && die "$name is already running"
+  [[ -f "$STATE/cmds/$name" ]] || die "no saved command for $name: was the cluster started by 'up'?"
+  mapfile -d '' args <"$STATE/cmds/$name"
+  HOME="${args[0]}" start_component "$name" "${args[@]:1}"
+  local deadline=$((SECONDS + 120))
+  until component_healthy "$name" >/dev/null 2>&1; do
+    ((SECONDS < deadline)) || die "$name is not healthy 120s after starting; see $STATE/logs/$name.log"
+    alive "$name" || die "$name exited; see $STATE/logs/$name.log"
+    sleep 0.2
+  done
+  log "$name started and healthy"
+}
+
 main() {
   case "${1:-}" in
+  kill)
+    shift
+    cmd_kill "$@"
+    ;;
+  start)
+    shift
+    cmd_start "$@"
+    ;;
   up) cmd_up ;;
   down) cmd_down ;;
   status) cmd_status ;;
@@ -666,7 +727,7 @@ main() {
     echo "$BIN_DIR/helm"
     ;;
   *)
-    die "usage: $0 up|down|status|env|build|helm|logs"
+    die "usage: $0 up|down|status|env|build|helm|logs|kill COMPONENT|start COMPONENT"
     ;;
   esac
 }
