@@ -1158,16 +1158,16 @@ fn rule(conversion: &Conversion<'_>, ty: &str, r: Resource<'_>, out: &mut Parsed
             timezone: text("ScheduleExpressionTimezone"),
             state: text("State"),
         };
-        let target = target(&t, &tpath);
+        let target = target(&t, &tpath, &r.at);
         let (source, notes) = (r.source.clone(), r.notes.clone());
         let errors = &mut out.errors;
-        let obj = conversion.scheduled(name, schedule, target, source, &r.at, notes, errors);
+        let obj = conversion.scheduled(name, schedule, target, source, notes, errors);
         out.objects.extend(obj);
     }
 }
 
 /// An EventBridge target's ECS parameters, cluster and input.
-fn target(t: &Value, tpath: &str) -> Target {
+fn target(t: &Value, tpath: &str, at: &str) -> Target {
     let params = t.get("EcsParameters").cloned().unwrap_or(json!({}));
     let mut params = params.as_object().cloned().unwrap_or_default();
     if let Some(arn) = t.get("Arn") {
@@ -1179,6 +1179,7 @@ fn target(t: &Value, tpath: &str) -> Target {
         cluster_at: format!("{tpath}.Arn"),
         input: t.get("Input").and_then(Value::as_str).map(str::to_string),
         input_at: format!("{tpath}.Input"),
+        schedule_at: at.to_string(),
     }
 }
 

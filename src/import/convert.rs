@@ -73,6 +73,8 @@ pub struct Target {
     pub input: Option<String>,
     /// Path of the input in the input.
     pub input_at: String,
+    /// Path of the rule or schedule the schedule's members come from.
+    pub schedule_at: String,
 }
 
 /// What the conversion of one file or module collects.
@@ -334,15 +336,13 @@ impl Conversion<'_> {
         });
     }
 
-    /// A ScheduledTask from a schedule and the ECS target it runs. `schedule_source` is where
-    /// the schedule's members are in the input.
+    /// A ScheduledTask from a schedule and the ECS target it runs.
     pub fn scheduled(
         &self,
         name: String,
         schedule: Schedule,
         target: Target,
         source: Source,
-        schedule_source: &str,
         mut notes: Vec<Note>,
         errors: &mut Vec<ImportError>,
     ) -> Option<Imported> {
@@ -376,7 +376,7 @@ impl Conversion<'_> {
             fields,
             notes,
             source,
-            schedule_source,
+            &target.schedule_at,
         ))
     }
 

@@ -1754,6 +1754,7 @@ fn ecs_target(
         cluster_at: format!("{path}.arn"),
         input: input.and_then(Value::as_str).map(str::to_string),
         input_at: format!("{path}.input"),
+        schedule_at: String::new(),
     }
 }
 
@@ -1762,21 +1763,13 @@ fn scheduled(
     conversion: &Conversion<'_>,
     name: String,
     schedule: Schedule,
-    target: Target,
+    mut target: Target,
     source: Source,
     notes: Vec<Note>,
     errors: &mut Vec<ImportError>,
 ) -> Option<Imported> {
-    let schedule_source = source.path.clone();
-    let mut obj = conversion.scheduled(
-        name,
-        schedule,
-        target,
-        source,
-        &schedule_source,
-        notes,
-        errors,
-    )?;
+    target.schedule_at = source.path.clone();
+    let mut obj = conversion.scheduled(name, schedule, target, source, notes, errors)?;
     for (p, s) in obj.fields.iter_mut() {
         if p == "scheduleExpression" {
             *s = s.replace(".ScheduleExpression", ".schedule_expression");
