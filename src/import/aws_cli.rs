@@ -105,6 +105,50 @@ pub fn import(file: &str, text: &str) -> Parsed {
     out
 }
 
+/// A recognised object: its kind, manifest name, spec and ECS name.
+struct Identified {
+    kind: Kind,
+    name: String,
+    spec: Value,
+    ecs_name: String,
+}
+
+fn identify(resource: Resource) -> Identified {
+    let id = |kind, name: String, spec: Result<Value, serde_json::Error>, ecs_name| Identified {
+        kind,
+        name,
+        spec: spec.expect("specs serialise"),
+        ecs_name,
+    };
+    match resource {
+        Resource::TaskDefinition { name, spec } => {
+            let family = spec.register.family.clone().filter(|f| !f.is_empty());
+            let ecs = family.unwrap_or_else(|| name.clone());
+            id(Kind::TaskDefinition, name, serde_json::to_value(&spec), ecs)
+        }
+        Resource::Service { name, spec } => {
+            let service = spec.create.service_name.clone().filter(|f| !f.is_empty());
+            let ecs = service.unwrap_or_else(|| name.clone());
+            id(Kind::Service, name, serde_json::to_value(&spec), ecs)
+        }
+        Resource::Cluster { name, spec } => id(
+            Kind::Cluster,
+            name.clone(),
+            serde_json::to_value(&spec),
+            name,
+        ),
+        Resource::Task { name, spec } => {
+            id(Kind::Task, name.clone(), serde_json::to_value(&spec), name)
+        }
+        Resource::ScheduledTask { name, spec } => id(
+            Kind::ScheduledTask,
+            name.clone(),
+            serde_json::to_value(&spec),
+            name,
+        ),
+    }
+}
+
 fn imported(
     file: &str,
     path: &str,
@@ -113,42 +157,12 @@ fn imported(
     resource: Resource,
     notes: Vec<(String, String)>,
 ) -> Imported {
-    let (kind, name, spec, ecs_name) = match resource {
-        Resource::TaskDefinition { name, spec } => {
-            let family = spec.register.family.clone().filter(|f| !f.is_empty());
-            (
-                Kind::TaskDefinition,
-                name.clone(),
-                serde_json::to_value(&spec),
-                family.unwrap_or(name),
-            )
-        }
-        Resource::Service { name, spec } => {
-            let service = spec.create.service_name.clone().filter(|f| !f.is_empty());
-            (
-                Kind::Service,
-                name.clone(),
-                serde_json::to_value(&spec),
-                service.unwrap_or(name),
-            )
-        }
-        Resource::Cluster { name, spec } => (
-            Kind::Cluster,
-            name.clone(),
-            serde_json::to_value(&spec),
-            name,
-        ),
-        Resource::Task { name, spec } => {
-            (Kind::Task, name.clone(), serde_json::to_value(&spec), name)
-        }
-        Resource::ScheduledTask { name, spec } => (
-            Kind::ScheduledTask,
-            name.clone(),
-            serde_json::to_value(&spec),
-            name,
-        ),
-    };
-    let spec = spec.expect("specs serialise");
+    let Identified {
+        kind,
+        name,
+        spec,
+        ecs_name,
+    } = identify(resource);
     // A manifest keeps its own name; a raw ECS name that is not a valid Kubernetes name is
     // sanitised (and reported) when the manifest is made.
     let ecs_name = if what == "Tidewater manifest" {

@@ -8,10 +8,10 @@
 //! cannot be resolved becomes a visible placeholder, `${Name}` or `${Resource.Attribute}`,
 //! reported where it lands with why; in a number, boolean or enumeration it is left out.
 
-use super::assemble::{self, Part, Piece, Schedule};
-use super::model::{self, Api, Converted, Rename};
-use super::report::FollowUp;
-use super::{ImportError, Imported, Kind, Note, NoteKind, Options, Parsed, Skipped, Source, kebab};
+use super::assemble::{self, Part, Schedule};
+use super::convert::{Association, Collected, Conversion, Resource, Spelling, Target};
+use super::model::Rename;
+use super::{ImportError, Imported, Note, NoteKind, Options, Parsed, Skipped, Source, kebab};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -127,6 +127,26 @@ pub fn parse(file: &str, text: &str) -> Result<Value, ImportError> {
     Ok(to_json(doc))
 }
 
+/// A memoised evaluation.
+#[derive(Clone, Copy, Debug)]
+enum Memo<T> {
+    /// Being evaluated: a reference back to it is a cycle, and has no value.
+    UnderWay,
+    /// Evaluated, without a value.
+    Unknown,
+    /// Evaluated.
+    Known(T),
+}
+
+impl<T: Clone> Memo<T> {
+    fn value(&self) -> Option<T> {
+        match self {
+            Memo::Known(v) => Some(v.clone()),
+            Memo::UnderWay | Memo::Unknown => None,
+        }
+    }
+}
+
 /// A template being evaluated.
 struct Eval<'a> {
     params: Map<String, Value>,
@@ -139,8 +159,8 @@ struct Eval<'a> {
     placeholders: BTreeMap<String, String>,
     /// Object-level notes (assumptions) collected while evaluating one resource.
     pending: Vec<Note>,
-    names: BTreeMap<String, Option<String>>,
-    conds: BTreeMap<String, Option<bool>>,
+    names: BTreeMap<String, Memo<String>>,
+    conds: BTreeMap<String, Memo<bool>>,
     stack_name_used: bool,
 }
 
@@ -172,6 +192,51 @@ fn scalar_string(v: &Value) -> Option<String> {
 }
 
 impl<'a> Eval<'a> {
+    fn new(doc: &Value, resources: Map<String, Value>, file: &str, opts: &'a Options) -> Self {
+        let stem = Path::new(file)
+            .file_name()
+            .and_then(|s| s.to_str())
+            .unwrap_or("stack");
+        let stem = stem.split('.').next().unwrap_or(stem).to_string();
+        let section = |k: &str| doc.get(k).and_then(Value::as_object).cloned();
+        Eval {
+            params: section("Parameters").unwrap_or_default(),
+            overrides: &opts.params,
+            conditions: section("Conditions").unwrap_or_default(),
+            mappings: doc.get("Mappings").cloned().unwrap_or(Value::Null),
+            resources,
+            stack_name: opts.params.get("AWS::StackName").cloned().unwrap_or(stem),
+            placeholders: BTreeMap::new(),
+            pending: Vec::new(),
+            names: BTreeMap::new(),
+            conds: BTreeMap::new(),
+            stack_name_used: false,
+        }
+    }
+
+    fn conversion<'c>(&'c self, file: &'c str) -> Conversion<'c> {
+        Conversion {
+            spelling: &SPELLING,
+            placeholders: &self.placeholders,
+            file,
+        }
+    }
+
+    /// A scaling policy names its target by Ref; the target's ResourceId names the service.
+    fn scaling_target_resource_id(&mut self, props: &Value) -> Option<String> {
+        let id = props
+            .get("ScalingTargetId")
+            .and_then(|r| r.get("Ref"))
+            .and_then(Value::as_str)?;
+        let resource_id = self
+            .resources
+            .get(id)
+            .and_then(|t| t.get("Properties"))
+            .and_then(|p| p.get("ResourceId"))
+            .cloned()?;
+        self.eval(&resource_id).as_str().map(str::to_string)
+    }
+
     fn placeholder(&mut self, text: &str, why: String) -> Value {
         let p = format!("${{{text}}}");
         self.placeholders.entry(p.clone()).or_insert(why);
@@ -190,9 +255,9 @@ impl<'a> Eval<'a> {
     /// The name of an ECS resource of this template (evaluated), or its logical ID kebab-cased.
     fn resource_name(&mut self, id: &str) -> Option<String> {
         if let Some(n) = self.names.get(id) {
-            return n.clone();
+            return n.value();
         }
-        self.names.insert(id.to_string(), None); // recursion guard
+        self.names.insert(id.to_string(), Memo::UnderWay);
         let res = self.resources.get(id)?.clone();
         let ty = type_of(&res).to_string();
         let prop = name_property(&ty)?;
@@ -208,7 +273,7 @@ impl<'a> Eval<'a> {
             None if ty == "AWS::Logs::LogGroup" => return None,
             None => kebab(id),
         };
-        self.names.insert(id.to_string(), Some(name.clone()));
+        self.names.insert(id.to_string(), Memo::Known(name.clone()));
         Some(name)
     }
 
@@ -374,12 +439,13 @@ impl<'a> Eval<'a> {
 
     fn condition(&mut self, name: &str) -> Option<bool> {
         if let Some(c) = self.conds.get(name) {
-            return *c;
+            return c.value();
         }
-        self.conds.insert(name.to_string(), None);
+        self.conds.insert(name.to_string(), Memo::UnderWay);
         let def = self.conditions.get(name).cloned()?;
         let v = self.truth(&def);
-        self.conds.insert(name.to_string(), v);
+        let memo = v.map_or(Memo::Unknown, Memo::Known);
+        self.conds.insert(name.to_string(), memo);
         v
     }
 
@@ -508,123 +574,13 @@ impl<'a> Eval<'a> {
     fn intrinsic(&mut self, k: &str, arg: &Value) -> Value {
         let args = arg.as_array().cloned().unwrap_or_default();
         match k {
-            "Ref" => {
-                let name = self.eval(arg);
-                match name.as_str() {
-                    Some(n) => {
-                        let n = n.to_string();
-                        self.reference(&n)
-                    }
-                    None => self.placeholder("Ref", "Ref to a computed name".into()),
-                }
-            }
-            "Fn::GetAtt" => {
-                let parts: Vec<String> = match arg {
-                    Value::String(s) => s.splitn(2, '.').map(str::to_string).collect(),
-                    _ => args
-                        .iter()
-                        .map(|x| {
-                            let x = self.eval(x);
-                            self.text_of(&x)
-                        })
-                        .collect(),
-                };
-                match parts.as_slice() {
-                    [id, attr] => self.get_att(id, attr),
-                    _ => self.placeholder("Fn::GetAtt", "malformed Fn::GetAtt".into()),
-                }
-            }
-            "Fn::Sub" => match arg {
-                Value::String(s) => self.sub(s, &Map::new()),
-                Value::Array(a) => {
-                    let t = a.first().cloned().unwrap_or(Value::Null);
-                    let t = self.eval(&t);
-                    let vars = a
-                        .get(1)
-                        .and_then(Value::as_object)
-                        .cloned()
-                        .unwrap_or_default();
-                    let t = self.text_of(&t);
-                    self.sub(&t, &vars)
-                }
-                _ => self.placeholder("Fn::Sub", "malformed Fn::Sub".into()),
-            },
-            "Fn::Join" => {
-                let delim = args
-                    .first()
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string();
-                let list = args.get(1).cloned().unwrap_or(Value::Null);
-                let list = self.eval(&list);
-                let parts: Vec<String> = match &list {
-                    Value::Array(a) => a.iter().map(|x| self.text_of(x)).collect(),
-                    other => vec![self.text_of(other)],
-                };
-                Value::String(parts.join(&delim))
-            }
-            "Fn::Select" => {
-                let idx = args.first().cloned().unwrap_or(Value::Null);
-                let idx = self.eval(&idx);
-                let list = args.get(1).cloned().unwrap_or(Value::Null);
-                let list = self.eval(&list);
-                let i = idx
-                    .as_u64()
-                    .or_else(|| idx.as_str().and_then(|s| s.parse().ok()));
-                match (i, &list) {
-                    (Some(i), Value::Array(a)) if (i as usize) < a.len() => a[i as usize].clone(),
-                    _ => {
-                        let text = format!(
-                            "Select:{}:{}",
-                            self.text_of(&idx),
-                            self.text_of(&list)
-                                .trim_matches(|c| c == '$' || c == '{' || c == '}')
-                        );
-                        self.placeholder(
-                            &text,
-                            "Fn::Select on a list known only once the stack is deployed".into(),
-                        )
-                    }
-                }
-            }
-            "Fn::Split" => {
-                let delim = args
-                    .first()
-                    .and_then(Value::as_str)
-                    .unwrap_or(",")
-                    .to_string();
-                let s = args.get(1).cloned().unwrap_or(Value::Null);
-                let s = self.eval(&s);
-                let s = self.text_of(&s);
-                Value::Array(
-                    s.split(delim.as_str())
-                        .map(|x| Value::String(x.to_string()))
-                        .collect(),
-                )
-            }
-            "Fn::If" => {
-                let name = args
-                    .first()
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string();
-                let branch = match self.condition(&name) {
-                    Some(true) => 1,
-                    Some(false) => 2,
-                    None => {
-                        let why = self.unknown_why(&name);
-                        self.pending.push(Note {
-                            kind: NoteKind::Assumed,
-                            path: String::new(),
-                            source: format!("Conditions.{name}"),
-                            message: format!("{why}: Fn::If took its false branch"),
-                        });
-                        2
-                    }
-                };
-                let x = args.get(branch).cloned().unwrap_or(Value::Null);
-                self.eval(&x)
-            }
+            "Ref" => self.intrinsic_ref(arg),
+            "Fn::GetAtt" => self.intrinsic_get_att(arg, &args),
+            "Fn::Sub" => self.intrinsic_sub(arg),
+            "Fn::Join" => self.join(&args),
+            "Fn::Select" => self.select(&args),
+            "Fn::Split" => self.split(&args),
+            "Fn::If" => self.branch(&args),
             "Fn::Equals" | "Fn::And" | "Fn::Or" | "Fn::Not" | "Condition" => {
                 let mut m = Map::new();
                 m.insert(k.to_string(), arg.clone());
@@ -633,29 +589,7 @@ impl<'a> Eval<'a> {
                     None => self.placeholder(k, format!("{k} could not be evaluated statically")),
                 }
             }
-            "Fn::FindInMap" => {
-                let keys: Vec<Value> = args.iter().take(3).map(|x| self.eval(x)).collect();
-                let texts: Vec<String> = keys.iter().map(|x| self.text_of(x)).collect();
-                if keys.iter().all(|x| !self.has_placeholder(x))
-                    && texts.len() == 3
-                    && let Some(v) = self
-                        .mappings
-                        .get(&texts[0])
-                        .and_then(|m| m.get(&texts[1]))
-                        .and_then(|m| m.get(&texts[2]))
-                        .cloned()
-                {
-                    return self.eval(&v);
-                }
-                if let Some(d) = args.get(3).and_then(|o| o.get("DefaultValue")).cloned() {
-                    return self.eval(&d);
-                }
-                let text = format!("FindInMap:{}", texts.join("."));
-                self.placeholder(
-                    &text,
-                    "Fn::FindInMap with keys known only at deployment".into(),
-                )
-            }
+            "Fn::FindInMap" => self.find_in_map(&args),
             "Fn::Base64" => {
                 let x = self.eval(arg);
                 let t = self.text_of(&x);
@@ -669,20 +603,175 @@ impl<'a> Eval<'a> {
                 Value::Array(a) => Value::from(a.len()),
                 _ => self.placeholder("Fn::Length", "Fn::Length of an unknown list".into()),
             },
-            "Fn::ImportValue" => {
-                let x = self.eval(arg);
-                // A name built from placeholders: keep it readable as one placeholder.
-                let t = self.text_of(&x).replace("${", "").replace('}', "");
-                self.placeholder(
-                    &format!("ImportValue:{t}"),
-                    format!("output `{t}` exported by another stack: pass the value or replace the placeholder"),
-                )
-            }
+            "Fn::ImportValue" => self.import_value(arg),
             other => self.placeholder(
                 other,
                 format!("{other} cannot be evaluated outside CloudFormation"),
             ),
         }
+    }
+
+    fn intrinsic_ref(&mut self, arg: &Value) -> Value {
+        let name = self.eval(arg);
+        match name.as_str() {
+            Some(n) => {
+                let n = n.to_string();
+                self.reference(&n)
+            }
+            None => self.placeholder("Ref", "Ref to a computed name".into()),
+        }
+    }
+
+    fn intrinsic_get_att(&mut self, arg: &Value, args: &[Value]) -> Value {
+        let parts: Vec<String> = match arg {
+            Value::String(s) => s.splitn(2, '.').map(str::to_string).collect(),
+            _ => args
+                .iter()
+                .map(|x| {
+                    let x = self.eval(x);
+                    self.text_of(&x)
+                })
+                .collect(),
+        };
+        match parts.as_slice() {
+            [id, attr] => self.get_att(id, attr),
+            _ => self.placeholder("Fn::GetAtt", "malformed Fn::GetAtt".into()),
+        }
+    }
+
+    fn intrinsic_sub(&mut self, arg: &Value) -> Value {
+        match arg {
+            Value::String(s) => self.sub(s, &Map::new()),
+            Value::Array(a) => {
+                let t = a.first().cloned().unwrap_or(Value::Null);
+                let t = self.eval(&t);
+                let vars = a
+                    .get(1)
+                    .and_then(Value::as_object)
+                    .cloned()
+                    .unwrap_or_default();
+                let t = self.text_of(&t);
+                self.sub(&t, &vars)
+            }
+            _ => self.placeholder("Fn::Sub", "malformed Fn::Sub".into()),
+        }
+    }
+
+    fn join(&mut self, args: &[Value]) -> Value {
+        let delim = args
+            .first()
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let list = args.get(1).cloned().unwrap_or(Value::Null);
+        let list = self.eval(&list);
+        let parts: Vec<String> = match &list {
+            Value::Array(a) => a.iter().map(|x| self.text_of(x)).collect(),
+            other => vec![self.text_of(other)],
+        };
+        Value::String(parts.join(&delim))
+    }
+
+    fn select(&mut self, args: &[Value]) -> Value {
+        let idx = args.first().cloned().unwrap_or(Value::Null);
+        let idx = self.eval(&idx);
+        let list = args.get(1).cloned().unwrap_or(Value::Null);
+        let list = self.eval(&list);
+        let i = idx
+            .as_u64()
+            .or_else(|| idx.as_str().and_then(|s| s.parse().ok()));
+        match (i, &list) {
+            (Some(i), Value::Array(a)) if (i as usize) < a.len() => a[i as usize].clone(),
+            _ => {
+                let text = format!(
+                    "Select:{}:{}",
+                    self.text_of(&idx),
+                    self.text_of(&list)
+                        .trim_matches(|c| c == '$' || c == '{' || c == '}')
+                );
+                self.placeholder(
+                    &text,
+                    "Fn::Select on a list known only once the stack is deployed".into(),
+                )
+            }
+        }
+    }
+
+    fn split(&mut self, args: &[Value]) -> Value {
+        let delim = args
+            .first()
+            .and_then(Value::as_str)
+            .unwrap_or(",")
+            .to_string();
+        let s = args.get(1).cloned().unwrap_or(Value::Null);
+        let s = self.eval(&s);
+        let s = self.text_of(&s);
+        Value::Array(
+            s.split(delim.as_str())
+                .map(|x| Value::String(x.to_string()))
+                .collect(),
+        )
+    }
+
+    /// `Fn::If`: the branch its condition takes (the false one, noted, when it is unknown).
+    fn branch(&mut self, args: &[Value]) -> Value {
+        let name = args
+            .first()
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let branch = match self.condition(&name) {
+            Some(true) => 1,
+            Some(false) => 2,
+            None => {
+                let why = self.unknown_why(&name);
+                self.pending.push(Note {
+                    kind: NoteKind::Assumed,
+                    path: String::new(),
+                    source: format!("Conditions.{name}"),
+                    message: format!("{why}: Fn::If took its false branch"),
+                });
+                2
+            }
+        };
+        let x = args.get(branch).cloned().unwrap_or(Value::Null);
+        self.eval(&x)
+    }
+
+    fn find_in_map(&mut self, args: &[Value]) -> Value {
+        let keys: Vec<Value> = args.iter().take(3).map(|x| self.eval(x)).collect();
+        let texts: Vec<String> = keys.iter().map(|x| self.text_of(x)).collect();
+        if keys.iter().all(|x| !self.has_placeholder(x))
+            && texts.len() == 3
+            && let Some(v) = self
+                .mappings
+                .get(&texts[0])
+                .and_then(|m| m.get(&texts[1]))
+                .and_then(|m| m.get(&texts[2]))
+                .cloned()
+        {
+            return self.eval(&v);
+        }
+        if let Some(d) = args.get(3).and_then(|o| o.get("DefaultValue")).cloned() {
+            return self.eval(&d);
+        }
+        let text = format!("FindInMap:{}", texts.join("."));
+        self.placeholder(
+            &text,
+            "Fn::FindInMap with keys known only at deployment".into(),
+        )
+    }
+
+    fn import_value(&mut self, arg: &Value) -> Value {
+        let x = self.eval(arg);
+        // A name built from placeholders: keep it readable as one placeholder.
+        let t = self.text_of(&x).replace("${", "").replace('}', "");
+        self.placeholder(
+            &format!("ImportValue:{t}"),
+            format!(
+                "output `{t}` exported by another stack: pass the value or replace the placeholder"
+            ),
+        )
     }
 }
 
@@ -735,560 +824,417 @@ pub(crate) fn base64(bytes: &[u8]) -> String {
 
 /// Import one CloudFormation template.
 pub fn import(file: &str, text: &str, opts: &Options) -> Parsed {
-    let mut out = Parsed::default();
+    let mut collected = Collected::default();
     let doc = match parse(file, text) {
         Ok(d) => d,
         Err(e) => {
-            out.errors.push(e);
-            return out;
+            collected.parsed.errors.push(e);
+            return collected.parsed;
         }
     };
     let Some(resources) = doc.get("Resources").and_then(Value::as_object).cloned() else {
-        out.errors.push(ImportError::UnknownShape {
+        collected.parsed.errors.push(ImportError::UnknownShape {
             file: file.into(),
             path: "Resources".into(),
             message: "a CloudFormation template needs a Resources map".into(),
         });
-        return out;
+        return collected.parsed;
     };
-    let stem = Path::new(file)
-        .file_name()
-        .and_then(|s| s.to_str())
-        .unwrap_or("stack");
-    let stem = stem.split('.').next().unwrap_or(stem).to_string();
-    let mut ev = Eval {
-        params: doc
-            .get("Parameters")
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default(),
-        overrides: &opts.params,
-        conditions: doc
-            .get("Conditions")
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default(),
-        mappings: doc.get("Mappings").cloned().unwrap_or(Value::Null),
-        resources: resources.clone(),
-        stack_name: opts.params.get("AWS::StackName").cloned().unwrap_or(stem),
-        placeholders: BTreeMap::new(),
-        pending: Vec::new(),
-        names: BTreeMap::new(),
-        conds: BTreeMap::new(),
-        stack_name_used: false,
-    };
-    let mut pieces = Vec::new();
+    let mut ev = Eval::new(&doc, resources.clone(), file, opts);
     let mut associations = Vec::new();
     for (id, res) in &resources {
-        let ty = type_of(res).to_string();
-        let path = format!("Resources.{id}");
-        if ty.is_empty() {
-            out.errors.push(ImportError::UnknownShape {
-                file: file.into(),
-                path: format!("{path}.Type"),
-                message: "a resource needs a Type".into(),
-            });
-            continue;
-        }
-        let ecs = ty.starts_with("AWS::ECS::")
-            || ty.starts_with("AWS::ApplicationAutoScaling::")
-            || ty == "AWS::Events::Rule"
-            || ty == "AWS::Scheduler::Schedule";
-        if !ecs {
-            out.skipped.push(Skipped {
-                file: file.into(),
-                path,
-                what: ty,
-                reason: "not an ECS resource; left to CloudFormation".into(),
-            });
-            continue;
-        }
-        let mut assumed = Vec::new();
-        if let Some(cond) = res.get("Condition").and_then(Value::as_str) {
-            match ev.condition(cond) {
-                Some(true) => {}
-                Some(false) => {
-                    out.skipped.push(Skipped {
-                        file: file.into(),
-                        path,
-                        what: ty,
-                        reason: format!("its condition `{cond}` is false"),
-                    });
-                    continue;
-                }
-                None => {
-                    let why = ev.unknown_why(cond);
-                    assumed.push(Note {
-                        kind: NoteKind::Assumed,
-                        path: String::new(),
-                        source: format!("{path}.Condition"),
-                        message: format!("{why}: imported as if it were true"),
-                    });
-                }
-            }
-        }
-        ev.pending.clear();
-        let props = res.get("Properties").cloned().unwrap_or(json!({}));
-        if !props.is_object() {
-            out.errors.push(ImportError::UnknownShape {
-                file: file.into(),
-                path: format!("{path}.Properties"),
-                message: "Properties must be a map".into(),
-            });
-            continue;
-        }
-        let evaluated = ev.eval(&props);
-        let name = ev.resource_name(id).unwrap_or_else(|| kebab(id));
-        // A policy names its target by Ref; the target's ResourceId names the service.
-        let target_resource_id = props
-            .get("ScalingTargetId")
-            .and_then(|r| r.get("Ref"))
-            .and_then(Value::as_str)
-            .and_then(|t| resources.get(t))
-            .and_then(|t| t.get("Properties"))
-            .and_then(|p| p.get("ResourceId"))
-            .cloned()
-            .map(|t| ev.eval(&t))
-            .and_then(|v| v.as_str().map(str::to_string));
-        assumed.append(&mut ev.pending);
-        let source = Source {
-            file: file.into(),
-            path: path.clone(),
-            what: ty.clone(),
-        };
-        let props_path = format!("{path}.Properties");
-        let ctx = Ctx {
-            ev: &ev,
-            file,
-            props_path: &props_path,
-        };
-        match ty.as_str() {
-            "AWS::ECS::TaskDefinition" => {
-                if evaluated.get("Family").is_none() {
-                    assumed.push(Note {
-                        kind: NoteKind::Assumed,
-                        path: "family".into(),
-                        source: props_path.clone(),
-                        message: format!("no Family: the family is `{name}`, from the logical ID (CloudFormation would generate one)"),
-                    });
-                }
-                if let Some(obj) = ctx.object(
-                    Kind::TaskDefinition,
-                    "RegisterTaskDefinitionRequest",
-                    &evaluated,
-                    name,
-                    source,
-                    assumed,
-                    &mut out.errors,
-                ) {
-                    out.objects.push(obj);
-                }
-            }
-            "AWS::ECS::Service" => {
-                if evaluated.get("ServiceName").is_none() {
-                    assumed.push(Note {
-                        kind: NoteKind::Assumed,
-                        path: "serviceName".into(),
-                        source: props_path.clone(),
-                        message: format!("no ServiceName: the service is named `{name}`, from the logical ID (CloudFormation would generate one)"),
-                    });
-                }
-                if let Some(mut obj) = ctx.object(
-                    Kind::Service,
-                    "CreateServiceRequest",
-                    &evaluated,
-                    name,
-                    source,
-                    assumed,
-                    &mut out.errors,
-                ) {
-                    if let Some(spec) = obj.spec.as_object_mut() {
-                        assemble::normalise_service(spec);
-                    }
-                    out.objects.push(obj);
-                }
-            }
-            "AWS::ECS::Cluster" => {
-                if let Some(obj) = ctx.object(
-                    Kind::Cluster,
-                    "CreateClusterRequest",
-                    &evaluated,
-                    name,
-                    source,
-                    assumed,
-                    &mut out.errors,
-                ) {
-                    out.objects.push(obj);
-                }
-            }
-            "AWS::ECS::ClusterCapacityProviderAssociations" => {
-                associations.push((evaluated, source, assumed));
-            }
-            "AWS::ECS::CapacityProvider" => {
-                let asg = evaluated
-                    .pointer("/AutoScalingGroupProvider/AutoScalingGroupArn")
-                    .and_then(Value::as_str)
-                    .unwrap_or("its Auto Scaling group")
-                    .to_string();
-                out.follow_ups.push(FollowUp::node_group(&name, &asg));
-                out.skipped.push(Skipped {
-                    file: file.into(),
-                    path,
-                    what: ty,
-                    reason: format!("an EC2 capacity provider has no Tidewater kind: workloads using `{name}` are placed on nodes labelled eks.amazonaws.com/nodegroup={name} (see the follow-ups)"),
-                });
-            }
-            "AWS::ApplicationAutoScaling::ScalableTarget"
-            | "AWS::ApplicationAutoScaling::ScalingPolicy" => {
-                let target = ty.ends_with("ScalableTarget");
-                let mut body = evaluated.as_object().cloned().unwrap_or_default();
-                let resource_id = match target_resource_id {
-                    Some(r) if !target => Some(r),
-                    _ => body
-                        .get("ResourceId")
-                        .and_then(Value::as_str)
-                        .map(str::to_string),
-                };
-                let namespace = body
-                    .get("ServiceNamespace")
-                    .and_then(Value::as_str)
-                    .unwrap_or("ecs");
-                let service = resource_id.as_deref().and_then(assemble::service_of);
-                let Some(service) = service.filter(|_| namespace == "ecs") else {
-                    out.skipped.push(Skipped {
-                        file: file.into(),
-                        path,
-                        what: ty,
-                        reason: format!(
-                            "does not scale an ECS service (ResourceId `{}`)",
-                            resource_id.unwrap_or_default()
-                        ),
-                    });
-                    continue;
-                };
-                body.remove("ScalingTargetId");
-                let actions = if target {
-                    body.remove("ScheduledActions")
-                } else {
-                    None
-                };
-                let shape = if target {
-                    "RegisterScalableTargetRequest"
-                } else {
-                    "PutScalingPolicyRequest"
-                };
-                if let Some(piece) = ctx.piece(
-                    &service,
-                    if target { Part::Target } else { Part::Policy },
-                    shape,
-                    &Value::Object(body),
-                    &props_path,
-                    source.clone(),
-                    assumed,
-                    &mut out.errors,
-                ) {
-                    pieces.push(piece);
-                }
-                if let Some(Value::Array(actions)) = actions {
-                    for (i, a) in actions.iter().enumerate() {
-                        if let Some(piece) = ctx.piece(
-                            &service,
-                            Part::Action,
-                            "PutScheduledActionRequest",
-                            a,
-                            &format!("{props_path}.ScheduledActions[{i}]"),
-                            source.clone(),
-                            Vec::new(),
-                            &mut out.errors,
-                        ) {
-                            pieces.push(piece);
-                        }
-                    }
-                }
-            }
-            "AWS::Events::Rule" | "AWS::Scheduler::Schedule" => {
-                let scheduler = ty == "AWS::Scheduler::Schedule";
-                let expression = evaluated.get("ScheduleExpression").and_then(Value::as_str);
-                let targets: Vec<(String, Value)> = if scheduler {
-                    evaluated
-                        .get("Target")
-                        .map(|t| (format!("{props_path}.Target"), t.clone()))
-                        .into_iter()
-                        .collect()
-                } else {
-                    evaluated
-                        .get("Targets")
-                        .and_then(Value::as_array)
-                        .map(|ts| {
-                            ts.iter()
-                                .enumerate()
-                                .map(|(i, t)| (format!("{props_path}.Targets[{i}]"), t.clone()))
-                                .collect()
-                        })
-                        .unwrap_or_default()
-                };
-                let ecs_targets: Vec<_> = targets
-                    .into_iter()
-                    .filter(|(_, t)| t.get("EcsParameters").is_some())
-                    .collect();
-                if ecs_targets.is_empty() {
-                    out.skipped.push(Skipped {
-                        file: file.into(),
-                        path,
-                        what: ty,
-                        reason: "has no ECS target".into(),
-                    });
-                    continue;
-                }
-                let Some(expression) = expression else {
-                    out.skipped.push(Skipped {
-                        file: file.into(),
-                        path,
-                        what: ty,
-                        reason: "runs ECS tasks on an event pattern, not a schedule: Tidewater has no event-triggered tasks".into(),
-                    });
-                    continue;
-                };
-                let many = ecs_targets.len() > 1;
-                for (tpath, t) in ecs_targets {
-                    let tname = if many {
-                        let tid = t.get("Id").and_then(Value::as_str).unwrap_or("target");
-                        format!("{name}-{tid}")
-                    } else {
-                        name.clone()
-                    };
-                    let schedule = Schedule {
-                        expression: expression.to_string(),
-                        timezone: evaluated
-                            .get("ScheduleExpressionTimezone")
-                            .and_then(Value::as_str)
-                            .map(str::to_string),
-                        state: evaluated
-                            .get("State")
-                            .and_then(Value::as_str)
-                            .map(str::to_string),
-                    };
-                    if let Some(obj) = ctx.scheduled(
-                        tname,
-                        schedule,
-                        &t,
-                        &tpath,
-                        source.clone(),
-                        assumed.clone(),
-                        &mut out.errors,
-                    ) {
-                        out.objects.push(obj);
-                    }
-                }
-            }
-            other => out.skipped.push(Skipped {
-                file: file.into(),
-                path,
-                what: other.to_string(),
-                reason: "no Tidewater kind for this resource type".into(),
-            }),
+        if let Some(a) = resource(&mut ev, file, id, res, &mut collected) {
+            associations.push(a);
         }
     }
-    // Capacity provider associations → the cluster's capacity providers.
-    for (evaluated, source, assumed) in associations {
-        let Some(cluster) = evaluated.get("Cluster").and_then(Value::as_str) else {
-            out.errors.push(ImportError::MissingField {
-                file: file.into(),
-                path: format!("{}.Properties", source.path),
-                field: "Cluster".into(),
-            });
-            continue;
-        };
-        let cluster = assemble::cluster_name(cluster);
-        let mut body = evaluated.as_object().cloned().unwrap_or_default();
-        body.remove("Cluster");
-        let props_path = format!("{}.Properties", source.path);
-        let ctx = Ctx {
-            ev: &ev,
-            file,
-            props_path: &props_path,
-        };
-        let Some(obj) = ctx.object(
-            Kind::Cluster,
-            "CreateClusterRequest",
-            &Value::Object(body),
-            cluster.clone(),
-            source,
-            assumed,
-            &mut out.errors,
-        ) else {
-            continue;
-        };
-        match out
-            .objects
-            .iter_mut()
-            .find(|o| o.kind == Kind::Cluster && o.ecs_name == cluster)
-        {
-            Some(existing) => {
-                let spec = existing.spec.as_object_mut().expect("an object");
-                if let Value::Object(m) = obj.spec {
-                    spec.extend(m);
-                }
-                existing.fields.extend(obj.fields);
-                existing.notes.extend(obj.notes);
-            }
-            None => out.objects.push(obj),
-        }
+    let conversion = ev.conversion(file);
+    for a in associations {
+        association(&conversion, a, &mut collected.parsed);
     }
-    assemble::attach(&mut out.objects, pieces, &mut out.skipped);
-    if ev.stack_name_used && !opts.params.contains_key("AWS::StackName") {
-        for o in out.objects.iter_mut().filter(|o| o.source.file == file) {
-            if serde_json::to_string(&o.spec)
-                .unwrap_or_default()
-                .contains(&ev.stack_name)
-                || o.ecs_name.contains(&ev.stack_name)
-            {
-                o.notes.push(Note {
-                    kind: NoteKind::Assumed,
-                    path: String::new(),
-                    source: "AWS::StackName".into(),
-                    message: format!(
-                        "AWS::StackName is taken to be `{}` (the file name): pass --param AWS::StackName=NAME",
-                        ev.stack_name
-                    ),
-                });
-            }
-        }
-    }
+    let mut out = collected.finish(&SPELLING, &ev.placeholders);
+    note_stack_name(&ev, file, opts, &mut out.objects);
     out
 }
 
-/// Shared conversion of one resource.
-struct Ctx<'e, 'a> {
-    ev: &'e Eval<'a>,
-    file: &'e str,
-    props_path: &'e str,
+/// A resource admitted for conversion: its type, path and what was assumed about it.
+struct Admitted {
+    ty: String,
+    path: String,
+    notes: Vec<Note>,
 }
 
-impl Ctx<'_, '_> {
-    fn convert(
-        &self,
-        api: Api,
-        shape: &str,
-        value: &Value,
-        source: &str,
-        errors: &mut Vec<ImportError>,
-    ) -> Option<Converted> {
-        model::convert_checked(
-            api,
-            RENAMES,
-            &self.ev.placeholders,
-            self.file,
-            pascal,
-            shape,
-            value,
-            source,
-            errors,
-        )
+/// Whether a resource is converted: an ECS resource whose condition is not false.
+fn admit(
+    ev: &mut Eval<'_>,
+    file: &str,
+    id: &str,
+    res: &Value,
+    out: &mut Parsed,
+) -> Option<Admitted> {
+    let ty = type_of(res).to_string();
+    let path = format!("Resources.{id}");
+    if ty.is_empty() {
+        out.errors.push(ImportError::UnknownShape {
+            file: file.into(),
+            path: format!("{path}.Type"),
+            message: "a resource needs a Type".into(),
+        });
+        return None;
     }
-
-    #[allow(clippy::too_many_arguments)]
-    fn object(
-        &self,
-        kind: Kind,
-        shape: &str,
-        props: &Value,
-        name: String,
-        source: Source,
-        mut notes: Vec<Note>,
-        errors: &mut Vec<ImportError>,
-    ) -> Option<Imported> {
-        let (spec, fields, more) = self.convert(Api::Ecs, shape, props, self.props_path, errors)?;
-        notes.extend(more);
-        Some(Imported {
-            kind,
-            ecs_name: name,
-            spec: Value::Object(spec),
-            source,
-            fields,
-            notes,
-        })
+    let ecs = ty.starts_with("AWS::ECS::")
+        || ty.starts_with("AWS::ApplicationAutoScaling::")
+        || ty == "AWS::Events::Rule"
+        || ty == "AWS::Scheduler::Schedule";
+    let skip = |reason: String| Skipped {
+        file: file.into(),
+        path: path.clone(),
+        what: ty.clone(),
+        reason,
+    };
+    if !ecs {
+        out.skipped
+            .push(skip("not an ECS resource; left to CloudFormation".into()));
+        return None;
     }
-
-    #[allow(clippy::too_many_arguments)]
-    fn piece(
-        &self,
-        service: &str,
-        part: Part,
-        shape: &str,
-        body: &Value,
-        path: &str,
-        source: Source,
-        mut notes: Vec<Note>,
-        errors: &mut Vec<ImportError>,
-    ) -> Option<Piece> {
-        let (mut value, mut fields, more) =
-            self.convert(Api::AutoScaling, shape, body, path, errors)?;
-        notes.extend(more);
-        assemble::drop_implied(&mut value, &mut fields);
-        Some(Piece {
-            service: service.to_string(),
-            part,
-            value,
-            fields,
-            notes,
-            source,
-        })
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn scheduled(
-        &self,
-        name: String,
-        schedule: Schedule,
-        target: &Value,
-        tpath: &str,
-        source: Source,
-        mut notes: Vec<Note>,
-        errors: &mut Vec<ImportError>,
-    ) -> Option<Imported> {
-        let params = target.get("EcsParameters").cloned().unwrap_or(json!({}));
-        let mut params = params.as_object().cloned().unwrap_or_default();
-        if let Some(arn) = target.get("Arn") {
-            params.insert("Cluster".into(), arn.clone());
-        }
-        let (mut run, mut fields, more) = self.convert(
-            Api::Ecs,
-            "RunTaskRequest",
-            &Value::Object(params),
-            &format!("{tpath}.EcsParameters"),
-            errors,
-        )?;
-        notes.extend(more);
-        // The cluster came from the target's Arn.
-        for (p, s) in fields.iter_mut() {
-            if p == "cluster" {
-                *s = format!("{tpath}.Arn");
+    let mut notes = Vec::new();
+    if let Some(cond) = res.get("Condition").and_then(Value::as_str) {
+        match ev.condition(cond) {
+            Some(true) => {}
+            Some(false) => {
+                out.skipped
+                    .push(skip(format!("its condition `{cond}` is false")));
+                return None;
+            }
+            None => {
+                let why = ev.unknown_why(cond);
+                notes.push(Note {
+                    kind: NoteKind::Assumed,
+                    path: String::new(),
+                    source: format!("{path}.Condition"),
+                    message: format!("{why}: imported as if it were true"),
+                });
             }
         }
-        if let Some(input) = target.get("Input").and_then(Value::as_str) {
-            model::task_override(
-                input,
-                &format!("{tpath}.Input"),
-                self.file,
-                |v, path, errors| self.convert(Api::Ecs, "TaskOverride", v, path, errors),
-                &mut run,
-                &mut fields,
-                &mut notes,
-                errors,
-            );
-        }
-        Some(assemble::scheduled_task(
-            name,
-            schedule,
-            run,
-            fields,
-            notes,
+    }
+    Some(Admitted { ty, path, notes })
+}
+
+/// A capacity provider association, its cluster not yet known to exist.
+struct PendingAssociation {
+    body: Value,
+    source: Source,
+    notes: Vec<Note>,
+}
+
+/// Evaluate and convert one resource; a capacity provider association is returned to be
+/// merged once the clusters are converted.
+fn resource(
+    ev: &mut Eval<'_>,
+    file: &str,
+    id: &str,
+    res: &Value,
+    collected: &mut Collected,
+) -> Option<PendingAssociation> {
+    let Admitted {
+        ty,
+        path,
+        mut notes,
+    } = admit(ev, file, id, res, &mut collected.parsed)?;
+    ev.pending.clear();
+    let props = res.get("Properties").cloned().unwrap_or(json!({}));
+    if !props.is_object() {
+        collected.parsed.errors.push(ImportError::UnknownShape {
+            file: file.into(),
+            path: format!("{path}.Properties"),
+            message: "Properties must be a map".into(),
+        });
+        return None;
+    }
+    let evaluated = ev.eval(&props);
+    let name = ev.resource_name(id).unwrap_or_else(|| kebab(id));
+    let target_resource_id = ev.scaling_target_resource_id(&props);
+    notes.append(&mut ev.pending);
+    let source = Source {
+        file: file.into(),
+        path: path.clone(),
+        what: ty.clone(),
+    };
+    if ty == "AWS::ECS::ClusterCapacityProviderAssociations" {
+        return Some(PendingAssociation {
+            body: evaluated,
             source,
-            self.props_path,
-        ))
+            notes,
+        });
+    }
+    let r = Resource {
+        name,
+        body: &evaluated,
+        source,
+        at: format!("{path}.Properties"),
+        notes,
+    };
+    let conversion = ev.conversion(file);
+    convert_resource(&conversion, &ty, r, target_resource_id, collected);
+    None
+}
+
+/// The conversion of an evaluated resource, by type.
+fn convert_resource(
+    conversion: &Conversion<'_>,
+    ty: &str,
+    mut r: Resource<'_>,
+    target_resource_id: Option<String>,
+    collected: &mut Collected,
+) {
+    let out = &mut collected.parsed;
+    match ty {
+        "AWS::ECS::TaskDefinition" => {
+            assume_name(&mut r, "Family", "family", "the family is");
+            conversion.task_definition(r, out);
+        }
+        "AWS::ECS::Service" => {
+            assume_name(&mut r, "ServiceName", "serviceName", "the service is named");
+            conversion.service(r, out);
+        }
+        "AWS::ECS::Cluster" => conversion.cluster(r, out),
+        "AWS::ECS::CapacityProvider" => {
+            let asg = r
+                .body
+                .pointer("/AutoScalingGroupProvider/AutoScalingGroupArn")
+                .and_then(Value::as_str)
+                .unwrap_or("its Auto Scaling group");
+            conversion.capacity_provider(&r.name, asg, r.source, out);
+        }
+        "AWS::ApplicationAutoScaling::ScalableTarget"
+        | "AWS::ApplicationAutoScaling::ScalingPolicy" => {
+            scaling(conversion, ty, r, target_resource_id, collected)
+        }
+        "AWS::Events::Rule" | "AWS::Scheduler::Schedule" => rule(conversion, ty, r, out),
+        other => out.skipped.push(Skipped {
+            file: r.source.file,
+            path: r.source.path,
+            what: other.to_string(),
+            reason: "no Tidewater kind for this resource type".into(),
+        }),
     }
 }
+
+/// A resource without its name property is named after its logical ID (noted).
+fn assume_name(r: &mut Resource<'_>, property: &str, member: &str, what: &str) {
+    if r.body.get(property).is_none() {
+        r.notes.push(Note {
+            kind: NoteKind::Assumed,
+            path: member.into(),
+            source: r.at.clone(),
+            message: format!(
+                "no {property}: {what} `{}`, from the logical ID (CloudFormation would generate one)",
+                r.name
+            ),
+        });
+    }
+}
+
+/// A scalable target (with its scheduled actions) or a scaling policy of an ECS service.
+fn scaling(
+    conversion: &Conversion<'_>,
+    ty: &str,
+    r: Resource<'_>,
+    target_resource_id: Option<String>,
+    collected: &mut Collected,
+) {
+    let target = ty.ends_with("ScalableTarget");
+    let mut body = r.body.as_object().cloned().unwrap_or_default();
+    let resource_id = match target_resource_id {
+        Some(id) if !target => Some(id),
+        _ => body
+            .get("ResourceId")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+    };
+    let namespace = body
+        .get("ServiceNamespace")
+        .and_then(Value::as_str)
+        .unwrap_or("ecs");
+    let Some(service) = conversion.scaled_service(
+        resource_id.as_deref(),
+        namespace,
+        "ResourceId",
+        &r.source,
+        &mut collected.parsed,
+    ) else {
+        return;
+    };
+    body.remove("ScalingTargetId");
+    let actions = if target {
+        body.remove("ScheduledActions")
+    } else {
+        None
+    };
+    let (part, shape) = if target {
+        (Part::Target, "RegisterScalableTargetRequest")
+    } else {
+        (Part::Policy, "PutScalingPolicyRequest")
+    };
+    let body = Value::Object(body);
+    let source = r.source.clone();
+    let at = r.at.clone();
+    conversion.piece(
+        &service,
+        part,
+        shape,
+        Resource { body: &body, ..r },
+        collected,
+    );
+    for (i, a) in actions
+        .iter()
+        .flat_map(|a| a.as_array())
+        .flatten()
+        .enumerate()
+    {
+        let action = Resource {
+            name: service.clone(),
+            body: a,
+            source: source.clone(),
+            at: format!("{at}.ScheduledActions[{i}]"),
+            notes: Vec::new(),
+        };
+        let shape = "PutScheduledActionRequest";
+        conversion.piece(&service, Part::Action, shape, action, collected);
+    }
+}
+
+/// The ECS targets of an EventBridge rule or schedule, as (path, target).
+fn ecs_targets(scheduler: bool, body: &Value, at: &str) -> Vec<(String, Value)> {
+    let targets: Vec<(String, Value)> = if scheduler {
+        body.get("Target")
+            .map(|t| (format!("{at}.Target"), t.clone()))
+            .into_iter()
+            .collect()
+    } else {
+        body.get("Targets")
+            .and_then(Value::as_array)
+            .map(|ts| {
+                ts.iter()
+                    .enumerate()
+                    .map(|(i, t)| (format!("{at}.Targets[{i}]"), t.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    targets
+        .into_iter()
+        .filter(|(_, t)| t.get("EcsParameters").is_some())
+        .collect()
+}
+
+/// An EventBridge rule or EventBridge Scheduler schedule: one ScheduledTask per ECS target.
+fn rule(conversion: &Conversion<'_>, ty: &str, r: Resource<'_>, out: &mut Parsed) {
+    let targets = ecs_targets(ty == "AWS::Scheduler::Schedule", r.body, &r.at);
+    let skip = |reason: &str| Skipped {
+        file: r.source.file.clone(),
+        path: r.source.path.clone(),
+        what: ty.to_string(),
+        reason: reason.into(),
+    };
+    if targets.is_empty() {
+        out.skipped.push(skip("has no ECS target"));
+        return;
+    }
+    let Some(expression) = r.body.get("ScheduleExpression").and_then(Value::as_str) else {
+        out.skipped.push(skip("runs ECS tasks on an event pattern, not a schedule: Tidewater has no event-triggered tasks"));
+        return;
+    };
+    let text = |k: &str| r.body.get(k).and_then(Value::as_str).map(str::to_string);
+    let many = targets.len() > 1;
+    for (tpath, t) in targets {
+        let name = if many {
+            let tid = t.get("Id").and_then(Value::as_str).unwrap_or("target");
+            format!("{}-{tid}", r.name)
+        } else {
+            r.name.clone()
+        };
+        let schedule = Schedule {
+            expression: expression.to_string(),
+            timezone: text("ScheduleExpressionTimezone"),
+            state: text("State"),
+        };
+        let target = target(&t, &tpath, &r.at);
+        let (source, notes) = (r.source.clone(), r.notes.clone());
+        let errors = &mut out.errors;
+        let obj = conversion.scheduled(name, schedule, target, source, notes, errors);
+        out.objects.extend(obj);
+    }
+}
+
+/// An EventBridge target's ECS parameters, cluster and input.
+fn target(t: &Value, tpath: &str, at: &str) -> Target {
+    let params = t.get("EcsParameters").cloned().unwrap_or(json!({}));
+    let mut params = params.as_object().cloned().unwrap_or_default();
+    if let Some(arn) = t.get("Arn") {
+        params.insert("Cluster".into(), arn.clone());
+    }
+    Target {
+        params,
+        params_at: format!("{tpath}.EcsParameters"),
+        cluster_at: format!("{tpath}.Arn"),
+        input: t.get("Input").and_then(Value::as_str).map(str::to_string),
+        input_at: format!("{tpath}.Input"),
+        schedule_at: at.to_string(),
+    }
+}
+
+/// Capacity provider associations → the cluster's capacity providers.
+fn association(conversion: &Conversion<'_>, a: PendingAssociation, out: &mut Parsed) {
+    let at = format!("{}.Properties", a.source.path);
+    let Some(cluster) = a.body.get("Cluster").and_then(Value::as_str) else {
+        out.errors.push(ImportError::MissingField {
+            file: conversion.file.into(),
+            path: at,
+            field: "Cluster".into(),
+        });
+        return;
+    };
+    let cluster = assemble::cluster_name(cluster);
+    let mut body = a.body.as_object().cloned().unwrap_or_default();
+    body.remove("Cluster");
+    let a = Association {
+        cluster,
+        body: Value::Object(body),
+        source: a.source,
+        at,
+        notes: a.notes,
+    };
+    conversion.association(a, out);
+}
+
+/// Objects naming the stack get a note when its name was taken from the file name.
+fn note_stack_name(ev: &Eval<'_>, file: &str, opts: &Options, objects: &mut [Imported]) {
+    if !ev.stack_name_used || opts.params.contains_key("AWS::StackName") {
+        return;
+    }
+    for o in objects.iter_mut().filter(|o| o.source.file == file) {
+        if serde_json::to_string(&o.spec)
+            .unwrap_or_default()
+            .contains(&ev.stack_name)
+            || o.ecs_name.contains(&ev.stack_name)
+        {
+            o.notes.push(Note {
+                kind: NoteKind::Assumed,
+                path: String::new(),
+                source: "AWS::StackName".into(),
+                message: format!(
+                    "AWS::StackName is taken to be `{}` (the file name): pass --param AWS::StackName=NAME",
+                    ev.stack_name
+                ),
+            });
+        }
+    }
+}
+
+const SPELLING: Spelling = Spelling {
+    renames: RENAMES,
+    field_name: pascal,
+};
 
 /// `containerDefinitions` → `ContainerDefinitions`: the CloudFormation spelling of an ECS member
 /// (for messages).
@@ -1303,6 +1249,7 @@ fn pascal(member: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::import::Kind;
 
     fn run(text: &str, params: &[(&str, &str)]) -> Parsed {
         let opts = Options {

@@ -17,6 +17,7 @@
 pub mod assemble;
 pub mod aws_cli;
 pub mod cloudformation;
+pub mod convert;
 pub mod detect;
 pub mod model;
 pub mod report;
@@ -567,178 +568,19 @@ fn finish(parsed: Parsed, formats: Vec<(String, Format)>, opts: &Options) -> Imp
         skipped,
         follow_ups,
     } = parsed;
-    // Names, duplicates, manifests.
     let mut seen: BTreeMap<(Kind, String), Source> = BTreeMap::new();
     let mut accepted: Vec<(Imported, Manifest)> = Vec::new();
-    for mut obj in objects {
-        let name = names::dns_subdomain(&obj.ecs_name);
-        if name != obj.ecs_name {
-            obj.notes.push(Note {
-                kind: NoteKind::Renamed,
-                path: String::new(),
-                source: obj.source.path.clone(),
-                message: format!(
-                    "`{}` is not a valid Kubernetes name: metadata.name is `{name}`",
-                    obj.ecs_name
-                ),
-            });
-        }
-        if let Some(first) = seen.get(&(obj.kind, name.clone())) {
-            errors.push(ImportError::Duplicate {
-                file: obj.source.file.clone(),
-                path: obj.source.path.clone(),
-                message: format!(
-                    "{}/{name} was already imported from {} ({}); import them separately or into different namespaces",
-                    obj.kind.as_str(),
-                    first.file,
-                    first.path
-                ),
-            });
-            continue;
-        }
-        seen.insert((obj.kind, name.clone()), obj.source.clone());
-        let base = match obj.source.path.as_str() {
-            "." => String::new(),
-            p => p.to_string(),
-        };
-        strip_read_only(obj.kind, &mut obj.spec, &mut obj.notes, &base);
-        let root = match obj.kind {
-            Kind::TaskDefinition => "RegisterTaskDefinitionRequest",
-            Kind::Service => "CreateServiceRequest",
-            Kind::Cluster => "CreateClusterRequest",
-            Kind::ScheduledTask | Kind::Task => "RunTaskRequest",
-        };
-        for mut n in model::clean(model::Api::Ecs, root, &mut obj.spec) {
-            n.source = obj
-                .fields
-                .iter()
-                .find(|(p, _)| p.starts_with(&n.path))
-                .map(|(_, s)| s.clone())
-                .unwrap_or_else(|| obj.source.path.clone());
-            obj.notes.push(n);
-        }
-        if obj.kind == Kind::TaskDefinition {
-            fit_task_size(&mut obj);
-        }
-        if let Value::Object(spec) = &obj.spec {
-            obj.fields.retain(|(p, _)| {
-                let top = p.split(['.', '[']).next().unwrap_or(p);
-                spec.contains_key(top)
-            });
-        }
-        let mut metadata = json!({
-            "name": name,
-            "annotations": { SOURCE_ANNOTATION: format!("{}#{}", obj.source.file, obj.source.path) },
-        });
-        if let Some(ns) = &opts.namespace {
-            metadata["namespace"] = Value::String(ns.clone());
-        }
-        let value = json!({
-            "apiVersion": format!("{}/{}", crate::api::GROUP, crate::api::VERSION),
-            "kind": obj.kind.as_str(),
-            "metadata": metadata,
-            "spec": obj.spec,
-        });
-        // The same parsing render and the operator apply.
-        match render::recognise(&obj.source.file, &value) {
-            Ok(_) => {}
-            Err(e) => {
-                errors.push(ImportError::Rejected {
-                    file: obj.source.file.clone(),
-                    path: format!("{}: {}", obj.source.path, e.path),
-                    message: format!("{}/{name}: {}", obj.kind.as_str(), e.message),
-                });
-                continue;
-            }
-        }
-        let manifest = Manifest {
-            kind: obj.kind,
-            name,
-            value,
-        };
-        accepted.push((obj, manifest));
+    for obj in objects {
+        accepted.extend(accept(obj, opts, &mut seen, &mut errors));
     }
-
     // Render everything together: warnings per resource, validation, the objects for follow-ups.
     let docs: Vec<(String, Value)> = accepted
         .iter()
         .map(|(o, m)| (o.source.file.clone(), m.value.clone()))
         .collect();
     let rendered = render::render_documents(&docs, opts.namespace.as_deref());
-    let mut rejected = BTreeSet::new();
-    // Task definitions kept with placeholders render cannot check (by family).
-    let mut pending = BTreeSet::new();
-    for e in &rendered.errors {
-        if e.message.starts_with("TaskDefinition/")
-            && (e.message.contains("${") || e.message.contains("{{"))
-        {
-            let name = e.message["TaskDefinition/".len()..]
-                .split(": ")
-                .next()
-                .unwrap_or_default();
-            if let Some((o, _)) = accepted
-                .iter()
-                .find(|(_, m)| m.kind == Kind::TaskDefinition && m.name == name)
-            {
-                let family = o.spec.get("family").and_then(Value::as_str).unwrap_or(name);
-                pending.insert(family.to_string());
-            }
-        }
-    }
-    for e in &rendered.errors {
-        // A value left as a placeholder (the import's `${...}`, or the input's own template
-        // syntax) that render cannot check: the manifest stays, the value must be filled in.
-        let waits_for = |m: &str| {
-            m.split_once("task definition `")
-                .and_then(|(_, r)| r.split_once("` is invalid"))
-                .is_some_and(|(f, _)| pending.contains(f))
-        };
-        let placeholder =
-            e.message.contains("${") || e.message.contains("{{") || waits_for(&e.message);
-        if placeholder {
-            let resource = e.message.split(": ").next().unwrap_or_default().to_string();
-            if let Some((o, _)) = accepted
-                .iter_mut()
-                .find(|(_, m)| format!("{}/{}", m.kind.as_str(), m.name) == resource)
-            {
-                let message = e.message[resource.len()..]
-                    .trim_start_matches(": ")
-                    .to_string();
-                o.notes.push(Note {
-                    kind: NoteKind::Unresolved,
-                    path: e
-                        .path
-                        .trim_start_matches("spec")
-                        .trim_start_matches('.')
-                        .to_string(),
-                    source: o.source.path.clone(),
-                    message: format!("not rendered until the placeholder is replaced: {message}"),
-                });
-                continue;
-            }
-        }
-        // Messages are `Kind/name: ...` for resource errors.
-        let resource = e.message.split(": ").next().unwrap_or_default().to_string();
-        if let Some((o, m)) = accepted
-            .iter()
-            .find(|(_, m)| format!("{}/{}", m.kind.as_str(), m.name) == resource)
-        {
-            rejected.insert(resource.clone());
-            let _ = m;
-            errors.push(ImportError::Rejected {
-                file: o.source.file.clone(),
-                path: format!("{}: {}", o.source.path, e.path),
-                message: e.message.clone(),
-            });
-        } else {
-            errors.push(ImportError::Rejected {
-                file: e.file.clone(),
-                path: e.path.clone(),
-                message: e.message.clone(),
-            });
-        }
-    }
-    accepted.retain(|(_, m)| !rejected.contains(&format!("{}/{}", m.kind.as_str(), m.name)));
+    let rejected = render_errors(&rendered, &mut accepted, &mut errors);
+    accepted.retain(|(_, m)| !rejected.contains(&describe(m)));
     accepted.sort_by_key(|(_, m)| m.kind);
 
     let report = report::build(report::Inputs {
@@ -747,13 +589,211 @@ fn finish(parsed: Parsed, formats: Vec<(String, Format)>, opts: &Options) -> Imp
         rendered: &rendered,
         errors: &errors,
         skipped: &skipped,
-        follow_ups: follow_ups.clone(),
+        follow_ups,
         namespace: opts.namespace.as_deref(),
     });
     Import {
         manifests: accepted.into_iter().map(|(_, m)| m).collect(),
         report,
     }
+}
+
+/// `Kind/name` of a manifest, as render's messages name it.
+fn describe(m: &Manifest) -> String {
+    format!("{}/{}", m.kind.as_str(), m.name)
+}
+
+/// An object as a manifest: named, unique, cleaned and accepted by the parsing render and the
+/// operator apply; otherwise an error.
+fn accept(
+    mut obj: Imported,
+    opts: &Options,
+    seen: &mut BTreeMap<(Kind, String), Source>,
+    errors: &mut Vec<ImportError>,
+) -> Option<(Imported, Manifest)> {
+    let name = kubernetes_name(&mut obj);
+    if let Some(first) = seen.get(&(obj.kind, name.clone())) {
+        errors.push(ImportError::Duplicate {
+            file: obj.source.file.clone(),
+            path: obj.source.path.clone(),
+            message: format!(
+                "{}/{name} was already imported from {} ({}); import them separately or into different namespaces",
+                obj.kind.as_str(),
+                first.file,
+                first.path
+            ),
+        });
+        return None;
+    }
+    seen.insert((obj.kind, name.clone()), obj.source.clone());
+    clean_spec(&mut obj);
+    let value = manifest_value(&obj, &name, opts);
+    // The same parsing render and the operator apply.
+    if let Err(e) = render::recognise(&obj.source.file, &value) {
+        errors.push(ImportError::Rejected {
+            file: obj.source.file.clone(),
+            path: format!("{}: {}", obj.source.path, e.path),
+            message: format!("{}/{name}: {}", obj.kind.as_str(), e.message),
+        });
+        return None;
+    }
+    let manifest = Manifest {
+        kind: obj.kind,
+        name,
+        value,
+    };
+    Some((obj, manifest))
+}
+
+/// The Kubernetes name of an object (noted when it differs from the ECS name).
+fn kubernetes_name(obj: &mut Imported) -> String {
+    let name = names::dns_subdomain(&obj.ecs_name);
+    if name != obj.ecs_name {
+        obj.notes.push(Note {
+            kind: NoteKind::Renamed,
+            path: String::new(),
+            source: obj.source.path.clone(),
+            message: format!(
+                "`{}` is not a valid Kubernetes name: metadata.name is `{name}`",
+                obj.ecs_name
+            ),
+        });
+    }
+    name
+}
+
+/// Drop read-only members, clean the spec for the CRDs, fit the task size; keep the fields that
+/// are still in the spec.
+fn clean_spec(obj: &mut Imported) {
+    let base = match obj.source.path.as_str() {
+        "." => String::new(),
+        p => p.to_string(),
+    };
+    strip_read_only(obj.kind, &mut obj.spec, &mut obj.notes, &base);
+    let root = match obj.kind {
+        Kind::TaskDefinition => "RegisterTaskDefinitionRequest",
+        Kind::Service => "CreateServiceRequest",
+        Kind::Cluster => "CreateClusterRequest",
+        Kind::ScheduledTask | Kind::Task => "RunTaskRequest",
+    };
+    for mut n in model::clean(model::Api::Ecs, root, &mut obj.spec) {
+        n.source = obj
+            .fields
+            .iter()
+            .find(|(p, _)| p.starts_with(&n.path))
+            .map(|(_, s)| s.clone())
+            .unwrap_or_else(|| obj.source.path.clone());
+        obj.notes.push(n);
+    }
+    if obj.kind == Kind::TaskDefinition {
+        fit_task_size(obj);
+    }
+    if let Value::Object(spec) = &obj.spec {
+        obj.fields.retain(|(p, _)| {
+            let top = p.split(['.', '[']).next().unwrap_or(p);
+            spec.contains_key(top)
+        });
+    }
+}
+
+fn manifest_value(obj: &Imported, name: &str, opts: &Options) -> Value {
+    let mut metadata = json!({
+        "name": name,
+        "annotations": { SOURCE_ANNOTATION: format!("{}#{}", obj.source.file, obj.source.path) },
+    });
+    if let Some(ns) = &opts.namespace {
+        metadata["namespace"] = Value::String(ns.clone());
+    }
+    json!({
+        "apiVersion": format!("{}/{}", crate::api::GROUP, crate::api::VERSION),
+        "kind": obj.kind.as_str(),
+        "metadata": metadata,
+        "spec": obj.spec,
+    })
+}
+
+/// Families of task definitions kept with placeholders that render cannot check.
+fn pending_families(
+    rendered: &render::Output,
+    accepted: &[(Imported, Manifest)],
+) -> BTreeSet<String> {
+    let mut pending = BTreeSet::new();
+    for e in &rendered.errors {
+        if !(e.message.starts_with("TaskDefinition/")
+            && (e.message.contains("${") || e.message.contains("{{")))
+        {
+            continue;
+        }
+        let name = e.message["TaskDefinition/".len()..]
+            .split(": ")
+            .next()
+            .unwrap_or_default();
+        if let Some((o, _)) = accepted
+            .iter()
+            .find(|(_, m)| m.kind == Kind::TaskDefinition && m.name == name)
+        {
+            let family = o.spec.get("family").and_then(Value::as_str).unwrap_or(name);
+            pending.insert(family.to_string());
+        }
+    }
+    pending
+}
+
+/// Render's errors: a value left as a placeholder becomes a note of its object (which stays);
+/// any other error rejects the object it names. Returns the rejected `Kind/name`s.
+fn render_errors(
+    rendered: &render::Output,
+    accepted: &mut [(Imported, Manifest)],
+    errors: &mut Vec<ImportError>,
+) -> BTreeSet<String> {
+    let pending = pending_families(rendered, accepted);
+    let mut rejected = BTreeSet::new();
+    for e in &rendered.errors {
+        // Messages are `Kind/name: ...` for resource errors.
+        let resource = e.message.split(": ").next().unwrap_or_default().to_string();
+        if placeholder_error(&e.message, &pending)
+            && let Some((o, _)) = accepted.iter_mut().find(|(_, m)| describe(m) == resource)
+        {
+            let message = e.message[resource.len()..].trim_start_matches(": ");
+            o.notes.push(Note {
+                kind: NoteKind::Unresolved,
+                path: e
+                    .path
+                    .trim_start_matches("spec")
+                    .trim_start_matches('.')
+                    .to_string(),
+                source: o.source.path.clone(),
+                message: format!("not rendered until the placeholder is replaced: {message}"),
+            });
+            continue;
+        }
+        match accepted.iter().find(|(_, m)| describe(m) == resource) {
+            Some((o, _)) => {
+                rejected.insert(resource.clone());
+                errors.push(ImportError::Rejected {
+                    file: o.source.file.clone(),
+                    path: format!("{}: {}", o.source.path, e.path),
+                    message: e.message.clone(),
+                });
+            }
+            None => errors.push(ImportError::Rejected {
+                file: e.file.clone(),
+                path: e.path.clone(),
+                message: e.message.clone(),
+            }),
+        }
+    }
+    rejected
+}
+
+/// Whether a render error is about a value left as a placeholder (the import's `${...}`, or the
+/// input's own template syntax), or a task definition waiting for one.
+fn placeholder_error(message: &str, pending: &BTreeSet<String>) -> bool {
+    let waits_for = message
+        .split_once("task definition `")
+        .and_then(|(_, r)| r.split_once("` is invalid"))
+        .is_some_and(|(f, _)| pending.contains(f));
+    message.contains("${") || message.contains("{{") || waits_for
 }
 
 /// Manifests as one YAML stream.

@@ -87,101 +87,9 @@ pub fn key(name: &str) -> String {
         .collect()
 }
 
-/// A converted body, the (ECS path, input path) of its fields, and its notes.
-pub type Converted = (Map<String, Value>, Vec<(String, String)>, Vec<Note>);
-
 /// A rename: in structure `shape`, the source member whose [`key`] is `from` is the ECS member
 /// `to`.
 pub type Rename = (&'static str, &'static str, &'static str);
-
-/// Convert `value` at `source` into `shape` for a reader: missing required members and invalid
-/// values become errors of `file` (the missing member named by `field_name`), and every
-/// unresolved placeholder is explained by `placeholders` (placeholder → why it is unresolved).
-#[allow(clippy::too_many_arguments)]
-pub fn convert_checked(
-    api: Api,
-    renames: &[Rename],
-    placeholders: &BTreeMap<String, String>,
-    file: &str,
-    field_name: fn(&str) -> String,
-    shape: &str,
-    value: &Value,
-    source: &str,
-    errors: &mut Vec<super::ImportError>,
-) -> Option<Converted> {
-    let is = |s: &str| placeholders.keys().any(|p| s.contains(p.as_str()));
-    let mut c = Converter::new(api, renames, &is);
-    let out = c.convert(shape, value, source, "");
-    let failed = !c.missing.is_empty() || !c.invalid.is_empty();
-    for m in c.missing {
-        let field = m.path.rsplit('.').next().unwrap_or(&m.path);
-        errors.push(super::ImportError::MissingField {
-            file: file.into(),
-            path: m.source,
-            field: field_name(field),
-        });
-    }
-    for i in c.invalid {
-        errors.push(super::ImportError::InvalidValue {
-            file: file.into(),
-            path: i.source,
-            message: i.message,
-        });
-    }
-    if failed {
-        return None;
-    }
-    let notes = c
-        .notes
-        .into_iter()
-        .map(|mut n| {
-            if n.kind == NoteKind::Unresolved {
-                let why: Vec<&str> = placeholders
-                    .iter()
-                    .filter(|(p, _)| n.message.contains(p.as_str()))
-                    .map(|(_, w)| w.as_str())
-                    .collect();
-                if !why.is_empty() {
-                    n.message = format!("{} ({})", n.message, why.join("; "));
-                }
-            }
-            n
-        })
-        .collect();
-    Some((out, c.fields, notes))
-}
-
-/// The JSON `input` of an EventBridge target (a TaskOverride) as RunTask `overrides`: converted
-/// with `convert` and merged into `run`, its fields and notes prefixed with `overrides.`; text
-/// that is not JSON is an error at `path`.
-pub fn task_override(
-    input: &str,
-    path: &str,
-    file: &str,
-    convert: impl FnOnce(&Value, &str, &mut Vec<super::ImportError>) -> Option<Converted>,
-    run: &mut Map<String, Value>,
-    fields: &mut Vec<(String, String)>,
-    notes: &mut Vec<Note>,
-    errors: &mut Vec<super::ImportError>,
-) {
-    match serde_json::from_str::<Value>(input) {
-        Ok(v) => {
-            if let Some((o, f, n)) = convert(&v, path, errors) {
-                run.insert("overrides".into(), Value::Object(o));
-                fields.extend(f.into_iter().map(|(p, s)| (format!("overrides.{p}"), s)));
-                notes.extend(n.into_iter().map(|mut x| {
-                    x.path = format!("overrides.{}", x.path);
-                    x
-                }));
-            }
-        }
-        Err(e) => errors.push(super::ImportError::InvalidValue {
-            file: file.into(),
-            path: path.to_string(),
-            message: format!("not JSON: {e}"),
-        }),
-    }
-}
 
 /// Extra members the import requires although the model does not (ECS rejects their absence).
 const ALSO_REQUIRED: &[(&str, &str)] = &[
@@ -236,6 +144,13 @@ pub struct Converter<'a> {
     unresolved: std::collections::BTreeSet<String>,
 }
 
+/// Where a value is: its path in the input and in the ECS request.
+#[derive(Clone, Copy)]
+struct At<'p> {
+    source: &'p str,
+    path: &'p str,
+}
+
 fn join(base: &str, member: &str) -> String {
     if base.is_empty() {
         member.to_string()
@@ -287,6 +202,17 @@ impl<'a> Converter<'a> {
         matches!(v, Value::String(s) if (self.placeholders)(s))
     }
 
+    fn field(&mut self, at: At<'_>) {
+        self.fields
+            .push((at.path.to_string(), at.source.to_string()));
+    }
+
+    /// A leaf kept as it is.
+    fn keep(&mut self, input: &Value, at: At<'_>) -> Option<Value> {
+        self.field(at);
+        Some(input.clone())
+    }
+
     fn value(
         &mut self,
         shape_name: &str,
@@ -298,235 +224,278 @@ impl<'a> Converter<'a> {
         if input.is_null() {
             return None;
         }
+        let at = At { source, path };
         let Some(shape) = shape(self.api, shape_name) else {
             // Not in the model (cannot happen for the roots used): keep as is.
-            self.fields.push((path.to_string(), source.to_string()));
-            return Some(input.clone());
+            return self.keep(input, at);
         };
         match shape.ty.as_str() {
-            "structure" => {
-                let input = match input {
-                    // Terraform blocks are lists; a single block is the structure.
-                    Value::Array(items) if items.len() == 1 && items[0].is_object() => &items[0],
-                    other => other,
-                };
-                let Value::Object(map) = input else {
-                    return self.mismatch(input, source, path, "an object");
-                };
-                let mut out = Map::new();
-                for (k, v) in map {
-                    let src = join(source, k);
-                    let Some(member) = self.member(shape_name, shape, k) else {
-                        if super::present(v) {
-                            self.note(
-                                NoteKind::Dropped,
-                                &join(path, k),
-                                &src,
-                                format!(
-                                    "`{k}` is not a member of the ECS {shape_name} shape; dropped"
-                                ),
-                            );
-                        }
-                        continue;
-                    };
-                    let m = &shape.members[&member];
-                    let p = join(path, &member);
-                    if let Some(val) = self.value(&m.shape, v, &src, &p, false) {
-                        out.insert(member, val);
-                    }
-                }
-                if out.is_empty()
-                    && !map.is_empty()
-                    && map.keys().any(|k| {
-                        self.member(shape_name, shape, k)
-                            .is_some_and(|m| self.unresolved.contains(&join(path, &m)))
-                    })
-                {
-                    // Nothing but unresolved values: an empty object would say something else.
-                    self.unresolved.insert(path.to_string());
+            "structure" => self.structure(shape_name, shape, input, at, root),
+            "list" => self.list(shape, input, at),
+            "map" => self.map(shape, input, at),
+            "string" => self.string(shape, input, at),
+            "integer" | "long" => self.integer(input, at),
+            "double" | "float" => self.double(input, at),
+            "boolean" => self.boolean(input, at),
+            _ => self.keep(input, at),
+        }
+    }
+
+    fn structure(
+        &mut self,
+        shape_name: &str,
+        shape: &Shape,
+        input: &Value,
+        at: At<'_>,
+        root: bool,
+    ) -> Option<Value> {
+        let input = match input {
+            // Terraform blocks are lists; a single block is the structure.
+            Value::Array(items) if items.len() == 1 && items[0].is_object() => &items[0],
+            other => other,
+        };
+        let Value::Object(map) = input else {
+            return self.mismatch(input, at.source, at.path, "an object");
+        };
+        let out = self.members(shape_name, shape, map, at);
+        if out.is_empty() && !map.is_empty() && self.only_unresolved(shape_name, shape, map, at) {
+            // Nothing but unresolved values: an empty object would say something else.
+            self.unresolved.insert(at.path.to_string());
+            self.note(
+                NoteKind::Unresolved,
+                at.path,
+                at.source,
+                "left out: none of its members could be resolved".into(),
+            );
+            return None;
+        }
+        self.required(shape_name, shape, map, &out, at, root)?;
+        Some(Value::Object(out))
+    }
+
+    /// The members of a structure that convert; the others are dropped and noted.
+    fn members(
+        &mut self,
+        shape_name: &str,
+        shape: &Shape,
+        map: &Map<String, Value>,
+        at: At<'_>,
+    ) -> Map<String, Value> {
+        let mut out = Map::new();
+        for (k, v) in map {
+            let src = join(at.source, k);
+            let Some(member) = self.member(shape_name, shape, k) else {
+                if super::present(v) {
                     self.note(
-                        NoteKind::Unresolved,
-                        path,
-                        source,
-                        "left out: none of its members could be resolved".into(),
-                    );
-                    return None;
-                }
-                let also = ALSO_REQUIRED
-                    .iter()
-                    .filter(|(s, _)| *s == shape_name)
-                    .map(|(_, m)| m.to_string());
-                for req in shape.required.iter().cloned().chain(also) {
-                    if root && NOT_REQUIRED.contains(&req.as_str()) {
-                        continue;
-                    }
-                    let given = map.keys().any(|k| key(k) == key(&req));
-                    if !out.contains_key(&req)
-                        && given
-                        && self.unresolved.contains(&join(path, &req))
-                    {
-                        // A required member could not be resolved: the object cannot stand.
-                        self.unresolved.insert(path.to_string());
-                        self.note(
-                            NoteKind::Unresolved,
-                            path,
-                            source,
-                            format!("left out: its required member `{req}` could not be resolved"),
-                        );
-                        return None;
-                    }
-                    if !out.contains_key(&req) && !given {
-                        self.missing.push(Missing {
-                            path: join(path, &req),
-                            source: source.to_string(),
-                        });
-                    }
-                }
-                Some(Value::Object(out))
-            }
-            "list" => {
-                let member = shape.member.as_deref().unwrap_or("String");
-                match input {
-                    Value::Array(items) => {
-                        let mut out = Vec::new();
-                        for (i, item) in items.iter().enumerate() {
-                            if let Some(v) = self.value(
-                                member,
-                                item,
-                                &format!("{source}[{i}]"),
-                                &format!("{path}[{}]", out.len()),
-                                false,
-                            ) {
-                                out.push(v);
-                            }
-                        }
-                        Some(Value::Array(out))
-                    }
-                    // One value where a list is expected (a placeholder for a whole list, or a
-                    // single object): a one-element list.
-                    other => self
-                        .value(member, other, source, &format!("{path}[0]"), false)
-                        .map(|v| Value::Array(vec![v])),
-                }
-            }
-            "map" => {
-                let value_shape = shape.value.as_deref().unwrap_or("String");
-                match input {
-                    Value::Object(map) => {
-                        let mut out = Map::new();
-                        for (k, v) in map {
-                            let src = join(source, k);
-                            if let Some(val) =
-                                self.value(value_shape, v, &src, &join(path, k), false)
-                            {
-                                out.insert(k.clone(), val);
-                            }
-                        }
-                        Some(Value::Object(out))
-                    }
-                    _ => self.mismatch(input, source, path, "a map"),
-                }
-            }
-            "string" => {
-                let s = match input {
-                    Value::String(s) => s.clone(),
-                    Value::Number(n) => n.to_string(),
-                    Value::Bool(b) => b.to_string(),
-                    _ => return self.mismatch(input, source, path, "a string"),
-                };
-                if let Some(values) = &shape.values
-                    && !values.contains(&s)
-                {
-                    if let Some(v) = values.iter().find(|v| v.eq_ignore_ascii_case(&s)) {
-                        self.fields.push((path.to_string(), source.to_string()));
-                        return Some(Value::String(v.clone()));
-                    }
-                    if (self.placeholders)(&s) {
-                        self.unresolved.insert(path.to_string());
-                        self.note(
-                            NoteKind::Unresolved,
-                            path,
-                            source,
-                            format!(
-                                "`{s}` could not be resolved and must be one of {}; left out",
-                                values.join(", ")
-                            ),
-                        );
-                    } else {
-                        self.invalid.push(Invalid {
-                            source: source.to_string(),
-                            message: format!("`{s}` is not one of {}", values.join(", ")),
-                        });
-                    }
-                    return None;
-                }
-                if (self.placeholders)(&s) {
-                    self.note(
-                        NoteKind::Unresolved,
-                        path,
-                        source,
-                        format!("could not be resolved: left as the placeholder `{s}`"),
+                        NoteKind::Dropped,
+                        &join(at.path, k),
+                        &src,
+                        format!("`{k}` is not a member of the ECS {shape_name} shape; dropped"),
                     );
                 }
-                self.fields.push((path.to_string(), source.to_string()));
-                Some(Value::String(s))
+                continue;
+            };
+            let m = &shape.members[&member];
+            let p = join(at.path, &member);
+            if let Some(val) = self.value(&m.shape, v, &src, &p, false) {
+                out.insert(member, val);
             }
-            "integer" | "long" => match input {
-                Value::Number(n) if n.is_i64() || n.is_u64() => {
-                    self.fields.push((path.to_string(), source.to_string()));
-                    Some(input.clone())
-                }
-                Value::Number(n) => match n.as_f64() {
-                    Some(f) if f.fract() == 0.0 => {
-                        self.fields.push((path.to_string(), source.to_string()));
-                        Some(Value::from(f as i64))
-                    }
-                    _ => self.mismatch(input, source, path, "an integer"),
-                },
-                Value::String(s) => match s.trim().parse::<i64>() {
-                    Ok(n) => {
-                        self.fields.push((path.to_string(), source.to_string()));
-                        Some(Value::from(n))
-                    }
-                    Err(_) => self.mismatch(input, source, path, "an integer"),
-                },
-                _ => self.mismatch(input, source, path, "an integer"),
-            },
-            "double" | "float" => match input {
-                Value::Number(n) => {
-                    self.fields.push((path.to_string(), source.to_string()));
-                    Some(
-                        n.as_f64()
-                            .and_then(serde_json::Number::from_f64)
-                            .map_or_else(|| input.clone(), Value::Number),
-                    )
-                }
-                Value::String(s) => match s.trim().parse::<f64>() {
-                    Ok(n) => {
-                        self.fields.push((path.to_string(), source.to_string()));
-                        Some(serde_json::Number::from_f64(n).map_or(Value::Null, Value::Number))
-                    }
-                    Err(_) => self.mismatch(input, source, path, "a number"),
-                },
-                _ => self.mismatch(input, source, path, "a number"),
-            },
-            "boolean" => match input {
-                Value::Bool(_) => {
-                    self.fields.push((path.to_string(), source.to_string()));
-                    Some(input.clone())
-                }
-                Value::String(s)
-                    if s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("false") =>
-                {
-                    self.fields.push((path.to_string(), source.to_string()));
-                    Some(Value::Bool(s.eq_ignore_ascii_case("true")))
-                }
-                _ => self.mismatch(input, source, path, "true or false"),
-            },
-            _ => {
-                self.fields.push((path.to_string(), source.to_string()));
-                Some(input.clone())
+        }
+        out
+    }
+
+    fn only_unresolved(
+        &self,
+        shape_name: &str,
+        shape: &Shape,
+        map: &Map<String, Value>,
+        at: At<'_>,
+    ) -> bool {
+        map.keys().any(|k| {
+            self.member(shape_name, shape, k)
+                .is_some_and(|m| self.unresolved.contains(&join(at.path, &m)))
+        })
+    }
+
+    /// Check the required members: `None` when one could not be resolved (the object cannot
+    /// stand); missing ones are recorded.
+    fn required(
+        &mut self,
+        shape_name: &str,
+        shape: &Shape,
+        map: &Map<String, Value>,
+        out: &Map<String, Value>,
+        at: At<'_>,
+        root: bool,
+    ) -> Option<()> {
+        let also = ALSO_REQUIRED
+            .iter()
+            .filter(|(s, _)| *s == shape_name)
+            .map(|(_, m)| m.to_string());
+        for req in shape.required.iter().cloned().chain(also) {
+            if (root && NOT_REQUIRED.contains(&req.as_str())) || out.contains_key(&req) {
+                continue;
             }
+            let given = map.keys().any(|k| key(k) == key(&req));
+            if given && self.unresolved.contains(&join(at.path, &req)) {
+                self.unresolved.insert(at.path.to_string());
+                self.note(
+                    NoteKind::Unresolved,
+                    at.path,
+                    at.source,
+                    format!("left out: its required member `{req}` could not be resolved"),
+                );
+                return None;
+            }
+            if !given {
+                self.missing.push(Missing {
+                    path: join(at.path, &req),
+                    source: at.source.to_string(),
+                });
+            }
+        }
+        Some(())
+    }
+
+    fn list(&mut self, shape: &Shape, input: &Value, at: At<'_>) -> Option<Value> {
+        let member = shape.member.as_deref().unwrap_or("String");
+        match input {
+            Value::Array(items) => {
+                let mut out = Vec::new();
+                for (i, item) in items.iter().enumerate() {
+                    let source = format!("{}[{i}]", at.source);
+                    let path = format!("{}[{}]", at.path, out.len());
+                    if let Some(v) = self.value(member, item, &source, &path, false) {
+                        out.push(v);
+                    }
+                }
+                Some(Value::Array(out))
+            }
+            // One value where a list is expected (a placeholder for a whole list, or a single
+            // object): a one-element list.
+            other => self
+                .value(member, other, at.source, &format!("{}[0]", at.path), false)
+                .map(|v| Value::Array(vec![v])),
+        }
+    }
+
+    fn map(&mut self, shape: &Shape, input: &Value, at: At<'_>) -> Option<Value> {
+        let value_shape = shape.value.as_deref().unwrap_or("String");
+        let Value::Object(map) = input else {
+            return self.mismatch(input, at.source, at.path, "a map");
+        };
+        let mut out = Map::new();
+        for (k, v) in map {
+            let src = join(at.source, k);
+            if let Some(val) = self.value(value_shape, v, &src, &join(at.path, k), false) {
+                out.insert(k.clone(), val);
+            }
+        }
+        Some(Value::Object(out))
+    }
+
+    fn string(&mut self, shape: &Shape, input: &Value, at: At<'_>) -> Option<Value> {
+        let s = match input {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            Value::Bool(b) => b.to_string(),
+            _ => return self.mismatch(input, at.source, at.path, "a string"),
+        };
+        if let Some(values) = &shape.values
+            && !values.contains(&s)
+        {
+            return self.enumeration(values, s, at);
+        }
+        if (self.placeholders)(&s) {
+            self.note(
+                NoteKind::Unresolved,
+                at.path,
+                at.source,
+                format!("could not be resolved: left as the placeholder `{s}`"),
+            );
+        }
+        self.field(at);
+        Some(Value::String(s))
+    }
+
+    /// A string that is not literally one of an enumeration's values.
+    fn enumeration(&mut self, values: &[String], s: String, at: At<'_>) -> Option<Value> {
+        if let Some(v) = values.iter().find(|v| v.eq_ignore_ascii_case(&s)) {
+            self.field(at);
+            return Some(Value::String(v.clone()));
+        }
+        if (self.placeholders)(&s) {
+            self.unresolved.insert(at.path.to_string());
+            self.note(
+                NoteKind::Unresolved,
+                at.path,
+                at.source,
+                format!(
+                    "`{s}` could not be resolved and must be one of {}; left out",
+                    values.join(", ")
+                ),
+            );
+        } else {
+            self.invalid.push(Invalid {
+                source: at.source.to_string(),
+                message: format!("`{s}` is not one of {}", values.join(", ")),
+            });
+        }
+        None
+    }
+
+    fn integer(&mut self, input: &Value, at: At<'_>) -> Option<Value> {
+        let n = match input {
+            Value::Number(n) if n.is_i64() || n.is_u64() => Some(input.clone()),
+            Value::Number(n) => n
+                .as_f64()
+                .filter(|f| f.fract() == 0.0)
+                .map(|f| Value::from(f as i64)),
+            Value::String(s) => s.trim().parse::<i64>().ok().map(Value::from),
+            _ => None,
+        };
+        match n {
+            Some(v) => {
+                self.field(at);
+                Some(v)
+            }
+            None => self.mismatch(input, at.source, at.path, "an integer"),
+        }
+    }
+
+    fn double(&mut self, input: &Value, at: At<'_>) -> Option<Value> {
+        let n = match input {
+            Value::Number(n) => Some(
+                n.as_f64()
+                    .and_then(serde_json::Number::from_f64)
+                    .map_or_else(|| input.clone(), Value::Number),
+            ),
+            Value::String(s) => s
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .map(|n| serde_json::Number::from_f64(n).map_or(Value::Null, Value::Number)),
+            _ => None,
+        };
+        match n {
+            Some(v) => {
+                self.field(at);
+                Some(v)
+            }
+            None => self.mismatch(input, at.source, at.path, "a number"),
+        }
+    }
+
+    fn boolean(&mut self, input: &Value, at: At<'_>) -> Option<Value> {
+        match input {
+            Value::Bool(_) => self.keep(input, at),
+            Value::String(s)
+                if s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("false") =>
+            {
+                self.field(at);
+                Some(Value::Bool(s.eq_ignore_ascii_case("true")))
+            }
+            _ => self.mismatch(input, at.source, at.path, "true or false"),
         }
     }
 
@@ -592,80 +561,101 @@ fn clean_value(api: Api, shape_name: &str, v: &mut Value, path: &str, notes: &mu
         return;
     };
     match (shape.ty.as_str(), v) {
-        ("structure", Value::Object(map)) => {
-            let keys: Vec<String> = map.keys().cloned().collect();
-            for k in keys {
-                let Some(m) = shape.members.get(&k) else {
-                    continue;
-                };
-                let p = join(path, &k);
-                let item = map.get_mut(&k).expect("present");
-                let was_list = item.as_array().is_some_and(|a| !a.is_empty());
-                clean_value(api, &m.shape, item, &p, notes);
-                if was_list && item.as_array().is_some_and(Vec::is_empty) {
-                    map.remove(&k);
-                }
-            }
-        }
-        ("list", Value::Array(items)) => {
-            let member = shape.member.clone().unwrap_or_default();
-            let item_shape = self::shape(api, &member);
-            let mut i = 0;
-            let mut index = 0;
-            items.retain_mut(|item| {
-                let p = format!("{path}[{index}]");
-                index += 1;
-                if let (Some(s), Value::Object(m)) = (item_shape, &*item)
-                    && s.ty == "structure"
-                {
-                    let empty_required = s.required.iter().find(|r| {
-                        m.get(*r)
-                            .is_none_or(|x| x.is_null() || x.as_str() == Some(""))
-                    });
-                    if m.is_empty() || empty_required.is_some() {
-                        let why = match empty_required {
-                            Some(r) if !m.is_empty() => {
-                                format!(
-                                    "its required member `{r}` is empty (a skeleton placeholder?)"
-                                )
-                            }
-                            _ => "it is empty".to_string(),
-                        };
-                        notes.push(Note {
-                            kind: NoteKind::Dropped,
-                            path: p,
-                            source: String::new(),
-                            message: format!("list item dropped: {why}"),
-                        });
-                        return false;
-                    }
-                }
-                clean_value(api, &member, item, &format!("{path}[{i}]"), notes);
-                i += 1;
-                true
-            });
-        }
-        ("map", Value::Object(map)) => {
-            let value_shape = shape.value.clone().unwrap_or_default();
-            let string_values = self::shape(api, &value_shape).is_some_and(|s| s.ty == "string");
-            for (k, x) in map.iter_mut() {
-                match x {
-                    Value::Bool(_) | Value::Number(_) if string_values => {
-                        notes.push(Note {
-                            kind: NoteKind::Assumed,
-                            path: join(path, k),
-                            source: String::new(),
-                            message: format!(
-                                "{x} written as the string \"{x}\" (ECS takes strings here)"
-                            ),
-                        });
-                        *x = Value::String(x.to_string());
-                    }
-                    other => clean_value(api, &value_shape, other, &join(path, k), notes),
-                }
-            }
-        }
+        ("structure", Value::Object(map)) => clean_structure(api, shape, map, path, notes),
+        ("list", Value::Array(items)) => clean_list(api, shape, items, path, notes),
+        ("map", Value::Object(map)) => clean_map(api, shape, map, path, notes),
         _ => {}
+    }
+}
+
+fn clean_structure(
+    api: Api,
+    shape: &Shape,
+    map: &mut Map<String, Value>,
+    path: &str,
+    notes: &mut Vec<Note>,
+) {
+    let keys: Vec<String> = map.keys().cloned().collect();
+    for k in keys {
+        let Some(m) = shape.members.get(&k) else {
+            continue;
+        };
+        let p = join(path, &k);
+        let item = map.get_mut(&k).expect("present");
+        let was_list = item.as_array().is_some_and(|a| !a.is_empty());
+        clean_value(api, &m.shape, item, &p, notes);
+        if was_list && item.as_array().is_some_and(Vec::is_empty) {
+            map.remove(&k);
+        }
+    }
+}
+
+/// Why a list item is dropped: it is empty, or a required member is empty.
+fn empty_item(item_shape: Option<&Shape>, item: &Value) -> Option<String> {
+    let (Some(s), Value::Object(m)) = (item_shape, item) else {
+        return None;
+    };
+    if s.ty != "structure" {
+        return None;
+    }
+    let empty_required = s.required.iter().find(|r| {
+        m.get(*r)
+            .is_none_or(|x| x.is_null() || x.as_str() == Some(""))
+    });
+    match empty_required {
+        Some(r) if !m.is_empty() => Some(format!(
+            "its required member `{r}` is empty (a skeleton placeholder?)"
+        )),
+        _ if m.is_empty() || empty_required.is_some() => Some("it is empty".to_string()),
+        _ => None,
+    }
+}
+
+fn clean_list(api: Api, shape: &Shape, items: &mut Vec<Value>, path: &str, notes: &mut Vec<Note>) {
+    let member = shape.member.clone().unwrap_or_default();
+    let item_shape = self::shape(api, &member);
+    let mut i = 0;
+    let mut index = 0;
+    items.retain_mut(|item| {
+        let p = format!("{path}[{index}]");
+        index += 1;
+        if let Some(why) = empty_item(item_shape, item) {
+            notes.push(Note {
+                kind: NoteKind::Dropped,
+                path: p,
+                source: String::new(),
+                message: format!("list item dropped: {why}"),
+            });
+            return false;
+        }
+        clean_value(api, &member, item, &format!("{path}[{i}]"), notes);
+        i += 1;
+        true
+    });
+}
+
+fn clean_map(
+    api: Api,
+    shape: &Shape,
+    map: &mut Map<String, Value>,
+    path: &str,
+    notes: &mut Vec<Note>,
+) {
+    let value_shape = shape.value.clone().unwrap_or_default();
+    let string_values = self::shape(api, &value_shape).is_some_and(|s| s.ty == "string");
+    for (k, x) in map.iter_mut() {
+        match x {
+            Value::Bool(_) | Value::Number(_) if string_values => {
+                notes.push(Note {
+                    kind: NoteKind::Assumed,
+                    path: join(path, k),
+                    source: String::new(),
+                    message: format!("{x} written as the string \"{x}\" (ECS takes strings here)"),
+                });
+                *x = Value::String(x.to_string());
+            }
+            other => clean_value(api, &value_shape, other, &join(path, k), notes),
+        }
     }
 }
 

@@ -240,77 +240,13 @@ fn field_report(request: Request, path: &str, source: &str) -> FieldReport {
 
 /// Build the report.
 pub fn build(inputs: Inputs<'_>) -> Report {
-    let mut resources = Vec::new();
     let mut totals = Counts::default();
-    for (obj, m) in inputs.objects {
-        let describe = format!("{}/{}", m.kind.as_str(), m.name);
-        let request = m.kind.request();
-        let mut fields: Vec<FieldReport> = obj
-            .fields
-            .iter()
-            .map(|(p, s)| field_report(request, p, s))
-            .collect();
-        fields.sort_by(|a, b| a.path.cmp(&b.path));
-        fields.dedup_by(|a, b| a.path == b.path);
-        let changes: Vec<Change> = inputs
-            .rendered
-            .warnings
-            .iter()
-            .filter(|w| w.resource == describe)
-            .map(|w| Change {
-                path: w.warning.path.clone(),
-                disposition: w.warning.disposition.as_str().into(),
-                message: w.warning.message.clone(),
-            })
-            .collect();
-        let mut notes = obj.notes.clone();
-        notes.sort();
-        notes.dedup();
-        let changed: BTreeSet<&str> = changes
-            .iter()
-            .filter(|c| c.disposition == "approximated")
-            .map(|c| c.path.as_str())
-            .collect();
-        let counts = Counts {
-            fields: fields.len(),
-            mapped: fields
-                .iter()
-                .filter(|f| f.disposition == "mapped" && !changed.contains(f.path.as_str()))
-                .count(),
-            approximated: fields
-                .iter()
-                .filter(|f| {
-                    f.disposition == "approximated"
-                        || (f.disposition == "mapped" && changed.contains(f.path.as_str()))
-                })
-                .count(),
-            unsupported: fields
-                .iter()
-                .filter(|f| f.disposition == "unsupported")
-                .count(),
-            unresolved: notes
-                .iter()
-                .filter(|n| n.kind == NoteKind::Unresolved)
-                .count(),
-            dropped: notes.iter().filter(|n| n.kind == NoteKind::Dropped).count(),
-        };
-        totals.fields += counts.fields;
-        totals.mapped += counts.mapped;
-        totals.approximated += counts.approximated;
-        totals.unsupported += counts.unsupported;
-        totals.unresolved += counts.unresolved;
-        totals.dropped += counts.dropped;
-        resources.push(ResourceReport {
-            kind: m.kind.as_str().into(),
-            name: m.name.clone(),
-            ecs_name: obj.ecs_name.clone(),
-            source: obj.source.clone(),
-            counts,
-            fields,
-            changes,
-            notes,
-        });
-    }
+    let resources: Vec<ResourceReport> = inputs
+        .objects
+        .iter()
+        .map(|(obj, m)| resource_report(obj, m, inputs.rendered))
+        .inspect(|r| totals.add(&r.counts))
+        .collect();
     let mut follow_ups = inputs.follow_ups;
     follow_ups.extend(derive_follow_ups(
         inputs.objects,
@@ -334,6 +270,74 @@ pub fn build(inputs: Inputs<'_>) -> Report {
         skipped,
         errors: inputs.errors.to_vec(),
         totals,
+    }
+}
+
+/// The report on one imported object.
+fn resource_report(obj: &Imported, m: &Manifest, rendered: &render::Output) -> ResourceReport {
+    let describe = format!("{}/{}", m.kind.as_str(), m.name);
+    let request = m.kind.request();
+    let mut fields: Vec<FieldReport> = obj
+        .fields
+        .iter()
+        .map(|(p, s)| field_report(request, p, s))
+        .collect();
+    fields.sort_by(|a, b| a.path.cmp(&b.path));
+    fields.dedup_by(|a, b| a.path == b.path);
+    let changes: Vec<Change> = rendered
+        .warnings
+        .iter()
+        .filter(|w| w.resource == describe)
+        .map(|w| Change {
+            path: w.warning.path.clone(),
+            disposition: w.warning.disposition.as_str().into(),
+            message: w.warning.message.clone(),
+        })
+        .collect();
+    let mut notes = obj.notes.clone();
+    notes.sort();
+    notes.dedup();
+    ResourceReport {
+        kind: m.kind.as_str().into(),
+        name: m.name.clone(),
+        ecs_name: obj.ecs_name.clone(),
+        source: obj.source.clone(),
+        counts: Counts::of(&fields, &changes, &notes),
+        fields,
+        changes,
+        notes,
+    }
+}
+
+impl Counts {
+    /// The counts of one resource: a field render approximated counts as approximated.
+    fn of(fields: &[FieldReport], changes: &[Change], notes: &[Note]) -> Counts {
+        let changed: BTreeSet<&str> = changes
+            .iter()
+            .filter(|c| c.disposition == "approximated")
+            .map(|c| c.path.as_str())
+            .collect();
+        let is = |f: &FieldReport, d: &str| f.disposition == d;
+        let count = |p: &dyn Fn(&FieldReport) -> bool| fields.iter().filter(|f| p(f)).count();
+        let changed_here = |f: &FieldReport| changed.contains(f.path.as_str());
+        let noted = |k: NoteKind| notes.iter().filter(|n| n.kind == k).count();
+        Counts {
+            fields: fields.len(),
+            mapped: count(&|f| is(f, "mapped") && !changed_here(f)),
+            approximated: count(&|f| is(f, "approximated") || (is(f, "mapped") && changed_here(f))),
+            unsupported: count(&|f| is(f, "unsupported")),
+            unresolved: noted(NoteKind::Unresolved),
+            dropped: noted(NoteKind::Dropped),
+        }
+    }
+
+    fn add(&mut self, c: &Counts) {
+        self.fields += c.fields;
+        self.mapped += c.mapped;
+        self.approximated += c.approximated;
+        self.unsupported += c.unsupported;
+        self.unresolved += c.unresolved;
+        self.dropped += c.dropped;
     }
 }
 
@@ -450,32 +454,62 @@ fn node_requirements(spec: &Value) -> BTreeSet<(String, String)> {
     out
 }
 
+const LOAD_BALANCER_CONTROLLER: &str = "Install the AWS Load Balancer Controller (with its IAM policy) in the EKS cluster: Tidewater keeps ECS target groups through its TargetGroupBinding resource and creates ALBs through Ingress";
+
+/// The ServiceAccounts that assume one IAM role, and the resources they run.
+#[derive(Default)]
+struct RoleUsers {
+    accounts: BTreeSet<String>,
+    users: BTreeSet<String>,
+}
+
+/// Follow-ups derived from the rendered objects.
+struct Rendered<'a> {
+    objects: &'a [(Imported, Manifest)],
+    ns: &'a str,
+    out: Vec<FollowUp>,
+    fargate: BTreeSet<String>,
+    metrics_server: BTreeSet<String>,
+    service_accounts: BTreeMap<String, RoleUsers>,
+}
+
 fn derive_follow_ups(
     objects: &[(Imported, Manifest)],
     rendered: &[Value],
     namespace: Option<&str>,
 ) -> Vec<FollowUp> {
     let ns = namespace.unwrap_or("<namespace>");
-    let mut out = Vec::new();
-    let mut roles_with_sa = BTreeSet::new();
-    let mut fargate = BTreeSet::new();
-    let mut metrics_server = BTreeSet::new();
-    let mut service_accounts: BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)> =
-        BTreeMap::new();
+    let mut d = Rendered {
+        objects,
+        ns,
+        out: Vec::new(),
+        fargate: BTreeSet::new(),
+        metrics_server: BTreeSet::new(),
+        service_accounts: BTreeMap::new(),
+    };
     for o in rendered {
+        d.object(o);
+    }
+    let roles_with_sa: BTreeSet<String> = d.service_accounts.keys().cloned().collect();
+    let mut out = d.finish();
+    from_specs(objects, &roles_with_sa, ns, &mut out);
+    out
+}
+
+impl Rendered<'_> {
+    fn object(&mut self, o: &Value) {
         let kind = o["kind"].as_str().unwrap_or_default();
         let name = o["metadata"]["name"].as_str().unwrap_or_default();
-        let who = owner(o, objects);
+        let who = owner(o, self.objects);
+        let ns = self.ns;
         match kind {
             "ServiceAccount" => {
-                if let Some(role) = o["metadata"]["annotations"]
-                    [crate::translate::identity::ROLE_ARN]
-                    .as_str()
+                if let Some(role) =
+                    o["metadata"]["annotations"][crate::translate::identity::ROLE_ARN].as_str()
                 {
-                    roles_with_sa.insert(role.to_string());
-                    let entry = service_accounts.entry(role.to_string()).or_default();
-                    entry.0.insert(name.to_string());
-                    entry.1.insert(who.clone());
+                    let entry = self.service_accounts.entry(role.to_string()).or_default();
+                    entry.accounts.insert(name.to_string());
+                    entry.users.insert(who.clone());
                 }
             }
             "TargetGroupBinding" => {
@@ -483,145 +517,151 @@ fn derive_follow_ups(
                     .pointer("/spec/targetGroupARN")
                     .and_then(Value::as_str)
                     .unwrap_or("?");
-                out.push(FollowUp::new(
-                    "load-balancing",
-                    "Install the AWS Load Balancer Controller (with its IAM policy) in the EKS cluster: Tidewater keeps ECS target groups through its TargetGroupBinding resource and creates ALBs through Ingress".into(),
-                    Some(&who),
-                ));
-                out.push(FollowUp::new(
+                self.push("load-balancing", LOAD_BALANCER_CONTROLLER.into(), &who);
+                self.push(
                     "load-balancing",
                     format!(
                         "Target group `{tg}` is kept through TargetGroupBinding `{ns}/{name}`: it must have target type `ip` (awsvpc ECS services use ip; an `instance` target group needs a new ip target group and listener rule), and the load balancer's security group must be allowed to reach the pods (security groups for pods, or the node security group)"
                     ),
-                    Some(&who),
-                ));
+                    &who,
+                );
             }
-            "Ingress" => out.push(FollowUp::new(
-                "load-balancing",
-                "Install the AWS Load Balancer Controller (with its IAM policy) in the EKS cluster: Tidewater keeps ECS target groups through its TargetGroupBinding resource and creates ALBs through Ingress".into(),
-                Some(&who),
-            )),
-            "HorizontalPodAutoscaler" => {
-                for m in o.pointer("/spec/metrics").and_then(Value::as_array).into_iter().flatten() {
-                    match m["type"].as_str() {
-                        Some("Resource") => {
-                            metrics_server.insert(who.clone());
-                        }
-                        Some("External") => out.push(FollowUp::new(
-                            "scaling",
-                            format!(
-                                "HorizontalPodAutoscaler `{ns}/{name}` scales on the external metric `{}`: install a CloudWatch metrics adapter that serves it (e.g. KEDA's CloudWatch scaler or the k8s-cloudwatch-adapter)",
-                                m.pointer("/external/metric/name").and_then(Value::as_str).unwrap_or("?")
-                            ),
-                            Some(&who),
-                        )),
-                        _ => {}
-                    }
-                }
-            }
-            "ExternalSecret" => {}
+            "Ingress" => self.push("load-balancing", LOAD_BALANCER_CONTROLLER.into(), &who),
+            "HorizontalPodAutoscaler" => self.autoscaler(o, name, &who),
             _ => {}
         }
         if let Some(spec) = pod_spec(o) {
-            for (k, v) in node_requirements(spec) {
-                match (k.as_str(), v.as_str()) {
-                    (crate::translate::placement::COMPUTE_TYPE, "fargate") => {
-                        fargate.insert(who.clone());
-                    }
-                    (crate::translate::placement::NODEGROUP, group) => out.push(FollowUp::new(
-                        "compute",
-                        format!("EC2 capacity provider `{group}`: create an EKS managed node group named `{group}` (it labels its nodes eks.amazonaws.com/nodegroup={group}, which Tidewater selects) with the instance types and scaling of its Auto Scaling group"),
-                        Some(&who),
-                    ).keyed(format!("nodegroup:{group}"))),
-                    (crate::translate::placement::CAPACITY_TYPE, "SPOT") => out.push(FollowUp::new(
-                        "compute",
-                        "FARGATE_SPOT has no EKS counterpart: create a managed node group with capacity type SPOT (labelled eks.amazonaws.com/capacityType=SPOT) for the pods that used it".into(),
-                        Some(&who),
-                    )),
-                    ("kubernetes.io/os", "windows") => out.push(FollowUp::new(
-                        "compute",
-                        "Windows containers: add a Windows node group to the EKS cluster (and enable Windows support) for the pods that select kubernetes.io/os=windows".into(),
-                        Some(&who),
-                    )),
-                    _ => {}
+            self.pod(spec, &who);
+        }
+    }
+
+    fn push(&mut self, topic: &str, text: String, who: &str) {
+        self.out.push(FollowUp::new(topic, text, Some(who)));
+    }
+
+    fn autoscaler(&mut self, o: &Value, name: &str, who: &str) {
+        let metrics = o.pointer("/spec/metrics").and_then(Value::as_array);
+        for m in metrics.into_iter().flatten() {
+            match m["type"].as_str() {
+                Some("Resource") => {
+                    self.metrics_server.insert(who.to_string());
                 }
-            }
-            let text = spec.to_string();
-            if text.contains("nvidia.com/gpu") {
-                out.push(FollowUp::new(
-                    "compute",
-                    "GPU tasks: run them on a GPU node group with the NVIDIA device plugin (or the NVIDIA GPU Operator) installed, which provides nvidia.com/gpu".into(),
-                    Some(&who),
-                ));
-            }
-            if text.contains("aws.amazon.com/neuron") {
-                out.push(FollowUp::new(
-                    "compute",
-                    "Inferentia/Trainium tasks: run them on a Neuron node group with the Neuron device plugin installed, which provides aws.amazon.com/neuron resources".into(),
-                    Some(&who),
-                ));
-            }
-            for v in spec["volumes"].as_array().into_iter().flatten() {
-                if let Some(claim) = v
-                    .pointer("/persistentVolumeClaim/claimName")
-                    .and_then(Value::as_str)
-                {
-                    if claim.starts_with("efs-") {
-                        out.push(FollowUp::new(
-                            "storage",
-                            "Install the Amazon EFS CSI driver (with its IAM role) in the EKS cluster and let the nodes reach the file systems' mount targets (NFS, TCP 2049)".into(),
-                            Some(&who),
-                        ));
-                    } else {
-                        out.push(FollowUp::new(
-                            "storage",
-                            format!("Create the PersistentVolumeClaim `{ns}/{claim}` the pods mount (shared Docker volume or another claim Tidewater does not create)"),
-                            Some(&who),
-                        ));
-                    }
-                }
+                Some("External") => self.push(
+                    "scaling",
+                    format!(
+                        "HorizontalPodAutoscaler `{}/{name}` scales on the external metric `{}`: install a CloudWatch metrics adapter that serves it (e.g. KEDA's CloudWatch scaler or the k8s-cloudwatch-adapter)",
+                        self.ns,
+                        m.pointer("/external/metric/name").and_then(Value::as_str).unwrap_or("?")
+                    ),
+                    who,
+                ),
+                _ => {}
             }
         }
     }
-    for (role, (accounts, users)) in service_accounts {
-        let subjects: Vec<String> = accounts
-            .iter()
-            .map(|a| format!("`system:serviceaccount:{ns}:{a}`"))
-            .collect();
-        let pairs: Vec<String> = accounts.iter().map(|a| format!("`{ns}/{a}`")).collect();
-        out.push(FollowUp {
-            topic: "iam".into(),
-            text: format!(
-                "IAM role `{role}`: replace its trust of ecs-tasks.amazonaws.com with the Kubernetes ServiceAccount(s) {} — IRSA: trust the EKS cluster's OIDC provider with the condition `<oidc-provider>:sub` in [{}] (and `:aud` = `sts.amazonaws.com`); or EKS Pod Identity: trust `pods.eks.amazonaws.com` and create a pod identity association for each of them with this role",
-                pairs.join(", "),
-                subjects.join(", ")
-            ),
-            resources: users.into_iter().collect(),
-            key: format!("irsa:{role}"),
-        });
+
+    /// Follow-ups from a pod spec: the nodes it needs, devices, volumes.
+    fn pod(&mut self, spec: &Value, who: &str) {
+        for (k, v) in node_requirements(spec) {
+            self.node_requirement(&k, &v, who);
+        }
+        let text = spec.to_string();
+        if text.contains("nvidia.com/gpu") {
+            self.push("compute", "GPU tasks: run them on a GPU node group with the NVIDIA device plugin (or the NVIDIA GPU Operator) installed, which provides nvidia.com/gpu".into(), who);
+        }
+        if text.contains("aws.amazon.com/neuron") {
+            self.push("compute", "Inferentia/Trainium tasks: run them on a Neuron node group with the Neuron device plugin installed, which provides aws.amazon.com/neuron resources".into(), who);
+        }
+        for v in spec["volumes"].as_array().into_iter().flatten() {
+            let claim = v
+                .pointer("/persistentVolumeClaim/claimName")
+                .and_then(Value::as_str);
+            match claim {
+                Some(c) if c.starts_with("efs-") => self.push("storage", "Install the Amazon EFS CSI driver (with its IAM role) in the EKS cluster and let the nodes reach the file systems' mount targets (NFS, TCP 2049)".into(), who),
+                Some(c) => self.push("storage", format!("Create the PersistentVolumeClaim `{}/{c}` the pods mount (shared Docker volume or another claim Tidewater does not create)", self.ns), who),
+                None => {}
+            }
+        }
     }
-    if !fargate.is_empty() {
-        out.push(FollowUp {
-            topic: "compute".into(),
-            text: format!("Create an EKS Fargate profile selecting namespace `{ns}` (Fargate pods are selected by namespace and labels) and a pod execution role with ECR pull permissions"),
-            resources: fargate.into_iter().collect(),
-            key: String::new(),
-        });
+
+    fn node_requirement(&mut self, key: &str, value: &str, who: &str) {
+        use crate::translate::placement::{CAPACITY_TYPE, COMPUTE_TYPE, NODEGROUP};
+        match (key, value) {
+            (COMPUTE_TYPE, "fargate") => {
+                self.fargate.insert(who.to_string());
+            }
+            (NODEGROUP, group) => self.out.push(FollowUp::new(
+                "compute",
+                format!("EC2 capacity provider `{group}`: create an EKS managed node group named `{group}` (it labels its nodes eks.amazonaws.com/nodegroup={group}, which Tidewater selects) with the instance types and scaling of its Auto Scaling group"),
+                Some(who),
+            ).keyed(format!("nodegroup:{group}"))),
+            (CAPACITY_TYPE, "SPOT") => self.push("compute", "FARGATE_SPOT has no EKS counterpart: create a managed node group with capacity type SPOT (labelled eks.amazonaws.com/capacityType=SPOT) for the pods that used it".into(), who),
+            ("kubernetes.io/os", "windows") => self.push("compute", "Windows containers: add a Windows node group to the EKS cluster (and enable Windows support) for the pods that select kubernetes.io/os=windows".into(), who),
+            _ => {}
+        }
     }
-    if !metrics_server.is_empty() {
-        out.push(FollowUp {
-            topic: "scaling".into(),
-            text: "Install metrics-server in the EKS cluster: the HorizontalPodAutoscalers that replace Application Auto Scaling scale on pod CPU and memory".into(),
-            resources: metrics_server.into_iter().collect(),
-            key: String::new(),
-        });
+
+    /// The follow-ups gathered across objects: IRSA per role, Fargate, metrics-server.
+    fn finish(mut self) -> Vec<FollowUp> {
+        let ns = self.ns;
+        for (role, RoleUsers { accounts, users }) in std::mem::take(&mut self.service_accounts) {
+            let subjects: Vec<String> = accounts
+                .iter()
+                .map(|a| format!("`system:serviceaccount:{ns}:{a}`"))
+                .collect();
+            let pairs: Vec<String> = accounts.iter().map(|a| format!("`{ns}/{a}`")).collect();
+            self.out.push(FollowUp {
+                topic: "iam".into(),
+                text: format!(
+                    "IAM role `{role}`: replace its trust of ecs-tasks.amazonaws.com with the Kubernetes ServiceAccount(s) {} — IRSA: trust the EKS cluster's OIDC provider with the condition `<oidc-provider>:sub` in [{}] (and `:aud` = `sts.amazonaws.com`); or EKS Pod Identity: trust `pods.eks.amazonaws.com` and create a pod identity association for each of them with this role",
+                    pairs.join(", "),
+                    subjects.join(", ")
+                ),
+                resources: users.into_iter().collect(),
+                key: format!("irsa:{role}"),
+            });
+        }
+        if !self.fargate.is_empty() {
+            self.out.push(gathered(
+                "compute",
+                format!("Create an EKS Fargate profile selecting namespace `{ns}` (Fargate pods are selected by namespace and labels) and a pod execution role with ECR pull permissions"),
+                std::mem::take(&mut self.fargate),
+            ));
+        }
+        if !self.metrics_server.is_empty() {
+            self.out.push(gathered(
+                "scaling",
+                "Install metrics-server in the EKS cluster: the HorizontalPodAutoscalers that replace Application Auto Scaling scale on pod CPU and memory".into(),
+                std::mem::take(&mut self.metrics_server),
+            ));
+        }
+        self.out
     }
-    from_specs(objects, &roles_with_sa, ns, &mut out);
-    out
+}
+
+/// A follow-up about several resources.
+fn gathered(topic: &str, text: String, resources: BTreeSet<String>) -> FollowUp {
+    FollowUp {
+        topic: topic.into(),
+        text,
+        resources: resources.into_iter().collect(),
+        key: String::new(),
+    }
 }
 
 fn str_at<'v>(v: &'v Value, key: &str) -> Option<&'v str> {
     v.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
+}
+
+/// Follow-ups derived from the specs, gathered across objects.
+#[derive(Default)]
+struct Specs {
+    exec_roles: BTreeMap<String, BTreeSet<String>>,
+    secrets_used: BTreeMap<String, BTreeSet<String>>,
+    secret_users: BTreeSet<String>,
+    log_groups: BTreeMap<String, BTreeSet<String>>,
+    placeholders: BTreeSet<String>,
+    placeholder_users: BTreeSet<String>,
 }
 
 fn from_specs(
@@ -630,199 +670,226 @@ fn from_specs(
     ns: &str,
     out: &mut Vec<FollowUp>,
 ) {
-    let mut exec_roles: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    let mut secrets_used: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    let mut secret_users = BTreeSet::new();
-    let mut log_groups: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    let mut placeholders: BTreeSet<String> = BTreeSet::new();
-    let mut placeholder_users = BTreeSet::new();
+    let mut specs = Specs::default();
     let has_store = objects
         .iter()
         .any(|(o, _)| o.spec.get("secretStore").is_some());
     for (obj, m) in objects {
         let who = format!("{}/{}", m.kind.as_str(), m.name);
-        let spec = &obj.spec;
-        for n in &obj.notes {
-            if n.kind == NoteKind::Unresolved {
-                for p in placeholder_names(&n.message) {
-                    placeholders.insert(p);
-                    placeholder_users.insert(who.clone());
-                }
+        for n in obj.notes.iter().filter(|n| n.kind == NoteKind::Unresolved) {
+            for p in placeholder_names(&n.message) {
+                specs.placeholders.insert(p);
+                specs.placeholder_users.insert(who.clone());
             }
         }
         match m.kind {
             super::Kind::TaskDefinition => {
-                if let Some(r) = str_at(spec, "executionRoleArn") {
-                    exec_roles.entry(r.into()).or_default().insert(who.clone());
-                }
-                if let Some(r) = str_at(spec, "taskRoleArn")
-                    && !roles_with_sa.contains(r)
-                {
-                    out.push(FollowUp::new(
-                            "iam",
-                            format!("IAM role `{r}`: trust the ServiceAccount of the workload that runs task definition `{}` (named after that Service, Task or ScheduledTask) through IRSA or an EKS Pod Identity association, instead of ecs-tasks.amazonaws.com", m.name),
-                            Some(&who),
-                        ));
-                }
-                for v in spec["volumes"].as_array().into_iter().flatten() {
-                    let Some(efs) = v.get("efsVolumeConfiguration") else {
-                        continue;
-                    };
-                    let Some(fs) = str_at(efs, "fileSystemId") else {
-                        continue;
-                    };
-                    let ap = efs
-                        .pointer("/authorizationConfig/accessPointId")
-                        .and_then(Value::as_str);
-                    let claim = match ap {
-                        Some(ap) => format!("efs-{fs}-{ap}"),
-                        None => format!("efs-{fs}"),
-                    };
-                    let handle = format!(
-                        "{fs}:{}{}",
-                        str_at(efs, "rootDirectory").unwrap_or(""),
-                        ap.map(|a| format!(":{a}")).unwrap_or_default()
-                    );
-                    out.push(FollowUp::new(
-                        "storage",
-                        format!("EFS file system `{fs}`: create a PersistentVolume (driver efs.csi.aws.com, volumeHandle `{handle}`, ReadWriteMany{}) and the PersistentVolumeClaim `{ns}/{claim}` bound to it", if str_at(efs, "transitEncryption") == Some("ENABLED") { ", mount option tls" } else { "" }),
-                        Some(&who),
-                    ));
-                }
-                for c in spec["containerDefinitions"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                {
-                    let mut froms = Vec::new();
-                    for s in c["secrets"].as_array().into_iter().flatten() {
-                        froms.extend(str_at(s, "valueFrom"));
-                    }
-                    for s in c
-                        .pointer("/logConfiguration/secretOptions")
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten()
-                    {
-                        froms.extend(str_at(s, "valueFrom"));
-                    }
-                    if let Some(p) = c
-                        .pointer("/repositoryCredentials/credentialsParameter")
-                        .and_then(Value::as_str)
-                    {
-                        froms.push(p);
-                    }
-                    for f in froms {
-                        let r = secrets::resolve(f);
-                        secrets_used
-                            .entry(format!("`{ns}/{}` (key `{}`) ← `{f}`", r.secret, r.key))
-                            .or_default()
-                            .insert(who.clone());
-                        secret_users.insert(who.clone());
-                    }
-                    if let Some(driver) = c
-                        .pointer("/logConfiguration/logDriver")
-                        .and_then(Value::as_str)
-                    {
-                        let target = match driver {
-                            "awslogs" => c
-                                .pointer("/logConfiguration/options/awslogs-group")
-                                .and_then(Value::as_str)
-                                .map(|g| format!("CloudWatch Logs group `{g}`"))
-                                .unwrap_or_else(|| "CloudWatch Logs".into()),
-                            "awsfirelens" => "FireLens (Fluent Bit / Fluentd)".to_string(),
-                            other => format!("the `{other}` log driver"),
-                        };
-                        log_groups.entry(target).or_default().insert(who.clone());
-                    }
-                }
+                specs.task_definition(obj, m, &who, roles_with_sa, ns, out)
             }
-            super::Kind::Service => {
-                let name = obj.ecs_name.as_str();
-                let cluster = str_at(spec, "cluster").unwrap_or("default");
-                for r in spec["serviceRegistries"].as_array().into_iter().flatten() {
-                    if let Some(arn) = str_at(r, "registryArn") {
-                        out.push(FollowUp::new(
-                            "networking",
-                            format!("Cloud Map service `{arn}`: clients that resolve it must use the Kubernetes Service DNS name (`<service>.{ns}.svc.cluster.local`) instead, or keep the Cloud Map name with ExternalDNS or the AWS Cloud Map MCS controller"),
-                            Some(&who),
-                        ));
-                    }
-                }
-                if spec
-                    .pointer("/serviceConnectConfiguration/enabled")
-                    .and_then(Value::as_bool)
-                    == Some(true)
-                {
-                    out.push(FollowUp::new(
-                        "networking",
-                        "Service Connect: clients calling its client aliases must use the Kubernetes Service names instead (Tidewater creates a Service per port); retries, timeouts and TLS move to a service mesh if needed".into(),
-                        Some(&who),
-                    ));
-                }
-                out.push(FollowUp::new(
-                    "cutover",
-                    format!("When the Kubernetes workload is ready and traffic has moved, scale the ECS service `{name}` (cluster `{cluster}`) to 0 and delete it, so that both do not run"),
-                    Some(&who),
-                ));
-            }
-            super::Kind::ScheduledTask => {
-                out.push(FollowUp::new(
-                    "cutover",
-                    format!("Disable the EventBridge schedule that ran `{}` once the CronJob is in place, so that the task does not run twice", obj.ecs_name),
-                    Some(&who),
-                ));
-            }
+            super::Kind::Service => service_follow_ups(obj, &who, ns, out),
+            super::Kind::ScheduledTask => out.push(FollowUp::new(
+                "cutover",
+                format!("Disable the EventBridge schedule that ran `{}` once the CronJob is in place, so that the task does not run twice", obj.ecs_name),
+                Some(&who),
+            )),
             super::Kind::Cluster | super::Kind::Task => {}
         }
     }
-    if !exec_roles.is_empty() {
-        let roles: Vec<String> = exec_roles.keys().map(|r| format!("`{r}`")).collect();
-        out.push(FollowUp {
-            topic: "iam".into(),
-            text: format!(
-                "Task execution role(s) {} are not used on EKS: grant the node role (or the Fargate pod execution role) ECR pull permissions (AmazonEC2ContainerRegistryReadOnly); secrets are read by the secrets store instead",
-                roles.join(", ")
-            ),
-            resources: exec_roles.into_values().flatten().collect::<BTreeSet<_>>().into_iter().collect(),
-            key: String::new(),
-        });
+    specs.finish(has_store, out);
+}
+
+/// An EFS volume's PersistentVolume and claim.
+fn efs_follow_up(efs: &Value, ns: &str, who: &str) -> Option<FollowUp> {
+    let fs = str_at(efs, "fileSystemId")?;
+    let ap = efs
+        .pointer("/authorizationConfig/accessPointId")
+        .and_then(Value::as_str);
+    let claim = match ap {
+        Some(ap) => format!("efs-{fs}-{ap}"),
+        None => format!("efs-{fs}"),
+    };
+    let handle = format!(
+        "{fs}:{}{}",
+        str_at(efs, "rootDirectory").unwrap_or(""),
+        ap.map(|a| format!(":{a}")).unwrap_or_default()
+    );
+    let tls = if str_at(efs, "transitEncryption") == Some("ENABLED") {
+        ", mount option tls"
+    } else {
+        ""
+    };
+    Some(FollowUp::new(
+        "storage",
+        format!(
+            "EFS file system `{fs}`: create a PersistentVolume (driver efs.csi.aws.com, volumeHandle `{handle}`, ReadWriteMany{tls}) and the PersistentVolumeClaim `{ns}/{claim}` bound to it"
+        ),
+        Some(who),
+    ))
+}
+
+fn service_follow_ups(obj: &Imported, who: &str, ns: &str, out: &mut Vec<FollowUp>) {
+    let spec = &obj.spec;
+    let name = obj.ecs_name.as_str();
+    let cluster = str_at(spec, "cluster").unwrap_or("default");
+    for r in spec["serviceRegistries"].as_array().into_iter().flatten() {
+        if let Some(arn) = str_at(r, "registryArn") {
+            out.push(FollowUp::new(
+                "networking",
+                format!("Cloud Map service `{arn}`: clients that resolve it must use the Kubernetes Service DNS name (`<service>.{ns}.svc.cluster.local`) instead, or keep the Cloud Map name with ExternalDNS or the AWS Cloud Map MCS controller"),
+                Some(who),
+            ));
+        }
     }
-    if !secrets_used.is_empty() {
-        let list: Vec<String> = secrets_used.keys().cloned().collect();
-        let how = if has_store {
-            "the Cluster's secretStore syncs them through the External Secrets Operator: make sure the operator is installed and its store's IAM role may read these secrets and parameters"
-        } else {
-            "install the External Secrets Operator with a (Cluster)SecretStore for AWS Secrets Manager / SSM Parameter Store (IAM role allowed to read them) and set `secretStore` on the Cluster, or create the Secrets yourself"
-        };
-        out.push(FollowUp {
-            topic: "secrets".into(),
-            text: format!(
-                "Kubernetes Secrets must hold the task secrets — {how}: {}",
-                list.join("; ")
-            ),
-            resources: secret_users.into_iter().collect(),
-            key: String::new(),
-        });
+    if spec
+        .pointer("/serviceConnectConfiguration/enabled")
+        .and_then(Value::as_bool)
+        == Some(true)
+    {
+        out.push(FollowUp::new(
+            "networking",
+            "Service Connect: clients calling its client aliases must use the Kubernetes Service names instead (Tidewater creates a Service per port); retries, timeouts and TLS move to a service mesh if needed".into(),
+            Some(who),
+        ));
     }
-    for (target, users) in log_groups {
-        out.push(FollowUp {
-            topic: "logging".into(),
-            text: format!("Container logs went to {target}: install a log agent in the EKS cluster (the Amazon CloudWatch Observability add-on or Fluent Bit) configured to ship the pods' logs there"),
-            resources: users.into_iter().collect(),
-            key: String::new(),
-        });
+    out.push(FollowUp::new(
+        "cutover",
+        format!("When the Kubernetes workload is ready and traffic has moved, scale the ECS service `{name}` (cluster `{cluster}`) to 0 and delete it, so that both do not run"),
+        Some(who),
+    ));
+}
+
+/// Where a container's logs went.
+fn log_target(c: &Value) -> Option<String> {
+    let driver = c
+        .pointer("/logConfiguration/logDriver")
+        .and_then(Value::as_str)?;
+    Some(match driver {
+        "awslogs" => c
+            .pointer("/logConfiguration/options/awslogs-group")
+            .and_then(Value::as_str)
+            .map(|g| format!("CloudWatch Logs group `{g}`"))
+            .unwrap_or_else(|| "CloudWatch Logs".into()),
+        "awsfirelens" => "FireLens (Fluent Bit / Fluentd)".to_string(),
+        other => format!("the `{other}` log driver"),
+    })
+}
+
+/// The secrets and parameters a container reads (`valueFrom`s and registry credentials).
+fn secret_sources(c: &Value) -> Vec<&str> {
+    let mut froms = Vec::new();
+    for s in c["secrets"].as_array().into_iter().flatten() {
+        froms.extend(str_at(s, "valueFrom"));
     }
-    if !placeholders.is_empty() {
-        out.push(FollowUp {
-            topic: "inputs".into(),
-            text: format!(
-                "Replace the unresolved placeholders in the manifests (or re-run with --param NAME=VALUE): {}",
-                placeholders.into_iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ")
-            ),
-            resources: placeholder_users.into_iter().collect(),
-            key: String::new(),
-        });
+    let options = c
+        .pointer("/logConfiguration/secretOptions")
+        .and_then(Value::as_array);
+    for s in options.into_iter().flatten() {
+        froms.extend(str_at(s, "valueFrom"));
+    }
+    if let Some(p) = c
+        .pointer("/repositoryCredentials/credentialsParameter")
+        .and_then(Value::as_str)
+    {
+        froms.push(p);
+    }
+    froms
+}
+
+impl Specs {
+    fn task_definition(
+        &mut self,
+        obj: &Imported,
+        m: &Manifest,
+        who: &str,
+        roles_with_sa: &BTreeSet<String>,
+        ns: &str,
+        out: &mut Vec<FollowUp>,
+    ) {
+        let spec = &obj.spec;
+        if let Some(r) = str_at(spec, "executionRoleArn") {
+            self.exec_roles
+                .entry(r.into())
+                .or_default()
+                .insert(who.to_string());
+        }
+        if let Some(r) = str_at(spec, "taskRoleArn")
+            && !roles_with_sa.contains(r)
+        {
+            out.push(FollowUp::new(
+                "iam",
+                format!("IAM role `{r}`: trust the ServiceAccount of the workload that runs task definition `{}` (named after that Service, Task or ScheduledTask) through IRSA or an EKS Pod Identity association, instead of ecs-tasks.amazonaws.com", m.name),
+                Some(who),
+            ));
+        }
+        for v in spec["volumes"].as_array().into_iter().flatten() {
+            if let Some(efs) = v.get("efsVolumeConfiguration") {
+                out.extend(efs_follow_up(efs, ns, who));
+            }
+        }
+        let containers = spec["containerDefinitions"].as_array();
+        for c in containers.into_iter().flatten() {
+            for f in secret_sources(c) {
+                let r = secrets::resolve(f);
+                self.secrets_used
+                    .entry(format!("`{ns}/{}` (key `{}`) ← `{f}`", r.secret, r.key))
+                    .or_default()
+                    .insert(who.to_string());
+                self.secret_users.insert(who.to_string());
+            }
+            if let Some(target) = log_target(c) {
+                self.log_groups
+                    .entry(target)
+                    .or_default()
+                    .insert(who.to_string());
+            }
+        }
+    }
+
+    fn finish(self, has_store: bool, out: &mut Vec<FollowUp>) {
+        if !self.exec_roles.is_empty() {
+            let roles: Vec<String> = self.exec_roles.keys().map(|r| format!("`{r}`")).collect();
+            out.push(gathered(
+                "iam",
+                format!(
+                    "Task execution role(s) {} are not used on EKS: grant the node role (or the Fargate pod execution role) ECR pull permissions (AmazonEC2ContainerRegistryReadOnly); secrets are read by the secrets store instead",
+                    roles.join(", ")
+                ),
+                self.exec_roles.into_values().flatten().collect(),
+            ));
+        }
+        if !self.secrets_used.is_empty() {
+            let list: Vec<String> = self.secrets_used.keys().cloned().collect();
+            let how = if has_store {
+                "the Cluster's secretStore syncs them through the External Secrets Operator: make sure the operator is installed and its store's IAM role may read these secrets and parameters"
+            } else {
+                "install the External Secrets Operator with a (Cluster)SecretStore for AWS Secrets Manager / SSM Parameter Store (IAM role allowed to read them) and set `secretStore` on the Cluster, or create the Secrets yourself"
+            };
+            out.push(gathered(
+                "secrets",
+                format!(
+                    "Kubernetes Secrets must hold the task secrets — {how}: {}",
+                    list.join("; ")
+                ),
+                self.secret_users,
+            ));
+        }
+        for (target, users) in self.log_groups {
+            out.push(gathered(
+                "logging",
+                format!("Container logs went to {target}: install a log agent in the EKS cluster (the Amazon CloudWatch Observability add-on or Fluent Bit) configured to ship the pods' logs there"),
+                users,
+            ));
+        }
+        if !self.placeholders.is_empty() {
+            out.push(gathered(
+                "inputs",
+                format!(
+                    "Replace the unresolved placeholders in the manifests (or re-run with --param NAME=VALUE): {}",
+                    self.placeholders.into_iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ")
+                ),
+                self.placeholder_users,
+            ));
+        }
     }
 }
 
@@ -861,6 +928,83 @@ fn errors_json(errors: &[ImportError]) -> Vec<ErrorReport<'_>> {
 
 fn md_escape(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
+}
+
+/// One resource's section of the Markdown report.
+fn markdown_resource(r: &ResourceReport, s: &mut String) {
+    let _ = writeln!(s, "### {}/{}\n", r.kind, r.name);
+    let _ = writeln!(
+        s,
+        "From `{}` `{}` ({}), ECS name `{}`.\n",
+        r.source.file, r.source.path, r.source.what, r.ecs_name
+    );
+    if !r.notes.is_empty() {
+        let _ = writeln!(s, "| import | field | from | what |\n|---|---|---|---|");
+        for n in &r.notes {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} |",
+                n.kind.as_str(),
+                md_escape(&n.path),
+                md_escape(&n.source),
+                md_escape(&n.message)
+            );
+        }
+        s.push('\n');
+    }
+    if !r.changes.is_empty() {
+        let _ = writeln!(s, "| render | field | what changed |\n|---|---|---|");
+        for c in &r.changes {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} |",
+                c.disposition,
+                md_escape(&c.path),
+                md_escape(&c.message)
+            );
+        }
+        s.push('\n');
+    }
+    let _ = writeln!(
+        s,
+        "| field | from | disposition | table |\n|---|---|---|---|"
+    );
+    for f in &r.fields {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} |",
+            md_escape(&f.path),
+            md_escape(&f.source),
+            f.disposition,
+            md_escape(&f.note)
+        );
+    }
+    s.push('\n');
+}
+
+/// Lines of a table: columns padded to their widest cell, the first two left-aligned.
+fn table_lines(head: [&str; 7], rows: &[[String; 7]], s: &mut String) {
+    let mut widths = head.map(str::len);
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            widths[i] = widths[i].max(c.chars().count());
+        }
+    }
+    let line = |cells: &[String]| {
+        let mut l = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            if i < 2 {
+                let _ = write!(l, "{c:<w$}  ", w = widths[i]);
+            } else {
+                let _ = write!(l, "{c:>w$}  ", w = widths[i]);
+            }
+        }
+        l.trim_end().to_string()
+    };
+    let _ = writeln!(s, "{}", line(&head.map(String::from)));
+    for r in rows {
+        let _ = writeln!(s, "{}", line(r));
+    }
 }
 
 impl Report {
@@ -905,39 +1049,52 @@ impl Report {
             self.skipped.len(),
             self.errors.len()
         );
-        if !self.errors.is_empty() {
-            let _ = writeln!(s, "## Errors\n");
-            let _ = writeln!(s, "| error | file | path | message |\n|---|---|---|---|");
-            for e in &self.errors {
-                let _ = writeln!(
-                    s,
-                    "| {} | {} | {} | {} |",
-                    e.label(),
-                    md_escape(e.file()),
-                    md_escape(e.path()),
-                    md_escape(&e.message())
-                );
-            }
-            s.push('\n');
+        self.markdown_errors(&mut s);
+        self.markdown_follow_ups(&mut s);
+        self.markdown_resources(&mut s);
+        for r in &self.resources {
+            markdown_resource(r, &mut s);
         }
-        if !self.follow_ups.is_empty() {
-            let _ = writeln!(s, "## Follow-ups\n");
-            for (i, f) in self.follow_ups.iter().enumerate() {
-                let _ = writeln!(
-                    s,
-                    "{}. **{}** — {}{}",
-                    i + 1,
-                    f.topic,
-                    f.text,
-                    if f.resources.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" ({})", f.resources.join(", "))
-                    }
-                );
-            }
-            s.push('\n');
+        self.markdown_skipped(&mut s);
+        s
+    }
+
+    fn markdown_errors(&self, s: &mut String) {
+        if self.errors.is_empty() {
+            return;
         }
+        let _ = writeln!(s, "## Errors\n");
+        let _ = writeln!(s, "| error | file | path | message |\n|---|---|---|---|");
+        for e in &self.errors {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} |",
+                e.label(),
+                md_escape(e.file()),
+                md_escape(e.path()),
+                md_escape(&e.message())
+            );
+        }
+        s.push('\n');
+    }
+
+    fn markdown_follow_ups(&self, s: &mut String) {
+        if self.follow_ups.is_empty() {
+            return;
+        }
+        let _ = writeln!(s, "## Follow-ups\n");
+        for (i, f) in self.follow_ups.iter().enumerate() {
+            let resources = if f.resources.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", f.resources.join(", "))
+            };
+            let _ = writeln!(s, "{}. **{}** — {}{resources}", i + 1, f.topic, f.text);
+        }
+        s.push('\n');
+    }
+
+    fn markdown_resources(&self, s: &mut String) {
         let _ = writeln!(s, "## Resources\n");
         let _ = writeln!(
             s,
@@ -960,72 +1117,25 @@ impl Report {
             );
         }
         s.push('\n');
-        for r in &self.resources {
-            let _ = writeln!(s, "### {}/{}\n", r.kind, r.name);
+    }
+
+    fn markdown_skipped(&self, s: &mut String) {
+        if self.skipped.is_empty() {
+            return;
+        }
+        let _ = writeln!(s, "## Input resources not imported\n");
+        let _ = writeln!(s, "| file | path | type | why |\n|---|---|---|---|");
+        for k in &self.skipped {
             let _ = writeln!(
                 s,
-                "From `{}` `{}` ({}), ECS name `{}`.\n",
-                r.source.file, r.source.path, r.source.what, r.ecs_name
+                "| {} | {} | {} | {} |",
+                md_escape(&k.file),
+                md_escape(&k.path),
+                md_escape(&k.what),
+                md_escape(&k.reason)
             );
-            if !r.notes.is_empty() {
-                let _ = writeln!(s, "| import | field | from | what |\n|---|---|---|---|");
-                for n in &r.notes {
-                    let _ = writeln!(
-                        s,
-                        "| {} | {} | {} | {} |",
-                        n.kind.as_str(),
-                        md_escape(&n.path),
-                        md_escape(&n.source),
-                        md_escape(&n.message)
-                    );
-                }
-                s.push('\n');
-            }
-            if !r.changes.is_empty() {
-                let _ = writeln!(s, "| render | field | what changed |\n|---|---|---|");
-                for c in &r.changes {
-                    let _ = writeln!(
-                        s,
-                        "| {} | {} | {} |",
-                        c.disposition,
-                        md_escape(&c.path),
-                        md_escape(&c.message)
-                    );
-                }
-                s.push('\n');
-            }
-            let _ = writeln!(
-                s,
-                "| field | from | disposition | table |\n|---|---|---|---|"
-            );
-            for f in &r.fields {
-                let _ = writeln!(
-                    s,
-                    "| {} | {} | {} | {} |",
-                    md_escape(&f.path),
-                    md_escape(&f.source),
-                    f.disposition,
-                    md_escape(&f.note)
-                );
-            }
-            s.push('\n');
         }
-        if !self.skipped.is_empty() {
-            let _ = writeln!(s, "## Input resources not imported\n");
-            let _ = writeln!(s, "| file | path | type | why |\n|---|---|---|---|");
-            for k in &self.skipped {
-                let _ = writeln!(
-                    s,
-                    "| {} | {} | {} | {} |",
-                    md_escape(&k.file),
-                    md_escape(&k.path),
-                    md_escape(&k.what),
-                    md_escape(&k.reason)
-                );
-            }
-            s.push('\n');
-        }
-        s
+        s.push('\n');
     }
 
     /// The table printed on stderr: one row per resource, then what needs attention.
@@ -1055,43 +1165,43 @@ impl Report {
                 ]
             })
             .collect();
-        let mut widths = head.map(str::len);
-        for r in &rows {
-            for (i, c) in r.iter().enumerate() {
-                widths[i] = widths[i].max(c.chars().count());
-            }
+        table_lines(head, &rows, &mut s);
+        self.table_attention(&mut s);
+        for e in &self.errors {
+            let _ = writeln!(s, "error: [{}] {e}", e.label());
         }
-        let line = |cells: &[String]| {
-            let mut l = String::new();
-            for (i, c) in cells.iter().enumerate() {
-                if i < 2 {
-                    let _ = write!(l, "{c:<w$}  ", w = widths[i]);
-                } else {
-                    let _ = write!(l, "{c:>w$}  ", w = widths[i]);
-                }
-            }
-            l.trim_end().to_string()
-        };
-        let _ = writeln!(s, "{}", line(&head.map(String::from)));
-        for r in &rows {
-            let _ = writeln!(s, "{}", line(r));
-        }
+        let t = &self.totals;
+        let _ = writeln!(
+            s,
+            "\n{} resources, {} fields ({} mapped, {} approximated, {} unsupported), {} unresolved, {} dropped, {} follow-ups, {} errors",
+            self.resources.len(),
+            t.fields,
+            t.mapped,
+            t.approximated,
+            t.unsupported,
+            t.unresolved,
+            t.dropped,
+            self.follow_ups.len(),
+            self.errors.len()
+        );
+        s
+    }
+
+    /// Notes, changes, renames, skipped resources and follow-ups, one line each.
+    fn table_attention(&self, s: &mut String) {
         for r in &self.resources {
-            for n in &r.notes {
-                if n.kind == NoteKind::Renamed {
-                    continue;
-                }
+            for n in r.notes.iter().filter(|n| n.kind != NoteKind::Renamed) {
+                let at = if n.path.is_empty() {
+                    &n.source
+                } else {
+                    &n.path
+                };
                 let _ = writeln!(
                     s,
-                    "{}: {}/{}: {}: {}",
+                    "{}: {}/{}: {at}: {}",
                     n.kind.as_str(),
                     r.kind,
                     r.name,
-                    if n.path.is_empty() {
-                        &n.source
-                    } else {
-                        &n.path
-                    },
                     n.message
                 );
             }
@@ -1121,23 +1231,5 @@ impl Report {
                 let _ = writeln!(s, "{:>3}. [{}] {}", i + 1, f.topic, f.text);
             }
         }
-        for e in &self.errors {
-            let _ = writeln!(s, "error: [{}] {e}", e.label());
-        }
-        let t = &self.totals;
-        let _ = writeln!(
-            s,
-            "\n{} resources, {} fields ({} mapped, {} approximated, {} unsupported), {} unresolved, {} dropped, {} follow-ups, {} errors",
-            self.resources.len(),
-            t.fields,
-            t.mapped,
-            t.approximated,
-            t.unsupported,
-            t.unresolved,
-            t.dropped,
-            self.follow_ups.len(),
-            self.errors.len()
-        );
-        s
     }
 }

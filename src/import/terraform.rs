@@ -9,12 +9,12 @@
 //! Anything else (computed attributes, `data.*`, `module.*`) becomes a visible placeholder
 //! `${expression}`, reported where it lands.
 
-use super::assemble::{self, Part, Piece, Schedule};
-use super::model::{self, Api, Converted, Rename};
-use super::report::FollowUp;
-use super::{
-    ImportError, Imported, InputFile, Kind, Note, NoteKind, Options, Parsed, Skipped, Source,
+use super::assemble::{self, Part, Schedule};
+use super::convert::{
+    Association, Collected, Conversion, Resource as ConvertResource, Spelling, Target,
 };
+use super::model::Rename;
+use super::{ImportError, Imported, InputFile, Note, NoteKind, Options, Parsed, Skipped, Source};
 use hcl::expr::{
     BinaryOperator, Expression, ObjectKey, Operation, TraversalOperator, UnaryOperator,
 };
@@ -138,6 +138,20 @@ fn fmt(e: &Expression) -> String {
         .replace('\n', " ")
 }
 
+/// The (key, value) entries of a list (by index) or an object; `None` for anything else.
+fn entries(v: Value) -> Option<Vec<(Value, Value)>> {
+    match v {
+        Value::Array(a) => Some(
+            a.into_iter()
+                .enumerate()
+                .map(|(i, v)| (Value::from(i), v))
+                .collect(),
+        ),
+        Value::Object(m) => Some(m.into_iter().map(|(k, v)| (Value::String(k), v)).collect()),
+        _ => None,
+    }
+}
+
 fn number(n: &hcl::Number) -> Value {
     if let Some(i) = n.as_i64() {
         Value::from(i)
@@ -146,6 +160,13 @@ fn number(n: &hcl::Number) -> Value {
             .and_then(serde_json::Number::from_f64)
             .map_or(Value::Null, Value::Number)
     }
+}
+
+/// A `variable` block.
+#[derive(Clone)]
+struct Variable {
+    /// Its `default`.
+    default: Option<Expression>,
 }
 
 /// A resource block.
@@ -170,9 +191,17 @@ impl Resource {
     }
 }
 
+/// Where a traversal starts.
+enum Root {
+    /// A value, and how many operators were used to get it; the rest apply to it.
+    Partial(Value, usize),
+    /// The traversal's whole value.
+    Whole(Value),
+}
+
 struct Tf<'a> {
     dir: &'a str,
-    variables: BTreeMap<String, Option<Expression>>,
+    variables: BTreeMap<String, Variable>,
     tfvars: BTreeMap<String, Value>,
     overrides: &'a BTreeMap<String, String>,
     locals: BTreeMap<String, Expression>,
@@ -184,7 +213,46 @@ struct Tf<'a> {
     read: &'a dyn Fn(&str) -> Option<String>,
 }
 
-impl Tf<'_> {
+impl<'a> Tf<'a> {
+    fn new(
+        dir: &'a str,
+        module: &Module,
+        opts: &'a Options,
+        read: &'a dyn Fn(&str) -> Option<String>,
+    ) -> Self {
+        Tf {
+            dir,
+            variables: module.variables.clone(),
+            tfvars: BTreeMap::new(),
+            overrides: &opts.params,
+            locals: module.locals.clone(),
+            local_cache: BTreeMap::new(),
+            in_progress: BTreeSet::new(),
+            resources: module.resources.clone(),
+            placeholders: BTreeMap::new(),
+            scopes: Vec::new(),
+            read,
+        }
+    }
+
+    /// Evaluate the `.tfvars` files' assignments.
+    fn read_tfvars(&mut self, bodies: &[Body]) {
+        for body in bodies {
+            for a in body.attributes() {
+                let v = self.eval(&a.expr);
+                self.tfvars.insert(a.key.as_str().to_string(), v);
+            }
+        }
+    }
+
+    fn conversion<'c>(&'c self, file: &'c str) -> Conversion<'c> {
+        Conversion {
+            spelling: &SPELLING,
+            placeholders: &self.placeholders,
+            file,
+        }
+    }
+
     fn placeholder(&mut self, text: &str, why: String) -> Value {
         let p = format!("${{{text}}}");
         self.placeholders.entry(p.clone()).or_insert(why);
@@ -217,7 +285,7 @@ impl Tf<'_> {
 
     fn variable(&mut self, name: &str) -> Value {
         if let Some(v) = self.overrides.get(name) {
-            return match self.variables.get(name).cloned().flatten() {
+            return match self.variables.get(name).and_then(|v| v.default.clone()) {
                 // Keep the variable's type when its default shows it.
                 Some(Expression::Number(_)) => v
                     .parse::<i64>()
@@ -237,15 +305,17 @@ impl Tf<'_> {
         if let Some(v) = self.tfvars.get(name) {
             return v.clone();
         }
-        match self.variables.get(name).cloned() {
-            Some(Some(default)) => self.eval(&default),
-            Some(None) => self.placeholder(
-                &format!("var.{name}"),
-                format!("variable `{name}` has no default: pass --param {name}=VALUE (or a .tfvars file)"),
-            ),
-            None => self.placeholder(
+        let Some(variable) = self.variables.get(name) else {
+            return self.placeholder(
                 &format!("var.{name}"),
                 format!("variable `{name}` is not declared in the imported files: pass --param {name}=VALUE"),
+            );
+        };
+        match variable.default.clone() {
+            Some(default) => self.eval(&default),
+            None => self.placeholder(
+                &format!("var.{name}"),
+                format!("variable `{name}` has no default: pass --param {name}=VALUE (or a .tfvars file)"),
             ),
         }
     }
@@ -342,22 +412,34 @@ impl Tf<'_> {
     }
 
     fn traversal(&mut self, t: &hcl::expr::Traversal, whole: &Expression) -> Value {
+        match self.traversal_root(t, whole) {
+            Root::Partial(value, used) => self.traverse(value, &t.operators[used..], whole),
+            Root::Whole(value) => value,
+        }
+    }
+
+    /// The value a traversal starts from, and how many of its operators that used.
+    fn traversal_root(&mut self, t: &hcl::expr::Traversal, whole: &Expression) -> Root {
         let ops = &t.operators;
         let attr = |i: usize| match ops.get(i) {
             Some(TraversalOperator::GetAttr(id)) => Some(id.as_str().to_string()),
             _ => None,
         };
-        let (mut value, used) = match ident(&t.expr) {
-            Some(root) if self.lookup(root).is_some() => (self.lookup(root).unwrap_or_default(), 0),
+        let root = ident(&t.expr);
+        if let Some(v) = root.and_then(|r| self.lookup(r)) {
+            return Root::Partial(v, 0);
+        }
+        let unknown = |tf: &mut Self, why: &str| Root::Whole(tf.unknown(whole, why.into()));
+        match root {
             Some("var") => match attr(0) {
-                Some(n) => (self.variable(&n), 1),
-                None => return self.unknown(whole, "malformed reference".into()),
+                Some(n) => Root::Partial(self.variable(&n), 1),
+                None => unknown(self, "malformed reference"),
             },
             Some("local") => match attr(0) {
-                Some(n) => (self.local(&n), 1),
-                None => return self.unknown(whole, "malformed reference".into()),
+                Some(n) => Root::Partial(self.local(&n), 1),
+                None => unknown(self, "malformed reference"),
             },
-            Some("path") => (
+            Some("path") => Root::Partial(
                 Value::String(if self.dir.is_empty() {
                     ".".into()
                 } else {
@@ -365,53 +447,48 @@ impl Tf<'_> {
                 }),
                 1,
             ),
-            Some("data") => {
-                return self.unknown(
-                    whole,
-                    "a data source is read only when Terraform runs".into(),
-                );
-            }
-            Some("module") => {
-                return self.unknown(
-                    whole,
-                    "a module output is known only once Terraform has applied it".into(),
-                );
-            }
+            Some("data") => unknown(self, "a data source is read only when Terraform runs"),
+            Some("module") => unknown(
+                self,
+                "a module output is known only once Terraform has applied it",
+            ),
             Some("each" | "count" | "self" | "terraform") => {
-                return self.unknown(whole, "depends on the Terraform evaluation context".into());
+                unknown(self, "depends on the Terraform evaluation context")
             }
-            Some(ty) if ty.contains('_') => {
-                match (attr(0), attr(1)) {
-                    (Some(name), Some(a)) => {
-                        if ops.len() > 2 {
-                            // Deeper traversal into a computed attribute.
-                            let v = self.resource_attr(ty, &name, &a, whole);
-                            (v, 2)
-                        } else {
-                            return self.resource_attr(ty, &name, &a, whole);
-                        }
-                    }
-                    _ => return self.unknown(
-                        whole,
-                        "a splat or a whole resource is known only once Terraform has applied it"
-                            .into(),
-                    ),
+            Some(ty) if ty.contains('_') => match (attr(0), attr(1)) {
+                (Some(name), Some(a)) if ops.len() > 2 => {
+                    // Deeper traversal into a computed attribute.
+                    Root::Partial(self.resource_attr(ty, &name, &a, whole), 2)
                 }
-            }
-            _ => (self.eval(&t.expr), 0),
-        };
-        for op in &ops[used..] {
+                (Some(name), Some(a)) => Root::Whole(self.resource_attr(ty, &name, &a, whole)),
+                _ => unknown(
+                    self,
+                    "a splat or a whole resource is known only once Terraform has applied it",
+                ),
+            },
+            _ => Root::Partial(self.eval(&t.expr), 0),
+        }
+    }
+
+    /// Apply traversal operators to a value.
+    fn traverse(
+        &mut self,
+        mut value: Value,
+        ops: &[TraversalOperator],
+        whole: &Expression,
+    ) -> Value {
+        for op in ops {
             if self.has_placeholder(&value) && !value.is_object() && !value.is_array() {
                 return self.unknown(
                     whole,
                     "depends on a value known only once Terraform has applied it".into(),
                 );
             }
-            value = match op {
-                TraversalOperator::GetAttr(id) => match value.get(id.as_str()) {
-                    Some(v) => v.clone(),
-                    None => return self.unknown(whole, format!("no attribute `{}`", id.as_str())),
-                },
+            let (got, why) = match op {
+                TraversalOperator::GetAttr(id) => (
+                    value.get(id.as_str()).cloned(),
+                    format!("no attribute `{}`", id.as_str()),
+                ),
                 TraversalOperator::Index(e) => {
                     let k = self.eval(e);
                     let got = match (&value, &k) {
@@ -421,22 +498,19 @@ impl Tf<'_> {
                         (Value::Object(m), _) => m.get(&self.text(&k)).cloned(),
                         _ => None,
                     };
-                    match got {
-                        Some(v) => v,
-                        None => {
-                            return self
-                                .unknown(whole, "index into a value not known statically".into());
-                        }
-                    }
+                    (got, "index into a value not known statically".into())
                 }
-                TraversalOperator::LegacyIndex(i) => match value.get(*i as usize) {
-                    Some(v) => v.clone(),
-                    None => return self.unknown(whole, "index out of range".into()),
-                },
+                TraversalOperator::LegacyIndex(i) => {
+                    (value.get(*i as usize).cloned(), "index out of range".into())
+                }
                 TraversalOperator::AttrSplat | TraversalOperator::FullSplat => {
-                    return self.unknown(whole, "splat expressions are not evaluated".into());
+                    (None, "splat expressions are not evaluated".into())
                 }
             };
+            match got {
+                Some(v) => value = v,
+                None => return self.unknown(whole, why),
+            }
         }
         value
     }
@@ -520,35 +594,8 @@ impl Tf<'_> {
             Expression::Number(n) => number(n),
             Expression::String(s) => Value::String(s.clone()),
             Expression::Array(items) => Value::Array(items.iter().map(|x| self.eval(x)).collect()),
-            Expression::Object(obj) => {
-                let mut out = Map::new();
-                for (k, v) in obj {
-                    let key = match k {
-                        ObjectKey::Identifier(id) => undup(id.as_str()).to_string(),
-                        ObjectKey::Expression(x) => {
-                            let kv = self.eval(x);
-                            undup(&self.text(&kv)).to_string()
-                        }
-                        other => format!("{other:?}"),
-                    };
-                    let v = self.eval(v);
-                    out.insert(key, v);
-                }
-                Value::Object(out)
-            }
-            Expression::TemplateExpr(t) => {
-                let raw = match t.as_ref() {
-                    hcl::expr::TemplateExpr::QuotedString(s) => s.clone(),
-                    hcl::expr::TemplateExpr::Heredoc(h) => h.template.clone(),
-                };
-                // A template that is one interpolation keeps the value's type (`"${var.n}"`).
-                if let Ok(t) = Template::from_str(&raw)
-                    && let [Element::Interpolation(i)] = t.elements()
-                {
-                    return self.eval(&i.expr);
-                }
-                self.template_text(&raw, e)
-            }
+            Expression::Object(obj) => self.object(obj),
+            Expression::TemplateExpr(t) => self.template_expr(t, e),
             Expression::Variable(v) => match self.lookup(v.as_str()) {
                 Some(x) => x,
                 None => self.unknown(e, format!("`{}` is not known statically", v.as_str())),
@@ -565,55 +612,80 @@ impl Tf<'_> {
                 }
             }
             Expression::Operation(op) => self.operation(op, e),
-            Expression::ForExpr(f) => {
-                let coll = self.eval(&f.collection_expr);
-                let items: Vec<(Value, Value)> = match coll {
-                    Value::Array(a) => a
-                        .into_iter()
-                        .enumerate()
-                        .map(|(i, v)| (Value::from(i), v))
-                        .collect(),
-                    Value::Object(m) => m.into_iter().map(|(k, v)| (Value::String(k), v)).collect(),
-                    _ => {
-                        return self.unknown(
-                            e,
-                            "a for expression over a value not known statically".into(),
-                        );
-                    }
-                };
-                let mut list = Vec::new();
-                let mut map = Map::new();
-                for (k, v) in items {
-                    let mut scope = BTreeMap::new();
-                    if let Some(kv) = &f.key_var {
-                        scope.insert(kv.as_str().to_string(), k);
-                    }
-                    scope.insert(f.value_var.as_str().to_string(), v);
-                    self.scopes.push(scope);
-                    let keep = match &f.cond_expr {
-                        Some(c) => self.eval(c) == Value::Bool(true),
-                        None => true,
-                    };
-                    if keep {
-                        let value = self.eval(&f.value_expr);
-                        match &f.key_expr {
-                            Some(ke) => {
-                                let kv = self.eval(ke);
-                                map.insert(self.text(&kv), value);
-                            }
-                            None => list.push(value),
-                        }
-                    }
-                    self.scopes.pop();
-                }
-                if f.key_expr.is_some() {
-                    Value::Object(map)
-                } else {
-                    Value::Array(list)
-                }
-            }
+            Expression::ForExpr(f) => self.for_expr(f, e),
             #[allow(unreachable_patterns)]
             _ => self.unknown(e, "an expression the import does not evaluate".into()),
+        }
+    }
+
+    fn object(&mut self, obj: &hcl::expr::Object<ObjectKey, Expression>) -> Value {
+        let mut out = Map::new();
+        for (k, v) in obj {
+            let key = match k {
+                ObjectKey::Identifier(id) => undup(id.as_str()).to_string(),
+                ObjectKey::Expression(x) => {
+                    let kv = self.eval(x);
+                    undup(&self.text(&kv)).to_string()
+                }
+                other => format!("{other:?}"),
+            };
+            let v = self.eval(v);
+            out.insert(key, v);
+        }
+        Value::Object(out)
+    }
+
+    fn template_expr(&mut self, t: &hcl::expr::TemplateExpr, e: &Expression) -> Value {
+        let raw = match t {
+            hcl::expr::TemplateExpr::QuotedString(s) => s.clone(),
+            hcl::expr::TemplateExpr::Heredoc(h) => h.template.clone(),
+        };
+        // A template that is one interpolation keeps the value's type (`"${var.n}"`).
+        if let Ok(t) = Template::from_str(&raw)
+            && let [Element::Interpolation(i)] = t.elements()
+        {
+            return self.eval(&i.expr);
+        }
+        self.template_text(&raw, e)
+    }
+
+    fn for_expr(&mut self, f: &hcl::expr::ForExpr, e: &Expression) -> Value {
+        let coll = self.eval(&f.collection_expr);
+        let Some(items) = entries(coll) else {
+            return self.unknown(
+                e,
+                "a for expression over a value not known statically".into(),
+            );
+        };
+        let mut list = Vec::new();
+        let mut map = Map::new();
+        for (k, v) in items {
+            let mut scope = BTreeMap::new();
+            if let Some(kv) = &f.key_var {
+                scope.insert(kv.as_str().to_string(), k);
+            }
+            scope.insert(f.value_var.as_str().to_string(), v);
+            self.scopes.push(scope);
+            let keep = match &f.cond_expr {
+                Some(c) => self.eval(c) == Value::Bool(true),
+                None => true,
+            };
+            if keep {
+                let value = self.eval(&f.value_expr);
+                match &f.key_expr {
+                    Some(ke) => {
+                        let kv = self.eval(ke);
+                        map.insert(self.text(&kv), value);
+                    }
+                    None => list.push(value),
+                }
+            }
+            self.scopes.pop();
+        }
+        if f.key_expr.is_some() {
+            Value::Object(map)
+        } else {
+            Value::Array(list)
         }
     }
 
@@ -725,228 +797,40 @@ impl Tf<'_> {
             _ => {}
         }
         let args: Vec<Value> = f.args.iter().map(|a| self.eval(a)).collect();
-        let arg = |i: usize| args.get(i).cloned().unwrap_or(Value::Null);
-        let unknown_args = args.iter().any(|a| self.has_placeholder(a));
-        let s = |v: &Value| match v {
-            Value::String(s) => s.clone(),
-            Value::Number(n) => n.to_string(),
-            Value::Bool(b) => b.to_string(),
-            Value::Null => String::new(),
-            o => o.to_string(),
+        let call = Call {
+            name,
+            known: !args.iter().any(|a| self.has_placeholder(a)),
+            args: &args,
         };
-        let list = |v: &Value| match v {
-            Value::Array(a) => a.clone(),
-            Value::Null => Vec::new(),
-            o => vec![o.clone()],
-        };
-        let out: Option<Value> = match name {
-            "jsonencode" => Some(Value::String(arg(0).to_string())),
-            "jsondecode" if !unknown_args => serde_json::from_str(&s(&arg(0))).ok(),
-            "yamldecode" if !unknown_args => serde_yaml_ng::from_str::<Value>(&s(&arg(0))).ok(),
-            "file" if !unknown_args => self.read_file(&s(&arg(0)), e).map(Value::String),
-            "templatefile" if !unknown_args => {
-                let text = self.read_file(&s(&arg(0)), e);
-                text.map(|t| {
-                    let vars = arg(1).as_object().cloned().unwrap_or_default();
-                    self.scopes.push(vars.into_iter().collect());
-                    let v = self.template_text(&t, e);
-                    self.scopes.pop();
-                    v
-                })
-            }
-            "format" => {
-                let fmt_s = s(&arg(0));
-                let mut out = String::new();
-                let mut rest = args.iter().skip(1);
-                let mut chars = fmt_s.chars().peekable();
-                while let Some(c) = chars.next() {
-                    if c == '%' {
-                        match chars.next() {
-                            Some('%') => out.push('%'),
-                            Some('q') => out
-                                .push_str(&format!("{:?}", s(rest.next().unwrap_or(&Value::Null)))),
-                            Some(_) => out.push_str(&s(rest.next().unwrap_or(&Value::Null))),
-                            None => out.push('%'),
-                        }
-                    } else {
-                        out.push(c);
-                    }
-                }
-                Some(Value::String(out))
-            }
-            "join" => Some(Value::String(
-                list(&arg(1))
-                    .iter()
-                    .map(&s)
-                    .collect::<Vec<_>>()
-                    .join(&s(&arg(0))),
-            )),
-            "split" => Some(Value::Array(
-                s(&arg(1))
-                    .split(&s(&arg(0)))
-                    .map(|x| Value::String(x.into()))
-                    .collect(),
-            )),
-            "concat" => Some(Value::Array(args.iter().flat_map(list).collect())),
-            "flatten" => {
-                fn flat(v: &Value, out: &mut Vec<Value>) {
-                    match v {
-                        Value::Array(a) => a.iter().for_each(|x| flat(x, out)),
-                        o => out.push(o.clone()),
-                    }
-                }
-                let mut out = Vec::new();
-                flat(&arg(0), &mut out);
-                Some(Value::Array(out))
-            }
-            "merge" => {
-                let mut m = Map::new();
-                for a in &args {
-                    if let Value::Object(o) = a {
-                        m.extend(o.clone());
-                    }
-                }
-                Some(Value::Object(m))
-            }
-            "lookup" => match &arg(0) {
-                Value::Object(m) => m.get(&s(&arg(1))).cloned().or_else(|| args.get(2).cloned()),
-                _ => None,
-            },
-            "element" => {
-                let l = list(&arg(0));
-                arg(1)
-                    .as_u64()
-                    .filter(|_| !l.is_empty())
-                    .map(|i| l[i as usize % l.len()].clone())
-            }
-            "length" => match &arg(0) {
-                Value::Array(a) if !unknown_args => Some(Value::from(a.len())),
-                Value::Object(m) if !unknown_args => Some(Value::from(m.len())),
-                Value::String(x) if !unknown_args => Some(Value::from(x.chars().count())),
-                _ => None,
-            },
-            "keys" => arg(0)
-                .as_object()
-                .map(|m| Value::Array(m.keys().map(|k| Value::String(k.clone())).collect())),
-            "values" => arg(0)
-                .as_object()
-                .map(|m| Value::Array(m.values().cloned().collect())),
-            "contains" => Some(Value::Bool(list(&arg(0)).contains(&arg(1)))),
-            "coalesce" => args
-                .iter()
-                .find(|a| !a.is_null() && a.as_str() != Some(""))
-                .cloned(),
-            "compact" => Some(Value::Array(
-                list(&arg(0))
-                    .into_iter()
-                    .filter(|v| !v.is_null() && v.as_str() != Some(""))
-                    .collect(),
-            )),
-            "distinct" | "toset" => {
-                let mut seen = Vec::new();
-                for v in list(&arg(0)) {
-                    if !seen.contains(&v) {
-                        seen.push(v);
-                    }
-                }
-                Some(Value::Array(seen))
-            }
-            "tolist" | "tomap" => Some(arg(0)),
-            "tostring" => Some(Value::String(s(&arg(0)))),
-            "tonumber" if !unknown_args => s(&arg(0)).parse::<f64>().ok().map(|n| {
-                if n.fract() == 0.0 {
-                    Value::from(n as i64)
-                } else {
-                    json!(n)
-                }
-            }),
-            "tobool" if !unknown_args => match s(&arg(0)).as_str() {
-                "true" => Some(Value::Bool(true)),
-                "false" => Some(Value::Bool(false)),
-                _ => None,
-            },
-            "lower" => Some(Value::String(s(&arg(0)).to_lowercase())),
-            "upper" => Some(Value::String(s(&arg(0)).to_uppercase())),
-            "trimspace" => Some(Value::String(s(&arg(0)).trim().to_string())),
-            "chomp" => Some(Value::String(
-                s(&arg(0)).trim_end_matches(['\n', '\r']).to_string(),
-            )),
-            "trimprefix" => Some(Value::String(
-                s(&arg(0))
-                    .strip_prefix(&s(&arg(1)))
-                    .map(str::to_string)
-                    .unwrap_or_else(|| s(&arg(0))),
-            )),
-            "trimsuffix" => Some(Value::String(
-                s(&arg(0))
-                    .strip_suffix(&s(&arg(1)))
-                    .map(str::to_string)
-                    .unwrap_or_else(|| s(&arg(0))),
-            )),
-            "replace" if !s(&arg(1)).starts_with('/') => {
-                Some(Value::String(s(&arg(0)).replace(&s(&arg(1)), &s(&arg(2)))))
-            }
-            "startswith" if !unknown_args => Some(Value::Bool(s(&arg(0)).starts_with(&s(&arg(1))))),
-            "endswith" if !unknown_args => Some(Value::Bool(s(&arg(0)).ends_with(&s(&arg(1))))),
-            "substr" if !unknown_args => {
-                let text: Vec<char> = s(&arg(0)).chars().collect();
-                let off = arg(1).as_u64().unwrap_or(0) as usize;
-                let len = arg(2).as_i64().unwrap_or(-1);
-                let end = if len < 0 {
-                    text.len()
-                } else {
-                    (off + len as usize).min(text.len())
-                };
-                Some(Value::String(
-                    text.get(off.min(text.len())..end)
-                        .unwrap_or_default()
-                        .iter()
-                        .collect(),
-                ))
-            }
-            "min" | "max" if !unknown_args => {
-                let ns: Vec<f64> = args
-                    .iter()
-                    .flat_map(list)
-                    .filter_map(|v| v.as_f64())
-                    .collect();
-                let v = if name == "min" {
-                    ns.iter().cloned().fold(f64::INFINITY, f64::min)
-                } else {
-                    ns.iter().cloned().fold(f64::NEG_INFINITY, f64::max)
-                };
-                (!ns.is_empty()).then(|| {
-                    if v.fract() == 0.0 {
-                        Value::from(v as i64)
-                    } else {
-                        json!(v)
-                    }
-                })
-            }
-            "abs" if !unknown_args => arg(0).as_f64().map(|n| {
-                if n.fract() == 0.0 {
-                    Value::from(n.abs() as i64)
-                } else {
-                    json!(n.abs())
-                }
-            }),
-            "zipmap" => {
-                let ks = list(&arg(0));
-                let vs = list(&arg(1));
-                Some(Value::Object(
-                    ks.iter().zip(vs).map(|(k, v)| (s(k), v)).collect(),
-                ))
-            }
-            "base64encode" if !unknown_args => {
-                let t = s(&arg(0));
-                Some(Value::String(super::cloudformation::base64(t.as_bytes())))
-            }
-            _ => None,
+        let out = match name {
+            "file" | "templatefile" => self.file_function(&call, e),
+            "jsonencode" | "jsondecode" | "yamldecode" | "base64encode" => encoding(&call),
+            "format" | "join" | "split" | "lower" | "upper" | "trimspace" | "chomp"
+            | "trimprefix" | "trimsuffix" | "replace" | "startswith" | "endswith" | "substr"
+            | "tostring" => string_function(&call),
+            "tonumber" | "tobool" | "min" | "max" | "abs" => number_function(&call),
+            _ => collection_function(&call),
         };
         match out {
             Some(v) => v,
             None => self.unknown(e, format!("{name}() could not be evaluated statically")),
         }
+    }
+
+    /// `file()` and `templatefile()`.
+    fn file_function(&mut self, call: &Call<'_>, e: &Expression) -> Option<Value> {
+        if !call.known {
+            return None;
+        }
+        let text = self.read_file(&call.text(0), e)?;
+        if call.name == "file" {
+            return Some(Value::String(text));
+        }
+        let vars = call.arg(1).as_object().cloned().unwrap_or_default();
+        self.scopes.push(vars.into_iter().collect());
+        let v = self.template_text(&text, e);
+        self.scopes.pop();
+        Some(v)
     }
 
     /// A block body as JSON: attributes evaluated, nested blocks as lists of objects.
@@ -1063,6 +947,254 @@ impl Tf<'_> {
     }
 }
 
+/// A function call's evaluated arguments.
+struct Call<'a> {
+    name: &'a str,
+    /// No argument holds a placeholder.
+    known: bool,
+    args: &'a [Value],
+}
+
+impl Call<'_> {
+    fn arg(&self, i: usize) -> Value {
+        self.args.get(i).cloned().unwrap_or(Value::Null)
+    }
+
+    fn text(&self, i: usize) -> String {
+        text(&self.arg(i))
+    }
+
+    fn list(&self, i: usize) -> Vec<Value> {
+        list(&self.arg(i))
+    }
+}
+
+/// A value as Terraform turns it into a string.
+fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Null => String::new(),
+        o => o.to_string(),
+    }
+}
+
+/// A value as a list (one value: a one-element list; null: empty).
+fn list(v: &Value) -> Vec<Value> {
+    match v {
+        Value::Array(a) => a.clone(),
+        Value::Null => Vec::new(),
+        o => vec![o.clone()],
+    }
+}
+
+/// A number, integral when it is.
+fn numeric(n: f64) -> Value {
+    if n.fract() == 0.0 {
+        Value::from(n as i64)
+    } else {
+        json!(n)
+    }
+}
+
+fn encoding(c: &Call<'_>) -> Option<Value> {
+    match c.name {
+        "jsonencode" => Some(Value::String(c.arg(0).to_string())),
+        "jsondecode" if c.known => serde_json::from_str(&c.text(0)).ok(),
+        "yamldecode" if c.known => serde_yaml_ng::from_str::<Value>(&c.text(0)).ok(),
+        "base64encode" if c.known => Some(Value::String(super::cloudformation::base64(
+            c.text(0).as_bytes(),
+        ))),
+        _ => None,
+    }
+}
+
+/// `format()`: `%%`, `%q` and any other verb as the value's text.
+fn format(c: &Call<'_>) -> Value {
+    let fmt_s = c.text(0);
+    let mut out = String::new();
+    let mut rest = c.args.iter().skip(1);
+    let mut chars = fmt_s.chars().peekable();
+    while let Some(ch) = chars.next() {
+        if ch != '%' {
+            out.push(ch);
+            continue;
+        }
+        match chars.next() {
+            Some('%') => out.push('%'),
+            Some('q') => out.push_str(&format!("{:?}", text(rest.next().unwrap_or(&Value::Null)))),
+            Some(_) => out.push_str(&text(rest.next().unwrap_or(&Value::Null))),
+            None => out.push('%'),
+        }
+    }
+    Value::String(out)
+}
+
+fn substr(c: &Call<'_>) -> Value {
+    let chars: Vec<char> = c.text(0).chars().collect();
+    let off = c.arg(1).as_u64().unwrap_or(0) as usize;
+    let len = c.arg(2).as_i64().unwrap_or(-1);
+    let end = if len < 0 {
+        chars.len()
+    } else {
+        (off + len as usize).min(chars.len())
+    };
+    Value::String(
+        chars
+            .get(off.min(chars.len())..end)
+            .unwrap_or_default()
+            .iter()
+            .collect(),
+    )
+}
+
+fn string_function(c: &Call<'_>) -> Option<Value> {
+    let s = |i: usize| c.text(i);
+    let string = |x: String| Some(Value::String(x));
+    match c.name {
+        "format" => Some(format(c)),
+        "join" => string(c.list(1).iter().map(text).collect::<Vec<_>>().join(&s(0))),
+        "split" => Some(Value::Array(
+            s(1).split(&s(0)).map(|x| Value::String(x.into())).collect(),
+        )),
+        "tostring" => string(s(0)),
+        "lower" => string(s(0).to_lowercase()),
+        "upper" => string(s(0).to_uppercase()),
+        "trimspace" => string(s(0).trim().to_string()),
+        "chomp" => string(s(0).trim_end_matches(['\n', '\r']).to_string()),
+        "trimprefix" => string(
+            s(0).strip_prefix(&s(1))
+                .map(str::to_string)
+                .unwrap_or_else(|| s(0)),
+        ),
+        "trimsuffix" => string(
+            s(0).strip_suffix(&s(1))
+                .map(str::to_string)
+                .unwrap_or_else(|| s(0)),
+        ),
+        "replace" if !s(1).starts_with('/') => string(s(0).replace(&s(1), &s(2))),
+        "startswith" if c.known => Some(Value::Bool(s(0).starts_with(&s(1)))),
+        "endswith" if c.known => Some(Value::Bool(s(0).ends_with(&s(1)))),
+        "substr" if c.known => Some(substr(c)),
+        _ => None,
+    }
+}
+
+fn number_function(c: &Call<'_>) -> Option<Value> {
+    if !c.known {
+        return None;
+    }
+    match c.name {
+        "tonumber" => c.text(0).parse::<f64>().ok().map(numeric),
+        "tobool" => match c.text(0).as_str() {
+            "true" => Some(Value::Bool(true)),
+            "false" => Some(Value::Bool(false)),
+            _ => None,
+        },
+        "min" | "max" => {
+            let ns: Vec<f64> = c
+                .args
+                .iter()
+                .flat_map(list)
+                .filter_map(|v| v.as_f64())
+                .collect();
+            let v = if c.name == "min" {
+                ns.iter().cloned().fold(f64::INFINITY, f64::min)
+            } else {
+                ns.iter().cloned().fold(f64::NEG_INFINITY, f64::max)
+            };
+            (!ns.is_empty()).then(|| numeric(v))
+        }
+        "abs" => c.arg(0).as_f64().map(|n| numeric(n.abs())),
+        _ => None,
+    }
+}
+
+fn flatten(v: &Value, out: &mut Vec<Value>) {
+    match v {
+        Value::Array(a) => a.iter().for_each(|x| flatten(x, out)),
+        o => out.push(o.clone()),
+    }
+}
+
+fn collection_function(c: &Call<'_>) -> Option<Value> {
+    let array = |v: Vec<Value>| Some(Value::Array(v));
+    match c.name {
+        "concat" => array(c.args.iter().flat_map(list).collect()),
+        "flatten" => {
+            let mut out = Vec::new();
+            flatten(&c.arg(0), &mut out);
+            array(out)
+        }
+        "merge" => {
+            let mut m = Map::new();
+            for o in c.args.iter().filter_map(Value::as_object) {
+                m.extend(o.clone());
+            }
+            Some(Value::Object(m))
+        }
+        "lookup" => match &c.arg(0) {
+            Value::Object(m) => m
+                .get(&c.text(1))
+                .cloned()
+                .or_else(|| c.args.get(2).cloned()),
+            _ => None,
+        },
+        "element" => {
+            let l = c.list(0);
+            c.arg(1)
+                .as_u64()
+                .filter(|_| !l.is_empty())
+                .map(|i| l[i as usize % l.len()].clone())
+        }
+        "length" if c.known => match &c.arg(0) {
+            Value::Array(a) => Some(Value::from(a.len())),
+            Value::Object(m) => Some(Value::from(m.len())),
+            Value::String(x) => Some(Value::from(x.chars().count())),
+            _ => None,
+        },
+        "keys" => c
+            .arg(0)
+            .as_object()
+            .map(|m| Value::Array(m.keys().map(|k| Value::String(k.clone())).collect())),
+        "values" => c
+            .arg(0)
+            .as_object()
+            .map(|m| Value::Array(m.values().cloned().collect())),
+        "contains" => Some(Value::Bool(c.list(0).contains(&c.arg(1)))),
+        _ => more_collection_functions(c),
+    }
+}
+
+fn more_collection_functions(c: &Call<'_>) -> Option<Value> {
+    let present = |v: &Value| !v.is_null() && v.as_str() != Some("");
+    match c.name {
+        "coalesce" => c.args.iter().find(|a| present(a)).cloned(),
+        "compact" => Some(Value::Array(
+            c.list(0).into_iter().filter(present).collect(),
+        )),
+        "distinct" | "toset" => {
+            let mut seen = Vec::new();
+            for v in c.list(0) {
+                if !seen.contains(&v) {
+                    seen.push(v);
+                }
+            }
+            Some(Value::Array(seen))
+        }
+        "tolist" | "tomap" => Some(c.arg(0)),
+        "zipmap" => {
+            let ks = c.list(0);
+            let vs = c.list(1);
+            Some(Value::Object(
+                ks.iter().zip(vs).map(|(k, v)| (text(k), v)).collect(),
+            ))
+        }
+        _ => None,
+    }
+}
+
 /// `{k = v}` → `[{key: k, value: v}]` (tags) or `[{name: k, value: v}]`.
 fn pairs(v: &Value, key: &str) -> Value {
     match v {
@@ -1153,34 +1285,56 @@ pub fn import(
     opts: &Options,
     read: &dyn Fn(&str) -> Option<String>,
 ) -> Parsed {
-    let mut out = Parsed::default();
-    let mut tf = Tf {
-        dir,
-        variables: BTreeMap::new(),
-        tfvars: BTreeMap::new(),
-        overrides: &opts.params,
-        locals: BTreeMap::new(),
-        local_cache: BTreeMap::new(),
-        in_progress: BTreeSet::new(),
-        resources: Vec::new(),
-        placeholders: BTreeMap::new(),
-        scopes: Vec::new(),
-        read,
-    };
-    let mut tfvars = Vec::new();
-    let mut duplicates = Vec::new();
+    let mut collected = Collected::default();
+    let module = load(files, &mut collected.parsed.errors);
+    let mut tf = Tf::new(dir, &module, opts, read);
+    tf.read_tfvars(&module.tfvars);
+    let mut events = Events::default();
+    for r in &module.resources {
+        resource(&mut tf, r, &mut collected, &mut events);
+    }
+    event_targets(&tf, events, &mut collected.parsed);
+    let mut out = collected.finish(&SPELLING, &tf.placeholders);
+    note_duplicates(module.duplicates, &mut out.objects);
+    out
+}
+
+/// A key given twice in one object of a file.
+struct Duplicate {
+    file: String,
+    line: usize,
+    key: String,
+}
+
+/// The declarations of a module's files.
+#[derive(Default)]
+struct Module {
+    variables: BTreeMap<String, Variable>,
+    locals: BTreeMap<String, Expression>,
+    resources: Vec<Resource>,
+    tfvars: Vec<Body>,
+    duplicates: Vec<Duplicate>,
+}
+
+/// Parse a module's files and collect their variables, locals, resources and `.tfvars`.
+fn load(files: &[&InputFile], errors: &mut Vec<ImportError>) -> Module {
+    let mut module = Module::default();
     for f in files {
         let body = match parse_lenient(&f.text) {
             Ok((b, dups)) => {
-                for (line, key) in dups {
-                    duplicates.push((f.file.clone(), line, key));
-                }
+                module
+                    .duplicates
+                    .extend(dups.into_iter().map(|(line, key)| Duplicate {
+                        file: f.file.clone(),
+                        line,
+                        key,
+                    }));
                 b
             }
             Err(e) => {
                 let msg = e.to_string();
                 let path = location(&msg).unwrap_or_else(|| ".".into());
-                out.errors.push(ImportError::Syntax {
+                errors.push(ImportError::Syntax {
                     file: f.file.clone(),
                     path,
                     format: "HCL",
@@ -1190,9 +1344,16 @@ pub fn import(
             }
         };
         if f.file.ends_with(".tfvars") {
-            tfvars.push(body);
-            continue;
+            module.tfvars.push(body);
+        } else {
+            module.declare(&f.file, body);
         }
+    }
+    module
+}
+
+impl Module {
+    fn declare(&mut self, file: &str, body: Body) {
         for s in body.into_inner() {
             let Structure::Block(b) = s else { continue };
             let labels: Vec<String> = b.labels.iter().map(|l| l.as_str().to_string()).collect();
@@ -1203,483 +1364,530 @@ pub fn import(
                         .attributes()
                         .find(|a| a.key.as_str() == "default")
                         .map(|a| a.expr.clone());
-                    tf.variables.insert(name.clone(), default);
+                    self.variables.insert(name.clone(), Variable { default });
                 }
                 ("locals", []) => {
                     for a in b.body.attributes() {
-                        tf.locals.insert(a.key.as_str().to_string(), a.expr.clone());
+                        self.locals
+                            .insert(a.key.as_str().to_string(), a.expr.clone());
                     }
                 }
-                ("resource", [ty, name]) => tf.resources.push(Resource {
+                ("resource", [ty, name]) => self.resources.push(Resource {
                     ty: ty.clone(),
                     name: name.clone(),
                     body: b.body.clone(),
-                    file: f.file.clone(),
+                    file: file.to_string(),
                 }),
                 _ => {}
             }
         }
     }
-    for body in tfvars {
-        for a in body.attributes() {
-            let v = tf.eval(&a.expr);
-            tf.tfvars.insert(a.key.as_str().to_string(), v);
+}
+
+/// EventBridge rules (by resource name) and targets, paired once all are read.
+#[derive(Default)]
+struct Events {
+    rules: BTreeMap<String, Rule>,
+    targets: Vec<Evaluated>,
+}
+
+/// An `aws_cloudwatch_event_rule`: its ECS name and arguments.
+#[derive(Clone)]
+struct Rule {
+    name: String,
+    body: Map<String, Value>,
+}
+
+/// A resource with its arguments evaluated.
+struct Evaluated {
+    r: Resource,
+    body: Map<String, Value>,
+    notes: Vec<Note>,
+}
+
+impl Evaluated {
+    fn source(&self) -> Source {
+        Source {
+            file: self.r.file.clone(),
+            path: self.r.path(),
+            what: self.r.ty.clone(),
         }
     }
 
-    let mut pieces = Vec::new();
-    let mut associations = Vec::new();
-    let mut rules: BTreeMap<String, (String, Map<String, Value>)> = BTreeMap::new();
-    let mut targets = Vec::new();
-    let resources = tf.resources.clone();
-    for r in &resources {
-        let path = r.path();
-        let source = Source {
-            file: r.file.clone(),
-            path: path.clone(),
-            what: r.ty.clone(),
-        };
-        let relevant = r.ty.starts_with("aws_ecs_")
-            || r.ty.starts_with("aws_appautoscaling_")
-            || r.ty == "aws_cloudwatch_event_rule"
-            || r.ty == "aws_cloudwatch_event_target"
-            || r.ty == "aws_scheduler_schedule";
-        if !relevant {
-            out.skipped.push(Skipped {
-                file: r.file.clone(),
-                path,
-                what: r.ty.clone(),
-                reason: "not an ECS resource; left to Terraform".into(),
-            });
-            continue;
+    fn skip(&self, reason: String) -> Skipped {
+        Skipped {
+            file: self.r.file.clone(),
+            path: self.r.path(),
+            what: self.r.ty.clone(),
+            reason,
         }
-        let mut notes = Vec::new();
-        // count / for_each
-        if let Some(c) = r.attr("count").cloned() {
-            match tf.eval(&c) {
-                Value::Number(n) if n.as_u64() == Some(0) => {
-                    out.skipped.push(Skipped {
-                        file: r.file.clone(),
-                        path,
-                        what: r.ty.clone(),
-                        reason: "count is 0".into(),
-                    });
-                    continue;
-                }
-                Value::Number(n) if n.as_u64() == Some(1) => {}
-                other => notes.push(Note {
-                    kind: NoteKind::Assumed,
-                    path: String::new(),
-                    source: format!("{path}.count"),
-                    message: format!("count is `{}`: imported once", tf.text(&other)),
-                }),
+    }
+
+    /// The ECS name in argument `key`, or the resource name kebab-cased.
+    fn name(&self, tf: &Tf<'_>, key: &str) -> String {
+        self.body
+            .get(key)
+            .map(|v| tf.text(v))
+            .unwrap_or_else(|| super::kebab(&self.r.name))
+    }
+
+    /// The arguments, to convert.
+    fn resource<'v>(&self, name: String, body: &'v Value, notes: Vec<Note>) -> ConvertResource<'v> {
+        ConvertResource {
+            name,
+            body,
+            source: self.source(),
+            at: self.r.path(),
+            notes,
+        }
+    }
+}
+
+/// Whether a resource is converted: an ECS resource whose count is not 0. Returns what was
+/// assumed about its count and for_each.
+fn admit(tf: &mut Tf<'_>, r: &Resource, out: &mut Parsed) -> Option<Vec<Note>> {
+    let path = r.path();
+    let skip = |reason: &str| Skipped {
+        file: r.file.clone(),
+        path: path.clone(),
+        what: r.ty.clone(),
+        reason: reason.into(),
+    };
+    let relevant = r.ty.starts_with("aws_ecs_")
+        || r.ty.starts_with("aws_appautoscaling_")
+        || r.ty == "aws_cloudwatch_event_rule"
+        || r.ty == "aws_cloudwatch_event_target"
+        || r.ty == "aws_scheduler_schedule";
+    if !relevant {
+        out.skipped
+            .push(skip("not an ECS resource; left to Terraform"));
+        return None;
+    }
+    let mut notes = Vec::new();
+    if let Some(c) = r.attr("count").cloned() {
+        match tf.eval(&c) {
+            Value::Number(n) if n.as_u64() == Some(0) => {
+                out.skipped.push(skip("count is 0"));
+                return None;
             }
-        }
-        if r.attr("for_each").is_some() {
-            notes.push(Note {
+            Value::Number(n) if n.as_u64() == Some(1) => {}
+            other => notes.push(Note {
                 kind: NoteKind::Assumed,
                 path: String::new(),
-                source: format!("{path}.for_each"),
-                message:
-                    "for_each: imported once, with each.key and each.value left as placeholders"
-                        .into(),
-            });
-        }
-        let mut body = tf.body(&r.body, &path, &mut notes, true);
-        for (k, why) in TERRAFORM_ONLY {
-            if let Some(v) = body.remove(*k)
-                && super::present(&v)
-            {
-                notes.push(Note {
-                    kind: NoteKind::Dropped,
-                    path: String::new(),
-                    source: format!("{path}.{k}"),
-                    message: format!("Terraform-only argument: {why}; dropped"),
-                });
-            }
-        }
-        let ctx = Ctx {
-            tf: &tf,
-            file: &r.file,
-        };
-        match r.ty.as_str() {
-            "aws_ecs_task_definition" => {
-                let name = body
-                    .get("family")
-                    .map(|v| tf.text(v))
-                    .unwrap_or_else(|| super::kebab(&r.name));
-                match body.remove("container_definitions") {
-                    Some(Value::String(text)) if tf.placeholders.contains_key(text.trim()) => {
-                        out.errors.push(ImportError::InvalidValue {
-                            file: r.file.clone(),
-                            path: format!("{path}.container_definitions"),
-                            message: format!("`{text}` could not be resolved ({}): the container definitions are needed", tf.placeholders.get(text.trim()).cloned().unwrap_or_default()),
-                        });
-                        continue;
-                    }
-                    Some(Value::String(text)) => {
-                        match container_definitions(&text, &tf.placeholders) {
-                            Ok(v) => {
-                                body.insert("containerDefinitions".into(), v);
-                            }
-                            Err(e) => {
-                                out.errors.push(ImportError::InvalidValue {
-                                    file: r.file.clone(),
-                                    path: format!("{path}.container_definitions"),
-                                    message: format!("not JSON: {e}"),
-                                });
-                                continue;
-                            }
-                        }
-                    }
-                    Some(other) => {
-                        body.insert("containerDefinitions".into(), other);
-                    }
-                    None => {}
-                }
-                if let Some(Value::Array(vols)) = body.get_mut("volume") {
-                    for v in vols.iter_mut() {
-                        if let Some(m) = v.as_object_mut() {
-                            if let Some(hp) = m.remove("host_path") {
-                                m.insert("host".into(), json!({ "source_path": hp }));
-                            }
-                            if let Some(c) = m.remove("configure_at_launch") {
-                                m.insert("configured_at_launch".into(), c);
-                            }
-                        }
-                    }
-                }
-                if let Some(Value::Array(pc)) = body.get_mut("proxy_configuration") {
-                    for p in pc.iter_mut() {
-                        if let Some(props) = p.get("properties").cloned() {
-                            p["properties"] = pairs(&props, "name");
-                        }
-                    }
-                }
-                if let Some(t) = body.get("tags").cloned() {
-                    body.insert("tags".into(), pairs(&t, "key"));
-                }
-                if let Some(obj) = ctx.object(
-                    Kind::TaskDefinition,
-                    "RegisterTaskDefinitionRequest",
-                    &body,
-                    name,
-                    source,
-                    notes,
-                    &mut out.errors,
-                ) {
-                    out.objects.push(obj);
-                }
-            }
-            "aws_ecs_service" => {
-                let name = body
-                    .get("name")
-                    .map(|v| tf.text(v))
-                    .unwrap_or_else(|| super::kebab(&r.name));
-                let mut deployment = first(body.get("deployment_configuration"))
-                    .cloned()
-                    .unwrap_or_default();
-                body.remove("deployment_configuration");
-                for (from, to) in [
-                    ("deployment_maximum_percent", "maximum_percent"),
-                    (
-                        "deployment_minimum_healthy_percent",
-                        "minimum_healthy_percent",
-                    ),
-                    ("deployment_circuit_breaker", "deployment_circuit_breaker"),
-                    ("alarms", "alarms"),
-                ] {
-                    if let Some(v) = body.remove(from) {
-                        deployment.insert(to.into(), v);
-                    }
-                }
-                if !deployment.is_empty() {
-                    body.insert("deployment_configuration".into(), Value::Object(deployment));
-                }
-                if let Some(net) = first(body.get("network_configuration")).cloned() {
-                    body.insert("network_configuration".into(), awsvpc(&net));
-                }
-                if let Some(t) = body.get("tags").cloned() {
-                    body.insert("tags".into(), pairs(&t, "key"));
-                }
-                if let Some(mut obj) = ctx.object(
-                    Kind::Service,
-                    "CreateServiceRequest",
-                    &body,
-                    name,
-                    source,
-                    notes,
-                    &mut out.errors,
-                ) {
-                    if let Some(spec) = obj.spec.as_object_mut() {
-                        assemble::normalise_service(spec);
-                    }
-                    out.objects.push(obj);
-                }
-            }
-            "aws_ecs_cluster" => {
-                let name = body
-                    .get("name")
-                    .map(|v| tf.text(v))
-                    .unwrap_or_else(|| super::kebab(&r.name));
-                if let Some(t) = body.get("tags").cloned() {
-                    body.insert("tags".into(), pairs(&t, "key"));
-                }
-                if let Some(obj) = ctx.object(
-                    Kind::Cluster,
-                    "CreateClusterRequest",
-                    &body,
-                    name,
-                    source,
-                    notes,
-                    &mut out.errors,
-                ) {
-                    out.objects.push(obj);
-                }
-            }
-            "aws_ecs_cluster_capacity_providers" => associations.push((body, source, notes)),
-            "aws_ecs_capacity_provider" => {
-                let name = body
-                    .get("name")
-                    .map(|v| tf.text(v))
-                    .unwrap_or_else(|| super::kebab(&r.name));
-                let asg = first(body.get("auto_scaling_group_provider"))
-                    .and_then(|p| p.get("auto_scaling_group_arn"))
-                    .map(|v| tf.text(v))
-                    .unwrap_or_else(|| "its Auto Scaling group".into());
-                out.follow_ups.push(FollowUp::node_group(&name, &asg));
-                out.skipped.push(Skipped {
-                    file: r.file.clone(),
-                    path,
-                    what: r.ty.clone(),
-                    reason: format!("an EC2 capacity provider has no Tidewater kind: workloads using `{name}` are placed on nodes labelled eks.amazonaws.com/nodegroup={name} (see the follow-ups)"),
-                });
-            }
-            "aws_appautoscaling_target"
-            | "aws_appautoscaling_policy"
-            | "aws_appautoscaling_scheduled_action" => {
-                let resource_id = body
-                    .get("resource_id")
-                    .map(|v| tf.text(v))
-                    .unwrap_or_default();
-                let namespace = body
-                    .get("service_namespace")
-                    .map(|v| tf.text(v))
-                    .unwrap_or_else(|| "ecs".into());
-                let Some(service) =
-                    assemble::service_of(&resource_id).filter(|_| namespace == "ecs")
-                else {
-                    out.skipped.push(Skipped {
-                        file: r.file.clone(),
-                        path,
-                        what: r.ty.clone(),
-                        reason: format!(
-                            "does not scale an ECS service (resource_id `{resource_id}`)"
-                        ),
-                    });
-                    continue;
-                };
-                let (part, shape) = match r.ty.as_str() {
-                    "aws_appautoscaling_target" => (Part::Target, "RegisterScalableTargetRequest"),
-                    "aws_appautoscaling_policy" => (Part::Policy, "PutScalingPolicyRequest"),
-                    _ => (Part::Action, "PutScheduledActionRequest"),
-                };
-                body.remove("tags");
-                if let Some(p) = ctx.piece(
-                    &service,
-                    part,
-                    shape,
-                    &body,
-                    &path,
-                    source,
-                    notes,
-                    &mut out.errors,
-                ) {
-                    pieces.push(p);
-                }
-            }
-            "aws_cloudwatch_event_rule" => {
-                let name = body
-                    .get("name")
-                    .map(|v| tf.text(v))
-                    .unwrap_or_else(|| super::kebab(&r.name));
-                rules.insert(r.name.clone(), (name, body));
-            }
-            "aws_cloudwatch_event_target" => targets.push((r.clone(), body, source, notes)),
-            "aws_scheduler_schedule" => {
-                let name = body
-                    .get("name")
-                    .map(|v| tf.text(v))
-                    .unwrap_or_else(|| super::kebab(&r.name));
-                let Some(target) = first(body.get("target")).cloned() else {
-                    continue;
-                };
-                let Some(ecs) = first(target.get("ecs_parameters")).cloned() else {
-                    out.skipped.push(Skipped {
-                        file: r.file.clone(),
-                        path,
-                        what: r.ty.clone(),
-                        reason: "has no ECS target".into(),
-                    });
-                    continue;
-                };
-                let Some(expression) = body.get("schedule_expression").map(|v| tf.text(v)) else {
-                    continue;
-                };
-                let schedule = Schedule {
-                    expression,
-                    timezone: body.get("schedule_expression_timezone").map(|v| tf.text(v)),
-                    state: body.get("state").map(|v| tf.text(v)),
-                };
-                if let Some(obj) = ctx.scheduled(
-                    name,
-                    schedule,
-                    &ecs,
-                    target.get("arn"),
-                    target.get("input"),
-                    &format!("{path}.target[0]"),
-                    "ecs_parameters[0]",
-                    source,
-                    notes,
-                    &mut out.errors,
-                ) {
-                    out.objects.push(obj);
-                }
-            }
-            _ => out.skipped.push(Skipped {
-                file: r.file.clone(),
-                path,
-                what: r.ty.clone(),
-                reason: "no Tidewater kind for this resource type".into(),
+                source: format!("{path}.count"),
+                message: format!("count is `{}`: imported once", tf.text(&other)),
             }),
         }
     }
-    // EventBridge targets → ScheduledTasks, named after their rule.
-    let per_rule = {
-        let mut c: BTreeMap<String, usize> = BTreeMap::new();
-        for (r, _, _, _) in &targets {
-            if let Some(e) = r.attr("rule") {
-                *c.entry(fmt(e)).or_default() += 1;
-            }
-        }
-        c
-    };
-    for (r, body, source, notes) in targets {
-        let path = r.path();
-        let Some(ecs) = first(body.get("ecs_target")).cloned() else {
-            out.skipped.push(Skipped {
-                file: r.file.clone(),
-                path,
-                what: r.ty.clone(),
-                reason: "not an ECS target".into(),
-            });
-            continue;
-        };
-        let rule_ref = r.attr("rule").map(fmt).unwrap_or_default();
-        let rule = r.attr("rule").and_then(|e| match e {
-            Expression::Traversal(t) => match t.operators.first() {
-                Some(TraversalOperator::GetAttr(n))
-                    if ident(&t.expr) == Some("aws_cloudwatch_event_rule") =>
-                {
-                    rules.get(n.as_str()).cloned()
-                }
-                _ => None,
-            },
-            _ => None,
+    if r.attr("for_each").is_some() {
+        notes.push(Note {
+            kind: NoteKind::Assumed,
+            path: String::new(),
+            source: format!("{path}.for_each"),
+            message: "for_each: imported once, with each.key and each.value left as placeholders"
+                .into(),
         });
-        let Some((rule_name, rule_body)) = rule else {
-            out.skipped.push(Skipped { file: r.file.clone(), path, what: r.ty.clone(), reason: format!("its rule `{rule_ref}` is not an aws_cloudwatch_event_rule of the imported files") });
-            continue;
-        };
-        let Some(expression) = rule_body.get("schedule_expression").map(|v| tf.text(v)) else {
-            out.skipped.push(Skipped { file: r.file.clone(), path, what: r.ty.clone(), reason: "its rule runs on an event pattern, not a schedule: Tidewater has no event-triggered tasks".into() });
-            continue;
-        };
-        let state = match (rule_body.get("state"), rule_body.get("is_enabled")) {
-            (Some(s), _) => Some(tf.text(s)),
-            (None, Some(Value::Bool(false))) => Some("DISABLED".into()),
-            _ => None,
-        };
-        let name = if per_rule.get(&rule_ref).copied().unwrap_or(0) > 1 {
-            format!("{rule_name}-{}", super::kebab(&r.name))
-        } else {
-            rule_name
-        };
-        let schedule = Schedule {
-            expression,
-            timezone: None,
-            state,
-        };
-        let ctx = Ctx {
-            tf: &tf,
-            file: &r.file,
-        };
-        if let Some(obj) = ctx.scheduled(
-            name,
-            schedule,
-            &ecs,
-            body.get("arn"),
-            body.get("input"),
-            &path,
-            "ecs_target[0]",
-            source,
-            notes,
-            &mut out.errors,
-        ) {
-            out.objects.push(obj);
-        }
     }
-    for (mut body, source, notes) in associations {
-        let cluster = body
-            .remove("cluster_name")
-            .map(|v| tf.text(&v))
-            .unwrap_or_default();
-        let cluster = assemble::cluster_name(&cluster);
-        let ctx = Ctx {
-            tf: &tf,
-            file: &source.file.clone(),
-        };
-        let Some(obj) = ctx.object(
-            Kind::Cluster,
-            "CreateClusterRequest",
-            &body,
-            cluster.clone(),
-            source,
-            notes,
-            &mut out.errors,
-        ) else {
-            continue;
-        };
-        match out
-            .objects
-            .iter_mut()
-            .find(|o| o.kind == Kind::Cluster && o.ecs_name == cluster)
+    Some(notes)
+}
+
+/// Evaluate a resource's arguments, Terraform-only ones dropped (noted).
+fn evaluate(tf: &mut Tf<'_>, r: &Resource, mut notes: Vec<Note>) -> Evaluated {
+    let path = r.path();
+    let mut body = tf.body(&r.body, &path, &mut notes, true);
+    for (k, why) in TERRAFORM_ONLY {
+        if let Some(v) = body.remove(*k)
+            && super::present(&v)
         {
-            Some(existing) => {
-                if let (Some(spec), Value::Object(m)) = (existing.spec.as_object_mut(), obj.spec) {
-                    spec.extend(m);
-                }
-                existing.fields.extend(obj.fields);
-                existing.notes.extend(obj.notes);
-            }
-            None => out.objects.push(obj),
+            notes.push(Note {
+                kind: NoteKind::Dropped,
+                path: String::new(),
+                source: format!("{path}.{k}"),
+                message: format!("Terraform-only argument: {why}; dropped"),
+            });
         }
     }
-    assemble::attach(&mut out.objects, pieces, &mut out.skipped);
-    for (file, line, key) in duplicates {
-        for o in out.objects.iter_mut().filter(|o| o.source.file == file) {
+    Evaluated {
+        r: r.clone(),
+        body,
+        notes,
+    }
+}
+
+/// Evaluate and convert one resource (rules and targets are kept for [`event_targets`]).
+fn resource(tf: &mut Tf<'_>, r: &Resource, collected: &mut Collected, events: &mut Events) {
+    let Some(notes) = admit(tf, r, &mut collected.parsed) else {
+        return;
+    };
+    let e = evaluate(tf, r, notes);
+    let tf = &*tf;
+    let conversion = tf.conversion(&r.file);
+    let out = &mut collected.parsed;
+    match r.ty.as_str() {
+        "aws_ecs_task_definition" => task_definition(tf, &conversion, e, out),
+        "aws_ecs_service" => service(tf, &conversion, e, out),
+        "aws_ecs_cluster" => {
+            let name = e.name(tf, "name");
+            let body = Value::Object(with_tags(e.body.clone()));
+            conversion.cluster(e.resource(name, &body, e.notes.clone()), out);
+        }
+        "aws_ecs_cluster_capacity_providers" => {
+            let mut body = e.body.clone();
+            let cluster = body
+                .remove("cluster_name")
+                .map(|v| tf.text(&v))
+                .unwrap_or_default();
+            collected.associations.push(Association {
+                cluster: assemble::cluster_name(&cluster),
+                body: Value::Object(body),
+                source: e.source(),
+                at: r.path(),
+                notes: e.notes,
+            });
+        }
+        "aws_ecs_capacity_provider" => {
+            let name = e.name(tf, "name");
+            let asg = first(e.body.get("auto_scaling_group_provider"))
+                .and_then(|p| p.get("auto_scaling_group_arn"))
+                .map(|v| tf.text(v))
+                .unwrap_or_else(|| "its Auto Scaling group".into());
+            conversion.capacity_provider(&name, &asg, e.source(), out);
+        }
+        "aws_appautoscaling_target"
+        | "aws_appautoscaling_policy"
+        | "aws_appautoscaling_scheduled_action" => scaling(tf, &conversion, e, collected),
+        "aws_cloudwatch_event_rule" => {
+            let name = e.name(tf, "name");
+            let rule = Rule { name, body: e.body };
+            events.rules.insert(r.name.clone(), rule);
+        }
+        "aws_cloudwatch_event_target" => events.targets.push(e),
+        "aws_scheduler_schedule" => schedule(tf, &conversion, e, out),
+        _ => out
+            .skipped
+            .push(e.skip("no Tidewater kind for this resource type".into())),
+    }
+}
+
+/// `tags = {k = v}` → ECS tags.
+fn with_tags(mut body: Map<String, Value>) -> Map<String, Value> {
+    if let Some(t) = body.get("tags").cloned() {
+        body.insert("tags".into(), pairs(&t, "key"));
+    }
+    body
+}
+
+fn task_definition(tf: &Tf<'_>, conversion: &Conversion<'_>, e: Evaluated, out: &mut Parsed) {
+    let name = e.name(tf, "family");
+    let mut body = e.body.clone();
+    let path = e.r.path();
+    let error = |message: String| ImportError::InvalidValue {
+        file: e.r.file.clone(),
+        path: format!("{path}.container_definitions"),
+        message,
+    };
+    match body.remove("container_definitions") {
+        Some(Value::String(text)) if tf.placeholders.contains_key(text.trim()) => {
+            let why = tf
+                .placeholders
+                .get(text.trim())
+                .cloned()
+                .unwrap_or_default();
+            out.errors.push(error(format!(
+                "`{text}` could not be resolved ({why}): the container definitions are needed"
+            )));
+            return;
+        }
+        Some(Value::String(text)) => match container_definitions(&text, &tf.placeholders) {
+            Ok(v) => {
+                body.insert("containerDefinitions".into(), v);
+            }
+            Err(e) => {
+                out.errors.push(error(format!("not JSON: {e}")));
+                return;
+            }
+        },
+        Some(other) => {
+            body.insert("containerDefinitions".into(), other);
+        }
+        None => {}
+    }
+    task_definition_blocks(&mut body);
+    let body = Value::Object(with_tags(body));
+    conversion.task_definition(e.resource(name, &body, e.notes.clone()), out);
+}
+
+/// Terraform's spelling of a task definition's volumes and proxy configuration → ECS's.
+fn task_definition_blocks(body: &mut Map<String, Value>) {
+    if let Some(Value::Array(vols)) = body.get_mut("volume") {
+        for m in vols.iter_mut().filter_map(Value::as_object_mut) {
+            if let Some(hp) = m.remove("host_path") {
+                m.insert("host".into(), json!({ "source_path": hp }));
+            }
+            if let Some(c) = m.remove("configure_at_launch") {
+                m.insert("configured_at_launch".into(), c);
+            }
+        }
+    }
+    if let Some(Value::Array(pc)) = body.get_mut("proxy_configuration") {
+        for p in pc.iter_mut() {
+            if let Some(props) = p.get("properties").cloned() {
+                p["properties"] = pairs(&props, "name");
+            }
+        }
+    }
+}
+
+fn service(tf: &Tf<'_>, conversion: &Conversion<'_>, e: Evaluated, out: &mut Parsed) {
+    let name = e.name(tf, "name");
+    let mut body = e.body.clone();
+    let mut deployment = first(body.get("deployment_configuration"))
+        .cloned()
+        .unwrap_or_default();
+    body.remove("deployment_configuration");
+    for (from, to) in [
+        ("deployment_maximum_percent", "maximum_percent"),
+        (
+            "deployment_minimum_healthy_percent",
+            "minimum_healthy_percent",
+        ),
+        ("deployment_circuit_breaker", "deployment_circuit_breaker"),
+        ("alarms", "alarms"),
+    ] {
+        if let Some(v) = body.remove(from) {
+            deployment.insert(to.into(), v);
+        }
+    }
+    if !deployment.is_empty() {
+        body.insert("deployment_configuration".into(), Value::Object(deployment));
+    }
+    if let Some(net) = first(body.get("network_configuration")).cloned() {
+        body.insert("network_configuration".into(), awsvpc(&net));
+    }
+    let body = Value::Object(with_tags(body));
+    conversion.service(e.resource(name, &body, e.notes.clone()), out);
+}
+
+/// A scalable target, scaling policy or scheduled action of an ECS service.
+fn scaling(tf: &Tf<'_>, conversion: &Conversion<'_>, e: Evaluated, collected: &mut Collected) {
+    let text = |k: &str| e.body.get(k).map(|v| tf.text(v));
+    let resource_id = text("resource_id").unwrap_or_default();
+    let namespace = text("service_namespace").unwrap_or_else(|| "ecs".into());
+    let source = e.source();
+    let service = conversion.scaled_service(
+        Some(&resource_id),
+        &namespace,
+        "resource_id",
+        &source,
+        &mut collected.parsed,
+    );
+    let Some(service) = service else { return };
+    let (part, shape) = match e.r.ty.as_str() {
+        "aws_appautoscaling_target" => (Part::Target, "RegisterScalableTargetRequest"),
+        "aws_appautoscaling_policy" => (Part::Policy, "PutScalingPolicyRequest"),
+        _ => (Part::Action, "PutScheduledActionRequest"),
+    };
+    let mut body = e.body.clone();
+    body.remove("tags");
+    let body = Value::Object(body);
+    let r = e.resource(service.clone(), &body, e.notes.clone());
+    conversion.piece(&service, part, shape, r, collected);
+}
+
+/// An EventBridge Scheduler schedule with an ECS target.
+fn schedule(tf: &Tf<'_>, conversion: &Conversion<'_>, e: Evaluated, out: &mut Parsed) {
+    let name = e.name(tf, "name");
+    let Some(target) = first(e.body.get("target")).cloned() else {
+        return;
+    };
+    let Some(ecs) = first(target.get("ecs_parameters")).cloned() else {
+        out.skipped.push(e.skip("has no ECS target".into()));
+        return;
+    };
+    let text = |k: &str| e.body.get(k).map(|v| tf.text(v));
+    let Some(expression) = text("schedule_expression") else {
+        return;
+    };
+    let schedule = Schedule {
+        expression,
+        timezone: text("schedule_expression_timezone"),
+        state: text("state"),
+    };
+    let at = format!("{}.target[0]", e.r.path());
+    let target = ecs_target(
+        &ecs,
+        target.get("arn"),
+        target.get("input"),
+        &at,
+        "ecs_parameters[0]",
+    );
+    let obj = scheduled(
+        conversion,
+        name,
+        schedule,
+        target,
+        e.source(),
+        e.notes,
+        &mut out.errors,
+    );
+    out.objects.extend(obj);
+}
+
+/// A target's ECS parameters in ECS's spelling, with the cluster and the input.
+fn ecs_target(
+    ecs: &Map<String, Value>,
+    arn: Option<&Value>,
+    input: Option<&Value>,
+    path: &str,
+    ecs_key: &str,
+) -> Target {
+    let mut params = with_tags(ecs.clone());
+    if let Some(net) = first(params.get("network_configuration")).cloned() {
+        params.insert("network_configuration".into(), awsvpc(&net));
+    }
+    if let Some(arn) = arn {
+        params.insert("cluster".into(), arn.clone());
+    }
+    Target {
+        params,
+        params_at: format!("{path}.{ecs_key}"),
+        cluster_at: format!("{path}.arn"),
+        input: input.and_then(Value::as_str).map(str::to_string),
+        input_at: format!("{path}.input"),
+        schedule_at: String::new(),
+    }
+}
+
+/// A ScheduledTask, its schedule's fields named in Terraform's spelling.
+fn scheduled(
+    conversion: &Conversion<'_>,
+    name: String,
+    schedule: Schedule,
+    mut target: Target,
+    source: Source,
+    notes: Vec<Note>,
+    errors: &mut Vec<ImportError>,
+) -> Option<Imported> {
+    target.schedule_at = source.path.clone();
+    let mut obj = conversion.scheduled(name, schedule, target, source, notes, errors)?;
+    for (p, s) in obj.fields.iter_mut() {
+        if p == "scheduleExpression" {
+            *s = s.replace(".ScheduleExpression", ".schedule_expression");
+        }
+    }
+    Some(obj)
+}
+
+/// EventBridge targets → ScheduledTasks, named after their rule.
+fn event_targets(tf: &Tf<'_>, events: Events, out: &mut Parsed) {
+    let mut per_rule: BTreeMap<String, usize> = BTreeMap::new();
+    for e in &events.targets {
+        if let Some(x) = e.r.attr("rule") {
+            *per_rule.entry(fmt(x)).or_default() += 1;
+        }
+    }
+    for e in events.targets {
+        let rule_ref = e.r.attr("rule").map(fmt).unwrap_or_default();
+        let shared = per_rule.get(&rule_ref).copied().unwrap_or(0) > 1;
+        event_target(tf, &events.rules, e, shared, out);
+    }
+}
+
+/// The rule an `aws_cloudwatch_event_target` names, if it is one of the module.
+fn rule_of<'r>(e: &Evaluated, rules: &'r BTreeMap<String, Rule>) -> Option<&'r Rule> {
+    match e.r.attr("rule")? {
+        Expression::Traversal(t) => match t.operators.first() {
+            Some(TraversalOperator::GetAttr(n))
+                if ident(&t.expr) == Some("aws_cloudwatch_event_rule") =>
+            {
+                rules.get(n.as_str())
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// One EventBridge target; `shared`: its rule has other targets (the name says which).
+fn event_target(
+    tf: &Tf<'_>,
+    rules: &BTreeMap<String, Rule>,
+    e: Evaluated,
+    shared: bool,
+    out: &mut Parsed,
+) {
+    let Some(ecs) = first(e.body.get("ecs_target")).cloned() else {
+        out.skipped.push(e.skip("not an ECS target".into()));
+        return;
+    };
+    let rule_ref = e.r.attr("rule").map(fmt).unwrap_or_default();
+    let Some(rule) = rule_of(&e, rules) else {
+        out.skipped.push(e.skip(format!(
+            "its rule `{rule_ref}` is not an aws_cloudwatch_event_rule of the imported files"
+        )));
+        return;
+    };
+    let Some(expression) = rule.body.get("schedule_expression").map(|v| tf.text(v)) else {
+        out.skipped.push(e.skip("its rule runs on an event pattern, not a schedule: Tidewater has no event-triggered tasks".into()));
+        return;
+    };
+    let state = match (rule.body.get("state"), rule.body.get("is_enabled")) {
+        (Some(s), _) => Some(tf.text(s)),
+        (None, Some(Value::Bool(false))) => Some("DISABLED".into()),
+        _ => None,
+    };
+    let name = if shared {
+        format!("{}-{}", rule.name, super::kebab(&e.r.name))
+    } else {
+        rule.name.clone()
+    };
+    let schedule = Schedule {
+        expression,
+        timezone: None,
+        state,
+    };
+    let conversion = tf.conversion(&e.r.file);
+    let path = e.r.path();
+    let target = ecs_target(
+        &ecs,
+        e.body.get("arn"),
+        e.body.get("input"),
+        &path,
+        "ecs_target[0]",
+    );
+    let obj = scheduled(
+        &conversion,
+        name,
+        schedule,
+        target,
+        e.source(),
+        e.notes,
+        &mut out.errors,
+    );
+    out.objects.extend(obj);
+}
+
+/// Objects of a file with a repeated key get a note: the last one is used.
+fn note_duplicates(duplicates: Vec<Duplicate>, objects: &mut [Imported]) {
+    for d in duplicates {
+        for o in objects.iter_mut().filter(|o| o.source.file == d.file) {
             o.notes.push(Note {
                 kind: NoteKind::Assumed,
                 path: String::new(),
-                source: format!("line {line}"),
+                source: format!("line {}", d.line),
                 message: format!(
-                    "`{key}` is given twice in one object: the last one is used, as Terraform does"
+                    "`{}` is given twice in one object: the last one is used, as Terraform does",
+                    d.key
                 ),
             });
         }
     }
-    out
 }
+
+const SPELLING: Spelling = Spelling {
+    renames: RENAMES,
+    field_name: str::to_string,
+};
 
 /// Marks a repeated object key so that hcl-edit (which rejects repeats) parses it; the
 /// evaluation lets the marked (later) one win, as Terraform does.
@@ -1748,159 +1956,10 @@ fn parse_message(msg: &str) -> String {
     }
 }
 
-struct Ctx<'t, 'a> {
-    tf: &'t Tf<'a>,
-    file: &'t str,
-}
-
-impl Ctx<'_, '_> {
-    fn convert(
-        &self,
-        api: Api,
-        shape: &str,
-        value: &Value,
-        source: &str,
-        errors: &mut Vec<ImportError>,
-    ) -> Option<Converted> {
-        model::convert_checked(
-            api,
-            RENAMES,
-            &self.tf.placeholders,
-            self.file,
-            str::to_string,
-            shape,
-            value,
-            source,
-            errors,
-        )
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn object(
-        &self,
-        kind: Kind,
-        shape: &str,
-        body: &Map<String, Value>,
-        name: String,
-        source: Source,
-        mut notes: Vec<Note>,
-        errors: &mut Vec<ImportError>,
-    ) -> Option<Imported> {
-        let (spec, fields, more) = self.convert(
-            Api::Ecs,
-            shape,
-            &Value::Object(body.clone()),
-            &source.path,
-            errors,
-        )?;
-        notes.extend(more);
-        Some(Imported {
-            kind,
-            ecs_name: name,
-            spec: Value::Object(spec),
-            source,
-            fields,
-            notes,
-        })
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn piece(
-        &self,
-        service: &str,
-        part: Part,
-        shape: &str,
-        body: &Map<String, Value>,
-        path: &str,
-        source: Source,
-        mut notes: Vec<Note>,
-        errors: &mut Vec<ImportError>,
-    ) -> Option<Piece> {
-        let (mut value, mut fields, more) = self.convert(
-            Api::AutoScaling,
-            shape,
-            &Value::Object(body.clone()),
-            path,
-            errors,
-        )?;
-        notes.extend(more);
-        assemble::drop_implied(&mut value, &mut fields);
-        Some(Piece {
-            service: service.to_string(),
-            part,
-            value,
-            fields,
-            notes,
-            source,
-        })
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn scheduled(
-        &self,
-        name: String,
-        schedule: Schedule,
-        ecs: &Map<String, Value>,
-        arn: Option<&Value>,
-        input: Option<&Value>,
-        path: &str,
-        ecs_key: &str,
-        source: Source,
-        mut notes: Vec<Note>,
-        errors: &mut Vec<ImportError>,
-    ) -> Option<Imported> {
-        let mut params = ecs.clone();
-        if let Some(net) = first(params.get("network_configuration")).cloned() {
-            params.insert("network_configuration".into(), awsvpc(&net));
-        }
-        if let Some(t) = params.get("tags").cloned() {
-            params.insert("tags".into(), pairs(&t, "key"));
-        }
-        if let Some(arn) = arn {
-            params.insert("cluster".into(), arn.clone());
-        }
-        let (mut run, mut fields, more) = self.convert(
-            Api::Ecs,
-            "RunTaskRequest",
-            &Value::Object(params),
-            &format!("{path}.{ecs_key}"),
-            errors,
-        )?;
-        notes.extend(more);
-        for (p, s) in fields.iter_mut() {
-            if p == "cluster" {
-                *s = format!("{path}.arn");
-            }
-        }
-        if let Some(Value::String(input)) = input {
-            model::task_override(
-                input,
-                &format!("{path}.input"),
-                self.file,
-                |v, p, errors| self.convert(Api::Ecs, "TaskOverride", v, p, errors),
-                &mut run,
-                &mut fields,
-                &mut notes,
-                errors,
-            );
-        }
-        let schedule_source = source.path.clone();
-        let mut obj =
-            assemble::scheduled_task(name, schedule, run, fields, notes, source, &schedule_source);
-        for (p, s) in obj.fields.iter_mut() {
-            if p == "scheduleExpression" {
-                *s = s
-                    .to_string()
-                    .replace(".ScheduleExpression", ".schedule_expression");
-            }
-        }
-        Some(obj)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::import::Kind;
 
     fn run(
         files: &[(&str, &str)],
