@@ -496,3 +496,86 @@ fn dependency_order(
     order.extend(members.iter().filter(|i| !placed.contains(i)));
     order
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn defs(v: serde_json::Value) -> Vec<ContainerDefinition> {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn start_on_essential_is_a_sidecar_and_on_non_essential_a_regular_container_first() {
+        let all = defs(serde_json::json!([
+            {"name": "app", "image": "a", "dependsOn": [
+                {"containerName": "proxy", "condition": "START"},
+                {"containerName": "seed", "condition": "START"}]},
+            {"name": "proxy", "image": "p"},
+            {"name": "seed", "image": "s", "essential": false}
+        ]));
+        let mut w = Warnings::default();
+        let a = arrange(&all, &mut w);
+        assert_eq!(
+            a,
+            Arrangement {
+                roles: vec![Role::Main, Role::Sidecar, Role::Main],
+                init_order: vec![1],
+                main_order: vec![2, 0],
+                awaited_healthy: BTreeSet::new(),
+            }
+        );
+        let w = w.into_vec();
+        assert_eq!(w.len(), 1);
+        assert_eq!(w[0].path, "containerDefinitions[0].dependsOn[1]");
+    }
+
+    #[test]
+    fn what_a_sidecar_or_init_container_waits_on_starts_before_it() {
+        let all = defs(serde_json::json!([
+            {"name": "app", "image": "a", "dependsOn": [
+                {"containerName": "db", "condition": "HEALTHY"},
+                {"containerName": "migrate", "condition": "SUCCESS"}]},
+            {"name": "db", "image": "d", "dependsOn": [{"containerName": "seed", "condition": "START"}]},
+            {"name": "migrate", "image": "m", "essential": false,
+             "dependsOn": [{"containerName": "db", "condition": "HEALTHY"}]},
+            {"name": "seed", "image": "s", "essential": false}
+        ]));
+        let mut w = Warnings::default();
+        let a = arrange(&all, &mut w);
+        assert_eq!(
+            a,
+            Arrangement {
+                roles: vec![Role::Main, Role::Sidecar, Role::Init, Role::Sidecar],
+                init_order: vec![3, 1, 2],
+                main_order: vec![0],
+                awaited_healthy: BTreeSet::from([1]),
+            }
+        );
+        let w = w.into_vec();
+        assert_eq!(w.len(), 1);
+        assert!(w[0].message.contains("runs as a native sidecar because"));
+    }
+
+    #[test]
+    fn demand_takes_container_overrides() {
+        let c =
+            &defs(serde_json::json!([{"name": "a", "image": "a", "cpu": 256, "memory": 512}]))[0];
+        let o = ContainerOverride {
+            cpu: Some(512),
+            memory_reservation: Some(128),
+            ..ContainerOverride::default()
+        };
+        assert_eq!(
+            demand(c, Some(&o), resources::Lifetime::Task),
+            resources::Demand {
+                name: "a".into(),
+                cpu: Some(512),
+                memory: Some(512),
+                memory_reservation: Some(128),
+                essential: true,
+                lifetime: resources::Lifetime::Task,
+            }
+        );
+    }
+}

@@ -671,3 +671,59 @@ pub fn family(td: &TaskDefinitionSpec, name: &str) -> String {
         .filter(|f| !f.is_empty())
         .unwrap_or_else(|| name.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn defs(v: serde_json::Value) -> Vec<ContainerDefinition> {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn equal_values_of_every_container_are_not_reported() {
+        let all = defs(serde_json::json!([
+            {"name": "a", "image": "a", "hostname": "web", "dnsSearchDomains": ["corp"]},
+            {"name": "b", "image": "b", "hostname": "web", "dnsSearchDomains": ["corp"]}
+        ]));
+        let mut w = Warnings::default();
+        assert_eq!(hostname(&all, &mut w), Some("web".into()));
+        assert_eq!(
+            merged_list(
+                &all,
+                "dnsSearchDomains",
+                |c| c.dns_search_domains.as_ref(),
+                &mut w
+            ),
+            ["corp"]
+        );
+        assert!(w.into_vec().is_empty());
+    }
+
+    #[test]
+    fn stop_timeout_counts_ecs_default_for_containers_without_one() {
+        let all = defs(serde_json::json!([
+            {"name": "a", "image": "a", "stopTimeout": 10},
+            {"name": "b", "image": "b"}
+        ]));
+        let mut w = Warnings::default();
+        assert_eq!(termination_grace(&all, &mut w), Some(30));
+        let w = w.into_vec();
+        assert_eq!(w.len(), 1);
+        assert_eq!(w[0].path, "containerDefinitions[0].stopTimeout");
+    }
+
+    #[test]
+    fn a_docker_label_set_differently_keeps_the_last_value() {
+        let all = defs(serde_json::json!([
+            {"name": "a", "image": "a", "dockerLabels": {"team": "x"}},
+            {"name": "b", "image": "b", "dockerLabels": {"team": "y"}}
+        ]));
+        let mut w = Warnings::default();
+        assert_eq!(
+            annotations(&all, &mut w),
+            BTreeMap::from([("team".to_string(), "y".to_string())])
+        );
+        assert_eq!(w.into_vec()[0].path, "containerDefinitions[1].dockerLabels");
+    }
+}
