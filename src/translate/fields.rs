@@ -543,7 +543,7 @@ pub static FIELDS: &[Field] = &[
     r(
         TD,
         "containerDefinitions[].healthCheck",
-        "exec probes (CMD → command, CMD-SHELL → /bin/sh -c), interval → periodSeconds, timeout → timeoutSeconds, retries → failureThreshold of every probe; startPeriod → a startup probe (its failures do not count, a success ends it). Essential containers: readiness, and liveness in Service tasks (a standalone task keeps running whatever its health); non-essential containers: no probe, or only a startup probe when others wait for them to be HEALTHY (reported); a sidecar others wait for only to start gets its startPeriod as liveness initialDelaySeconds (reported)",
+        "exec probes (CMD → command, CMD-SHELL → /bin/sh -c; interval, timeout, retries → periodSeconds, timeoutSeconds, failureThreshold); startPeriod → a startup probe. Readiness for essential containers, liveness for those of Service tasks; non-essential containers get none, or only a startup probe when others wait for them to be HEALTHY (reported); a sidecar others wait for only to start gets startPeriod as liveness initialDelaySeconds (reported)",
     ),
     r(
         TD,
