@@ -49,8 +49,21 @@ pub struct PodBuild {
     pub secret_refs: Vec<SecretRef>,
     /// appProtocol per container port.
     pub app_protocols: BTreeMap<i32, String>,
-    /// Ports by (ECS container name, container port) → port name, for Services.
-    pub ports: Vec<(String, i32, Option<String>, String)>,
+    /// The container ports, for Services.
+    pub ports: Vec<PodPort>,
+}
+
+/// A container port of the pod, for Services.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PodPort {
+    /// The ECS container name.
+    pub container: String,
+    /// The container port.
+    pub port: i32,
+    /// The port name, if any.
+    pub name: Option<String>,
+    /// TCP or UDP.
+    pub protocol: String,
 }
 
 /// Build the pod template. Warnings are about the task definition's fields.
@@ -140,7 +153,7 @@ struct BuiltContainers {
     memory_volumes: Vec<Volume>,
     secret_refs: Vec<SecretRef>,
     app_protocols: BTreeMap<i32, String>,
-    ports: Vec<(String, i32, Option<String>, String)>,
+    ports: Vec<PodPort>,
 }
 
 /// The RunTask override of a container, if any.
@@ -170,12 +183,12 @@ fn build_containers(
         built.secret_refs.extend(converted.extras.secret_refs);
         built.app_protocols.extend(converted.extras.app_protocols);
         for p in k.ports.iter().flatten() {
-            built.ports.push((
-                c.name.clone(),
-                p.container_port,
-                p.name.clone(),
-                p.protocol.clone().unwrap_or_default(),
-            ));
+            built.ports.push(PodPort {
+                container: c.name.clone(),
+                port: p.container_port,
+                name: p.name.clone(),
+                protocol: p.protocol.clone().unwrap_or_default(),
+            });
         }
         let (mvols, mmounts) = volumes::memory_volumes(c, &k.name);
         built.memory_volumes.extend(mvols);
@@ -493,8 +506,8 @@ fn host_aliases(all: &[ContainerDefinition], w: &mut Warnings) -> Vec<HostAlias>
     for e in own.iter().flatten().flatten() {
         if !merged.contains(e) {
             merged.push(e.clone());
+            aliases.entry(e.0.clone()).or_default().push(e.1.clone());
         }
-        aliases.entry(e.0.clone()).or_default().push(e.1.clone());
     }
     let setters: Vec<usize> = (0..all.len()).filter(|i| own[*i].is_some()).collect();
     if !merged.is_empty() {
