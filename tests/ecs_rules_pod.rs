@@ -94,7 +94,7 @@ fn task_size_is_a_total_shared_by_the_containers() {
     );
     assert_eq!(
         warning_at(&w, "memory").message,
-        "the task's 2048 MiB is shared out as container requests (app 1024, log 512, xray 512): containers without their own memory (log, xray) share what the others leave, in equal parts rounded to whole units; each container is limited to its own memory or the task size, but Kubernetes cannot cap the containers together at the task size without pod-level resources (not used), so together they may use up to 5120 MiB"
+        "the task size (2048 MiB) is shared out as the containers' requests (app 1024, log 512, xray 512 MiB): containers without their own memory (log, xray) share what the others leave, in equal parts rounded to whole units; each container is limited to its own memory or the task size, but Kubernetes cannot cap the containers together at the task size without pod-level resources (not used), so together they may use up to 5120 MiB"
     );
     assert!(w.iter().any(|w| w.path == "cpu"));
 }
@@ -126,7 +126,7 @@ fn a_single_container_reserves_the_whole_task_within_its_hard_limit() {
     );
     assert_eq!(
         warning_at(&w, "memory").message,
-        "the task's 1024 MiB is shared out as container requests (app 256): the containers' memory limits allow only 256 MiB, so the pod reserves that much"
+        "the task size (1024 MiB) is shared out as the containers' requests (app 256 MiB): the containers' memory limits allow only 256 MiB, so the pod reserves that much"
     );
 }
 
@@ -575,7 +575,7 @@ fn a_task_size_override_is_shared_out_and_reported_there() {
         warning_at(&t.warnings, "overrides.cpu")
             .message
             .starts_with(
-                "the task's 2048 CPU units is shared out as container requests (a 1024, b 1024)"
+                "the task size (2048 CPU units) is shared out as the containers' requests (a 1024, b 1024 CPU units)"
             )
     );
 }

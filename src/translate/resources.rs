@@ -391,9 +391,13 @@ fn report(
     w.approximated(
         path,
         format!(
-            "the task's {} is shared out as container requests ({}): {}",
+            "the task size ({}) is shared out as the containers' requests ({} {}): {}",
             shown(total),
             requests.join(", "),
+            match kind {
+                Kind::Cpu => "CPU units",
+                Kind::Memory => "MiB",
+            },
             notes.join("; ")
         ),
     );
