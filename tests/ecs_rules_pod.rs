@@ -6,9 +6,11 @@ use serde_json::{Value, json};
 use std::path::Path;
 use tidewater::api::ecs::RunTaskRequest;
 use tidewater::api::quantity::TaskSize;
+use tidewater::api::scheduled_task::ScheduledTaskSpec;
 use tidewater::api::service::ServiceSpec;
 use tidewater::api::task_definition::TaskDefinitionSpec;
 use tidewater::render::{self, Resource};
+use tidewater::translate::scheduled_task;
 use tidewater::translate::service::{self, ServiceInput};
 use tidewater::translate::task::{self, RunInput};
 use tidewater::translate::task_definition::{PodContext, pod_template};
@@ -329,6 +331,37 @@ fn a_standalone_task_keeps_running_whatever_its_health() {
         json!({"exec": {"command": ["/bin/check"]}, "failureThreshold": 3, "periodSeconds": 30, "timeoutSeconds": 5})
     );
     assert_eq!(pod["restartPolicy"], "Never");
+
+    // A ScheduledTask runs the same standalone tasks.
+    let scheduled: ScheduledTaskSpec = serde_json::from_value(
+        json!({"scheduleExpression": "rate(1 hour)", "taskDefinition": "f"}),
+    )
+    .unwrap();
+    let t = scheduled_task::translate(
+        &scheduled,
+        RunInput {
+            name: "nightly",
+            run: &scheduled.run,
+            task_definition_name: "f",
+            task_definition: &spec,
+            revision: Some(1),
+            cluster: None,
+        },
+    )
+    .unwrap();
+    let Some(Object::CronJob(cj)) = t.objects.first() else {
+        panic!("no cronjob: {:?}", t.objects)
+    };
+    let job = cj
+        .spec
+        .as_ref()
+        .unwrap()
+        .job_template
+        .spec
+        .as_ref()
+        .unwrap();
+    let cron_pod = serde_json::to_value(job.template.spec.as_ref().unwrap()).unwrap();
+    assert_eq!(container(&cron_pod, "app"), app);
 }
 
 // "The period of time, in seconds, that the Amazon ECS service scheduler ignores unhealthy
@@ -577,5 +610,37 @@ fn a_task_size_override_is_shared_out_and_reported_there() {
             .starts_with(
                 "the task size (2048 CPU units) is shared out as the containers' requests (a 1024, b 1024 CPU units)"
             )
+    );
+}
+
+// "HEALTHY - This condition validates that the dependent container passes its Docker health
+// check before permitting other containers to start. ... This condition is confirmed only at
+// task startup." (ContainerDependency condition) and "Container health check status of
+// non-essential containers doesn't affect the health status of the task": a non-essential
+// dependency awaited HEALTHY gets only the startup probe that holds its dependents back.
+#[test]
+fn healthy_on_a_non_essential_container_is_confirmed_only_at_startup() {
+    let spec = td(json!({
+        "family": "f",
+        "containerDefinitions": [
+            {"name": "app", "image": "app", "memory": 512,
+             "dependsOn": [{"containerName": "cache", "condition": "HEALTHY"}]},
+            {"name": "cache", "image": "cache", "memory": 64, "essential": false,
+             "healthCheck": {"command": ["CMD", "/bin/ping"], "retries": 2}}
+        ]
+    }));
+    let (pod, w) = render_pod(&spec, &service_ctx());
+    assert_eq!(
+        container(&pod, "cache"),
+        &json!({
+            "image": "cache", "name": "cache", "restartPolicy": "Always",
+            "resources": {"limits": {"memory": "64Mi"}, "requests": {"memory": "64Mi"}},
+            "startupProbe": {"exec": {"command": ["/bin/ping"]}, "failureThreshold": 2,
+                             "periodSeconds": 30, "timeoutSeconds": 5}
+        })
+    );
+    assert_eq!(
+        warning_at(&w, "containerDefinitions[1].healthCheck").message,
+        "the health of a non-essential container does not count toward the task's: only a startup probe holds back the containers waiting for it to be HEALTHY (no liveness or readiness probe)"
     );
 }
