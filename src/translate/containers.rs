@@ -1,8 +1,10 @@
 //! One ECS container definition → one Kubernetes container.
 
 use super::secrets::{self, SecretRef};
-use super::{Warnings, at, idx, names, probes, resources, volumes};
-use crate::api::ecs::{ContainerDefinition, ContainerOverride, KeyValuePair, TransportProtocol};
+use super::{Warnings, at, idx, names, resources, volumes};
+use crate::api::ecs::{
+    ContainerDefinition, ContainerOverride, KeyValuePair, PortMapping, TransportProtocol,
+};
 use k8s_openapi::api::core::v1::{
     AppArmorProfile, Capabilities, ConfigMapEnvSource, Container, ContainerPort, EnvFromSource,
     EnvVar, EnvVarSource, ResourceRequirements, SELinuxOptions, SecretKeySelector, SecurityContext,
@@ -13,16 +15,8 @@ use std::collections::{BTreeMap, BTreeSet};
 /// Task-level facts a container needs.
 #[derive(Clone, Debug, Default)]
 pub struct TaskFacts {
-    /// Task CPU units, if set.
-    pub task_cpu: Option<u64>,
-    /// Task memory MiB, if set.
-    pub task_memory: Option<u64>,
-    /// networkMode host.
-    pub host_network: bool,
     /// networkMode bridge (or unset on EC2).
     pub bridge: bool,
-    /// healthCheckGracePeriodSeconds of the Service.
-    pub grace: Option<i32>,
 }
 
 /// What converting a container produced besides the container.
@@ -68,6 +62,16 @@ fn parse_range(r: &str) -> Option<(i32, i32)> {
     (a >= 1 && b <= 65535 && a <= b).then_some((a, b))
 }
 
+/// One converted container and what it produced besides.
+#[derive(Clone, Debug, Default)]
+pub struct Converted {
+    /// The Kubernetes container: no probes, and only extended resources (CPU and memory are
+    /// shared out for the whole task by [`resources::allocate`]).
+    pub container: Container,
+    /// Secret references and appProtocols.
+    pub extras: ContainerExtras,
+}
+
 /// Convert container `i` of the task definition.
 pub fn container(
     all: &[ContainerDefinition],
@@ -76,25 +80,44 @@ pub fn container(
     overrides: Option<&ContainerOverride>,
     path: &str,
     w: &mut Warnings,
-) -> (Container, ContainerExtras) {
+) -> Converted {
     let c = &all[i];
     let mut extras = ContainerExtras::default();
-    let name = names::dns_label(&c.name);
     let mut k = Container {
-        name,
+        name: names::dns_label(&c.name),
         image: Some(c.image.clone()),
         command: c.entry_point.clone().filter(|v| !v.is_empty()),
-        args: c.command.clone().filter(|v| !v.is_empty()),
+        args: overrides
+            .and_then(|o| o.command.clone())
+            .or_else(|| c.command.clone().filter(|v| !v.is_empty())),
         working_dir: c.working_directory.clone().filter(|s| !s.is_empty()),
         stdin: c.interactive.filter(|b| *b),
         tty: c.pseudo_terminal.filter(|b| *b),
         ..Container::default()
     };
-    if let Some(args) = overrides.and_then(|o| o.command.clone()) {
-        k.args = Some(args);
+    let env = environment(c, overrides, &mut extras);
+    k.env = (!env.is_empty()).then_some(env);
+    let env_from = environment_files(c, overrides);
+    k.env_from = (!env_from.is_empty()).then_some(env_from);
+    let ports = ports(c, facts, path, &mut extras, w);
+    k.ports = (!ports.is_empty()).then_some(ports);
+    k.resources = extended_resources(c, overrides);
+    k.security_context = security_context(c, path, w);
+    // Mounts (memory volumes are added by the task definition rule).
+    let m = volumes::mounts(all, i, path, w);
+    k.volume_mounts = (!m.is_empty()).then_some(m);
+    Converted {
+        container: k,
+        extras,
     }
+}
 
-    // Environment: plain variables, secrets, environment files.
+/// Plain variables (with RunTask overrides merged by name), then secrets.
+fn environment(
+    c: &ContainerDefinition,
+    overrides: Option<&ContainerOverride>,
+    extras: &mut ContainerExtras,
+) -> Vec<EnvVar> {
     let mut env = env_vars(c.environment.as_deref().unwrap_or_default());
     if let Some(o) = overrides.and_then(|o| o.environment.as_deref()) {
         merge_env(&mut env, env_vars(o));
@@ -115,14 +138,21 @@ pub fn container(
         });
         extras.secret_refs.push(r);
     }
-    k.env = (!env.is_empty()).then_some(env);
+    env
+}
+
+/// Environment files (and their RunTask overrides) as ConfigMap sources.
+fn environment_files(
+    c: &ContainerDefinition,
+    overrides: Option<&ContainerOverride>,
+) -> Vec<EnvFromSource> {
     let files = c.environment_files.iter().flatten().chain(
         overrides
             .and_then(|o| o.environment_files.as_ref())
             .into_iter()
             .flatten(),
     );
-    let env_from: Vec<EnvFromSource> = files
+    files
         .map(|f| EnvFromSource {
             config_map_ref: Some(ConfigMapEnvSource {
                 name: env_file_config_map(&f.value),
@@ -130,10 +160,17 @@ pub fn container(
             }),
             ..EnvFromSource::default()
         })
-        .collect();
-    k.env_from = (!env_from.is_empty()).then_some(env_from);
+        .collect()
+}
 
-    // Ports.
+/// Container ports of the port mappings (ranges expanded).
+fn ports(
+    c: &ContainerDefinition,
+    facts: &TaskFacts,
+    path: &str,
+    extras: &mut ContainerExtras,
+    w: &mut Warnings,
+) -> Vec<ContainerPort> {
     let mut ports = Vec::new();
     for (j, pm) in c.port_mappings.iter().flatten().enumerate() {
         let p = idx(&at(path, "portMappings"), j);
@@ -141,28 +178,7 @@ pub fn container(
             Some(TransportProtocol::Udp) => "UDP",
             _ => "TCP",
         };
-        let mut numbers = Vec::new();
-        if let Some(cp) = pm.container_port {
-            if cp > 0 {
-                numbers.push(cp);
-            } else {
-                w.approximated(
-                    at(&p, "containerPort"),
-                    "containerPort 0 is not a port; the mapping is left out",
-                );
-            }
-        }
-        if let Some(range) = pm.container_port_range.as_deref() {
-            match parse_range(range) {
-                Some((a, b)) if b - a < 100 => numbers.extend(a..=b),
-                _ => w.approximated(
-                    at(&p, "containerPortRange"),
-                    format!(
-                        "range `{range}` is larger than 100 ports or malformed; it is left out"
-                    ),
-                ),
-            }
-        }
+        let numbers = port_numbers(pm, &p, w);
         let host_port = match (pm.host_port.filter(|h| *h > 0), facts.bridge) {
             (Some(h), true) => Some(h),
             _ => None,
@@ -177,68 +193,68 @@ pub fn container(
                 container_port: *number,
                 host_port: if numbers.len() == 1 { host_port } else { None },
                 protocol: Some(protocol.into()),
-                name: if n == 0 {
-                    pm.name
-                        .as_deref()
-                        .filter(|s| !s.is_empty())
-                        .map(names::port_name)
-                } else {
-                    None
-                },
+                name: (n == 0)
+                    .then(|| pm.name.as_deref().filter(|s| !s.is_empty()))
+                    .flatten()
+                    .map(names::port_name),
                 host_ip: None,
             });
         }
     }
-    k.ports = (!ports.is_empty()).then_some(ports);
-
-    // Resources.
-    k.resources = Some(container_resources(c, facts, overrides));
-
-    // Security context.
-    k.security_context = security_context(c, path, w);
-
-    // Health check.
-    if let Some(hc) = &c.health_check {
-        let pr = probes::probes(hc, facts.grace);
-        k.liveness_probe = pr.liveness;
-        k.readiness_probe = pr.readiness;
-        k.startup_probe = pr.startup;
-    }
-
-    // Mounts (memory volumes are added by the task definition rule).
-    let m = volumes::mounts(all, i, path, w);
-    k.volume_mounts = (!m.is_empty()).then_some(m);
-    (k, extras)
+    ports
 }
 
-fn container_resources(
+/// The container port numbers of one mapping: its port, or its range of up to 100 ports.
+fn port_numbers(pm: &PortMapping, p: &str, w: &mut Warnings) -> Vec<i32> {
+    let mut numbers = Vec::new();
+    if let Some(cp) = pm.container_port {
+        if cp > 0 {
+            numbers.push(cp);
+        } else {
+            w.approximated(
+                at(p, "containerPort"),
+                "containerPort 0 is not a port; the mapping is left out",
+            );
+        }
+    }
+    if let Some(range) = pm.container_port_range.as_deref() {
+        match parse_range(range) {
+            Some((a, b)) if b - a < 100 => numbers.extend(a..=b),
+            _ => w.approximated(
+                at(p, "containerPortRange"),
+                format!("range `{range}` is larger than 100 ports or malformed; it is left out"),
+            ),
+        }
+    }
+    numbers
+}
+
+/// What a container asks for of the task's CPU and memory (after RunTask overrides).
+pub fn demand(
     c: &ContainerDefinition,
-    facts: &TaskFacts,
     o: Option<&ContainerOverride>,
-) -> ResourceRequirements {
-    let mut requests = BTreeMap::new();
+    lifetime: resources::Lifetime,
+) -> resources::Demand {
+    let positive = |v: Option<i32>| v.filter(|v| *v > 0).map(|v| v as u64);
+    resources::Demand {
+        name: names::dns_label(&c.name),
+        cpu: positive(o.and_then(|o| o.cpu).or(c.cpu)),
+        memory: positive(o.and_then(|o| o.memory).or(c.memory)),
+        memory_reservation: positive(
+            o.and_then(|o| o.memory_reservation)
+                .or(c.memory_reservation),
+        ),
+        essential: c.essential != Some(false),
+        lifetime,
+    }
+}
+
+/// GPU and Neuron device limits (CPU and memory are shared out per task).
+fn extended_resources(
+    c: &ContainerDefinition,
+    o: Option<&ContainerOverride>,
+) -> Option<ResourceRequirements> {
     let mut limits = BTreeMap::new();
-    let cpu = o
-        .and_then(|o| o.cpu)
-        .or(Some(c.cpu.unwrap_or(0)))
-        .filter(|c| *c > 0);
-    if let Some(units) = cpu {
-        requests.insert("cpu".to_string(), resources::cpu(units as u64));
-    }
-    if let Some(task_cpu) = facts.task_cpu {
-        limits.insert("cpu".to_string(), resources::cpu(task_cpu));
-    }
-    let memory = o.and_then(|o| o.memory).or(c.memory).filter(|m| *m > 0);
-    let reservation = o
-        .and_then(|o| o.memory_reservation)
-        .or(c.memory_reservation)
-        .filter(|m| *m > 0);
-    if let Some(m) = memory.or(facts.task_memory.map(|m| m as i32)) {
-        limits.insert("memory".to_string(), resources::memory_mib(m as u64));
-    }
-    if let Some(r) = reservation.or(memory) {
-        requests.insert("memory".to_string(), resources::memory_mib(r as u64));
-    }
     let reqs = o
         .and_then(|o| o.resource_requirements.as_ref())
         .or(c.resource_requirements.as_ref());
@@ -249,11 +265,10 @@ fn container_resources(
             }
         }
     }
-    ResourceRequirements {
-        requests: (!requests.is_empty()).then_some(requests),
-        limits: (!limits.is_empty()).then_some(limits),
-        claims: None,
-    }
+    (!limits.is_empty()).then(|| ResourceRequirements {
+        limits: Some(limits),
+        ..ResourceRequirements::default()
+    })
 }
 
 fn security_context(
@@ -334,66 +349,143 @@ fn security_context(
 }
 
 /// How the containers of a task are arranged on Kubernetes.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Role {
     /// A regular container.
     Main,
-    /// Others wait for it to start (START/HEALTHY): a native sidecar, started first.
+    /// Others wait for it to start (START on an essential container, HEALTHY): a native
+    /// sidecar, started first and restarted whenever it exits.
     Sidecar,
     /// Others wait for it to finish (COMPLETE/SUCCESS): an init container.
     Init,
 }
 
-/// The role of each container, and the order of init containers and sidecars (dependencies first).
-pub fn roles(all: &[ContainerDefinition]) -> (Vec<Role>, Vec<usize>) {
-    use crate::api::ecs::ContainerCondition::*;
+/// The arrangement of a task's containers in a pod.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Arrangement {
+    /// The role of each container definition.
+    pub roles: Vec<Role>,
+    /// Init containers and sidecars, dependencies first.
+    pub init_order: Vec<usize>,
+    /// Regular containers, START dependencies first (the kubelet starts them in this order).
+    pub main_order: Vec<usize>,
+    /// Containers others wait on to be HEALTHY: their startup probe holds the others back.
+    pub awaited_healthy: BTreeSet<usize>,
+}
+
+/// Arrange the containers by their `dependsOn`. COMPLETE/SUCCESS make the dependency an init
+/// container; HEALTHY a native sidecar; START a native sidecar when the dependency is essential
+/// (it runs for the life of the task) or an init container or sidecar waits for it, else the
+/// dependency stays a regular container started before its dependents (a native sidecar that
+/// exits would be restarted forever).
+pub fn arrange(all: &[ContainerDefinition], w: &mut Warnings) -> Arrangement {
     let index: BTreeMap<&str, usize> = all
         .iter()
         .enumerate()
         .map(|(i, c)| (c.name.as_str(), i))
         .collect();
+    let roles = roles(all, &index);
+    report_start_dependencies(all, &index, &roles, w);
+    let by_role = |main: bool| -> Vec<usize> {
+        (0..all.len())
+            .filter(|i| (roles[*i] == Role::Main) == main)
+            .collect()
+    };
+    let awaited_healthy = all
+        .iter()
+        .flat_map(|c| c.depends_on.iter().flatten())
+        .filter(|d| d.condition == crate::api::ecs::ContainerCondition::Healthy)
+        .filter_map(|d| index.get(d.container_name.as_str()).copied())
+        .collect();
+    Arrangement {
+        init_order: dependency_order(all, &index, by_role(false)),
+        main_order: dependency_order(all, &index, by_role(true)),
+        roles,
+        awaited_healthy,
+    }
+}
+
+/// The role of each container: what its dependents need, raised until nothing changes (a
+/// sidecar or init container starts before the regular containers, so what it waits on must too).
+fn roles(all: &[ContainerDefinition], index: &BTreeMap<&str, usize>) -> Vec<Role> {
+    use crate::api::ecs::ContainerCondition::*;
     let mut roles = vec![Role::Main; all.len()];
-    // Seed: what others wait on; then anything an init/sidecar waits on must start before it too.
     let mut changed = true;
-    let mut first = true;
     while changed {
         changed = false;
         for (i, c) in all.iter().enumerate() {
-            if !first && roles[i] == Role::Main {
-                continue;
-            }
             for d in c.depends_on.iter().flatten() {
                 let Some(&j) = index.get(d.container_name.as_str()) else {
                     continue;
                 };
                 let want = match d.condition {
                     Complete | Success => Role::Init,
-                    Start | Healthy => Role::Sidecar,
+                    Healthy => Role::Sidecar,
+                    Start if all[j].essential != Some(false) || roles[i] != Role::Main => {
+                        Role::Sidecar
+                    }
+                    Start => Role::Main,
                 };
-                if roles[j] == Role::Main || (roles[j] == Role::Sidecar && want == Role::Init) {
+                if want > roles[j] {
                     roles[j] = want;
                     changed = true;
                 }
             }
         }
-        if first {
-            first = false;
-            changed = true;
+    }
+    roles
+}
+
+/// START dependencies on non-essential containers: what they became.
+fn report_start_dependencies(
+    all: &[ContainerDefinition],
+    index: &BTreeMap<&str, usize>,
+    roles: &[Role],
+    w: &mut Warnings,
+) {
+    for (i, c) in all.iter().enumerate() {
+        for (k, d) in c.depends_on.iter().flatten().enumerate() {
+            let Some(&j) = index.get(d.container_name.as_str()) else {
+                continue;
+            };
+            if d.condition != crate::api::ecs::ContainerCondition::Start
+                || all[j].essential != Some(false)
+            {
+                continue;
+            }
+            let path = idx(&at(&idx("containerDefinitions", i), "dependsOn"), k);
+            let name = &all[j].name;
+            match roles[j] {
+                Role::Main => w.approximated(path, format!(
+                    "`{name}` is not essential and may exit, so it stays a regular container (a native sidecar would be restarted whenever it exits), listed before this one: the kubelet starts a pod's containers in order but does not wait for `{name}` to have started"
+                )),
+                Role::Sidecar => w.approximated(path, format!(
+                    "`{name}` runs as a native sidecar because a container that starts before the regular ones waits for it: if it exits, Kubernetes restarts it"
+                )),
+                Role::Init => {}
+            }
         }
     }
-    // Topological order of non-main containers, stable by index.
+}
+
+/// `members` ordered so that each comes after the members it depends on (stable by index; a
+/// cycle keeps the definition order).
+fn dependency_order(
+    all: &[ContainerDefinition],
+    index: &BTreeMap<&str, usize>,
+    members: Vec<usize>,
+) -> Vec<usize> {
     let mut order = Vec::new();
     let mut placed = BTreeSet::new();
-    let pending: Vec<usize> = (0..all.len()).filter(|i| roles[*i] != Role::Main).collect();
-    for _ in 0..=pending.len() {
-        for &i in &pending {
+    for _ in 0..=members.len() {
+        for &i in &members {
             if placed.contains(&i) {
                 continue;
             }
             let ready = all[i].depends_on.iter().flatten().all(|d| {
                 index
                     .get(d.container_name.as_str())
-                    .is_none_or(|j| roles[*j] == Role::Main || placed.contains(j) || *j == i)
+                    .is_none_or(|j| !members.contains(j) || placed.contains(j) || *j == i)
             });
             if ready {
                 placed.insert(i);
@@ -401,10 +493,89 @@ pub fn roles(all: &[ContainerDefinition]) -> (Vec<Role>, Vec<usize>) {
             }
         }
     }
-    for &i in &pending {
-        if !placed.contains(&i) {
-            order.push(i); // a cycle: keep the definition order
-        }
+    order.extend(members.iter().filter(|i| !placed.contains(i)));
+    order
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn defs(v: serde_json::Value) -> Vec<ContainerDefinition> {
+        serde_json::from_value(v).unwrap()
     }
-    (roles, order)
+
+    #[test]
+    fn start_on_essential_is_a_sidecar_and_on_non_essential_a_regular_container_first() {
+        let all = defs(serde_json::json!([
+            {"name": "app", "image": "a", "dependsOn": [
+                {"containerName": "proxy", "condition": "START"},
+                {"containerName": "seed", "condition": "START"}]},
+            {"name": "proxy", "image": "p"},
+            {"name": "seed", "image": "s", "essential": false}
+        ]));
+        let mut w = Warnings::default();
+        let a = arrange(&all, &mut w);
+        assert_eq!(
+            a,
+            Arrangement {
+                roles: vec![Role::Main, Role::Sidecar, Role::Main],
+                init_order: vec![1],
+                main_order: vec![2, 0],
+                awaited_healthy: BTreeSet::new(),
+            }
+        );
+        let w = w.into_vec();
+        assert_eq!(w.len(), 1);
+        assert_eq!(w[0].path, "containerDefinitions[0].dependsOn[1]");
+    }
+
+    #[test]
+    fn what_a_sidecar_or_init_container_waits_on_starts_before_it() {
+        let all = defs(serde_json::json!([
+            {"name": "app", "image": "a", "dependsOn": [
+                {"containerName": "db", "condition": "HEALTHY"},
+                {"containerName": "migrate", "condition": "SUCCESS"}]},
+            {"name": "db", "image": "d", "dependsOn": [{"containerName": "seed", "condition": "START"}]},
+            {"name": "migrate", "image": "m", "essential": false,
+             "dependsOn": [{"containerName": "db", "condition": "HEALTHY"}]},
+            {"name": "seed", "image": "s", "essential": false}
+        ]));
+        let mut w = Warnings::default();
+        let a = arrange(&all, &mut w);
+        assert_eq!(
+            a,
+            Arrangement {
+                roles: vec![Role::Main, Role::Sidecar, Role::Init, Role::Sidecar],
+                init_order: vec![3, 1, 2],
+                main_order: vec![0],
+                awaited_healthy: BTreeSet::from([1]),
+            }
+        );
+        let w = w.into_vec();
+        assert_eq!(w.len(), 1);
+        assert!(w[0].message.contains("runs as a native sidecar because"));
+    }
+
+    #[test]
+    fn demand_takes_container_overrides() {
+        let c =
+            &defs(serde_json::json!([{"name": "a", "image": "a", "cpu": 256, "memory": 512}]))[0];
+        let o = ContainerOverride {
+            cpu: Some(512),
+            memory_reservation: Some(128),
+            ..ContainerOverride::default()
+        };
+        assert_eq!(
+            demand(c, Some(&o), resources::Lifetime::Task),
+            resources::Demand {
+                name: "a".into(),
+                cpu: Some(512),
+                memory: Some(512),
+                memory_reservation: Some(128),
+                essential: true,
+                lifetime: resources::Lifetime::Task,
+            }
+        );
+    }
 }

@@ -250,15 +250,15 @@ pub static FIELDS: &[Field] = &[
         "requiresCompatibilities[]",
         "checked at registration (Fargate sizes); the capacity used comes from the Service/Task launch type or capacity provider strategy, else FARGATE when only FARGATE is listed",
     ),
-    m(
+    r(
         TD,
         "cpu",
-        "task size (CPU units or vCPU): every container's CPU limit, so the task cannot use more, as on Fargate",
+        "task size (CPU units or vCPU): the CPU requests of the containers that run together sum to it (containers without cpu share what the others leave, rounded to millicores; what none reserves is added to the essential ones) and each container's CPU limit is the task size; with several containers the task-wide cap needs pod-level resources (not used) and the split is reported",
     ),
-    m(
+    r(
         TD,
         "memory",
-        "task size (MiB or GB): the memory limit of every container that sets none",
+        "task size (MiB or GB): the memory requests of the containers that run together sum to it (containers without memory or memoryReservation share what the others leave; what none reserves is added to the essential ones, up to their memory) and each container is limited to its memory or the task size; with several containers the task-wide cap needs pod-level resources (not used) and the split is reported",
     ),
     r(
         TD,
@@ -326,12 +326,12 @@ pub static FIELDS: &[Field] = &[
     m(
         TD,
         "containerDefinitions[].cpu",
-        "CPU request: units ÷ 1024 (256 → 250m)",
+        "CPU request (the container's reservation and CPU weight): units ÷ 1024 (256 → 250m); not a limit (with a task size, the task size is)",
     ),
     m(
         TD,
         "containerDefinitions[].memory",
-        "memory limit in MiB (and request when memoryReservation is not set)",
+        "memory limit in MiB (and the request when memoryReservation is not set)",
     ),
     m(
         TD,
@@ -460,7 +460,7 @@ pub static FIELDS: &[Field] = &[
     a(
         TD,
         "containerDefinitions[].dependsOn",
-        "START/HEALTHY: the dependency runs as a native sidecar started first (HEALTHY waits for its startup probe); COMPLETE/SUCCESS: it runs as an init container, which must succeed",
+        "HEALTHY: the dependency runs as a native sidecar started first, whose startup probe holds the dependents back; START: a native sidecar (restarted whenever it exits) when the dependency is essential or an init container or sidecar waits for it, else a regular container listed before its dependents (the kubelet starts containers in order but does not wait for one to have started; reported); COMPLETE/SUCCESS: an init container, which must succeed",
     ),
     a(
         TD,
@@ -470,7 +470,7 @@ pub static FIELDS: &[Field] = &[
     r(
         TD,
         "containerDefinitions[].stopTimeout",
-        "terminationGracePeriodSeconds of the pod: the largest stopTimeout (reported when containers differ)",
+        "terminationGracePeriodSeconds of the pod: the largest stopTimeout, 30 s counted for containers without one (one per pod: reported when containers differ)",
     ),
     u(
         TD,
@@ -480,7 +480,7 @@ pub static FIELDS: &[Field] = &[
     r(
         TD,
         "containerDefinitions[].hostname",
-        "pod hostname (one per pod: reported when containers differ or the name is not a DNS label)",
+        "pod hostname, the first container's (one per pod: reported when containers differ, including containers that set none, or the name is not a DNS label)",
     ),
     r(
         TD,
@@ -506,17 +506,17 @@ pub static FIELDS: &[Field] = &[
     r(
         TD,
         "containerDefinitions[].dnsServers",
-        "pod dnsConfig nameservers with dnsPolicy None (one per pod: merged across containers, reported when they differ)",
+        "pod dnsConfig nameservers with dnsPolicy None (one per pod: merged across containers, reported when they differ, including containers that set none)",
     ),
     r(
         TD,
         "containerDefinitions[].dnsSearchDomains",
-        "pod dnsConfig searches (one per pod: merged across containers, reported when they differ)",
+        "pod dnsConfig searches (one per pod: merged across containers, reported when they differ, including containers that set none)",
     ),
     r(
         TD,
         "containerDefinitions[].extraHosts",
-        "pod hostAliases (one per pod: every container sees all of them, reported when several containers set them)",
+        "pod hostAliases (one per pod: every container sees all of them, reported when the containers' lists differ, including containers that set none)",
     ),
     r(
         TD,
@@ -528,7 +528,7 @@ pub static FIELDS: &[Field] = &[
     a(
         TD,
         "containerDefinitions[].dockerLabels",
-        "pod annotations (containers have no labels on Kubernetes); invalid keys are left out",
+        "pod annotations (containers have no labels on Kubernetes); invalid keys are left out; a key set differently by several containers keeps the last value (reported)",
     ),
     u(
         TD,
@@ -543,12 +543,12 @@ pub static FIELDS: &[Field] = &[
     r(
         TD,
         "containerDefinitions[].healthCheck",
-        "liveness and readiness exec probes (CMD → command, CMD-SHELL → /bin/sh -c), interval → periodSeconds, timeout → timeoutSeconds, retries → failureThreshold; startPeriod → a startup probe",
+        "exec probes (CMD → command, CMD-SHELL → /bin/sh -c; interval, timeout, retries → periodSeconds, timeoutSeconds, failureThreshold); startPeriod → a startup probe. Readiness for essential containers, liveness for those of Service tasks; non-essential containers get none, or only a startup probe when others wait for them to be HEALTHY (reported); a sidecar others wait for only to start gets startPeriod as liveness initialDelaySeconds (reported)",
     ),
     r(
         TD,
         "containerDefinitions[].systemControls",
-        "pod securityContext.sysctls (one per pod: merged across containers; sysctls Kubernetes treats as unsafe must be allowed on the kubelet, reported)",
+        "pod securityContext.sysctls (one per pod, as on ECS with awsvpc: merged across containers, the last container's value wins and different values are reported; sysctls Kubernetes treats as unsafe must be allowed on the kubelet, reported)",
     ),
     m(
         TD,
@@ -741,10 +741,10 @@ pub static FIELDS: &[Field] = &[
         "networkConfiguration.awsvpcConfiguration.assignPublicIp",
         "pods do not get public IPs",
     ),
-    m(
+    r(
         SVC,
         "healthCheckGracePeriodSeconds",
-        "startup probe long enough to cover the grace period; added to the Deployment's progress deadline, which the circuit breaker watches",
+        "liveness initialDelaySeconds and a startup probe at least that long (failures are ignored after each container start, not once per task; reported when essential containers have health checks); added to the Deployment's progress deadline, which the circuit breaker watches",
     ),
     m(
         SVC,
@@ -948,7 +948,7 @@ pub static FIELDS: &[Field] = &[
     m(
         RT,
         "overrides.containerOverrides[].cpu",
-        "CPU request of that container",
+        "CPU request of that container (as containerDefinitions[].cpu)",
     ),
     m(
         RT,
@@ -975,8 +975,16 @@ pub static FIELDS: &[Field] = &[
         "overrides.containerOverrides[].resourceRequirements[].sharingStrategy",
         "NVIDIA MPS sharing is configured in the device plugin",
     ),
-    m(RT, "overrides.cpu", "task CPU size"),
-    m(RT, "overrides.memory", "task memory size"),
+    r(
+        RT,
+        "overrides.cpu",
+        "task CPU size, shared out among the containers as the task definition's cpu (reported as there)",
+    ),
+    r(
+        RT,
+        "overrides.memory",
+        "task memory size, shared out among the containers as the task definition's memory (reported as there)",
+    ),
     a(
         RT,
         "overrides.executionRoleArn",

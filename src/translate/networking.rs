@@ -35,9 +35,9 @@ fn target(pod: &PodBuild, container: Option<&str>, port: i32) -> (IntOrString, S
     let found = pod
         .ports
         .iter()
-        .find(|(c, p, _, _)| *p == port && container.is_none_or(|n| n == c));
+        .find(|p| p.port == port && container.is_none_or(|n| n == p.container));
     let protocol = found
-        .map(|f| f.3.clone())
+        .map(|f| f.protocol.clone())
         .filter(|p| !p.is_empty())
         .unwrap_or_else(|| "TCP".into());
     (IntOrString::Int(port), protocol)
@@ -112,7 +112,7 @@ pub fn objects(
     let ingress_port = lb_ports
         .first()
         .map(|p| p.port)
-        .or_else(|| pod.ports.first().map(|p| p.1));
+        .or_else(|| pod.ports.first().map(|p| p.port));
     if !lb_ports.is_empty() {
         services.push(service(name, lb_ports, false, classic));
     } else if ingress.is_some() {
@@ -126,7 +126,7 @@ pub fn objects(
         let port = reg
             .container_port
             .or(reg.port)
-            .or_else(|| pod.ports.first().map(|p| p.1));
+            .or_else(|| pod.ports.first().map(|p| p.port));
         let ports = port
             .map(|p| vec![port_of(reg.container_name.as_deref(), p, p)])
             .unwrap_or_default();
@@ -150,7 +150,7 @@ pub fn objects(
             let Some(found) = pod
                 .ports
                 .iter()
-                .find(|(_, _, n, _)| n.as_deref() == Some(names::port_name(&s.port_name).as_str()))
+                .find(|p| p.name.as_deref() == Some(names::port_name(&s.port_name).as_str()))
             else {
                 w.approximated(
                     at(&p, "portName"),
@@ -161,14 +161,14 @@ pub fn objects(
                 );
                 continue;
             };
-            let target_port = s.ingress_port_override.unwrap_or(found.1);
+            let target_port = s.ingress_port_override.unwrap_or(found.port);
             let aliases = s.client_aliases.as_deref().unwrap_or_default();
             let ports: Vec<ServicePort> = if aliases.is_empty() {
-                vec![port_of(Some(&found.0), target_port, found.1)]
+                vec![port_of(Some(&found.container), target_port, found.port)]
             } else {
                 aliases
                     .iter()
-                    .map(|a| port_of(Some(&found.0), target_port, a.port))
+                    .map(|a| port_of(Some(&found.container), target_port, a.port))
                     .collect()
             };
             let mut ports = ports;

@@ -1,6 +1,6 @@
 //! ScheduledTask → CronJob running the RunTask's `count` pods as one Job.
 
-use super::task::{RunInput, template};
+use super::task::{RunInput, RunTemplate, template};
 use super::{Object, Translation, Warnings, labels, names, schedule};
 use crate::api::scheduled_task::{ScheduleState, ScheduledTaskSpec};
 use k8s_openapi::api::batch::v1::{CronJob, CronJobSpec, JobSpec, JobTemplateSpec};
@@ -16,7 +16,11 @@ pub fn translate(spec: &ScheduledTaskSpec, input: RunInput<'_>) -> Result<Transl
     if let Some(note) = &cron.approximation {
         w.approximated("scheduleExpression", note.clone());
     }
-    let (template, sa, object_labels) = template(input, labels::SCHEDULED_TASK, &mut w);
+    let RunTemplate {
+        template,
+        service_account: sa,
+        labels: object_labels,
+    } = template(input, labels::SCHEDULED_TASK, &mut w);
     let count = input.run.count.unwrap_or(1).clamp(1, 10);
     let name = names::dns_label_max(input.name, 52);
     let mut objects: Vec<Object> = sa.into_iter().collect();

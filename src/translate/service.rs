@@ -202,6 +202,7 @@ pub fn translate(input: ServiceInput<'_>) -> Translation {
     };
     let mut td_w = Warnings::default();
     let mut pod = task_definition::pod_template(input.task_definition, &ctx, &mut td_w);
+    super::probes::grace_period_warning(ctx.grace, input.task_definition, &mut w);
     let pod_spec = pod.template.spec.get_or_insert_with(Default::default);
     let cap = capacity(
         create.launch_type,

@@ -28,25 +28,22 @@ pub struct RunInput<'a> {
     pub cluster: Option<&'a ClusterSpec>,
 }
 
+/// The pod template of a RunTask, with what goes with it.
+#[derive(Clone, Debug, Default)]
+pub struct RunTemplate {
+    /// The pod template.
+    pub template: PodTemplateSpec,
+    /// The ServiceAccount of the task role, if any.
+    pub service_account: Option<Object>,
+    /// Labels for the objects created (not the pods).
+    pub labels: BTreeMap<String, String>,
+}
+
 /// The pod template of a RunTask (shared by Task and ScheduledTask), with its ServiceAccount.
-pub fn template(
-    input: RunInput<'_>,
-    owner_label: &str,
-    w: &mut Warnings,
-) -> (PodTemplateSpec, Option<Object>, BTreeMap<String, String>) {
+pub fn template(input: RunInput<'_>, owner_label: &str, w: &mut Warnings) -> RunTemplate {
     let run = input.run;
     let workload = names::dns_label(input.name);
-    let selector = BTreeMap::from([(owner_label.to_string(), workload.clone())]);
-    let mut common = BTreeMap::from([
-        ("app.kubernetes.io/name".to_string(), workload.clone()),
-        (
-            "app.kubernetes.io/managed-by".to_string(),
-            labels::MANAGED_BY.to_string(),
-        ),
-    ]);
-    if let Some(c) = run.cluster.as_deref().and_then(names::label_value) {
-        common.insert(labels::CLUSTER.into(), c);
-    }
+    let common = common_labels(&workload, run);
     let (tags, _) = tag_labels(run.tags.as_deref().unwrap_or_default(), "tags", w);
     let mut pod_labels = common.clone();
     pod_labels.extend(tags.clone());
@@ -57,16 +54,75 @@ pub fn template(
         family: task_definition::family(input.task_definition, input.task_definition_name),
         revision: input.revision,
         service_account: workload.clone(),
-        selector,
+        selector: BTreeMap::from([(owner_label.to_string(), workload.clone())]),
         labels: pod_labels,
         grace: None,
         overrides: run.overrides.as_ref(),
         run_once: true,
         launch_volumes: BTreeMap::new(),
     };
+    // The task definition's own warnings are reported on it; those about the task size the
+    // overrides set are reported here.
     let mut td_w = Warnings::default();
     let mut pod = task_definition::pod_template(input.task_definition, &ctx, &mut td_w);
-    let spec = pod.template.spec.get_or_insert_with(Default::default);
+    report_size_overrides(run, td_w, w);
+    place(input, &ctx, &mut pod.template, w);
+    annotate(run, &mut pod.template);
+    let mut object_labels = common;
+    object_labels.extend(tags);
+    let service_account = pod
+        .task_role_arn
+        .as_ref()
+        .map(|r| Object::ServiceAccount(identity::service_account(&workload, r, &object_labels)));
+    let value = serde_json::to_value(run).expect("spec serialises");
+    walk::report(Request::RunTask, &value, w);
+    RunTemplate {
+        template: pod.template,
+        service_account,
+        labels: object_labels,
+    }
+}
+
+/// Labels of everything a RunTask creates.
+fn common_labels(workload: &str, run: &RunTaskRequest) -> BTreeMap<String, String> {
+    let mut common = BTreeMap::from([
+        ("app.kubernetes.io/name".to_string(), workload.to_string()),
+        (
+            "app.kubernetes.io/managed-by".to_string(),
+            labels::MANAGED_BY.to_string(),
+        ),
+    ]);
+    if let Some(c) = run.cluster.as_deref().and_then(names::label_value) {
+        common.insert(labels::CLUSTER.into(), c);
+    }
+    common
+}
+
+/// How the task size set by `overrides.cpu`/`overrides.memory` was shared out among the
+/// containers, reported at those fields.
+fn report_size_overrides(run: &RunTaskRequest, td_w: Warnings, w: &mut Warnings) {
+    let o = run.overrides.as_ref();
+    for warning in td_w.into_vec() {
+        let overridden = match warning.path.as_str() {
+            "cpu" => o.is_some_and(|o| o.cpu.is_some()),
+            "memory" => o.is_some_and(|o| o.memory.is_some()),
+            _ => false,
+        };
+        if overridden {
+            w.approximated(format!("overrides.{}", warning.path), warning.message);
+        }
+    }
+}
+
+/// Capacity, placement constraints and strategies of the RunTask.
+fn place(
+    input: RunInput<'_>,
+    ctx: &PodContext<'_>,
+    template: &mut PodTemplateSpec,
+    w: &mut Warnings,
+) {
+    let run = input.run;
+    let spec = template.spec.get_or_insert_with(Default::default);
     let cap = capacity(
         run.launch_type,
         run.capacity_provider_strategy.as_deref(),
@@ -88,12 +144,16 @@ pub fn template(
         "placementStrategy",
         w,
     );
-    let meta = pod.template.metadata.get_or_insert_with(Default::default);
     if let Some(v) = provider.as_deref().and_then(names::label_value) {
+        let meta = template.metadata.get_or_insert_with(Default::default);
         meta.labels
             .get_or_insert_with(BTreeMap::new)
             .insert(labels::CAPACITY_PROVIDER.into(), v);
     }
+}
+
+/// startedBy and referenceId as pod annotations.
+fn annotate(run: &RunTaskRequest, template: &mut PodTemplateSpec) {
     let mut ann = BTreeMap::new();
     if let Some(s) = run.started_by.as_ref().filter(|s| !s.is_empty()) {
         ann.insert("ecs.tidewater.dev/started-by".to_string(), s.clone());
@@ -102,25 +162,21 @@ pub fn template(
         ann.insert("ecs.tidewater.dev/reference-id".to_string(), r.clone());
     }
     if !ann.is_empty() {
+        let meta = template.metadata.get_or_insert_with(Default::default);
         meta.annotations
             .get_or_insert_with(BTreeMap::new)
             .extend(ann);
     }
-    let mut object_labels = common;
-    object_labels.extend(tags);
-    let sa = pod
-        .task_role_arn
-        .as_ref()
-        .map(|r| Object::ServiceAccount(identity::service_account(&workload, r, &object_labels)));
-    let value = serde_json::to_value(run).expect("spec serialises");
-    walk::report(Request::RunTask, &value, w);
-    (pod.template, sa, object_labels)
 }
 
 /// Translate a Task: `count` Pods named `<task>-<n>`.
 pub fn translate(input: RunInput<'_>) -> Translation {
     let mut w = Warnings::default();
-    let (template, sa, _) = template(input, labels::TASK, &mut w);
+    let RunTemplate {
+        template,
+        service_account: sa,
+        ..
+    } = template(input, labels::TASK, &mut w);
     let workload = names::dns_label_max(input.name, 57);
     let mut objects: Vec<Object> = sa.into_iter().collect();
     let count = input.run.count.unwrap_or(1).clamp(1, 10);
