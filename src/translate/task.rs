@@ -1,7 +1,7 @@
 //! Task (RunTask) → `count` Pods that run once.
 
 use super::fields::Request;
-use super::service::{capacity, tag_labels};
+use super::service::{capacity, tag_metadata, task_tags};
 use super::task_definition::{self, PodContext};
 use super::{Object, Translation, Warnings, identity, labels, names, placement, walk};
 use crate::api::cluster::ClusterSpec;
@@ -47,9 +47,16 @@ pub fn template(
     if let Some(c) = run.cluster.as_deref().and_then(names::label_value) {
         common.insert(labels::CLUSTER.into(), c);
     }
-    let (tags, _) = tag_labels(run.tags.as_deref().unwrap_or_default(), "tags", w);
+    let own_tags = tag_metadata(run.tags.as_deref().unwrap_or_default(), "tags", w);
+    let tags = task_tags(
+        &own_tags,
+        run.propagate_tags,
+        None,
+        input.task_definition,
+        w,
+    );
     let mut pod_labels = common.clone();
-    pod_labels.extend(tags.clone());
+    pod_labels.extend(tags.labels.clone());
     if let Some(g) = run.group.as_deref().and_then(names::label_value) {
         pod_labels.insert(labels::GROUP.into(), g);
     }
@@ -101,13 +108,14 @@ pub fn template(
     if let Some(r) = run.reference_id.as_ref().filter(|s| !s.is_empty()) {
         ann.insert("ecs.tidewater.dev/reference-id".to_string(), r.clone());
     }
+    ann.extend(tags.annotations);
     if !ann.is_empty() {
         meta.annotations
             .get_or_insert_with(BTreeMap::new)
             .extend(ann);
     }
     let mut object_labels = common;
-    object_labels.extend(tags);
+    object_labels.extend(own_tags.labels);
     let sa = pod
         .task_role_arn
         .as_ref()
