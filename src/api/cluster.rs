@@ -53,14 +53,66 @@ pub struct ClusterSpec {
     /// Tidewater extension: what platform teams allow workloads of this cluster to do.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<ClusterPolicy>,
-    /// Tidewater extension: an External Secrets Operator store holding the task secrets. When
-    /// set, an `ExternalSecret` is created for every Kubernetes Secret the workloads reference.
+    /// Tidewater extension: the External Secrets Operator stores holding the task secrets, one
+    /// per AWS service (the ESO AWS provider serves either Secrets Manager or Parameter Store
+    /// from one store). When set, an `ExternalSecret` reading from the store of the reference's
+    /// service is created for every Kubernetes Secret the workloads reference.
     #[serde(
         rename = "secretStore",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub secret_store: Option<SecretStoreRef>,
+    pub secret_store: Option<SecretStores>,
+}
+
+/// The External Secrets Operator stores of a cluster: `secretsManager` serves Secrets Manager
+/// references, `parameterStore` SSM Parameter Store references. The older single-store form
+/// (`name` and `kind` only) is still accepted: that store then serves every service that has
+/// no store of its own.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SecretStores {
+    /// The store (provider `aws`, `service: SecretsManager`) for Secrets Manager references.
+    #[serde(
+        rename = "secretsManager",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub secrets_manager: Option<SecretStoreRef>,
+    /// The store (provider `aws`, `service: ParameterStore`) for SSM Parameter Store
+    /// references.
+    #[serde(
+        rename = "parameterStore",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub parameter_store: Option<SecretStoreRef>,
+    /// Older single-store form: the name of a store serving every service that has no store of
+    /// its own above. Prefer `secretsManager` and `parameterStore`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Older single-store form: the kind of the `name` store, `ClusterSecretStore` (default) or
+    /// `SecretStore`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+}
+
+impl SecretStores {
+    /// The store for Secrets Manager references, if any.
+    pub fn for_secrets_manager(&self) -> Option<SecretStoreRef> {
+        self.secrets_manager.clone().or_else(|| self.single())
+    }
+
+    /// The store for SSM Parameter Store references, if any.
+    pub fn for_parameter_store(&self) -> Option<SecretStoreRef> {
+        self.parameter_store.clone().or_else(|| self.single())
+    }
+
+    fn single(&self) -> Option<SecretStoreRef> {
+        self.name.clone().map(|name| SecretStoreRef {
+            name,
+            kind: self.kind.clone(),
+        })
+    }
 }
 
 /// A reference to an External Secrets Operator (Cluster)SecretStore.

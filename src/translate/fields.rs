@@ -218,7 +218,7 @@ pub static FIELDS: &[Field] = &[
     a(
         TD,
         "volumes[].efsVolumeConfiguration",
-        "EFS CSI driver: a PersistentVolumeClaim named efs-<fileSystemId>[-<accessPointId>] is referenced; create the PersistentVolume (volumeHandle fileSystemId[:rootDirectory][:accessPointId]) and claim with the EFS CSI driver; transit encryption and IAM authorization are PersistentVolume mount options",
+        "EFS CSI driver: one PersistentVolumeClaim per file system, root directory and access point, so each volume mounts its own directory: efs-<fileSystemId>-<accessPointId> with an access point (its path is the root; volumeHandle fileSystemId::accessPointId), efs-<fileSystemId>-<rootDirectory>-<hash> for a root directory other than / (volumeHandle fileSystemId:rootDirectory), else efs-<fileSystemId> (volumeHandle fileSystemId); create the PersistentVolume and claim with the EFS CSI driver; transit encryption and IAM authorization are PersistentVolume mount options",
     ),
     u(
         TD,
@@ -263,7 +263,7 @@ pub static FIELDS: &[Field] = &[
     r(
         TD,
         "tags[].key",
-        "labels on the created objects when valid label keys and values (propagateTags), else annotations (reported)",
+        "pod labels of the Services and Tasks that propagate them (propagateTags TASK_DEFINITION) when valid label keys and values, else annotations (reported)",
     ),
     r(
         TD,
@@ -455,7 +455,7 @@ pub static FIELDS: &[Field] = &[
     a(
         TD,
         "containerDefinitions[].secrets",
-        "env from a Kubernetes Secret named by the secrets naming rule (Secrets Manager ARN → secret name without the random suffix, JSON key → Secret key; SSM parameter → its path), which must exist or be synced by External Secrets Operator",
+        "env from a Kubernetes Secret named by the secrets naming rule (Secrets Manager ARN → secret name without the random suffix, JSON key → Secret key; SSM parameter → its path), which must exist or be synced by External Secrets Operator: with the Cluster's secretStore, an ExternalSecret reads each value from the store of its service (secretsManager or parameterStore; a reference whose service has no store is reported)",
     ),
     a(
         TD,
@@ -596,10 +596,10 @@ pub static FIELDS: &[Field] = &[
         "desiredCount",
         "replicas (left to the HorizontalPodAutoscaler when autoScaling is set)",
     ),
-    m(
+    r(
         SVC,
         "loadBalancers[].targetGroupArn",
-        "a Service for the container port plus a TargetGroupBinding (AWS Load Balancer Controller) keeping the existing target group",
+        "a TargetGroupBinding (AWS Load Balancer Controller) keeping the existing target group, with the target type the network mode requires: awsvpc: ip, through a ClusterIP Service (the pod IPs are the targets, as in ECS); bridge and host: instance, through a NodePort Service (the nodes at the node port are the targets, kube-proxy forwards to a task: reported)",
     ),
     a(
         SVC,
@@ -656,15 +656,15 @@ pub static FIELDS: &[Field] = &[
         "role",
         "the legacy ECS service role for load balancers is not needed; the AWS Load Balancer Controller uses its own role",
     ),
-    m(
+    r(
         SVC,
         "deploymentConfiguration.maximumPercent",
-        "rolling update maxSurge (desiredCount × (maximumPercent − 100) ÷ 100, rounded down)",
+        "rolling update maxSurge: desiredCount × maximumPercent ÷ 100 rounded down, less desiredCount; with autoScaling the percentage maximumPercent − 100, which Kubernetes rounds up (reported unless a multiple of 100)",
     ),
     r(
         SVC,
         "deploymentConfiguration.minimumHealthyPercent",
-        "rolling update maxUnavailable (rounded as ECS does) and a PodDisruptionBudget; when neither a task may be added nor removed, one may be unavailable (reported)",
+        "rolling update maxUnavailable (the healthy count rounded up as ECS does; with autoScaling the percentage 100 − minimumHealthyPercent, which Kubernetes rounds down: the same bound) and a PodDisruptionBudget (maxUnavailable, or minAvailable as a percentage with autoScaling); DAEMON: the DaemonSet's maxUnavailable percentage, rounded up by Kubernetes (reported unless 0 or 100); when neither a task may be added nor removed, or the budget would allow no eviction, one may be unavailable (reported)",
     ),
     m(
         SVC,
@@ -759,7 +759,7 @@ pub static FIELDS: &[Field] = &[
     r(
         SVC,
         "tags[].key",
-        "labels on the created objects when valid, else annotations (reported)",
+        "labels on the created objects (and on the pods with propagateTags SERVICE) when valid, else annotations (reported)",
     ),
     r(
         SVC,
@@ -774,7 +774,7 @@ pub static FIELDS: &[Field] = &[
     m(
         SVC,
         "propagateTags",
-        "TASK_DEFINITION or SERVICE: that resource's tags become pod labels",
+        "TASK_DEFINITION or SERVICE: that resource's tags become pod labels, or pod annotations where they are no valid labels; NONE or absent: none",
     ),
     a(
         SVC,
@@ -1036,12 +1036,16 @@ pub static FIELDS: &[Field] = &[
         "networkConfiguration.awsvpcConfiguration.assignPublicIp",
         "pods do not get public IPs",
     ),
-    r(RT, "tags", "labels when valid, else annotations (reported)"),
+    r(
+        RT,
+        "tags",
+        "pod labels when valid, else pod annotations (reported)",
+    ),
     m(RT, "enableECSManagedTags", "managed labels are always set"),
     m(
         RT,
         "propagateTags",
-        "TASK_DEFINITION: the task definition's tags become pod labels",
+        "TASK_DEFINITION: the task definition's tags become pod labels (annotations where no valid labels), the task's own tags winning; SERVICE, which ECS rejects for RunTask, is reported",
     ),
     a(RT, "enableExecuteCommand", "kubectl exec, granted by RBAC"),
     u(RT, "clientToken", "apply is idempotent; no token is needed"),

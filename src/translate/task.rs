@@ -1,7 +1,7 @@
 //! Task (RunTask) → `count` Pods that run once.
 
 use super::fields::Request;
-use super::service::{capacity, tag_labels};
+use super::service::{capacity, tag_metadata, task_tags};
 use super::task_definition::{self, PodContext};
 use super::{Object, Translation, Warnings, identity, labels, names, placement, walk};
 use crate::api::cluster::ClusterSpec;
@@ -44,9 +44,16 @@ pub fn template(input: RunInput<'_>, owner_label: &str, w: &mut Warnings) -> Run
     let run = input.run;
     let workload = names::dns_label(input.name);
     let common = common_labels(&workload, run);
-    let (tags, _) = tag_labels(run.tags.as_deref().unwrap_or_default(), "tags", w);
+    let own_tags = tag_metadata(run.tags.as_deref().unwrap_or_default(), "tags", w);
+    let tags = task_tags(
+        &own_tags,
+        run.propagate_tags,
+        None,
+        input.task_definition,
+        w,
+    );
     let mut pod_labels = common.clone();
-    pod_labels.extend(tags.clone());
+    pod_labels.extend(tags.labels.clone());
     if let Some(g) = run.group.as_deref().and_then(names::label_value) {
         pod_labels.insert(labels::GROUP.into(), g);
     }
@@ -67,9 +74,9 @@ pub fn template(input: RunInput<'_>, owner_label: &str, w: &mut Warnings) -> Run
     let mut pod = task_definition::pod_template(input.task_definition, &ctx, &mut td_w);
     report_size_overrides(run, td_w, w);
     place(input, &ctx, &mut pod.template, w);
-    annotate(run, &mut pod.template);
+    annotate(run, tags.annotations, &mut pod.template);
     let mut object_labels = common;
-    object_labels.extend(tags);
+    object_labels.extend(own_tags.labels);
     let service_account = pod
         .task_role_arn
         .as_ref()
@@ -152,8 +159,12 @@ fn place(
     }
 }
 
-/// startedBy and referenceId as pod annotations.
-fn annotate(run: &RunTaskRequest, template: &mut PodTemplateSpec) {
+/// startedBy, referenceId and the propagated tags that cannot be labels, as pod annotations.
+fn annotate(
+    run: &RunTaskRequest,
+    tag_annotations: BTreeMap<String, String>,
+    template: &mut PodTemplateSpec,
+) {
     let mut ann = BTreeMap::new();
     if let Some(s) = run.started_by.as_ref().filter(|s| !s.is_empty()) {
         ann.insert("ecs.tidewater.dev/started-by".to_string(), s.clone());
@@ -161,6 +172,7 @@ fn annotate(run: &RunTaskRequest, template: &mut PodTemplateSpec) {
     if let Some(r) = run.reference_id.as_ref().filter(|s| !s.is_empty()) {
         ann.insert("ecs.tidewater.dev/reference-id".to_string(), r.clone());
     }
+    ann.extend(tag_annotations);
     if !ann.is_empty() {
         let meta = template.metadata.get_or_insert_with(Default::default);
         meta.annotations

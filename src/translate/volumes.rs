@@ -1,7 +1,7 @@
 //! Task volumes and container mounts.
 
 use super::{Warnings, at, idx, names, resources};
-use crate::api::ecs::{ContainerDefinition, Scope, Volume};
+use crate::api::ecs::{ContainerDefinition, EFSVolumeConfiguration, Scope, Volume};
 use k8s_openapi::api::core::v1::Volume as KVolume;
 use k8s_openapi::api::core::v1::{
     EmptyDirVolumeSource, EphemeralVolumeSource, HostPathVolumeSource, PersistentVolumeClaimSpec,
@@ -22,6 +22,62 @@ pub struct LaunchVolume {
     pub storage_class: String,
     /// Size in GiB.
     pub size_gib: Option<i32>,
+}
+
+/// The PersistentVolumeClaim of an EFS volume: one per file system, root directory and access
+/// point, so volumes mounting different directories of one file system get different claims
+/// (each bound to a PersistentVolume whose EFS CSI `volumeHandle` is
+/// `fileSystemId[:rootDirectory][:accessPointId]`). Named `efs-<fileSystemId>` for the file
+/// system root, `efs-<fileSystemId>-<accessPointId>` with an access point (whose path is the
+/// root), and `efs-<fileSystemId>-<rootDirectory>-<hash>` for another root directory.
+pub fn efs_claim_name(efs: &EFSVolumeConfiguration) -> String {
+    let ap = efs
+        .authorization_config
+        .as_ref()
+        .and_then(|a| a.access_point_id.as_deref())
+        .filter(|a| !a.is_empty());
+    // "Specifying / will have the same effect as omitting this parameter."
+    let root = efs
+        .root_directory
+        .as_deref()
+        .map(|r| r.trim_end_matches('/'))
+        .filter(|r| !r.is_empty())
+        .map(|r| format!("/{}", r.trim_start_matches('/')));
+    let raw = match (ap, root) {
+        // "If an EFS access point is specified in the authorizationConfig, the root directory
+        // parameter must either be omitted or set to / which will enforce the path set on the
+        // EFS access point."
+        (Some(ap), _) => format!("efs-{}-{ap}", efs.file_system_id),
+        // The slash makes the name invalid as it is, so it is squashed and hashed: distinct
+        // directories never share a claim.
+        (None, Some(root)) => format!("efs-{}{root}", efs.file_system_id),
+        (None, None) => format!("efs-{}", efs.file_system_id),
+    };
+    names::dns_label(&raw)
+}
+
+/// The claim of an EFS volume at `path`, reporting a root directory an access point overrides.
+fn efs_claim(
+    efs: &EFSVolumeConfiguration,
+    path: &str,
+    w: &mut Warnings,
+) -> PersistentVolumeClaimVolumeSource {
+    let with_access_point = efs
+        .authorization_config
+        .as_ref()
+        .and_then(|a| a.access_point_id.as_deref())
+        .is_some_and(|a| !a.is_empty());
+    let root = efs.root_directory.as_deref().unwrap_or_default();
+    if with_access_point && !root.trim_end_matches('/').is_empty() {
+        w.approximated(
+            at(&at(path, "efsVolumeConfiguration"), "rootDirectory"),
+            "with an access point ECS requires the root directory to be omitted or /: the access point's path is mounted",
+        );
+    }
+    PersistentVolumeClaimVolumeSource {
+        claim_name: efs_claim_name(efs),
+        read_only: None,
+    }
 }
 
 /// Task volumes → pod volumes.
@@ -66,18 +122,7 @@ pub fn volumes(
                 kv.empty_dir = Some(EmptyDirVolumeSource::default());
             }
         } else if let Some(efs) = &v.efs_volume_configuration {
-            let ap = efs
-                .authorization_config
-                .as_ref()
-                .and_then(|a| a.access_point_id.as_deref());
-            let claim = names::dns_label(&match ap {
-                Some(ap) => format!("efs-{}-{}", efs.file_system_id, ap),
-                None => format!("efs-{}", efs.file_system_id),
-            });
-            kv.persistent_volume_claim = Some(PersistentVolumeClaimVolumeSource {
-                claim_name: claim,
-                read_only: None,
-            });
+            kv.persistent_volume_claim = Some(efs_claim(efs, &p, w));
         } else if v.configured_at_launch == Some(true) && launch.contains_key(ecs_name) {
             let lv = &launch[ecs_name];
             kv.ephemeral = Some(EphemeralVolumeSource {

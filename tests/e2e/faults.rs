@@ -121,13 +121,26 @@ async fn exactly_one_of_each(ctx: &Ctx, n: usize) -> Result<()> {
         .iter()
         .map(|s| (s.name_any(), s.uid().unwrap_or_default()))
         .collect();
-    ensure!(services.len() == n, "{} Services, expected {n}", services.len());
+    ensure!(
+        services.len() == n,
+        "{} Services, expected {n}",
+        services.len()
+    );
     let counts = [
-        ("Deployment", by_owner(&ctx.api::<Deployment>().list(&lp).await?.items, &services)?),
-        ("Service", by_owner(&ctx.api::<KService>().list(&lp).await?.items, &services)?),
+        (
+            "Deployment",
+            by_owner(&ctx.api::<Deployment>().list(&lp).await?.items, &services)?,
+        ),
+        (
+            "Service",
+            by_owner(&ctx.api::<KService>().list(&lp).await?.items, &services)?,
+        ),
         (
             "ServiceAccount",
-            by_owner(&ctx.api::<ServiceAccount>().list(&lp).await?.items, &services)?,
+            by_owner(
+                &ctx.api::<ServiceAccount>().list(&lp).await?.items,
+                &services,
+            )?,
         ),
     ];
     for (kind, owned) in &counts {
@@ -265,7 +278,10 @@ async fn leader_among(ops: &[&Operator], timeout: Duration) -> Result<usize> {
         {
             return Ok(i);
         }
-        ensure!(Instant::now() < deadline, "no replica leads after {timeout:?}");
+        ensure!(
+            Instant::now() < deadline,
+            "no replica leads after {timeout:?}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
