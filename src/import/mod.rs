@@ -21,11 +21,11 @@ pub mod detect;
 pub mod model;
 pub mod report;
 pub mod terraform;
-pub mod yaml;
 
-use crate::render;
 use crate::translate::fields::Request;
 use crate::translate::names;
+use crate::translate::{input, plan};
+use crate::yaml;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -640,7 +640,7 @@ fn finish(parsed: Parsed, formats: Vec<(String, Format)>, opts: &Options) -> Imp
             "spec": obj.spec,
         });
         // The same parsing render and the operator apply.
-        match render::recognise(&obj.source.file, &value) {
+        match input::recognise(&obj.source.file, &value) {
             Ok(_) => {}
             Err(e) => {
                 errors.push(ImportError::Rejected {
@@ -664,7 +664,7 @@ fn finish(parsed: Parsed, formats: Vec<(String, Format)>, opts: &Options) -> Imp
         .iter()
         .map(|(o, m)| (o.source.file.clone(), m.value.clone()))
         .collect();
-    let rendered = render::render_documents(&docs, opts.namespace.as_deref());
+    let rendered = plan::plan_documents(&docs, opts.namespace.as_deref());
     let mut rejected = BTreeSet::new();
     // Task definitions kept with placeholders render cannot check (by family).
     let mut pending = BTreeSet::new();

@@ -2,7 +2,7 @@
 
 use super::containers::{self, Role, TaskFacts};
 use super::secrets::SecretRef;
-use super::{Warnings, at, idx, labels, names, placement, volumes};
+use super::{Warnings, at, identity, idx, labels, names, placement, volumes};
 use crate::api::ecs::{IpcMode, NetworkMode, PidMode, TaskOverride};
 use crate::api::task_definition::TaskDefinitionSpec;
 use k8s_openapi::api::core::v1::{
@@ -337,11 +337,11 @@ pub fn pod_template(td: &TaskDefinitionSpec, ctx: &PodContext<'_>, w: &mut Warni
     }
 
     // Identity.
-    let role = ctx
-        .overrides
-        .and_then(|o| o.task_role_arn.clone())
-        .or(reg.task_role_arn.clone())
-        .filter(|r| !r.is_empty());
+    let role = identity::task_role(
+        ctx.overrides.and_then(|o| o.task_role_arn.as_deref()),
+        reg.task_role_arn.as_deref(),
+    )
+    .map(str::to_string);
     if role.is_some() {
         spec.service_account_name = Some(ctx.service_account.clone());
     }
