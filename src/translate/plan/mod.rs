@@ -313,3 +313,31 @@ pub fn task_definition(
     validate::task_definition(spec)?;
     Ok(service::task_definition_warnings(name, spec))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_stable_and_distinct() {
+        let v = || ValidationErrors(vec![]);
+        let all = [
+            PlanError::Invalid(v()),
+            PlanError::TaskDefinitionNotFound("web:3".into()),
+            PlanError::TaskDefinitionInactive("web:3".into()),
+            PlanError::TaskDefinitionUnreadable {
+                reference: "web:3".into(),
+                source: serde_json::from_str::<i64>("x").unwrap_err(),
+            },
+            PlanError::TaskDefinitionInvalid {
+                family: "web".into(),
+                reference: "web:3".into(),
+                errors: v(),
+            },
+            PlanError::PolicyViolation(v()),
+            PlanError::Schedule(ScheduleError::Empty),
+        ];
+        let labels: std::collections::BTreeSet<_> = all.iter().map(PlanError::label).collect();
+        assert_eq!(labels.len(), all.len());
+    }
+}
