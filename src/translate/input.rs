@@ -28,6 +28,8 @@ pub struct InputError {
 }
 
 /// One parsed input resource.
+// Specs are read once per input document; boxing them would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Resource {
     /// A task definition.
@@ -302,14 +304,10 @@ fn prefixed(base: &str, notes: Notes) -> Notes {
 fn recognise_service(file: &str, base: &str, v: &Value) -> Result<(Resource, Notes), InputError> {
     let mut v = v.clone();
     // describe output names the cluster by ARN and the task definition by ARN.
-    if let Some(arn) = v
-        .get("clusterArn")
-        .and_then(Value::as_str)
-        .map(reference::cluster_name)
+    if let Some(arn) = v.get("clusterArn").and_then(Value::as_str)
+        && v.get("cluster").is_none()
     {
-        if v.get("cluster").is_none() {
-            v["cluster"] = Value::String(arn);
-        }
+        v["cluster"] = Value::String(reference::cluster_name(arn));
     }
     let (mut spec, unknown): (ServiceSpec, _) =
         parse(file, if base.is_empty() { "." } else { base }, &v)?;

@@ -245,11 +245,12 @@ fn plan_resources(resources: &[(String, Resource)], namespace: Option<&str>, out
         }
     }
     for (_, r) in resources {
-        if let Resource::TaskDefinition { name, spec } = r {
-            if !used.contains(name.as_str()) && !invalid.contains(name.as_str()) {
-                let pt = pod_template(name, spec);
-                out.objects.push(with_namespace(pt.to_value(), namespace));
-            }
+        if let Resource::TaskDefinition { name, spec } = r
+            && !used.contains(name.as_str())
+            && !invalid.contains(name.as_str())
+        {
+            let pt = pod_template(name, spec);
+            out.objects.push(with_namespace(pt.to_value(), namespace));
         }
     }
 }
