@@ -273,6 +273,7 @@ fn check_policy(
     validate::policy(td, workload.task_role(td), policy).map_err(PlanError::PolicyViolation)
 }
 
+/// The objects and warnings of `workload` run with `td` in `cluster`.
 fn translate<O>(
     workload: &Workload<'_>,
     td: &Resolved<O>,
