@@ -9,3 +9,4 @@ pub mod controller;
 pub mod import;
 pub mod render;
 pub mod translate;
+pub mod yaml;

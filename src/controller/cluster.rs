@@ -16,7 +16,7 @@ use crate::api::Cluster;
 use crate::api::cluster::ClusterStatus;
 use crate::api::common::CommonStatus;
 use crate::translate::fields::Request;
-use crate::translate::{Warnings, labels, walk};
+use crate::translate::{Warnings, labels, reference, walk};
 
 use super::conditions::{self, Wanted};
 use super::context::{Context, Stores};
@@ -29,24 +29,17 @@ pub fn clusters_named(
     namespace: Option<&str>,
     cluster: Option<&str>,
 ) -> Vec<ObjectRef<Cluster>> {
-    let name = short(cluster);
+    let name = reference::cluster_of(cluster);
     stores
         .clusters
         .state()
         .iter()
         .filter(|c| c.namespace().as_deref() == namespace)
         .filter(|c| {
-            c.name_any() == name || c.spec.create.cluster_name.as_deref() == Some(name.as_str())
+            reference::is_cluster(&name, &c.name_any(), c.spec.create.cluster_name.as_deref())
         })
         .map(|c| ObjectRef::from_obj(&**c))
         .collect()
-}
-
-fn short(cluster: Option<&str>) -> String {
-    cluster
-        .filter(|c| !c.is_empty())
-        .map(|c| c.rsplit('/').next().unwrap_or(c).to_string())
-        .unwrap_or_else(|| "default".into())
 }
 
 /// Nodes per capacity provider: FARGATE (Fargate nodes), FARGATE_SPOT (Spot nodes), an EC2
@@ -92,7 +85,7 @@ pub async fn reconcile(cluster: Arc<Cluster>, ctx: Arc<Context>) -> Result<Actio
     let names: Vec<String> = std::iter::once(name.clone())
         .chain(cluster.spec.create.cluster_name.clone())
         .collect();
-    let ours = |c: Option<&str>| names.contains(&short(c));
+    let ours = |c: Option<&str>| names.contains(&reference::cluster_of(c));
     let services = ctx
         .stores
         .services
@@ -218,7 +211,5 @@ mod tests {
                 ("general".into(), 1)
             ])
         );
-        assert_eq!(short(Some("arn:aws:ecs:us-east-1:1:cluster/prod")), "prod");
-        assert_eq!(short(None), "default");
     }
 }

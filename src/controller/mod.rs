@@ -13,6 +13,7 @@ pub mod context;
 pub mod error;
 pub mod http;
 pub mod leader;
+pub mod lookup;
 pub mod metrics;
 pub mod revisions;
 pub mod rollout;
@@ -46,7 +47,7 @@ use kube::{Client, Resource, ResourceExt};
 use serde::de::DeserializeOwned;
 
 use crate::api::{Cluster, ScheduledTask, Service, Task, TaskDefinition};
-use crate::translate::labels;
+use crate::translate::{labels, reference};
 
 use context::{Context, Settings, Stores};
 use error::Error;
@@ -412,9 +413,8 @@ fn scope_controllers(
                 .iter()
                 .filter(|s| s.namespace() == ns)
                 .filter(|s| {
-                    let cl = s.spec.create.cluster.as_deref().unwrap_or("default");
-                    cl.rsplit('/').next() == Some(name.as_str())
-                        || c.spec.create.cluster_name.as_deref() == Some(cl)
+                    let cl = reference::cluster_of(s.spec.create.cluster.as_deref());
+                    reference::is_cluster(&cl, &name, c.spec.create.cluster_name.as_deref())
                 })
                 .map(|s| ObjectRef::from_obj(&**s))
                 .collect::<Vec<_>>()

@@ -10,6 +10,7 @@ use k8s_openapi::apimachinery::pkg::runtime::RawExtension;
 use serde_json::{Value, json};
 
 use crate::api::task_definition::TaskDefinitionSpec;
+use crate::translate::reference::TaskDefinitionRef;
 use crate::translate::{labels, names};
 
 use super::error::Error;
@@ -55,14 +56,8 @@ pub fn name(family: &str, n: i64) -> String {
 
 /// `family` or `family:N` (or a task definition ARN) split into family and revision.
 pub fn parse_reference(reference: &str) -> (String, Option<i64>) {
-    let r = crate::render::task_definition_ref(reference);
-    match r.rsplit_once(':') {
-        Some((family, n)) => match n.parse::<i64>() {
-            Ok(n) => (family.to_string(), Some(n)),
-            Err(_) => (r.clone(), None),
-        },
-        None => (r, None),
-    }
+    let r = TaskDefinitionRef::parse(reference);
+    (r.family, r.revision)
 }
 
 /// A revision read from its ControllerRevision (`None` if it is not one of ours).

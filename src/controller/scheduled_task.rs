@@ -18,13 +18,14 @@ use serde_json::Value;
 use crate::api::ScheduledTask;
 use crate::api::scheduled_task::{ScheduleState, ScheduledTaskStatus};
 use crate::translate;
+use crate::translate::plan::Workload;
 
 use super::apply::{self, Applied, Owner};
 use super::conditions;
 use super::context::{Context, cached};
 use super::error::Error;
 use super::status;
-use super::task::{cached_json, report_error, resolve_run};
+use super::task::{cached_json, plan_run, report_error};
 
 /// What the build step produced.
 struct Plan {
@@ -37,27 +38,13 @@ struct Plan {
 fn plan(st: &ScheduledTask, ctx: &Context, owner: &Owner) -> Result<Plan, Error> {
     let ns = st.namespace().unwrap_or_default();
     let name = st.name_any();
-    // The schedule first: it needs nothing from the namespace.
-    translate::schedule::to_cron(&st.spec.schedule_expression)
-        .map_err(|e| Error::InvalidSchedule(format!("scheduleExpression: {e}")))?;
-    let resolved = resolve_run(ctx, &ns, &st.spec.run, &BTreeSet::new())?;
-    let input = translate::task::RunInput {
+    // The plan converts the schedule first: it needs nothing from the namespace.
+    let workload = Workload::ScheduledTask {
         name: &name,
-        run: &st.spec.run,
-        task_definition_name: &resolved.revision.family,
-        task_definition: &resolved.task_definition,
-        revision: Some(resolved.revision.number),
-        cluster: resolved.cluster.as_ref(),
+        spec: &st.spec,
     };
-    let t = translate::scheduled_task::translate(&st.spec, input)
-        .map_err(|e| Error::InvalidSchedule(format!("scheduleExpression: {e}")))?;
-    let mut warnings = t.warnings;
-    warnings.extend(translate::service::task_definition_warnings(
-        &resolved.revision.family,
-        &resolved.task_definition,
-    ));
-    let objects: Vec<Value> = t
-        .objects
+    let (_, objects, warnings) = plan_run(ctx, &ns, &workload, &BTreeSet::new())?;
+    let objects: Vec<Value> = objects
         .iter()
         .map(|o| {
             let mut v = o.to_value();

@@ -17,12 +17,15 @@ use crate::api::common::CommonStatus;
 use crate::api::ecs::SchedulingStrategy;
 use crate::api::service::ServiceStatus;
 use crate::api::{Cluster, Service};
+use crate::translate::plan::Workload;
+use crate::translate::reference::{self, TaskDefinitionRef};
 use crate::translate::{self, Object, labels, names};
 
 use super::apply::{self, Applied, Owner};
 use super::conditions::{self, Wanted};
 use super::context::{Context, cached};
 use super::error::Error;
+use super::lookup::{self, Caches};
 use super::revisions::{self, Revision};
 use super::rollout::{self, DEPLOYMENT_LABEL, Observation, PodFacts, WorkloadFacts};
 use super::status;
@@ -34,16 +37,8 @@ pub const PROGRESS_DEADLINE: &str = "ecs.tidewater.dev/progress-deadline-seconds
 /// The Cluster a workload belongs to: `cluster` (a name or ARN) in the same namespace, else
 /// `default`.
 pub fn cluster_of(ctx: &Context, namespace: &str, cluster: Option<&str>) -> Option<Arc<Cluster>> {
-    let name = cluster
-        .filter(|c| !c.is_empty())
-        .map(|c| c.rsplit('/').next().unwrap_or(c).to_string())
-        .unwrap_or_else(|| "default".into());
-    cached(&ctx.stores.clusters, namespace, &name).or_else(|| {
-        ctx.stores.clusters.state().into_iter().find(|c| {
-            c.namespace().as_deref() == Some(namespace)
-                && c.spec.create.cluster_name.as_deref() == Some(name.as_str())
-        })
-    })
+    let none = BTreeSet::new();
+    Caches::new(&ctx.stores, namespace, &none).cluster_object(&reference::cluster_of(cluster))
 }
 
 /// Resolve `reference` (`family`, `family:N` or an ARN) to a registered revision in `namespace`.
@@ -54,40 +49,7 @@ pub fn resolve_revision(
     reference: &str,
     running: &BTreeSet<String>,
 ) -> Result<Revision, Error> {
-    let (family, number) = revisions::parse_reference(reference);
-    let by_name = |n: i64| {
-        cached(
-            &ctx.stores.revisions,
-            namespace,
-            &revisions::name(&family, n),
-        )
-        .and_then(|cr| revisions::from_object(&cr))
-        .filter(|r| r.family == family)
-    };
-    let candidates: Vec<Revision> = match number {
-        Some(n) => by_name(n).into_iter().collect(),
-        None => {
-            // The TaskDefinition of the family knows its latest revision; walk down past
-            // deregistered ones.
-            let td = cached(&ctx.stores.task_definitions, namespace, &family)
-                .filter(|td| translate::task_definition::family(&td.spec, &td.name_any()) == family)
-                .or_else(|| {
-                    ctx.stores.task_definitions.state().into_iter().find(|td| {
-                        td.namespace().as_deref() == Some(namespace)
-                            && translate::task_definition::family(&td.spec, &td.name_any())
-                                == family
-                    })
-                });
-            let latest = td
-                .and_then(|td| td.status.as_ref().and_then(|s| s.revision))
-                .unwrap_or(0);
-            (1..=latest).rev().filter_map(by_name).take(64).collect()
-        }
-    };
-    revisions::resolve(&candidates, &family, number, |r| {
-        running.contains(&r.reference())
-    })
-    .cloned()
+    Caches::new(&ctx.stores, namespace, running).revision(&TaskDefinitionRef::parse(reference))
 }
 
 /// Whether a TaskDefinition of `reference`'s family exists in `namespace` and has not yet
@@ -119,40 +81,19 @@ struct Plan {
 fn build(
     svc: &Service,
     ctx: &Context,
-    revision: &Revision,
+    reference: Option<&str>,
+    running: &BTreeSet<String>,
     owner: &Owner,
-) -> Result<(Vec<Value>, Vec<translate::Warning>, String), Error> {
+) -> Result<(Vec<Value>, Vec<translate::Warning>, String, Revision), Error> {
     let ns = svc.namespace().unwrap_or_default();
     let name = svc.name_any();
-    let td = revision.task_definition()?;
-    translate::validate::task_definition(&td).map_err(|e| {
-        Error::Invalid(format!(
-            "task definition {}: {}",
-            revision.reference(),
-            e.0.iter()
-                .map(|v| format!("{}: {}", v.path, v.message))
-                .collect::<Vec<_>>()
-                .join("; ")
-        ))
-    })?;
-    let cluster = cluster_of(ctx, &ns, svc.spec.create.cluster.as_deref());
-    if let Some(policy) = cluster.as_ref().and_then(|c| c.spec.policy.as_ref()) {
-        translate::validate::policy(&td, td.register.task_role_arn.as_deref(), policy)
-            .map_err(|e| Error::Policy(format!("PolicyViolation: {e}")))?;
-    }
-    let t = translate::service::translate(translate::service::ServiceInput {
+    let workload = Workload::Service {
         name: &name,
         spec: &svc.spec,
-        task_definition_name: &revision.family,
-        task_definition: &td,
-        revision: Some(revision.number),
-        cluster: cluster.as_ref().map(|c| &c.spec),
-    });
-    let mut warnings = t.warnings;
-    warnings.extend(translate::service::task_definition_warnings(
-        &revision.family,
-        &td,
-    ));
+    };
+    let t = lookup::plan_with(&ctx.stores, &ns, &workload, reference, running)?;
+    let mut warnings = t.warnings.clone();
+    warnings.extend(t.task_definition_warnings());
     let grace = svc
         .spec
         .create
@@ -178,27 +119,19 @@ fn build(
         }
         objects.push(apply::with_owner(v, owner));
     }
-    Ok((objects, warnings, number))
+    Ok((objects, warnings, number, t.task_definition.origin))
 }
 
 fn plan(svc: &Service, ctx: &Context, prev: &ServiceStatus, owner: &Owner) -> Result<Plan, Error> {
-    let ns = svc.namespace().unwrap_or_default();
-    let reference = svc
-        .spec
-        .create
-        .task_definition
-        .clone()
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| Error::Invalid("taskDefinition: required".into()))?;
     let running: BTreeSet<String> = prev
         .deployments
         .iter()
         .filter(|d| d.status != "INACTIVE")
         .map(|d| d.task_definition.clone())
         .collect();
-    let revision = resolve_revision(ctx, &ns, &reference, &running)?;
-    let (mut objects, mut warnings, mut number) = build(svc, ctx, &revision, owner)?;
-    let mut revision = revision;
+    let reference = svc.spec.create.task_definition.as_deref();
+    let (mut objects, mut warnings, mut number, mut revision) =
+        build(svc, ctx, reference, &running, owner)?;
     let mut reason = None;
     // A template whose deployment failed is not retried: with rollback, the last completed
     // revision runs instead until the spec or the task definition changes.
@@ -210,8 +143,9 @@ fn plan(svc: &Service, ctx: &Context, prev: &ServiceStatus, owner: &Owner) -> Re
         .and_then(|d| d.deployment_circuit_breaker.as_ref());
     if breaker.is_some_and(|b| b.enable && b.rollback) && rollout::has_failed(prev, &number) {
         if let Some(target) = rollout::rollback_target(prev, &number) {
-            let back = resolve_revision(ctx, &ns, &target, &BTreeSet::from([target.clone()]))?;
-            (objects, warnings, number) = build(svc, ctx, &back, owner)?;
+            let running = BTreeSet::from([target.clone()]);
+            let back;
+            (objects, warnings, number, back) = build(svc, ctx, Some(&target), &running, owner)?;
             reason = Some(format!(
                 "rolled back to {} after deployment {} failed.",
                 back.reference(),

@@ -22,15 +22,16 @@ use serde_json::Value;
 use crate::api::Task;
 use crate::api::cluster::ClusterSpec;
 use crate::api::common::CommonStatus;
-use crate::api::ecs::RunTaskRequest;
 use crate::api::task::{ContainerState, TaskState, TaskStatus};
 use crate::api::task_definition::TaskDefinitionSpec;
 use crate::translate;
+use crate::translate::plan::Workload;
 
 use super::apply::{self, Owner};
 use super::conditions::{self, Wanted};
 use super::context::{Context, cached};
 use super::error::Error;
+use super::lookup;
 use super::revisions::Revision;
 use super::service;
 use super::status;
@@ -610,39 +611,25 @@ fn essential_of(td: &TaskDefinitionSpec) -> BTreeSet<String> {
         .collect()
 }
 
-/// Resolve a RunTask's task definition (`family`, `family:N`, ARN; INACTIVE only if in
-/// `running`), validate it, find its Cluster and check the Cluster policy with the RunTask's
-/// `overrides.taskRoleArn` when given (as `render` does).
-pub fn resolve_run(
+/// Plan a Task or ScheduledTask from the caches (the plan `render` shows): its task definition
+/// (`family`, `family:N`, ARN; INACTIVE only if in `running`) resolved and validated, its
+/// Cluster's policy checked with the RunTask's `overrides.taskRoleArn` when given, the objects
+/// and every warning (the task definition's own included).
+pub fn plan_run(
     ctx: &Context,
     namespace: &str,
-    run: &RunTaskRequest,
+    workload: &Workload<'_>,
     running: &BTreeSet<String>,
-) -> Result<Resolved, Error> {
-    let reference = Some(run.task_definition.as_str())
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| Error::Invalid("taskDefinition: required".into()))?;
-    let revision = service::resolve_revision(ctx, namespace, reference, running)?;
-    let td = revision.task_definition()?;
-    translate::validate::task_definition(&td)
-        .map_err(|e| Error::Invalid(format!("task definition {}: {e}", revision.reference())))?;
-    let cluster =
-        service::cluster_of(ctx, namespace, run.cluster.as_deref()).map(|c| c.spec.clone());
-    if let Some(policy) = cluster.as_ref().and_then(|c| c.policy.as_ref()) {
-        let role = run
-            .overrides
-            .as_ref()
-            .and_then(|o| o.task_role_arn.as_deref())
-            .filter(|r| !r.is_empty())
-            .or(td.register.task_role_arn.as_deref());
-        translate::validate::policy(&td, role, policy)
-            .map_err(|e| Error::Policy(format!("PolicyViolation: {e}")))?;
-    }
-    Ok(Resolved {
-        revision,
-        task_definition: td,
-        cluster,
-    })
+) -> Result<(Resolved, Vec<translate::Object>, Vec<translate::Warning>), Error> {
+    let plan = lookup::plan(&ctx.stores, namespace, workload, running)?;
+    let mut warnings = plan.warnings.clone();
+    warnings.extend(plan.task_definition_warnings());
+    let resolved = Resolved {
+        revision: plan.task_definition.origin,
+        task_definition: plan.task_definition.spec,
+        cluster: plan.cluster,
+    };
+    Ok((resolved, plan.objects, warnings))
 }
 
 /// The cached object of `desired` (a Pod, ServiceAccount or CronJob), as JSON.
@@ -730,22 +717,12 @@ async fn start(
     let ns = task.namespace().unwrap_or_default();
     let name = task.name_any();
     let running: BTreeSet<String> = prev.task_definition.iter().cloned().collect();
-    let resolved = resolve_run(ctx, &ns, &task.spec.run, &running)?;
-    let t = translate::task::translate(translate::task::RunInput {
+    let workload = Workload::Task {
         name: &name,
         run: &task.spec.run,
-        task_definition_name: &resolved.revision.family,
-        task_definition: &resolved.task_definition,
-        revision: Some(resolved.revision.number),
-        cluster: resolved.cluster.as_ref(),
-    });
-    let mut warnings = t.warnings;
-    warnings.extend(translate::service::task_definition_warnings(
-        &resolved.revision.family,
-        &resolved.task_definition,
-    ));
-    let objects: Vec<Value> = t
-        .objects
+    };
+    let (resolved, objects, warnings) = plan_run(ctx, &ns, &workload, &running)?;
+    let objects: Vec<Value> = objects
         .iter()
         .map(|o| apply::with_owner(o.to_value(), owner))
         .collect();

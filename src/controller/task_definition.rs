@@ -90,7 +90,9 @@ pub async fn reconcile(td: Arc<TaskDefinition>, ctx: Arc<Context>) -> Result<Act
     let now = Timestamp::now();
     let generation = td.metadata.generation;
 
-    if let Err(errs) = translate::validate::task_definition(&td.spec) {
+    // What registering it gives: ECS's checks, then the warnings about its fields.
+    let own = translate::plan::task_definition(&name, &td.spec);
+    if let Err(errs) = &own {
         let message = errs
             .0
             .iter()
@@ -181,9 +183,7 @@ pub async fn reconcile(td: Arc<TaskDefinition>, ctx: Arc<Context>) -> Result<Act
     }
 
     let latest = registered.expect("a revision is registered by now");
-    let warnings = status::warnings(&translate::service::task_definition_warnings(
-        &name, &td.spec,
-    ));
+    let warnings = status::warnings(&own.unwrap_or_default());
     let message = format!("revision {} registered", latest.reference());
     let wanted = vec![
         Wanted::new(conditions::READY, true, "Registered", &message),

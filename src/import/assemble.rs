@@ -3,7 +3,10 @@
 //! references to clusters and task definitions normalised.
 
 use super::{Imported, Kind, Note, NoteKind, Skipped, Source};
+use crate::translate::reference;
 use serde_json::{Map, Value, json};
+
+pub use crate::translate::reference::{cluster_name, service_of};
 
 /// Which part of a Service's `autoScaling` a resource is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,21 +38,6 @@ pub struct Piece {
 
 /// Members of the Application Auto Scaling requests implied by the Service they are put on.
 pub const IMPLIED: &[&str] = &["ServiceNamespace", "ResourceId", "ScalableDimension"];
-
-/// The service name of an ECS resource ID `service/CLUSTER/SERVICE`, if it is one.
-pub fn service_of(resource_id: &str) -> Option<String> {
-    let rest = resource_id.strip_prefix("service/")?;
-    rest.rsplit('/').next().map(str::to_string)
-}
-
-/// `arn:aws:ecs:REGION:ACCOUNT:cluster/NAME` → `NAME`; names unchanged.
-pub fn cluster_name(value: &str) -> String {
-    if value.starts_with("arn:") {
-        value.rsplit('/').next().unwrap_or(value).to_string()
-    } else {
-        value.to_string()
-    }
-}
 
 fn prefix(p: &str, path: &str) -> String {
     if path.is_empty() {
@@ -168,14 +156,7 @@ pub fn scheduled_task(
     source: Source,
     schedule_source: &str,
 ) -> Imported {
-    if let Some(Value::String(td)) = run.get("taskDefinition") {
-        let r = crate::render::task_definition_ref(td);
-        run.insert("taskDefinition".into(), Value::String(r));
-    }
-    if let Some(Value::String(c)) = run.get("cluster") {
-        let c = cluster_name(c);
-        run.insert("cluster".into(), Value::String(c));
-    }
+    normalise_service(&mut run);
     let mut fields = fields;
     run.insert(
         "scheduleExpression".into(),
@@ -214,16 +195,14 @@ pub fn scheduled_task(
     }
 }
 
-/// Post-process a converted CreateService body: the task definition and cluster references as
-/// Tidewater names them.
+/// Post-process a converted CreateService (or RunTask) body: the task definition and cluster
+/// references as Tidewater names them (no ARNs).
 pub fn normalise_service(spec: &mut Map<String, Value>) {
-    if let Some(Value::String(td)) = spec.get("taskDefinition") {
-        let r = crate::render::task_definition_ref(td);
-        spec.insert("taskDefinition".into(), Value::String(r));
+    if let Some(Value::String(td)) = spec.get_mut("taskDefinition") {
+        *td = reference::without_arn(td);
     }
-    if let Some(Value::String(c)) = spec.get("cluster") {
-        let c = cluster_name(c);
-        spec.insert("cluster".into(), Value::String(c));
+    if let Some(Value::String(c)) = spec.get_mut("cluster") {
+        *c = reference::cluster_name(c);
     }
 }
 

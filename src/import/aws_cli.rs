@@ -1,11 +1,11 @@
 //! AWS CLI JSON: `register-task-definition` / `create-service` request bodies
 //! (`--cli-input-json`), `describe-task-definition`, `describe-services`, `create-service` and
-//! `update-service` output. The shapes are recognised by [`crate::render::recognise`], the same
+//! `update-service` output. The shapes are recognised by [`crate::translate::input::recognise`], the same
 //! code `render` uses, so that `render` of the imported manifests gives the same objects as
 //! `render` of the raw JSON. Tidewater manifests are accepted too and passed through.
 
 use super::{ImportError, Imported, Kind, Note, NoteKind, Parsed, Source, leaves};
-use crate::render::{self, Resource};
+use crate::translate::input::{self, Resource};
 use serde_json::Value;
 
 /// What a document is, and the path of each resource in it.
@@ -49,7 +49,7 @@ fn join(base: &str, path: &str) -> String {
 /// Import one file of AWS CLI JSON (or YAML).
 pub fn import(file: &str, text: &str) -> Parsed {
     let mut out = Parsed::default();
-    let docs = match render::documents(file, text) {
+    let docs = match input::documents(file, text) {
         Ok(d) => d,
         Err(e) => {
             out.errors.push(ImportError::Syntax {
@@ -80,7 +80,7 @@ pub fn import(file: &str, text: &str) -> Parsed {
                 p.to_string()
             }
         };
-        match render::recognise(file, doc) {
+        match input::recognise(file, doc) {
             Ok(resources) => {
                 let (bases, what) = shape(doc, resources.len());
                 for ((resource, notes), base) in resources.into_iter().zip(bases) {

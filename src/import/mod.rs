@@ -22,11 +22,11 @@ pub mod detect;
 pub mod model;
 pub mod report;
 pub mod terraform;
-pub mod yaml;
 
-use crate::render;
 use crate::translate::fields::Request;
 use crate::translate::names;
+use crate::translate::{input, plan};
+use crate::yaml;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -578,7 +578,7 @@ fn finish(parsed: Parsed, formats: Vec<(String, Format)>, opts: &Options) -> Imp
         .iter()
         .map(|(o, m)| (o.source.file.clone(), m.value.clone()))
         .collect();
-    let rendered = render::render_documents(&docs, opts.namespace.as_deref());
+    let rendered = plan::plan_documents(&docs, opts.namespace.as_deref());
     let rejected = render_errors(&rendered, &mut accepted, &mut errors);
     accepted.retain(|(_, m)| !rejected.contains(&describe(m)));
     accepted.sort_by_key(|(_, m)| m.kind);
@@ -629,7 +629,7 @@ fn accept(
     clean_spec(&mut obj);
     let value = manifest_value(&obj, &name, opts);
     // The same parsing render and the operator apply.
-    if let Err(e) = render::recognise(&obj.source.file, &value) {
+    if let Err(e) = input::recognise(&obj.source.file, &value) {
         errors.push(ImportError::Rejected {
             file: obj.source.file.clone(),
             path: format!("{}: {}", obj.source.path, e.path),
@@ -714,7 +714,7 @@ fn manifest_value(obj: &Imported, name: &str, opts: &Options) -> Value {
 
 /// Families of task definitions kept with placeholders that render cannot check.
 fn pending_families(
-    rendered: &render::Output,
+    rendered: &plan::Output,
     accepted: &[(Imported, Manifest)],
 ) -> BTreeSet<String> {
     let mut pending = BTreeSet::new();
@@ -742,7 +742,7 @@ fn pending_families(
 /// Render's errors: a value left as a placeholder becomes a note of its object (which stays);
 /// any other error rejects the object it names. Returns the rejected `Kind/name`s.
 fn render_errors(
-    rendered: &render::Output,
+    rendered: &plan::Output,
     accepted: &mut [(Imported, Manifest)],
     errors: &mut Vec<ImportError>,
 ) -> BTreeSet<String> {

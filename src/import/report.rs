@@ -7,8 +7,8 @@
 
 use super::{Format, ImportError};
 use super::{Imported, Manifest, Note, NoteKind, Skipped, Source};
-use crate::render;
 use crate::translate::fields::{self, Disposition, Request};
+use crate::translate::plan;
 use crate::translate::secrets;
 use serde::Serialize;
 use serde_json::Value;
@@ -165,7 +165,7 @@ pub struct Inputs<'a> {
     /// The imported objects and their manifests.
     pub objects: &'a [(Imported, Manifest)],
     /// The render of all manifests.
-    pub rendered: &'a render::Output,
+    pub rendered: &'a plan::Output,
     /// Errors.
     pub errors: &'a [ImportError],
     /// Skipped input resources.
@@ -274,7 +274,7 @@ pub fn build(inputs: Inputs<'_>) -> Report {
 }
 
 /// The report on one imported object.
-fn resource_report(obj: &Imported, m: &Manifest, rendered: &render::Output) -> ResourceReport {
+fn resource_report(obj: &Imported, m: &Manifest, rendered: &plan::Output) -> ResourceReport {
     let describe = format!("{}/{}", m.kind.as_str(), m.name);
     let request = m.kind.request();
     let mut fields: Vec<FieldReport> = obj

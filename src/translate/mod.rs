@@ -9,12 +9,15 @@
 pub mod containers;
 pub mod fields;
 pub mod identity;
+pub mod input;
 pub mod names;
 pub mod networking;
 pub mod objects;
 pub mod placement;
 pub mod placement_expr;
+pub mod plan;
 pub mod probes;
+pub mod reference;
 pub mod resources;
 pub mod scaling;
 pub mod schedule;

@@ -2,7 +2,7 @@
 
 use super::containers::{self, Arrangement, Role, TaskFacts};
 use super::secrets::SecretRef;
-use super::{Warnings, at, idx, labels, names, placement, probes, resources, volumes};
+use super::{Warnings, at, identity, idx, labels, names, placement, probes, resources, volumes};
 use crate::api::ecs::{
     ContainerDefinition, ContainerOverride, IpcMode, NetworkMode, PidMode, TaskOverride,
 };
@@ -325,11 +325,11 @@ fn place_containers(
 
 /// The ServiceAccount of the task role (taskRoleArn or its override), if any.
 fn task_role(td: &TaskDefinitionSpec, ctx: &PodContext<'_>, spec: &mut PodSpec) -> Option<String> {
-    let role = ctx
-        .overrides
-        .and_then(|o| o.task_role_arn.clone())
-        .or(td.register.task_role_arn.clone())
-        .filter(|r| !r.is_empty());
+    let role = identity::task_role(
+        ctx.overrides.and_then(|o| o.task_role_arn.as_deref()),
+        td.register.task_role_arn.as_deref(),
+    )
+    .map(str::to_string);
     if role.is_some() {
         spec.service_account_name = Some(ctx.service_account.clone());
     }

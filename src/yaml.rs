@@ -1,7 +1,8 @@
-//! YAML for the manifests, safe for Kubernetes' YAML 1.1 reader: a string that YAML 1.1 would
-//! read as something else (`on`, `off`, `yes`, `no`, `y`, numbers such as `0777` or `1_000`,
-//! `12:30`) is always quoted, as is anything with YAML syntax in it. (A YAML 1.2 writer leaves
-//! `on` plain, and `kubectl apply` then sends `true`.)
+//! YAML for Kubernetes manifests (the output of `render` and `import`), safe for Kubernetes'
+//! YAML 1.1 reader: a string that YAML 1.1 would read as something else (`on`, `off`, `yes`,
+//! `no`, `y`, numbers such as `0777` or `1_000`, `12:30`) is always quoted, as is anything with
+//! YAML syntax in it. (A YAML 1.2 writer leaves `on` plain, and `kubectl apply` then sends
+//! `true`.)
 
 use serde_json::Value;
 
@@ -112,6 +113,14 @@ pub fn to_string(v: &Value) -> String {
     let mut out = String::new();
     write(v, 0, &mut out);
     out
+}
+
+/// Documents as one YAML stream, each starting with `---`.
+pub fn to_stream(values: &[Value]) -> String {
+    values
+        .iter()
+        .map(|v| format!("---\n{}", to_string(v)))
+        .collect()
 }
 
 #[cfg(test)]

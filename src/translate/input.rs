@@ -1,0 +1,340 @@
+//! Input documents (Tidewater manifests, or raw ECS JSON: RegisterTaskDefinition and
+//! CreateService bodies, describe-task-definition and describe-services output) recognised as
+//! resources. Pure: text in, typed specs out, with the input paths that were not read as written.
+//! `render` and `import` read their input here.
+
+use crate::api::cluster::ClusterSpec;
+use crate::api::scheduled_task::ScheduledTaskSpec;
+use crate::api::service::ServiceSpec;
+use crate::api::task::TaskSpec;
+use crate::api::task_definition::TaskDefinitionSpec;
+use crate::translate::{names, reference, walk};
+use serde_json::Value;
+use std::path::Path;
+
+/// Input paths that were not read as written, with what happened.
+pub type Notes = Vec<(String, String)>;
+
+/// A problem with one input document, located by file and JSON path.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}: {path}: {message}")]
+pub struct InputError {
+    /// The file.
+    pub file: String,
+    /// JSON path in the document (`.` for the whole document).
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// One parsed input resource.
+// Specs are read once per input document; boxing them would buy nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone)]
+pub enum Resource {
+    /// A task definition.
+    TaskDefinition {
+        name: String,
+        spec: TaskDefinitionSpec,
+    },
+    /// A service.
+    Service { name: String, spec: ServiceSpec },
+    /// A cluster.
+    Cluster { name: String, spec: ClusterSpec },
+    /// A RunTask.
+    Task { name: String, spec: TaskSpec },
+    /// A scheduled task.
+    ScheduledTask {
+        name: String,
+        spec: ScheduledTaskSpec,
+    },
+}
+
+impl Resource {
+    /// `Kind/name`.
+    pub fn describe(&self) -> String {
+        match self {
+            Resource::TaskDefinition { name, .. } => format!("TaskDefinition/{name}"),
+            Resource::Service { name, .. } => format!("Service/{name}"),
+            Resource::Cluster { name, .. } => format!("Cluster/{name}"),
+            Resource::Task { name, .. } => format!("Task/{name}"),
+            Resource::ScheduledTask { name, .. } => format!("ScheduledTask/{name}"),
+        }
+    }
+}
+
+/// Split a file's text into JSON documents (YAML multi-document; JSON is YAML).
+pub fn documents(file: &str, text: &str) -> Result<Vec<Value>, InputError> {
+    let mut docs = Vec::new();
+    for de in serde_yaml_ng::Deserializer::from_str(text) {
+        let v: Value =
+            serde_yaml_ng::with::singleton_map_recursive::deserialize(de).map_err(|e| {
+                InputError {
+                    file: file.into(),
+                    path: ".".into(),
+                    message: format!("not valid YAML or JSON: {e}"),
+                }
+            })?;
+        if !v.is_null() {
+            docs.push(v);
+        }
+    }
+    Ok(docs)
+}
+
+fn stem(file: &str) -> String {
+    Path::new(file)
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("resource")
+        .to_string()
+}
+
+fn parse<T: serde::de::DeserializeOwned + serde::Serialize>(
+    file: &str,
+    base: &str,
+    v: &Value,
+) -> Result<(T, Notes), InputError> {
+    let spec: T = serde_json::from_value(v.clone()).map_err(|e| InputError {
+        file: file.into(),
+        path: base.into(),
+        message: e.to_string(),
+    })?;
+    let back = serde_json::to_value(&spec).expect("spec serialises");
+    let mut unknown = Vec::new();
+    unknown_fields(v, &back, "", &mut unknown);
+    let notes = unknown
+        .into_iter()
+        .map(|p| {
+            (
+                p,
+                "not a field of this ECS request shape; ignored".to_string(),
+            )
+        })
+        .collect();
+    Ok((spec, notes))
+}
+
+/// Paths present (non-null) in `input` but absent from the parsed-and-serialised value.
+fn unknown_fields(input: &Value, parsed: &Value, path: &str, out: &mut Vec<String>) {
+    match (input, parsed) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, v) in a {
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                match b.get(k) {
+                    Some(bv) => unknown_fields(v, bv, &p, out),
+                    None if walk::present(v) => out.push(p),
+                    None => {}
+                }
+            }
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            for (i, (x, y)) in a.iter().zip(b).enumerate() {
+                unknown_fields(x, y, &format!("{path}[{i}]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Recognise one document: a Tidewater manifest or raw ECS JSON.
+pub fn recognise(file: &str, doc: &Value) -> Result<Vec<(Resource, Notes)>, InputError> {
+    let err = |path: &str, message: String| InputError {
+        file: file.into(),
+        path: path.into(),
+        message,
+    };
+    let obj = doc
+        .as_object()
+        .ok_or_else(|| err(".", "expected an object".into()))?;
+    if let Some(api) = obj.get("apiVersion").and_then(Value::as_str) {
+        return recognise_manifest(file, doc, api).map(|r| vec![r]);
+    }
+    // describe-task-definition output.
+    if let Some(td) = obj.get("taskDefinition").filter(|v| v.is_object()) {
+        return recognise_task_definition(file, "taskDefinition", td).map(|r| vec![r]);
+    }
+    if obj.contains_key("containerDefinitions") {
+        return recognise_task_definition(file, "", doc).map(|r| vec![r]);
+    }
+    // describe-services output / create-service output.
+    if let Some(Value::Array(services)) = obj.get("services") {
+        return services
+            .iter()
+            .enumerate()
+            .map(|(i, s)| recognise_service(file, &format!("services[{i}]"), s))
+            .collect();
+    }
+    if let Some(s) = obj.get("service").filter(|v| v.is_object()) {
+        return recognise_service(file, "service", s).map(|r| vec![r]);
+    }
+    const SERVICE_KEYS: &[&str] = &[
+        "serviceName",
+        "desiredCount",
+        "deploymentConfiguration",
+        "loadBalancers",
+        "schedulingStrategy",
+        "serviceRegistries",
+    ];
+    if SERVICE_KEYS.iter().any(|k| obj.contains_key(*k)) {
+        return recognise_service(file, "", doc).map(|r| vec![r]);
+    }
+    Err(err(".", "not a Tidewater manifest, a RegisterTaskDefinition or CreateService body, or describe-task-definition / describe-services output".into()))
+}
+
+/// A Tidewater manifest (`apiVersion` `ecs.tidewater.dev/v1alpha1`).
+fn recognise_manifest(file: &str, doc: &Value, api: &str) -> Result<(Resource, Notes), InputError> {
+    let err = |path: &str, message: String| InputError {
+        file: file.into(),
+        path: path.into(),
+        message,
+    };
+    if api != format!("{}/{}", crate::api::GROUP, crate::api::VERSION) {
+        return Err(err(
+            "apiVersion",
+            format!(
+                "`{api}` is not {}/{}",
+                crate::api::GROUP,
+                crate::api::VERSION
+            ),
+        ));
+    }
+    let kind = doc.get("kind").and_then(Value::as_str).unwrap_or_default();
+    let name = doc["metadata"]["name"]
+        .as_str()
+        .ok_or_else(|| err("metadata.name", "required".into()))?
+        .to_string();
+    let spec = doc
+        .get("spec")
+        .cloned()
+        .unwrap_or(Value::Object(Default::default()));
+    match kind {
+        "TaskDefinition" => {
+            parse(file, "spec", &spec).map(|(s, u)| (Resource::TaskDefinition { name, spec: s }, u))
+        }
+        "Service" => {
+            parse(file, "spec", &spec).map(|(s, u)| (Resource::Service { name, spec: s }, u))
+        }
+        "Cluster" => {
+            parse(file, "spec", &spec).map(|(s, u)| (Resource::Cluster { name, spec: s }, u))
+        }
+        "Task" => parse(file, "spec", &spec).map(|(s, u)| (Resource::Task { name, spec: s }, u)),
+        "ScheduledTask" => {
+            parse(file, "spec", &spec).map(|(s, u)| (Resource::ScheduledTask { name, spec: s }, u))
+        }
+        other => Err(err("kind", format!("unknown kind `{other}`"))),
+    }
+}
+
+/// Container members ECS takes as lists; hand-written JSON sometimes has one object instead.
+const CONTAINER_LISTS: &[&str] = &[
+    "portMappings",
+    "environment",
+    "mountPoints",
+    "secrets",
+    "ulimits",
+    "volumesFrom",
+    "dependsOn",
+    "extraHosts",
+    "environmentFiles",
+];
+
+fn recognise_task_definition(
+    file: &str,
+    base: &str,
+    v: &Value,
+) -> Result<(Resource, Notes), InputError> {
+    let mut v = v.clone();
+    let mut wrapped = Vec::new();
+    if let Some(Value::Array(containers)) = v.get_mut("containerDefinitions") {
+        for (i, c) in containers.iter_mut().enumerate() {
+            for key in CONTAINER_LISTS {
+                if let Some(slot) = c.get_mut(*key).filter(|x| x.is_object()) {
+                    *slot = Value::Array(vec![slot.take()]);
+                    wrapped.push(format!("containerDefinitions[{i}].{key}"));
+                }
+            }
+        }
+    }
+    let (spec, mut unknown): (TaskDefinitionSpec, _) =
+        parse(file, if base.is_empty() { "." } else { base }, &v)?;
+    unknown.extend(wrapped.into_iter().map(|p| {
+        (
+            p,
+            "an object where ECS expects a list: read as a one-element list".to_string(),
+        )
+    }));
+    let family = spec
+        .register
+        .family
+        .clone()
+        .filter(|f| !f.is_empty())
+        .unwrap_or_else(|| stem(file));
+    let unknown = prefixed(base, unknown);
+    Ok((
+        Resource::TaskDefinition {
+            name: names::dns_subdomain(&family),
+            spec,
+        },
+        unknown,
+    ))
+}
+
+/// Notes whose paths are relative to `base` (a member of a wrapping document), made absolute.
+fn prefixed(base: &str, notes: Notes) -> Notes {
+    notes
+        .into_iter()
+        .map(|(p, m)| {
+            (
+                if base.is_empty() {
+                    p
+                } else {
+                    format!("{base}.{p}")
+                },
+                m,
+            )
+        })
+        .collect()
+}
+
+fn recognise_service(file: &str, base: &str, v: &Value) -> Result<(Resource, Notes), InputError> {
+    let mut v = v.clone();
+    // describe output names the cluster by ARN and the task definition by ARN.
+    if let Some(arn) = v.get("clusterArn").and_then(Value::as_str)
+        && v.get("cluster").is_none()
+    {
+        v["cluster"] = Value::String(reference::cluster_name(arn));
+    }
+    let (mut spec, unknown): (ServiceSpec, _) =
+        parse(file, if base.is_empty() { "." } else { base }, &v)?;
+    spec.create.task_definition = spec
+        .create
+        .task_definition
+        .as_deref()
+        .map(reference::without_arn);
+    spec.create.cluster = spec.create.cluster.as_deref().map(reference::cluster_name);
+    let name = spec
+        .create
+        .service_name
+        .clone()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| stem(file));
+    let unknown = prefixed(
+        base,
+        unknown
+            .into_iter()
+            .filter(|(p, _)| p != "cluster")
+            .collect(),
+    );
+    Ok((
+        Resource::Service {
+            name: names::dns_subdomain(&name),
+            spec,
+        },
+        unknown,
+    ))
+}
