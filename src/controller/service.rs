@@ -13,19 +13,19 @@ use kube::ResourceExt;
 use kube::runtime::controller::Action;
 use serde_json::Value;
 
-use crate::api::common::CommonStatus;
+use crate::api::common::TranslationWarning;
 use crate::api::ecs::SchedulingStrategy;
 use crate::api::service::ServiceStatus;
 use crate::api::{Cluster, Service};
 use crate::translate::{self, Object, labels, names};
 
-use super::apply::{self, Applied, Owner};
+use super::apply::{self, Children, Owner};
 use super::conditions::{self, Wanted};
 use super::context::{Context, cached};
 use super::error::Error;
 use super::revisions::{self, Revision};
 use super::rollout::{self, DEPLOYMENT_LABEL, Observation, PodFacts, WorkloadFacts};
-use super::status;
+use super::status::{self, Note};
 
 /// Annotation on a Service: seconds a rollout may make no progress before the circuit breaker
 /// counts it failed (plus healthCheckGracePeriodSeconds). Default 600, as Kubernetes.
@@ -105,43 +105,52 @@ pub fn registering(ctx: &Context, namespace: &str, reference: &str) -> bool {
     })
 }
 
-/// What the build step produced.
+/// What one revision translates to: the step that resolves the task definition revision and
+/// the Cluster, validates, checks the Cluster policy and translates.
+struct Translated {
+    revision: Revision,
+    objects: Vec<Object>,
+    warnings: Vec<translate::Warning>,
+}
+
+/// The objects to apply, with what the later steps need to know about them.
 struct Plan {
+    /// Desired objects, with our owner reference.
     objects: Vec<Value>,
     warnings: Vec<translate::Warning>,
+    /// The revision run.
     revision: Revision,
+    /// Deployment number of the pod template.
     number: String,
+    /// Name of the Deployment or DaemonSet.
     workload: String,
     daemon: bool,
+    /// Why this deployment was started (a rollback), if not a plain change.
     reason: Option<String>,
 }
 
-fn build(
-    svc: &Service,
+/// Resolve `reference` (the task definition revision; INACTIVE only when in `running`) and the
+/// Cluster, validate the revision, check the Cluster policy and translate.
+fn resolve_and_translate(
     ctx: &Context,
-    revision: &Revision,
-    owner: &Owner,
-) -> Result<(Vec<Value>, Vec<translate::Warning>, String), Error> {
+    svc: &Service,
+    reference: &str,
+    running: &BTreeSet<String>,
+) -> Result<Translated, Error> {
     let ns = svc.namespace().unwrap_or_default();
-    let name = svc.name_any();
+    let revision = resolve_revision(ctx, &ns, reference, running)?;
     let td = revision.task_definition()?;
-    translate::validate::task_definition(&td).map_err(|e| {
-        Error::Invalid(format!(
-            "task definition {}: {}",
-            revision.reference(),
-            e.0.iter()
-                .map(|v| format!("{}: {}", v.path, v.message))
-                .collect::<Vec<_>>()
-                .join("; ")
-        ))
+    translate::validate::task_definition(&td).map_err(|errors| Error::InvalidTaskDefinition {
+        reference: revision.reference(),
+        errors,
     })?;
     let cluster = cluster_of(ctx, &ns, svc.spec.create.cluster.as_deref());
     if let Some(policy) = cluster.as_ref().and_then(|c| c.spec.policy.as_ref()) {
         translate::validate::policy(&td, td.register.task_role_arn.as_deref(), policy)
-            .map_err(|e| Error::Policy(format!("PolicyViolation: {e}")))?;
+            .map_err(Error::Policy)?;
     }
     let t = translate::service::translate(translate::service::ServiceInput {
-        name: &name,
+        name: &svc.name_any(),
         spec: &svc.spec,
         task_definition_name: &revision.family,
         task_definition: &td,
@@ -153,6 +162,17 @@ fn build(
         &revision.family,
         &td,
     ));
+    Ok(Translated {
+        revision,
+        objects: t.objects,
+        warnings,
+    })
+}
+
+/// The translated objects as applied: the workload's pod template labelled with its deployment
+/// number and given the progress deadline (plus the health check grace period); every object
+/// owned by the Service.
+fn plan_of(svc: &Service, t: Translated, owner: &Owner) -> Plan {
     let grace = svc
         .spec
         .create
@@ -178,64 +198,84 @@ fn build(
         }
         objects.push(apply::with_owner(v, owner));
     }
-    Ok((objects, warnings, number))
+    Plan {
+        objects,
+        warnings: t.warnings,
+        revision: t.revision,
+        number,
+        workload: names::dns_label(&service_name(svc)),
+        daemon: svc.spec.create.scheduling_strategy == Some(SchedulingStrategy::Daemon),
+        reason: None,
+    }
 }
 
+/// The ECS service name: `serviceName`, else the object's name.
+fn service_name(svc: &Service) -> String {
+    svc.spec
+        .create
+        .service_name
+        .clone()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| svc.name_any())
+}
+
+/// The circuit breaker settings: (enabled, with rollback).
+fn circuit_breaker(svc: &Service) -> (bool, bool) {
+    let b = svc
+        .spec
+        .create
+        .deployment_configuration
+        .as_ref()
+        .and_then(|d| d.deployment_circuit_breaker.as_ref());
+    (
+        b.is_some_and(|b| b.enable),
+        b.is_some_and(|b| b.enable && b.rollback),
+    )
+}
+
+/// What to apply: the spec's revision, or, when its deployment already failed and the circuit
+/// breaker rolls back, the last completed revision (until the spec or the task definition
+/// changes: a failed template is not retried).
 fn plan(svc: &Service, ctx: &Context, prev: &ServiceStatus, owner: &Owner) -> Result<Plan, Error> {
-    let ns = svc.namespace().unwrap_or_default();
     let reference = svc
         .spec
         .create
         .task_definition
         .clone()
         .filter(|t| !t.is_empty())
-        .ok_or_else(|| Error::Invalid("taskDefinition: required".into()))?;
+        .ok_or(Error::TaskDefinitionRequired)?;
     let running: BTreeSet<String> = prev
         .deployments
         .iter()
         .filter(|d| d.status != "INACTIVE")
         .map(|d| d.task_definition.clone())
         .collect();
-    let revision = resolve_revision(ctx, &ns, &reference, &running)?;
-    let (mut objects, mut warnings, mut number) = build(svc, ctx, &revision, owner)?;
-    let mut revision = revision;
-    let mut reason = None;
-    // A template whose deployment failed is not retried: with rollback, the last completed
-    // revision runs instead until the spec or the task definition changes.
-    let breaker = svc
-        .spec
-        .create
-        .deployment_configuration
-        .as_ref()
-        .and_then(|d| d.deployment_circuit_breaker.as_ref());
-    if breaker.is_some_and(|b| b.enable && b.rollback) && rollout::has_failed(prev, &number) {
-        if let Some(target) = rollout::rollback_target(prev, &number) {
-            let back = resolve_revision(ctx, &ns, &target, &BTreeSet::from([target.clone()]))?;
-            (objects, warnings, number) = build(svc, ctx, &back, owner)?;
-            reason = Some(format!(
-                "rolled back to {} after deployment {} failed.",
-                back.reference(),
-                rollout::deployment_id(&number)
-            ));
-            revision = back;
-        }
-    }
-    let workload = names::dns_label(
-        svc.spec
-            .create
-            .service_name
-            .as_deref()
-            .filter(|s| !s.is_empty())
-            .unwrap_or(&svc.name_any()),
+    let plan = plan_of(
+        svc,
+        resolve_and_translate(ctx, svc, &reference, &running)?,
+        owner,
+    );
+    let (_, rollback) = circuit_breaker(svc);
+    let target = rollback
+        .then(|| rollout::has_failed(prev, &plan.number))
+        .filter(|failed| *failed)
+        .and_then(|_| rollout::rollback_target(prev, &plan.number));
+    let Some(target) = target else {
+        return Ok(plan);
+    };
+    let running = BTreeSet::from([target.clone()]);
+    let back = plan_of(
+        svc,
+        resolve_and_translate(ctx, svc, &target, &running)?,
+        owner,
     );
     Ok(Plan {
-        objects,
-        warnings,
-        revision,
-        number,
-        workload,
-        daemon: svc.spec.create.scheduling_strategy == Some(SchedulingStrategy::Daemon),
-        reason,
+        reason: Some(format!(
+            "rolled back to {} after deployment {} failed.",
+            back.revision.reference(),
+            rollout::deployment_id(&plan.number)
+        )),
+        ..back
     })
 }
 
@@ -259,27 +299,26 @@ fn cached_live(ctx: &Context, ns: &str, desired: &Value) -> Option<Option<Value>
     })
 }
 
-/// Apply every desired object; objects that exist and are not ours are reported, not touched.
-pub async fn apply_all(
+/// Apply the planned children, then, when the spec or the revision changed, delete the children
+/// no longer planned.
+async fn apply_children(
     ctx: &Context,
-    ns: &str,
-    objects: &[Value],
+    svc: &Service,
+    prev: &ServiceStatus,
+    plan: &Plan,
     owner: &Owner,
-) -> Result<(usize, Vec<Error>), Error> {
-    let mut written = 0;
-    let mut refused = Vec::new();
-    for desired in objects {
-        // An object missing from the cache may still exist (unlabelled, someone else's): the
-        // apply step reads it before writing.
-        let live = cached_live(ctx, ns, desired).flatten();
-        match apply::reconcile_object(&ctx.client, ns, desired, live, owner, &ctx.metrics).await {
-            Ok(Applied::Written) => written += 1,
-            Ok(Applied::Unchanged) => {}
-            Err(e @ (Error::NotOwned { .. } | Error::MissingCrd { .. })) => refused.push(e),
-            Err(e) => return Err(e),
-        }
+) -> Result<Children, Error> {
+    let ns = svc.namespace().unwrap_or_default();
+    // An object missing from the cache may still exist (unlabelled, someone else's): the
+    // apply step reads it before writing.
+    let live = |desired: &Value| cached_live(ctx, &ns, desired).flatten();
+    let children = apply::apply_all(ctx, &ns, &plan.objects, owner, live).await?;
+    if prev.common.observed_generation != svc.metadata.generation
+        || prev.task_definition.as_deref() != Some(plan.revision.reference().as_str())
+    {
+        prune(ctx, &ns, &plan.objects, owner).await?;
     }
-    Ok((written, refused))
+    Ok(children)
 }
 
 async fn prune(ctx: &Context, ns: &str, objects: &[Value], owner: &Owner) -> Result<(), Error> {
@@ -374,42 +413,27 @@ fn daemon_facts(d: &DaemonSet) -> WorkloadFacts {
     }
 }
 
-/// Reconcile one ECS Service.
-pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Context>) -> Result<Action, Error> {
-    let _timer = match ctx.begin("Service", &*svc) {
-        Ok(t) => t,
-        Err(action) => return Ok(action),
-    };
-    let ns = svc.namespace().unwrap_or_default();
-    let owner = Owner::of(&*svc);
-    let prev: ServiceStatus = ctx
-        .status_of(&*svc, svc.status.as_ref())
-        .unwrap_or_default();
-    let generation = svc.metadata.generation;
-    let now = Timestamp::now();
-
-    let plan = match plan(&svc, &ctx, &prev, &owner) {
-        Ok(p) => p,
-        Err(Error::TaskDefinitionNotFound(r)) if registering(&ctx, &ns, &r) => {
-            // Applied together with its task definition, whose revision is being registered:
-            // not an error, just not yet.
-            return Ok(Action::requeue(ctx.settings.poll));
-        }
-        Err(e) if e.is_user_error() => {
-            report_error(&svc, &ctx, &prev, &e, now).await?;
-            return Ok(Action::requeue(ctx.settings.resync));
-        }
-        Err(e) => return Err(e),
-    };
-
-    let (written, refused) = apply_all(&ctx, &ns, &plan.objects, &owner).await?;
-    if prev.common.observed_generation != generation
-        || prev.task_definition.as_deref() != Some(plan.revision.reference().as_str())
-    {
-        prune(&ctx, &ns, &plan.objects, &owner).await?;
+/// The desired task count: the workload's replicas when a DaemonSet or an autoscaler decides
+/// it, else `desiredCount` (default 1, 0 with autoscaling).
+fn desired_count(svc: &Service, plan: &Plan, workload: Option<&WorkloadFacts>) -> i32 {
+    match (workload, plan.daemon, &svc.spec.auto_scaling) {
+        (Some(w), true, _) | (Some(w), _, Some(_)) => w.replicas,
+        (None, true, _) => 0,
+        _ => svc
+            .spec
+            .create
+            .desired_count
+            .unwrap_or(if svc.spec.auto_scaling.is_some() {
+                0
+            } else {
+                1
+            }),
     }
+}
 
-    // Observe.
+/// What the cluster shows about the Service's pods and workload (from the caches).
+fn observation(ctx: &Context, svc: &Service, plan: &Plan, now: Timestamp) -> Observation {
+    let ns = svc.namespace().unwrap_or_default();
     let pods: Vec<PodFacts> = ctx
         .stores
         .pods
@@ -424,63 +448,48 @@ pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Context>) -> Result<Action, E
     } else {
         cached(&ctx.stores.deployments, &ns, &plan.workload).map(|d| deployment_facts(&d))
     };
-    let desired = match (&workload, plan.daemon, &svc.spec.auto_scaling) {
-        (Some(w), true, _) | (Some(w), _, Some(_)) => w.replicas,
-        (None, true, _) => 0,
-        _ => svc
-            .spec
-            .create
-            .desired_count
-            .unwrap_or(if svc.spec.auto_scaling.is_some() {
-                0
-            } else {
-                1
-            }),
-    };
-    let breaker = svc
-        .spec
-        .create
-        .deployment_configuration
-        .as_ref()
-        .and_then(|d| d.deployment_circuit_breaker.as_ref());
-    let service_name = svc
-        .spec
-        .create
-        .service_name
-        .clone()
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| svc.name_any());
-    let outcome = rollout::observe(
-        &prev,
-        &Observation {
-            service: service_name,
-            primary: plan.number.clone(),
-            task_definition: plan.revision.reference(),
-            desired,
-            pods,
-            workload,
-            circuit_breaker: breaker.is_some_and(|b| b.enable),
-            rollback: breaker.is_some_and(|b| b.rollback),
-            reason: plan.reason.clone(),
-            now,
-        },
-    );
+    let (circuit_breaker, rollback) = circuit_breaker(svc);
+    Observation {
+        service: service_name(svc),
+        primary: plan.number.clone(),
+        task_definition: plan.revision.reference(),
+        desired: desired_count(svc, plan, workload.as_ref()),
+        pods,
+        workload,
+        circuit_breaker,
+        rollback,
+        reason: plan.reason.clone(),
+        now,
+    }
+}
 
-    // Conditions.
-    let refusal = refused
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("; ");
-    let wanted = if let Some(e) = refused.first() {
-        conditions::standard(
-            false,
-            outcome.progressing,
-            Some((e.reason(), &refusal)),
-            e.reason(),
-            &refusal,
-        )
-    } else if outcome.failed {
+/// Everything one reconcile found, from which the status is computed.
+#[derive(Debug)]
+pub struct Reconciled {
+    /// Deployments, counts and service events.
+    pub rollout: rollout::Outcome,
+    /// Children applied and refused.
+    pub children: Children,
+    /// Translation warnings.
+    pub warnings: Vec<TranslationWarning>,
+    /// Deployment number of the PRIMARY.
+    pub primary: String,
+    /// Why the PRIMARY was started, if not a plain change (a rollback).
+    pub reason: Option<String>,
+    /// The object's generation.
+    pub generation: Option<i64>,
+    /// Now.
+    pub now: Timestamp,
+}
+
+/// The Service's conditions: refused children, a failed rollout, steady state, or a rollout in
+/// progress.
+fn wanted_conditions(r: &Reconciled) -> Vec<Wanted> {
+    let outcome = &r.rollout;
+    if let Some(refused) = r.children.refused.conditions(outcome.progressing) {
+        return refused;
+    }
+    if outcome.failed {
         let why = outcome
             .status
             .deployments
@@ -488,104 +497,112 @@ pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Context>) -> Result<Action, E
             .find(|d| d.rollout_state.as_deref() == Some("FAILED"))
             .and_then(|d| d.rollout_state_reason.clone())
             .unwrap_or_default();
-        conditions::standard(
+        return conditions::standard(
             false,
             false,
             Some(("DeploymentFailed", &why)),
             "DeploymentFailed",
             &why,
-        )
-    } else if outcome.steady {
-        conditions::standard(
+        );
+    }
+    if outcome.steady {
+        return conditions::standard(
             true,
             false,
             None,
             "SteadyState",
             "the service has reached a steady state",
-        )
-    } else {
-        let msg = format!(
-            "deployment {} in progress: {} of {} tasks running",
-            rollout::deployment_id(&plan.number),
-            outcome.status.running_count,
-            desired
         );
-        conditions::standard(false, true, None, "RolloutInProgress", &msg)
-    };
-    let warnings = status::warnings(&plan.warnings);
-    let mut st = outcome.status.clone();
-    st.common = CommonStatus {
-        observed_generation: generation,
-        conditions: conditions::merge(&prev.common.conditions, &wanted, generation, now),
-        warnings: warnings.clone(),
-    };
+    }
+    let msg = format!(
+        "deployment {} in progress: {} of {} tasks running",
+        rollout::deployment_id(&r.primary),
+        outcome.status.running_count,
+        outcome.status.desired_count
+    );
+    conditions::standard(false, true, None, "RolloutInProgress", &msg)
+}
+
+/// The next status and the Events to publish (pure): the rollout's status with the conditions
+/// and warnings, then Events for children brought back in line by hand-edit repair, the
+/// rollout's service events, refusals and new warnings.
+pub fn compute_status(prev: &ServiceStatus, r: &Reconciled) -> (ServiceStatus, Vec<Note>) {
+    let mut st = r.rollout.status.clone();
+    st.common = status::common(
+        &prev.common,
+        &wanted_conditions(r),
+        r.warnings.clone(),
+        r.generation,
+        r.now,
+    );
+    let mut notes = Vec::new();
+    let written = r.children.written;
     if written > 0
         && prev.common.observed_generation.is_some()
-        && prev.common.observed_generation == generation
-        && prev.task_definition.as_deref() == Some(plan.revision.reference().as_str())
-        && plan.reason.is_none()
+        && prev.common.observed_generation == r.generation
+        && prev.task_definition == st.task_definition
+        && r.reason.is_none()
     {
         // Neither the spec nor the revision changed, yet a child had to be written: a hand
         // edit (or a change of the Cluster's defaults) was applied over.
-        ctx.event(
-            &*svc,
-            false,
+        notes.push(Note::normal(
             "ObjectsReapplied",
             format!("{written} object(s) brought back to the declared state"),
-        )
-        .await;
+        ));
     }
-    status::write(&ctx, &*svc, Some(&prev), &st).await?;
-    for e in &outcome.events {
-        ctx.event(&*svc, e.warning, e.reason, e.message.clone())
-            .await;
-    }
-    if let Some(e) = refused.first() {
-        if !prev
-            .common
-            .conditions
-            .iter()
-            .any(|c| c.reason == e.reason() && c.message == refusal)
-        {
-            ctx.event(&*svc, true, e.reason(), refusal.clone()).await;
-        }
-    }
-    if let Some(note) = status::new_warnings_note(&prev.common.warnings, &warnings) {
-        ctx.event(&*svc, true, "TranslationWarnings", note).await;
-    }
-    Ok(if outcome.rollback_to.is_some() {
+    notes.extend(r.rollout.events.iter().cloned());
+    notes.extend(r.children.refused.note(&prev.common.conditions));
+    notes.extend(status::warnings_note(&prev.common.warnings, &r.warnings));
+    (st, notes)
+}
+
+/// How soon to look again: at once after a rollback, soon while something changes, else at the
+/// resync interval.
+fn requeue(ctx: &Context, r: &Reconciled) -> Action {
+    if r.rollout.rollback_to.is_some() {
         Action::requeue(std::time::Duration::from_millis(200))
-    } else if outcome.progressing || written > 0 {
+    } else if r.rollout.progressing || r.children.written > 0 {
         Action::requeue(ctx.settings.poll)
     } else {
         Action::requeue(ctx.settings.resync)
-    })
+    }
 }
 
-/// Report a user error (unresolvable task definition, policy, invalid spec) in status and as an
-/// Event (once); nothing is applied.
-async fn report_error(
-    svc: &Service,
-    ctx: &Context,
-    prev: &ServiceStatus,
-    e: &Error,
-    now: Timestamp,
-) -> Result<(), Error> {
-    let generation = svc.metadata.generation;
-    let message = e.to_string();
-    let wanted: Vec<Wanted> = conditions::standard(
-        false,
-        false,
-        Some((e.reason(), &message)),
-        e.reason(),
-        &message,
-    );
-    let mut st = prev.clone();
-    st.common.observed_generation = generation;
-    st.common.conditions = conditions::merge(&prev.common.conditions, &wanted, generation, now);
-    if status::write(ctx, svc, Some(prev), &st).await? {
-        ctx.event(svc, true, e.reason(), message).await;
-    }
-    ctx.metrics.failure("Service", e.label());
-    Ok(())
+/// Reconcile one ECS Service: plan (resolve and translate), apply the children, observe the
+/// rollout, compute and write the status, publish the Events.
+pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let _timer = match ctx.begin("Service", &*svc) {
+        Ok(t) => t,
+        Err(action) => return Ok(action),
+    };
+    let owner = Owner::of(&*svc);
+    let prev: ServiceStatus = ctx
+        .status_of(&*svc, svc.status.as_ref())
+        .unwrap_or_default();
+    let plan = match plan(&svc, &ctx, &prev, &owner) {
+        Ok(p) => p,
+        Err(Error::TaskDefinitionNotFound(r))
+            if registering(&ctx, &svc.namespace().unwrap_or_default(), &r) =>
+        {
+            // Applied together with its task definition, whose revision is being registered:
+            // not an error, just not yet.
+            return Ok(Action::requeue(ctx.settings.poll));
+        }
+        Err(e) => return status::report(&ctx, &*svc, &prev, e).await,
+    };
+    let children = apply_children(&ctx, &svc, &prev, &plan, &owner).await?;
+    let now = Timestamp::now();
+    let reconciled = Reconciled {
+        rollout: rollout::observe(&prev, &observation(&ctx, &svc, &plan, now)),
+        children,
+        warnings: status::warnings(&plan.warnings),
+        primary: plan.number,
+        reason: plan.reason,
+        generation: svc.metadata.generation,
+        now,
+    };
+    let (st, notes) = compute_status(&prev, &reconciled);
+    status::write(&ctx, &*svc, Some(&prev), &st).await?;
+    ctx.publish(&*svc, &notes).await;
+    Ok(requeue(&ctx, &reconciled))
 }
