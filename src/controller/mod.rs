@@ -21,6 +21,8 @@ pub mod service;
 pub mod status;
 pub mod task;
 pub mod task_definition;
+#[cfg(test)]
+pub mod testing;
 
 use std::fmt::Debug;
 use std::net::SocketAddr;

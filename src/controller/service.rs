@@ -606,3 +606,236 @@ pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Context>) -> Result<Action, E
     ctx.publish(&*svc, &notes).await;
     Ok(requeue(&ctx, &reconciled))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::controller::context::{self, Settings};
+    use crate::controller::testing::{self, ApiServer, store_of};
+    use http::{Method, StatusCode};
+    use k8s_openapi::api::apps::v1::ControllerRevision;
+    use serde_json::json;
+
+    const UID: &str = "6f1c7a52-0000-4000-8000-000000000001";
+
+    fn service() -> Service {
+        serde_json::from_value(json!({
+            "apiVersion": "ecs.tidewater.dev/v1alpha1",
+            "kind": "Service",
+            "metadata": {
+                "name": "web", "namespace": "default", "uid": UID,
+                "generation": 1, "resourceVersion": "1",
+            },
+            "spec": {"serviceName": "web", "taskDefinition": "web:1", "desiredCount": 2},
+        }))
+        .unwrap()
+    }
+
+    fn revision() -> ControllerRevision {
+        let spec = json!({
+            "family": "web", "cpu": "256", "memory": "512",
+            "containerDefinitions": [{"name": "app", "image": "nginx:1.27", "essential": true}],
+        });
+        let mut cr = revisions::to_object("web", "web", 1, &spec);
+        cr.metadata.namespace = Some("default".into());
+        cr
+    }
+
+    fn stores(deployments: Vec<Deployment>) -> context::Stores {
+        context::Stores {
+            revisions: store_of(vec![revision()]),
+            deployments: store_of(deployments),
+            ..testing::empty_stores()
+        }
+    }
+
+    fn reconcile_in_background(
+        ctx: Arc<Context>,
+    ) -> tokio::task::JoinHandle<Result<Action, Error>> {
+        tokio::spawn(reconcile(Arc::new(service()), ctx))
+    }
+
+    /// The child `path` is read (not in the cache: it may exist unlabelled), found absent, and
+    /// server-side applied by the field manager `tidewater`, owned by the Service.
+    async fn expect_created(api: &mut ApiServer, path: &str) -> Value {
+        let get = api.next().await;
+        assert_eq!((&get.method, get.uri.as_str()), (&Method::GET, path));
+        get.not_found();
+        let apply = api.next().await;
+        assert_eq!(apply.method, Method::PATCH);
+        assert_eq!(
+            apply.uri,
+            format!("{path}?&force=true&fieldManager=tidewater")
+        );
+        assert_eq!(apply.content_type, "application/apply-patch+yaml");
+        assert_eq!(
+            apply.body["metadata"]["ownerReferences"],
+            json!([{
+                "apiVersion": "ecs.tidewater.dev/v1alpha1", "kind": "Service", "name": "web",
+                "uid": UID, "controller": true, "blockOwnerDeletion": true,
+            }])
+        );
+        let body = apply.body.clone();
+        apply.echo();
+        body
+    }
+
+    /// The status is server-side applied on the status subresource; returns it.
+    async fn expect_status(api: &mut ApiServer) -> Value {
+        let patch = api.next().await;
+        assert_eq!(patch.method, Method::PATCH);
+        assert_eq!(
+            patch.uri,
+            "/apis/ecs.tidewater.dev/v1alpha1/namespaces/default/services/web/status?&force=true&fieldManager=tidewater"
+        );
+        assert_eq!(patch.content_type, "application/apply-patch+yaml");
+        let status = patch.body["status"].clone();
+        let mut stored = serde_json::to_value(service()).unwrap();
+        stored["status"] = status.clone();
+        stored["metadata"]["resourceVersion"] = json!("2");
+        patch.reply(StatusCode::OK, &stored);
+        status
+    }
+
+    fn condition(status: &Value, type_: &str) -> (String, String, String) {
+        let c = status["conditions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["type"] == type_)
+            .unwrap();
+        let s = |k: &str| c[k].as_str().unwrap().to_string();
+        (s("status"), s("reason"), s("message"))
+    }
+
+    #[tokio::test]
+    async fn a_new_service_is_applied_server_side_and_reported_in_progress() {
+        let (ctx, mut api) = testing::context(stores(vec![]));
+        let done = reconcile_in_background(ctx);
+        let deployment =
+            expect_created(&mut api, "/apis/apps/v1/namespaces/default/deployments/web").await;
+        assert_eq!(deployment["spec"]["replicas"], 2);
+        let number = deployment["spec"]["template"]["metadata"]["labels"][DEPLOYMENT_LABEL]
+            .as_str()
+            .unwrap()
+            .to_string();
+        expect_created(
+            &mut api,
+            "/apis/policy/v1/namespaces/default/poddisruptionbudgets/web",
+        )
+        .await;
+        let status = expect_status(&mut api).await;
+        let in_progress = format!("deployment ecs-svc/{number} in progress: 0 of 2 tasks running");
+        assert_eq!(
+            condition(&status, "Ready"),
+            (
+                "False".into(),
+                "RolloutInProgress".into(),
+                in_progress.clone()
+            )
+        );
+        assert_eq!(
+            condition(&status, "Progressing"),
+            ("True".into(), "InProgress".into(), in_progress)
+        );
+        assert_eq!(
+            condition(&status, "Degraded"),
+            ("False".into(), "AsExpected".into(), String::new())
+        );
+        assert_eq!(status["observedGeneration"], 1);
+        assert_eq!(status["taskDefinition"], "web:1");
+        assert_eq!(status["desiredCount"], 2);
+        assert_eq!(status["deployments"][0]["id"], format!("ecs-svc/{number}"));
+        assert_eq!(status["deployments"][0]["status"], "PRIMARY");
+        assert_eq!(status["deployments"][0]["rolloutState"], "IN_PROGRESS");
+        // Nothing to announce yet: no task started, no warning.
+        api.no_more().await;
+        let action = done.await.unwrap().unwrap();
+        assert_eq!(action, Action::requeue(Settings::default().poll));
+    }
+
+    #[tokio::test]
+    async fn a_child_that_is_not_ours_is_never_written_and_is_reported() {
+        let foreign: Deployment = serde_json::from_value(json!({
+            "metadata": {"name": "web", "namespace": "default", "uid": "someone-else"},
+        }))
+        .unwrap();
+        let (ctx, mut api) = testing::context(stores(vec![foreign]));
+        let done = reconcile_in_background(ctx);
+        // The Deployment is in the cache and not ours: no request at all for it.
+        expect_created(
+            &mut api,
+            "/apis/policy/v1/namespaces/default/poddisruptionbudgets/web",
+        )
+        .await;
+        let status = expect_status(&mut api).await;
+        let refusal = "Deployment/web already exists and is not owned by this resource; Tidewater never overwrites objects it does not own (delete or rename it)";
+        assert_eq!(
+            condition(&status, "Ready"),
+            ("False".into(), "NotOwned".into(), refusal.into())
+        );
+        assert_eq!(
+            condition(&status, "Degraded"),
+            ("True".into(), "NotOwned".into(), refusal.into())
+        );
+        let event = api.next().await;
+        assert_eq!(
+            (&event.method, event.uri.as_str()),
+            (
+                &Method::POST,
+                "/apis/events.k8s.io/v1/namespaces/default/events?"
+            )
+        );
+        assert_eq!(event.body["type"], "Warning");
+        assert_eq!(event.body["reason"], "NotOwned");
+        assert_eq!(event.body["note"], refusal);
+        assert_eq!(event.body["regarding"]["kind"], "Service");
+        assert_eq!(event.body["regarding"]["uid"], UID);
+        event.echo();
+        api.no_more().await;
+        done.await.unwrap().unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_missing_task_definition_is_one_report_and_nothing_applied() {
+        let stores = context::Stores {
+            revisions: store_of(vec![]),
+            ..testing::empty_stores()
+        };
+        let (ctx, mut api) = testing::context(stores);
+        let done = reconcile_in_background(ctx.clone());
+        let status = expect_status(&mut api).await;
+        let missing = "taskDefinition: `web:1` is not registered in this namespace";
+        assert_eq!(
+            condition(&status, "Ready"),
+            (
+                "False".into(),
+                "TaskDefinitionNotFound".into(),
+                missing.into()
+            )
+        );
+        assert_eq!(
+            condition(&status, "Degraded"),
+            (
+                "True".into(),
+                "TaskDefinitionNotFound".into(),
+                missing.into()
+            )
+        );
+        let event = api.next().await;
+        assert_eq!(event.method, Method::POST);
+        assert_eq!(event.body["reason"], "TaskDefinitionNotFound");
+        assert_eq!(event.body["note"], missing);
+        event.echo();
+        api.no_more().await;
+        let action = done.await.unwrap().unwrap();
+        assert_eq!(action, Action::requeue(std::time::Duration::from_secs(10)));
+        let metrics = ctx.metrics.render();
+        assert!(
+            metrics.contains(
+                r#"tidewater_reconcile_errors_total{kind="Service",error="task_definition_not_found"} 1"#
+            ),
+            "{metrics}"
+        );
+    }
+}
