@@ -214,96 +214,69 @@ fn stopped(
     }
 }
 
-/// The state of task `id` from its previous state and its pod (`None`: the pod is gone).
-///
-/// A STOPPED task stays STOPPED with what was recorded (exit codes still unknown are filled in
-/// from the pod while it exists). An essential container that exited stops the task; a
-/// non-essential one does not.
-pub fn observe(
-    id: &str,
-    prev: Option<&TaskState>,
-    pod: Option<&PodFacts>,
-    essential: Essential<'_>,
-) -> Observed {
-    if let Some(p) = prev.filter(|p| p.last_status == STOPPED) {
-        let mut state = p.clone();
-        if let Some(pod) = pod {
-            for c in state
-                .containers
-                .iter_mut()
-                .filter(|c| c.exit_code.is_none())
-            {
-                let seen = pod.containers.iter().find(|f| f.name == c.name);
-                if let Some(f) = seen.filter(|f| matches!(f.run, Run::Terminated { .. })) {
-                    let s = container_state(f);
-                    c.exit_code = s.exit_code;
-                    c.reason = c.reason.take().or(s.reason);
-                }
+/// A task recorded STOPPED stays STOPPED with what was recorded; exit codes still unknown are
+/// filled in from the pod while it exists, and a pod still running is stopped (again).
+fn still_stopped(recorded: &TaskState, pod: Option<&PodFacts>) -> Observed {
+    let mut state = recorded.clone();
+    if let Some(pod) = pod {
+        for c in state
+            .containers
+            .iter_mut()
+            .filter(|c| c.exit_code.is_none())
+        {
+            let seen = pod.containers.iter().find(|f| f.name == c.name);
+            if let Some(f) = seen.filter(|f| matches!(f.run, Run::Terminated { .. })) {
+                let s = container_state(f);
+                c.exit_code = s.exit_code;
+                c.reason = c.reason.take().or(s.reason);
             }
         }
-        let stop = pod.is_some_and(|p| !p.deleting && !p.finished());
-        return Observed { state, stop };
     }
-    let Some(pod) = pod else {
-        let containers = prev.map(|p| p.containers.clone()).unwrap_or_default();
-        return Observed {
-            state: stopped(id, containers, POD_DELETED, stop_code::USER_INITIATED),
-            stop: false,
-        };
-    };
-    let containers: Vec<ContainerState> = pod.containers.iter().map(container_state).collect();
-    let essential_exited = pod.containers.iter().any(|c| {
-        !c.init && is_essential(essential, &c.name) && matches!(c.run, Run::Terminated { .. })
-    });
-    if pod.finished() {
-        let state = if essential_exited {
-            stopped(
-                id,
-                containers,
-                ESSENTIAL_EXITED,
-                stop_code::ESSENTIAL_CONTAINER_EXITED,
-            )
-        } else {
-            let why = match (pod.reason.as_deref(), pod.message.as_deref()) {
-                (Some(r), Some(m)) => format!("{r}: {m}"),
-                (Some(r), None) => r.to_string(),
-                (None, Some(m)) => m.to_string(),
-                (None, None) => format!("Task failed: its pod ended with phase {}", pod.phase),
-            };
-            let code = match pod.reason.as_deref() {
-                Some("Evicted" | "Preempting" | "Terminated" | "NodeLost" | "Shutdown") => {
-                    stop_code::TERMINATION_NOTICE
-                }
-                _ if pod
-                    .containers
-                    .iter()
-                    .any(|c| !c.init && matches!(c.run, Run::Terminated { .. })) =>
-                {
-                    stop_code::ESSENTIAL_CONTAINER_EXITED
-                }
-                _ => stop_code::TASK_FAILED_TO_START,
-            };
-            stopped(id, containers, why, code)
-        };
-        return Observed { state, stop: false };
-    }
+    let stop = pod.is_some_and(|p| !p.deleting && !p.finished());
+    Observed { state, stop }
+}
+
+/// The state of a task whose pod finished: an essential container exited, or the pod failed
+/// (evicted, preempted, could not start).
+fn finished_state(
+    id: &str,
+    pod: &PodFacts,
+    containers: Vec<ContainerState>,
+    essential_exited: bool,
+) -> TaskState {
     if essential_exited {
-        return Observed {
-            state: stopped(
-                id,
-                containers,
-                ESSENTIAL_EXITED,
-                stop_code::ESSENTIAL_CONTAINER_EXITED,
-            ),
-            stop: !pod.deleting,
-        };
+        return stopped(
+            id,
+            containers,
+            ESSENTIAL_EXITED,
+            stop_code::ESSENTIAL_CONTAINER_EXITED,
+        );
     }
-    if pod.deleting {
-        return Observed {
-            state: stopped(id, containers, POD_DELETED, stop_code::USER_INITIATED),
-            stop: false,
-        };
-    }
+    let why = match (pod.reason.as_deref(), pod.message.as_deref()) {
+        (Some(r), Some(m)) => format!("{r}: {m}"),
+        (Some(r), None) => r.to_string(),
+        (None, Some(m)) => m.to_string(),
+        (None, None) => format!("Task failed: its pod ended with phase {}", pod.phase),
+    };
+    let code = match pod.reason.as_deref() {
+        Some("Evicted" | "Preempting" | "Terminated" | "NodeLost" | "Shutdown") => {
+            stop_code::TERMINATION_NOTICE
+        }
+        _ if pod
+            .containers
+            .iter()
+            .any(|c| !c.init && matches!(c.run, Run::Terminated { .. })) =>
+        {
+            stop_code::ESSENTIAL_CONTAINER_EXITED
+        }
+        _ => stop_code::TASK_FAILED_TO_START,
+    };
+    stopped(id, containers, why, code)
+}
+
+/// The state of a task whose pod runs: PROVISIONING until placed, RUNNING once every container
+/// runs, else PENDING.
+fn live_state(id: &str, pod: &PodFacts, containers: Vec<ContainerState>) -> TaskState {
     let last = if !pod.scheduled {
         PROVISIONING
     } else if pod.phase == "Running"
@@ -316,17 +289,58 @@ pub fn observe(
     } else {
         PENDING
     };
-    Observed {
-        state: TaskState {
-            task_id: id.to_string(),
-            last_status: last.into(),
-            desired_status: RUNNING.into(),
-            stopped_reason: None,
-            stop_code: None,
-            containers,
-        },
-        stop: false,
+    TaskState {
+        task_id: id.to_string(),
+        last_status: last.into(),
+        desired_status: RUNNING.into(),
+        stopped_reason: None,
+        stop_code: None,
+        containers,
     }
+}
+
+/// The state of task `id` from its previous state and its pod (`None`: the pod is gone).
+///
+/// A STOPPED task stays STOPPED with what was recorded (exit codes still unknown are filled in
+/// from the pod while it exists). An essential container that exited stops the task; a
+/// non-essential one does not.
+pub fn observe(
+    id: &str,
+    prev: Option<&TaskState>,
+    pod: Option<&PodFacts>,
+    essential: Essential<'_>,
+) -> Observed {
+    if let Some(p) = prev.filter(|p| p.last_status == STOPPED) {
+        return still_stopped(p, pod);
+    }
+    let Some(pod) = pod else {
+        let containers = prev.map(|p| p.containers.clone()).unwrap_or_default();
+        return Observed {
+            state: stopped(id, containers, POD_DELETED, stop_code::USER_INITIATED),
+            stop: false,
+        };
+    };
+    let containers: Vec<ContainerState> = pod.containers.iter().map(container_state).collect();
+    let essential_exited = pod.containers.iter().any(|c| {
+        !c.init && is_essential(essential, &c.name) && matches!(c.run, Run::Terminated { .. })
+    });
+    let (state, stop) = if pod.finished() {
+        (finished_state(id, pod, containers, essential_exited), false)
+    } else if essential_exited {
+        let state = stopped(
+            id,
+            containers,
+            ESSENTIAL_EXITED,
+            stop_code::ESSENTIAL_CONTAINER_EXITED,
+        );
+        (state, !pod.deleting)
+    } else if pod.deleting {
+        let state = stopped(id, containers, POD_DELETED, stop_code::USER_INITIATED);
+        (state, false)
+    } else {
+        (live_state(id, pod, containers), false)
+    };
+    Observed { state, stop }
 }
 
 /// Whether a stopped task failed: an essential container exited non-zero, it could not start, or
