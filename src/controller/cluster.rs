@@ -248,4 +248,41 @@ mod tests {
         assert_eq!(short(Some("arn:aws:ecs:us-east-1:1:cluster/prod")), "prod");
         assert_eq!(short(None), "default");
     }
+
+    #[test]
+    fn the_status_counts_and_is_active() {
+        let counts = Counts {
+            services: 2,
+            running: 3,
+            pending: 1,
+            registered_nodes: BTreeMap::from([("FARGATE".into(), 1)]),
+        };
+        let (st, notes) = compute_status(
+            &ClusterStatus::default(),
+            counts,
+            vec![],
+            Some(2),
+            Timestamp::from_second(100).unwrap(),
+        );
+        use crate::controller::testing::condition;
+        assert_eq!(
+            st,
+            ClusterStatus {
+                active_services_count: 2,
+                running_tasks_count: 3,
+                pending_tasks_count: 1,
+                registered_nodes: BTreeMap::from([("FARGATE".into(), 1)]),
+                common: crate::api::common::CommonStatus {
+                    observed_generation: Some(2),
+                    conditions: vec![
+                        condition("Ready", "True", "Active", "the cluster is ACTIVE", 100),
+                        condition("Progressing", "False", "Idle", "", 100),
+                        condition("Degraded", "False", "AsExpected", "", 100),
+                    ],
+                    warnings: vec![],
+                },
+            }
+        );
+        assert_eq!(notes, vec![]);
+    }
 }

@@ -344,4 +344,96 @@ mod tests {
         );
         assert_eq!(r, "ObjectsReapplied");
     }
+
+    use crate::api::common::CommonStatus;
+    use crate::controller::status::Refusals;
+    use crate::controller::testing::condition;
+
+    fn reconciled(disabled: bool, written: usize) -> Reconciled {
+        Reconciled {
+            expression: "rate(5 minutes)".into(),
+            disabled,
+            was_disabled: Some(false),
+            cron_job: "nightly".into(),
+            schedule: "*/5 * * * *".into(),
+            last_schedule_time: None,
+            children: Children {
+                written,
+                ..Children::default()
+            },
+            warnings: vec![],
+            generation: Some(2),
+            now: Timestamp::from_second(100).unwrap(),
+        }
+    }
+
+    #[test]
+    fn the_status_names_the_cron_job_and_its_schedule() {
+        let prev = ScheduledTaskStatus {
+            schedule: Some("*/5 * * * *".into()),
+            last_schedule_time: Some("2026-01-01T00:00:00Z".into()),
+            ..ScheduledTaskStatus::default()
+        };
+        let (st, notes) = compute_status(&prev, &reconciled(false, 0));
+        let msg = "rate(5 minutes) runs as CronJob nightly (`*/5 * * * *`)";
+        assert_eq!(
+            st,
+            ScheduledTaskStatus {
+                schedule: Some("*/5 * * * *".into()),
+                // Kept until the CronJob reports a newer one.
+                last_schedule_time: Some("2026-01-01T00:00:00Z".into()),
+                common: CommonStatus {
+                    observed_generation: Some(2),
+                    conditions: vec![
+                        condition("Ready", "True", "Scheduled", msg, 100),
+                        condition("Progressing", "False", "Idle", "", 100),
+                        condition("Degraded", "False", "AsExpected", "", 100),
+                    ],
+                    warnings: vec![],
+                },
+            }
+        );
+        assert_eq!(notes, vec![]);
+    }
+
+    #[test]
+    fn disabling_suspends_and_says_so() {
+        let prev = ScheduledTaskStatus {
+            schedule: Some("*/5 * * * *".into()),
+            ..ScheduledTaskStatus::default()
+        };
+        let (st, notes) = compute_status(&prev, &reconciled(true, 1));
+        let msg = "the schedule is DISABLED: CronJob nightly (`*/5 * * * *`) is suspended";
+        assert_eq!(
+            st.common.conditions[0],
+            condition("Ready", "True", "Disabled", msg, 100)
+        );
+        assert_eq!(
+            notes,
+            vec![Note::normal(
+                "Disabled",
+                "schedule DISABLED: the CronJob is suspended"
+            )]
+        );
+    }
+
+    #[test]
+    fn a_cron_job_not_ours_is_reported_not_announced() {
+        let mut r = reconciled(false, 1);
+        r.children.refused = Refusals(vec![Error::NotOwned {
+            kind: "CronJob".into(),
+            name: "nightly".into(),
+        }]);
+        let (st, notes) = compute_status(&ScheduledTaskStatus::default(), &r);
+        let msg = r.children.refused.message();
+        assert_eq!(
+            st.common.conditions,
+            vec![
+                condition("Ready", "False", "NotOwned", &msg, 100),
+                condition("Progressing", "False", "Idle", "", 100),
+                condition("Degraded", "True", "NotOwned", &msg, 100),
+            ]
+        );
+        assert_eq!(notes, vec![Note::warning("NotOwned", msg)]);
+    }
 }

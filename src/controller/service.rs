@@ -610,7 +610,9 @@ pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Context>) -> Result<Action, E
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::common::CommonStatus;
     use crate::controller::context::{self, Settings};
+    use crate::controller::status::Refusals;
     use crate::controller::testing::{self, ApiServer, store_of};
     use http::{Method, StatusCode};
     use k8s_openapi::api::apps::v1::ControllerRevision;
@@ -837,5 +839,201 @@ mod tests {
             ),
             "{metrics}"
         );
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // compute_status: pure.
+    // -----------------------------------------------------------------------------------------
+
+    use crate::api::service::ServiceDeployment;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+
+    fn at(t: i64) -> Timestamp {
+        Timestamp::from_second(t).unwrap()
+    }
+
+    fn deployment(state: &str, reason: &str, running: i32) -> ServiceDeployment {
+        ServiceDeployment {
+            id: "ecs-svc/7".into(),
+            status: "PRIMARY".into(),
+            task_definition: "web:1".into(),
+            desired_count: 2,
+            running_count: running,
+            rollout_state: Some(state.into()),
+            rollout_state_reason: Some(reason.into()),
+            ..ServiceDeployment::default()
+        }
+    }
+
+    fn outcome(d: ServiceDeployment) -> rollout::Outcome {
+        let state = d.rollout_state.clone();
+        rollout::Outcome {
+            status: ServiceStatus {
+                task_definition: Some("web:1".into()),
+                desired_count: 2,
+                running_count: d.running_count,
+                deployments: vec![d],
+                ..ServiceStatus::default()
+            },
+            events: vec![],
+            steady: state.as_deref() == Some("COMPLETED"),
+            progressing: state.as_deref() == Some("IN_PROGRESS"),
+            failed: state.as_deref() == Some("FAILED"),
+            rollback_to: None,
+        }
+    }
+
+    fn reconciled(rollout: rollout::Outcome, written: usize) -> Reconciled {
+        Reconciled {
+            rollout,
+            children: Children {
+                written,
+                ..Children::default()
+            },
+            warnings: vec![],
+            primary: "7".into(),
+            reason: None,
+            generation: Some(2),
+            now: at(100),
+        }
+    }
+
+    fn cond(type_: &str, status: &str, reason: &str, message: &str, t: i64) -> Condition {
+        Condition {
+            type_: type_.into(),
+            status: status.into(),
+            reason: reason.into(),
+            message: message.into(),
+            observed_generation: Some(2),
+            last_transition_time: Time(at(t)),
+        }
+    }
+
+    /// A status that already observed generation 2 running web:1.
+    fn observed() -> ServiceStatus {
+        ServiceStatus {
+            task_definition: Some("web:1".into()),
+            common: CommonStatus {
+                observed_generation: Some(2),
+                ..CommonStatus::default()
+            },
+            ..ServiceStatus::default()
+        }
+    }
+
+    #[test]
+    fn a_rollout_in_progress_is_progressing_and_not_ready() {
+        let r = reconciled(outcome(deployment("IN_PROGRESS", "", 1)), 0);
+        let (st, notes) = compute_status(&ServiceStatus::default(), &r);
+        let msg = "deployment ecs-svc/7 in progress: 1 of 2 tasks running";
+        assert_eq!(
+            st.common,
+            CommonStatus {
+                observed_generation: Some(2),
+                conditions: vec![
+                    cond("Ready", "False", "RolloutInProgress", msg, 100),
+                    cond("Progressing", "True", "InProgress", msg, 100),
+                    cond("Degraded", "False", "AsExpected", "", 100),
+                ],
+                warnings: vec![],
+            }
+        );
+        assert_eq!(st.deployments, r.rollout.status.deployments);
+        assert_eq!(notes, vec![]);
+    }
+
+    #[test]
+    fn a_steady_service_is_ready_and_a_hand_edit_repaired_is_announced() {
+        let mut r = reconciled(outcome(deployment("COMPLETED", "done", 2)), 1);
+        r.rollout.events = vec![Note::normal(
+            "SteadyState",
+            "(service web) has reached a steady state.",
+        )];
+        let (st, notes) = compute_status(&observed(), &r);
+        assert_eq!(
+            st.common.conditions,
+            vec![
+                cond(
+                    "Ready",
+                    "True",
+                    "SteadyState",
+                    "the service has reached a steady state",
+                    100
+                ),
+                cond("Progressing", "False", "Idle", "", 100),
+                cond("Degraded", "False", "AsExpected", "", 100),
+            ]
+        );
+        assert_eq!(
+            notes,
+            vec![
+                Note::normal(
+                    "ObjectsReapplied",
+                    "1 object(s) brought back to the declared state"
+                ),
+                Note::normal("SteadyState", "(service web) has reached a steady state."),
+            ]
+        );
+        // A new generation explains the write: nothing to announce.
+        let (_, notes) = compute_status(&ServiceStatus::default(), &r);
+        assert_eq!(
+            notes,
+            vec![Note::normal(
+                "SteadyState",
+                "(service web) has reached a steady state."
+            )]
+        );
+    }
+
+    #[test]
+    fn a_failed_rollout_is_degraded_with_the_circuit_breakers_reason() {
+        let why = "ECS deployment circuit breaker: tasks failed to start (3 failed, threshold 3).";
+        let r = reconciled(outcome(deployment("FAILED", why, 0)), 0);
+        let (st, _) = compute_status(&observed(), &r);
+        assert_eq!(
+            st.common.conditions,
+            vec![
+                cond("Ready", "False", "DeploymentFailed", why, 100),
+                cond("Progressing", "False", "Idle", "", 100),
+                cond("Degraded", "True", "DeploymentFailed", why, 100),
+            ]
+        );
+    }
+
+    #[test]
+    fn refused_children_are_reported_once_and_warnings_when_new() {
+        let mut r = reconciled(outcome(deployment("IN_PROGRESS", "", 0)), 0);
+        r.children.refused = Refusals(vec![Error::MissingCrd {
+            kind: "TargetGroupBinding".into(),
+            group: "elbv2.k8s.aws".into(),
+        }]);
+        r.warnings = vec![TranslationWarning {
+            path: "loadBalancers[0]".into(),
+            disposition: "approximated".into(),
+            message: "m".into(),
+        }];
+        let (st, notes) = compute_status(&ServiceStatus::default(), &r);
+        let msg = "the TargetGroupBinding kind (elbv2.k8s.aws) is not installed in this cluster; install its controller's CRDs";
+        assert_eq!(
+            st.common.conditions,
+            vec![
+                cond("Ready", "False", "MissingCrd", msg, 100),
+                cond("Progressing", "True", "InProgress", msg, 100),
+                cond("Degraded", "True", "MissingCrd", msg, 100),
+            ]
+        );
+        assert_eq!(st.common.warnings, r.warnings);
+        assert_eq!(
+            notes,
+            vec![
+                Note::warning("MissingCrd", msg),
+                Note::warning(
+                    "TranslationWarnings",
+                    "1 field(s) could not be carried over exactly: loadBalancers[0] (approximated): m;"
+                ),
+            ]
+        );
+        let (_, again) = compute_status(&st, &r);
+        assert_eq!(again, vec![], "reported once");
     }
 }

@@ -1336,4 +1336,59 @@ mod tests {
             .is_empty()
         );
     }
+
+    #[test]
+    fn the_status_summarises_the_tasks_and_keeps_the_started_ones_warnings() {
+        use crate::api::common::CommonStatus;
+        use crate::controller::testing::condition;
+        let e = app_essential();
+        let warning = TranslationWarning {
+            path: "overrides.cpu".into(),
+            disposition: "approximated".into(),
+            message: "m".into(),
+        };
+        let base = TaskStatus {
+            task_definition: Some("job:1".into()),
+            common: CommonStatus {
+                warnings: vec![warning.clone()],
+                ..CommonStatus::default()
+            },
+            ..TaskStatus::default()
+        };
+        let tasks = Tasks {
+            states: vec![state("job-0", RUNNING), state("job-1", RUNNING)],
+            ..Tasks::default()
+        };
+        let now = Timestamp::from_second(100).unwrap();
+        let (st, notes) =
+            compute_status(&TaskStatus::default(), base, &tasks, Some(&e), Some(2), now);
+        assert_eq!(
+            st,
+            TaskStatus {
+                task_definition: Some("job:1".into()),
+                last_status: Some(RUNNING.into()),
+                stopped_reason: None,
+                tasks: tasks.states.clone(),
+                common: CommonStatus {
+                    observed_generation: Some(2),
+                    conditions: vec![
+                        condition("Ready", "True", "Running", "2 of 2 task(s) RUNNING", 100),
+                        condition("Progressing", "False", "Idle", "", 100),
+                        condition("Degraded", "False", "AsExpected", "", 100),
+                    ],
+                    warnings: vec![warning],
+                },
+            }
+        );
+        assert_eq!(
+            notes,
+            vec![
+                Note::normal("TasksRunning", "2 task(s) RUNNING: job-0, job-1"),
+                Note::warning(
+                    "TranslationWarnings",
+                    "1 field(s) could not be carried over exactly: overrides.cpu (approximated): m;"
+                ),
+            ]
+        );
+    }
 }

@@ -227,3 +227,66 @@ pub async fn reconcile(td: Arc<TaskDefinition>, ctx: Arc<Context>) -> Result<Act
     }
     Ok(Action::requeue(ctx.settings.resync))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::common::CommonStatus;
+    use crate::controller::testing::condition;
+
+    #[test]
+    fn the_status_reports_the_latest_revision() {
+        let latest = Revision {
+            name: "web.3".into(),
+            family: "web".into(),
+            number: 3,
+            active: true,
+            spec: serde_json::Value::Null,
+        };
+        let warning = TranslationWarning {
+            path: "containerDefinitions[0].links".into(),
+            disposition: "unsupported".into(),
+            message: "m".into(),
+        };
+        let now = Timestamp::from_second(100).unwrap();
+        let (st, notes) = compute_status(
+            &TaskDefinitionStatus::default(),
+            &latest,
+            vec![warning.clone()],
+            Some(2),
+            now,
+        );
+        assert_eq!(
+            st,
+            TaskDefinitionStatus {
+                revision: Some(3),
+                task_definition: Some("web:3".into()),
+                status: Some("ACTIVE".into()),
+                common: CommonStatus {
+                    observed_generation: Some(2),
+                    conditions: vec![
+                        condition(
+                            "Ready",
+                            "True",
+                            "Registered",
+                            "revision web:3 registered",
+                            100
+                        ),
+                        condition("Progressing", "False", "Idle", "", 100),
+                        condition("Degraded", "False", "AsExpected", "", 100),
+                    ],
+                    warnings: vec![warning.clone()],
+                },
+            }
+        );
+        assert_eq!(
+            notes,
+            vec![Note::warning(
+                "TranslationWarnings",
+                "1 field(s) could not be carried over exactly: containerDefinitions[0].links (unsupported): m;"
+            )]
+        );
+        let (_, again) = compute_status(&st, &latest, vec![warning], Some(2), now);
+        assert_eq!(again, vec![]);
+    }
+}
