@@ -266,6 +266,38 @@ fn is_builtin(group: &str) -> bool {
     )
 }
 
+/// What applying a list of children gave.
+#[derive(Debug, Default)]
+pub struct Children {
+    /// Objects created or brought back in line.
+    pub written: usize,
+    /// Objects not ours (or of a kind not installed): not touched, reported.
+    pub refused: super::status::Refusals,
+}
+
+/// Apply every desired object; objects that exist and are not ours (or whose kind is not
+/// installed) are refused, not touched. `live` gives the cached object of a desired one (`None`:
+/// not in the cache, read before writing).
+pub async fn apply_all(
+    ctx: &super::context::Context,
+    namespace: &str,
+    objects: &[Value],
+    owner: &Owner,
+    live: impl Fn(&Value) -> Option<Value>,
+) -> Result<Children, Error> {
+    let mut out = Children::default();
+    for desired in objects {
+        let (c, m) = (&ctx.client, &ctx.metrics);
+        match reconcile_object(c, namespace, desired, live(desired), owner, m).await {
+            Ok(Applied::Written) => out.written += 1,
+            Ok(Applied::Unchanged) => {}
+            Err(e @ (Error::NotOwned { .. } | Error::MissingCrd { .. })) => out.refused.0.push(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
 /// Delete children of `owner` that are no longer desired. `live` is what the cache holds.
 pub async fn prune<K>(
     client: &Client,

@@ -14,14 +14,14 @@ use kube::runtime::reflector::ObjectRef;
 
 use crate::api::Cluster;
 use crate::api::cluster::ClusterStatus;
-use crate::api::common::CommonStatus;
+use crate::api::common::TranslationWarning;
 use crate::translate::fields::Request;
 use crate::translate::{Warnings, labels, reference, walk};
 
 use super::conditions::{self, Wanted};
 use super::context::{Context, Stores};
 use super::error::Error;
-use super::status;
+use super::status::{self, Note};
 
 /// The Cluster a workload names (`cluster`: a name or ARN; none means `default`), if it exists.
 pub fn clusters_named(
@@ -74,38 +74,47 @@ pub fn nodes_per_provider(providers: &[String], nodes: &[Arc<Node>]) -> BTreeMap
     out
 }
 
-/// Reconcile one Cluster.
-pub async fn reconcile(cluster: Arc<Cluster>, ctx: Arc<Context>) -> Result<Action, Error> {
-    let _timer = match ctx.begin("Cluster", &*cluster) {
-        Ok(t) => t,
-        Err(action) => return Ok(action),
-    };
+/// What the cluster shows for one Cluster: its services, tasks and nodes.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Counts {
+    /// Services naming the Cluster.
+    pub services: i32,
+    /// Running task pods.
+    pub running: i32,
+    /// Pending task pods.
+    pub pending: i32,
+    /// Nodes per capacity provider.
+    pub registered_nodes: BTreeMap<String, i32>,
+}
+
+/// Count the Cluster's services, tasks (pods not being deleted) and nodes, from the caches.
+fn count(ctx: &Context, cluster: &Cluster) -> Counts {
     let ns = cluster.namespace().unwrap_or_default();
-    let name = cluster.name_any();
-    let names: Vec<String> = std::iter::once(name.clone())
+    let names: Vec<String> = std::iter::once(cluster.name_any())
         .chain(cluster.spec.create.cluster_name.clone())
         .collect();
     let ours = |c: Option<&str>| names.contains(&reference::cluster_of(c));
-    let services = ctx
-        .stores
-        .services
-        .state()
-        .iter()
-        .filter(|s| s.namespace().as_deref() == Some(ns.as_str()))
-        .filter(|s| ours(s.spec.create.cluster.as_deref()))
-        .count() as i32;
-    let (mut running, mut pending) = (0, 0);
+    let in_ns = |n: Option<String>| n.as_deref() == Some(ns.as_str());
+    let mut counts = Counts {
+        services: ctx
+            .stores
+            .services
+            .state()
+            .iter()
+            .filter(|s| in_ns(s.namespace()) && ours(s.spec.create.cluster.as_deref()))
+            .count() as i32,
+        ..Counts::default()
+    };
     for p in ctx.stores.pods.state() {
-        if p.namespace().as_deref() != Some(ns.as_str())
+        if !in_ns(p.namespace())
             || !ours(p.labels().get(labels::CLUSTER).map(String::as_str))
             || p.metadata.deletion_timestamp.is_some()
         {
             continue;
         }
-        let st = p.status.as_ref();
-        match st.and_then(|s| s.phase.as_deref()) {
-            Some("Running") => running += 1,
-            Some("Pending") | None => pending += 1,
+        match p.status.as_ref().and_then(|s| s.phase.as_deref()) {
+            Some("Running") => counts.running += 1,
+            Some("Pending") | None => counts.pending += 1,
             _ => {}
         }
     }
@@ -115,48 +124,66 @@ pub async fn reconcile(cluster: Arc<Cluster>, ctx: Arc<Context>) -> Result<Actio
         .capacity_providers
         .clone()
         .unwrap_or_default();
-    let registered_nodes = ctx
+    counts.registered_nodes = ctx
         .stores
         .nodes
         .as_ref()
         .map(|n| nodes_per_provider(&providers, &n.state()))
         .unwrap_or_default();
+    counts
+}
 
-    let mut w = Warnings::default();
-    let value = serde_json::to_value(&cluster.spec.create)?;
-    walk::report(Request::CreateCluster, &value, &mut w);
-    let warnings = status::warnings(&w.into_vec());
-    let old_status: Option<ClusterStatus> = ctx.status_of(&*cluster, cluster.status.as_ref());
-    let old = old_status.as_ref();
-    let generation = cluster.metadata.generation;
+/// The next status and the Events to publish once it is written (pure): the counts, ACTIVE, and
+/// the warnings about the Cluster's own fields.
+pub fn compute_status(
+    prev: &ClusterStatus,
+    counts: Counts,
+    warnings: Vec<TranslationWarning>,
+    generation: Option<i64>,
+    now: Timestamp,
+) -> (ClusterStatus, Vec<Note>) {
     let wanted = vec![
         Wanted::new(conditions::READY, true, "Active", "the cluster is ACTIVE"),
         Wanted::new(conditions::PROGRESSING, false, "Idle", ""),
         Wanted::new(conditions::DEGRADED, false, "AsExpected", ""),
     ];
+    let notes = status::warnings_note(&prev.common.warnings, &warnings)
+        .into_iter()
+        .collect();
     let st = ClusterStatus {
-        active_services_count: services,
-        running_tasks_count: running,
-        pending_tasks_count: pending,
-        registered_nodes,
-        common: CommonStatus {
-            observed_generation: generation,
-            conditions: conditions::merge(
-                old.map(|o| o.common.conditions.as_slice())
-                    .unwrap_or_default(),
-                &wanted,
-                generation,
-                Timestamp::now(),
-            ),
-            warnings: warnings.clone(),
-        },
+        active_services_count: counts.services,
+        running_tasks_count: counts.running,
+        pending_tasks_count: counts.pending,
+        registered_nodes: counts.registered_nodes,
+        common: status::common(&prev.common, &wanted, warnings, generation, now),
     };
-    let old_warnings = old.map(|o| o.common.warnings.clone()).unwrap_or_default();
-    if status::write(&ctx, &*cluster, old, &st).await? {
-        if let Some(note) = status::new_warnings_note(&old_warnings, &warnings) {
-            ctx.event(&*cluster, true, "TranslationWarnings", note)
-                .await;
-        }
+    (st, notes)
+}
+
+/// Reconcile one Cluster: count, report the warnings about its fields, write the status.
+pub async fn reconcile(cluster: Arc<Cluster>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let _timer = match ctx.begin("Cluster", &*cluster) {
+        Ok(t) => t,
+        Err(action) => return Ok(action),
+    };
+    let prev: ClusterStatus = ctx
+        .status_of(&*cluster, cluster.status.as_ref())
+        .unwrap_or_default();
+    let mut w = Warnings::default();
+    walk::report(
+        Request::CreateCluster,
+        &serde_json::to_value(&cluster.spec.create)?,
+        &mut w,
+    );
+    let (st, notes) = compute_status(
+        &prev,
+        count(&ctx, &cluster),
+        status::warnings(&w.into_vec()),
+        cluster.metadata.generation,
+        Timestamp::now(),
+    );
+    if status::write(&ctx, &*cluster, Some(&prev), &st).await? {
+        ctx.publish(&*cluster, &notes).await;
     }
     Ok(Action::requeue(ctx.settings.resync))
 }
@@ -211,5 +238,42 @@ mod tests {
                 ("general".into(), 1)
             ])
         );
+    }
+
+    #[test]
+    fn the_status_counts_and_is_active() {
+        let counts = Counts {
+            services: 2,
+            running: 3,
+            pending: 1,
+            registered_nodes: BTreeMap::from([("FARGATE".into(), 1)]),
+        };
+        let (st, notes) = compute_status(
+            &ClusterStatus::default(),
+            counts,
+            vec![],
+            Some(2),
+            Timestamp::from_second(100).unwrap(),
+        );
+        use crate::controller::testing::condition;
+        assert_eq!(
+            st,
+            ClusterStatus {
+                active_services_count: 2,
+                running_tasks_count: 3,
+                pending_tasks_count: 1,
+                registered_nodes: BTreeMap::from([("FARGATE".into(), 1)]),
+                common: crate::api::common::CommonStatus {
+                    observed_generation: Some(2),
+                    conditions: vec![
+                        condition("Ready", "True", "Active", "the cluster is ACTIVE", 100),
+                        condition("Progressing", "False", "Idle", "", 100),
+                        condition("Degraded", "False", "AsExpected", "", 100),
+                    ],
+                    warnings: vec![],
+                },
+            }
+        );
+        assert_eq!(notes, vec![]);
     }
 }

@@ -215,6 +215,20 @@ impl Context {
     }
 }
 
+impl Context {
+    /// Publish `notes` about `obj`, in order.
+    pub async fn publish<K: Resource<DynamicType = ()>>(
+        &self,
+        obj: &K,
+        notes: &[super::status::Note],
+    ) {
+        for n in notes {
+            self.event(obj, n.warning, n.reason, n.message.clone())
+                .await;
+        }
+    }
+}
+
 /// Look up `namespace/name` in a store.
 pub fn cached<K>(store: &Store<K>, namespace: &str, name: &str) -> Option<Arc<K>>
 where

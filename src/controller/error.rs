@@ -1,4 +1,12 @@
-//! Reconcile errors, each with a stable label for metrics, logs, conditions and Events.
+//! Reconcile errors, each with a stable label for metrics, logs, conditions and Events, and the
+//! typed cause it carries (validation errors, a schedule error) rather than a flattened string.
+
+use std::time::Duration;
+
+use crate::translate::schedule::ScheduleError;
+use crate::translate::validate::ValidationErrors;
+
+use super::context::Settings;
 
 /// Why a reconcile did not converge.
 #[derive(Debug, thiserror::Error)]
@@ -34,15 +42,29 @@ pub enum Error {
         "taskDefinition: `{0}` is INACTIVE (deregistered); new services and tasks cannot use it"
     )]
     TaskDefinitionInactive(String),
-    /// The spec is invalid beyond what the CRD schema checks.
+    /// The workload names no task definition.
+    #[error("taskDefinition: required")]
+    TaskDefinitionRequired,
+    /// A TaskDefinition's own spec fails the checks ECS makes at registration.
     #[error("{0}")]
-    Invalid(String),
+    Invalid(ValidationErrors),
+    /// The registered revision a workload runs fails the checks ECS makes at registration.
+    #[error("task definition {reference}: {errors}")]
+    InvalidTaskDefinition {
+        /// `family:N`.
+        reference: String,
+        /// What is wrong.
+        errors: ValidationErrors,
+    },
+    /// The translation produced no object of a kind the reconciler needs.
+    #[error("no {0} was built")]
+    NotBuilt(&'static str),
     /// The Cluster policy forbids the workload.
-    #[error("{0}")]
-    Policy(String),
+    #[error("PolicyViolation: {0}")]
+    Policy(ValidationErrors),
     /// A ScheduledTask's schedule expression cannot be converted to a CronJob schedule.
-    #[error("{0}")]
-    InvalidSchedule(String),
+    #[error("scheduleExpression: {0}")]
+    Schedule(#[from] ScheduleError),
     /// A JSON (de)serialisation failed.
     #[error("serialisation: {0}")]
     Serde(#[from] serde_json::Error),
@@ -57,9 +79,12 @@ impl Error {
             Error::MissingCrd { .. } => "missing_crd",
             Error::TaskDefinitionNotFound(_) => "task_definition_not_found",
             Error::TaskDefinitionInactive(_) => "task_definition_inactive",
-            Error::Invalid(_) => "invalid_spec",
+            Error::TaskDefinitionRequired
+            | Error::Invalid(_)
+            | Error::InvalidTaskDefinition { .. }
+            | Error::NotBuilt(_) => "invalid_spec",
             Error::Policy(_) => "policy_violation",
-            Error::InvalidSchedule(_) => "invalid_schedule",
+            Error::Schedule(_) => "invalid_schedule",
             Error::Serde(_) => "serialisation",
         }
     }
@@ -72,9 +97,12 @@ impl Error {
             Error::MissingCrd { .. } => "MissingCrd",
             Error::TaskDefinitionNotFound(_) => "TaskDefinitionNotFound",
             Error::TaskDefinitionInactive(_) => "TaskDefinitionInactive",
-            Error::Invalid(_) => "InvalidSpec",
+            Error::TaskDefinitionRequired
+            | Error::Invalid(_)
+            | Error::InvalidTaskDefinition { .. }
+            | Error::NotBuilt(_) => "InvalidSpec",
             Error::Policy(_) => "PolicyViolation",
-            Error::InvalidSchedule(_) => "InvalidSchedule",
+            Error::Schedule(_) => "InvalidSchedule",
             Error::Serde(_) => "SerialisationError",
         }
     }
@@ -84,11 +112,29 @@ impl Error {
     pub fn is_user_error(&self) -> bool {
         !matches!(self, Error::Kube(_) | Error::Serde(_))
     }
+
+    /// How soon an object stopped by this user error is looked at again: soon when it waits
+    /// for another object to be registered, else at the resync interval (a change of the
+    /// object, its task definition or its Cluster triggers a reconcile anyway).
+    pub fn retry_after(&self, settings: &Settings) -> Duration {
+        match self {
+            Error::TaskDefinitionNotFound(_) => settings.resync.min(Duration::from_secs(10)),
+            _ => settings.resync,
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::translate::validate::ValidationError;
+
+    fn errors() -> ValidationErrors {
+        ValidationErrors(vec![ValidationError {
+            path: "containerDefinitions[0].image".into(),
+            message: "required".into(),
+        }])
+    }
 
     #[test]
     fn labels_are_stable_and_distinct() {
@@ -103,13 +149,53 @@ mod tests {
             },
             Error::TaskDefinitionNotFound("web:3".into()),
             Error::TaskDefinitionInactive("web:3".into()),
-            Error::Invalid("x".into()),
-            Error::Policy("y".into()),
-            Error::InvalidSchedule("z".into()),
+            Error::Invalid(errors()),
+            Error::Policy(errors()),
+            Error::Schedule(ScheduleError::Empty),
         ];
         let labels: std::collections::BTreeSet<_> = all.iter().map(Error::label).collect();
         assert_eq!(labels.len(), all.len());
         assert!(all.iter().all(Error::is_user_error));
         assert!(all[0].to_string().contains("Service/web"));
+    }
+
+    #[test]
+    fn typed_causes_keep_the_wording_of_the_conditions() {
+        assert_eq!(
+            Error::InvalidTaskDefinition {
+                reference: "web:3".into(),
+                errors: errors(),
+            }
+            .to_string(),
+            "task definition web:3: containerDefinitions[0].image: required"
+        );
+        assert_eq!(
+            Error::Invalid(errors()).to_string(),
+            "containerDefinitions[0].image: required"
+        );
+        assert_eq!(
+            Error::Policy(errors()).to_string(),
+            "PolicyViolation: containerDefinitions[0].image: required"
+        );
+        assert!(
+            Error::Schedule(ScheduleError::Empty)
+                .to_string()
+                .starts_with("scheduleExpression: ")
+        );
+        assert_eq!(Error::TaskDefinitionRequired.reason(), "InvalidSpec");
+        assert_eq!(
+            Error::NotBuilt("CronJob").to_string(),
+            "no CronJob was built"
+        );
+    }
+
+    #[test]
+    fn only_a_missing_task_definition_is_retried_soon() {
+        let s = Settings::default();
+        assert_eq!(
+            Error::TaskDefinitionNotFound("web".into()).retry_after(&s),
+            Duration::from_secs(10)
+        );
+        assert_eq!(Error::Policy(errors()).retry_after(&s), s.resync);
     }
 }

@@ -171,16 +171,16 @@ pub fn plan_with(
 
 impl From<PlanError> for Error {
     fn from(e: PlanError) -> Error {
-        let message = e.to_string();
         match e {
-            PlanError::Invalid(_) | PlanError::TaskDefinitionInvalid { .. } => {
-                Error::Invalid(message)
-            }
+            PlanError::Invalid(errors) => Error::Invalid(errors),
+            PlanError::TaskDefinitionInvalid {
+                reference, errors, ..
+            } => Error::InvalidTaskDefinition { reference, errors },
             PlanError::TaskDefinitionNotFound(r) => Error::TaskDefinitionNotFound(r),
             PlanError::TaskDefinitionInactive(r) => Error::TaskDefinitionInactive(r),
             PlanError::TaskDefinitionUnreadable { source, .. } => Error::Serde(source),
-            PlanError::PolicyViolation(_) => Error::Policy(message),
-            PlanError::Schedule(_) => Error::InvalidSchedule(message),
+            PlanError::PolicyViolation(errors) => Error::Policy(errors),
+            PlanError::Schedule(e) => Error::Schedule(e),
         }
     }
 }

@@ -22,6 +22,8 @@ pub mod service;
 pub mod status;
 pub mod task;
 pub mod task_definition;
+#[cfg(test)]
+pub mod testing;
 
 use std::fmt::Debug;
 use std::net::SocketAddr;
@@ -152,22 +154,18 @@ fn shutdown_signal() -> Signal {
     .shared()
 }
 
-async fn run(args: Args) -> anyhow::Result<()> {
-    let client = Client::try_default().await?;
-    let metrics = Metrics::default();
-    let health = http::Health::default();
-    let listener = http::bind(args.http_addr).await?;
-    tracing::info!(addr = %listener.local_addr()?, "http listening (/healthz /readyz /metrics)");
-    tokio::spawn(http::serve(listener, health.clone(), metrics.clone()));
-    let shutdown = shutdown_signal();
-
-    let settings = Settings {
+/// The reconcilers' settings from the command line.
+fn settings_of(args: &Args) -> Settings {
+    Settings {
         revision_history_limit: args.revision_history_limit,
         resync: Duration::from_secs(args.resync_seconds.max(1)),
         poll: Duration::from_secs(args.poll_seconds.max(1)),
-    };
+    }
+}
 
-    let elector = args.leader_elect.then(|| {
+/// The leader elector, when leader election is on.
+fn elector_of(args: &Args, client: &Client) -> Option<leader::Elector> {
+    args.leader_elect.then(|| {
         let ns = args
             .leader_election_namespace
             .clone()
@@ -186,19 +184,18 @@ async fn run(args: Args) -> anyhow::Result<()> {
             &identity,
             Duration::from_secs(15),
         )
-    });
-    if let Some(e) = &elector {
-        // A follower is healthy and ready: it is standing by.
-        health.set_ready(true);
-        tokio::select! {
-            _ = e.acquire() => {},
-            _ = shutdown.clone() => return Ok(()),
-        }
-        tracing::info!("leading");
-    }
-    metrics.set_leader(true);
-    health.set_ready(false);
+    })
+}
 
+/// Start the controllers of every watched scope; `health` turns ready once every scope's
+/// caches have synced. Returns the running scopes.
+fn spawn_scopes(
+    args: &Args,
+    client: &Client,
+    metrics: &Metrics,
+    health: &http::Health,
+    shutdown: &Signal,
+) -> Vec<tokio::task::JoinHandle<()>> {
     let scopes: Vec<Option<String>> = if args.namespaces.is_empty() {
         vec![None]
     } else {
@@ -211,25 +208,48 @@ async fn run(args: Args) -> anyhow::Result<()> {
             client.clone(),
             scope,
             metrics.clone(),
-            settings.clone(),
+            settings_of(args),
             shutdown.clone(),
         );
         runs.push(tokio::spawn(run));
         readiness.push(ready);
     }
-    {
-        let health = health.clone();
-        tokio::spawn(async move {
-            for r in readiness {
-                while !r.load(Ordering::SeqCst) {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
+    let health = health.clone();
+    tokio::spawn(async move {
+        for r in readiness {
+            while !r.load(Ordering::SeqCst) {
+                tokio::time::sleep(Duration::from_millis(100)).await;
             }
-            health.set_ready(true);
-            tracing::info!("caches synced; ready");
-        });
-    }
+        }
+        health.set_ready(true);
+        tracing::info!("caches synced; ready");
+    });
+    runs
+}
 
+async fn run(args: Args) -> anyhow::Result<()> {
+    let client = Client::try_default().await?;
+    let metrics = Metrics::default();
+    let health = http::Health::default();
+    let listener = http::bind(args.http_addr).await?;
+    tracing::info!(addr = %listener.local_addr()?, "http listening (/healthz /readyz /metrics)");
+    tokio::spawn(http::serve(listener, health.clone(), metrics.clone()));
+    let shutdown = shutdown_signal();
+
+    let elector = elector_of(&args, &client);
+    if let Some(e) = &elector {
+        // A follower is healthy and ready: it is standing by.
+        health.set_ready(true);
+        tokio::select! {
+            _ = e.acquire() => {},
+            _ = shutdown.clone() => return Ok(()),
+        }
+        tracing::info!("leading");
+    }
+    metrics.set_leader(true);
+    health.set_ready(false);
+
+    let runs = spawn_scopes(&args, &client, &metrics, &health, &shutdown);
     let controllers = futures::future::join_all(runs);
     let lost = async {
         match &elector {
@@ -328,6 +348,267 @@ where
     .await;
 }
 
+/// Every watch of one scope, each shared by the caches and the controllers that need it.
+struct Watches {
+    tds: SharedWatch<TaskDefinition>,
+    svcs: SharedWatch<Service>,
+    clusters: SharedWatch<Cluster>,
+    tasks: SharedWatch<Task>,
+    scheds: SharedWatch<ScheduledTask>,
+    revs: SharedWatch<ControllerRevision>,
+    pods: SharedWatch<Pod>,
+    deploys: SharedWatch<Deployment>,
+    dss: SharedWatch<DaemonSet>,
+    ksvcs: SharedWatch<KService>,
+    sas: SharedWatch<ServiceAccount>,
+    ings: SharedWatch<Ingress>,
+    hpas: SharedWatch<HorizontalPodAutoscaler>,
+    pdbs: SharedWatch<PodDisruptionBudget>,
+    cjs: SharedWatch<CronJob>,
+    /// Nodes are cluster-scoped: only counted when watching all namespaces.
+    nodes: Option<SharedWatch<Node>>,
+}
+
+impl Watches {
+    /// The watches of `scope`: Tidewater's kinds, revisions, and the children it manages.
+    fn new(client: &Client, scope: &Option<String>) -> Self {
+        let managed = watcher::Config::default().labels("app.kubernetes.io/managed-by=tidewater");
+        let all = watcher::Config::default();
+        let revisions = watcher::Config::default().labels(revisions::REGISTERED_BY);
+        Watches {
+            tds: SharedWatch::new(scoped(client, scope), all.clone()),
+            svcs: SharedWatch::new(scoped(client, scope), all.clone()),
+            clusters: SharedWatch::new(scoped(client, scope), all.clone()),
+            tasks: SharedWatch::new(scoped(client, scope), all.clone()),
+            scheds: SharedWatch::new(scoped(client, scope), all.clone()),
+            revs: SharedWatch::new(scoped(client, scope), revisions),
+            pods: SharedWatch::new(scoped(client, scope), managed.clone()),
+            deploys: SharedWatch::new(scoped(client, scope), managed.clone()),
+            dss: SharedWatch::new(scoped(client, scope), managed.clone()),
+            ksvcs: SharedWatch::new(scoped(client, scope), managed.clone()),
+            sas: SharedWatch::new(scoped(client, scope), managed.clone()),
+            ings: SharedWatch::new(scoped(client, scope), managed.clone()),
+            hpas: SharedWatch::new(scoped(client, scope), managed.clone()),
+            pdbs: SharedWatch::new(scoped(client, scope), managed.clone()),
+            cjs: SharedWatch::new(scoped(client, scope), managed),
+            nodes: scope
+                .is_none()
+                .then(|| SharedWatch::new(Api::all(client.clone()), all)),
+        }
+    }
+
+    /// The caches.
+    fn stores(&self) -> Stores {
+        Stores {
+            task_definitions: self.tds.reader.clone(),
+            services: self.svcs.reader.clone(),
+            clusters: self.clusters.reader.clone(),
+            tasks: self.tasks.reader.clone(),
+            scheduled_tasks: self.scheds.reader.clone(),
+            revisions: self.revs.reader.clone(),
+            pods: self.pods.reader.clone(),
+            deployments: self.deploys.reader.clone(),
+            daemon_sets: self.dss.reader.clone(),
+            k8s_services: self.ksvcs.reader.clone(),
+            service_accounts: self.sas.reader.clone(),
+            ingresses: self.ings.reader.clone(),
+            hpas: self.hpas.reader.clone(),
+            pdbs: self.pdbs.reader.clone(),
+            cron_jobs: self.cjs.reader.clone(),
+            nodes: self.nodes.as_ref().map(|n| n.reader.clone()),
+        }
+    }
+
+    /// Start every watch (after every controller subscribed).
+    fn start(&mut self) -> Vec<BoxFuture<'static, ()>> {
+        let mut watches = vec![
+            self.tds.start(),
+            self.svcs.start(),
+            self.clusters.start(),
+            self.tasks.start(),
+            self.scheds.start(),
+            self.revs.start(),
+            self.pods.start(),
+            self.deploys.start(),
+            self.dss.start(),
+            self.ksvcs.start(),
+            self.sas.start(),
+            self.ings.start(),
+            self.hpas.start(),
+            self.pdbs.start(),
+            self.cjs.start(),
+        ];
+        watches.extend(self.nodes.as_mut().map(SharedWatch::start));
+        watches
+    }
+}
+
+/// TaskDefinition: its revisions.
+fn task_definition_controller(w: &Watches, shutdown: &Signal) -> Controller<TaskDefinition> {
+    Controller::for_shared_stream(w.tds.subscribe(), w.tds.reader.clone())
+        .owns_shared_stream(w.revs.subscribe())
+        .graceful_shutdown_on(shutdown.clone())
+}
+
+/// Services whose Cluster is `c`.
+fn services_in_cluster(stores: &Stores, c: &Cluster) -> Vec<ObjectRef<Service>> {
+    let ns = c.namespace();
+    let name = c.name_any();
+    stores
+        .services
+        .state()
+        .iter()
+        .filter(|s| s.namespace() == ns)
+        .filter(|s| {
+            let cl = reference::cluster_of(s.spec.create.cluster.as_deref());
+            reference::is_cluster(&cl, &name, c.spec.create.cluster_name.as_deref())
+        })
+        .map(|s| ObjectRef::from_obj(&**s))
+        .collect()
+}
+
+/// The Service whose Deployment or DaemonSet runs pod `p`.
+fn service_of_pod(stores: &Stores, p: &Pod) -> Vec<ObjectRef<Service>> {
+    let ns = p.namespace().unwrap_or_default();
+    p.labels()
+        .get(labels::SERVICE)
+        .and_then(|w| {
+            context::cached(&stores.deployments, &ns, w)
+                .map(|d| d.owner_references().to_vec())
+                .or_else(|| {
+                    context::cached(&stores.daemon_sets, &ns, w)
+                        .map(|d| d.owner_references().to_vec())
+                })
+        })
+        .into_iter()
+        .flatten()
+        .filter(|r| r.kind == "Service" && r.api_version == "ecs.tidewater.dev/v1alpha1")
+        .map(|r| ObjectRef::new(&r.name).within(&ns))
+        .collect()
+}
+
+/// Service: its children, and what it depends on (task definitions, revisions, clusters, pods).
+fn service_controller(w: &Watches, stores: &Stores, shutdown: &Signal) -> Controller<Service> {
+    let (s1, s2, s3) = (stores.clone(), stores.clone(), stores.clone());
+    Controller::for_shared_stream(w.svcs.subscribe(), w.svcs.reader.clone())
+        .owns_shared_stream(w.deploys.subscribe())
+        .owns_shared_stream(w.dss.subscribe())
+        .owns_shared_stream(w.ksvcs.subscribe())
+        .owns_shared_stream(w.sas.subscribe())
+        .owns_shared_stream(w.ings.subscribe())
+        .owns_shared_stream(w.hpas.subscribe())
+        .owns_shared_stream(w.pdbs.subscribe())
+        .watches_shared_stream(w.tds.subscribe(), move |td: Arc<TaskDefinition>| {
+            let family = crate::translate::task_definition::family(&td.spec, &td.name_any());
+            services_using(&s1, td.namespace().as_deref(), &family)
+        })
+        .watches_shared_stream(w.clusters.subscribe(), move |c: Arc<Cluster>| {
+            services_in_cluster(&s2, &c)
+        })
+        .watches_shared_stream(w.pods.subscribe(), move |p: Arc<Pod>| {
+            service_of_pod(&s3, &p)
+        })
+        .graceful_shutdown_on(shutdown.clone())
+}
+
+/// Tasks: their pods, and the task definitions and Clusters they use (a Task waiting for its
+/// task definition starts as soon as it is registered).
+fn task_controller(w: &Watches, shutdown: &Signal) -> Controller<Task> {
+    let (t1, t2) = (w.tasks.reader.clone(), w.tasks.reader.clone());
+    Controller::for_shared_stream(w.tasks.subscribe(), w.tasks.reader.clone())
+        .owns_shared_stream(w.pods.subscribe())
+        .watches_shared_stream(w.tds.subscribe(), move |td: Arc<TaskDefinition>| {
+            run_tasks_using(&t1, td.namespace().as_deref(), Some(&td), |t: &Task| {
+                &t.spec.run
+            })
+        })
+        .watches_shared_stream(w.clusters.subscribe(), move |c: Arc<Cluster>| {
+            run_tasks_using(&t2, c.namespace().as_deref(), None, |t: &Task| &t.spec.run)
+        })
+        .graceful_shutdown_on(shutdown.clone())
+}
+
+/// ScheduledTasks: their CronJobs, and the task definitions and Clusters they use (one that
+/// follows a family picks up a new revision at once).
+fn scheduled_task_controller(w: &Watches, shutdown: &Signal) -> Controller<ScheduledTask> {
+    let (t3, t4) = (w.scheds.reader.clone(), w.scheds.reader.clone());
+    fn run(t: &ScheduledTask) -> &crate::api::ecs::RunTaskRequest {
+        &t.spec.run
+    }
+    Controller::for_shared_stream(w.scheds.subscribe(), w.scheds.reader.clone())
+        .owns_shared_stream(w.cjs.subscribe())
+        .watches_shared_stream(w.tds.subscribe(), move |td: Arc<TaskDefinition>| {
+            run_tasks_using(&t3, td.namespace().as_deref(), Some(&td), run)
+        })
+        .watches_shared_stream(w.clusters.subscribe(), move |c: Arc<Cluster>| {
+            run_tasks_using(&t4, c.namespace().as_deref(), None, run)
+        })
+        .graceful_shutdown_on(shutdown.clone())
+}
+
+/// Clusters: the services, pods (and nodes) they count.
+fn cluster_controller(w: &Watches, stores: &Stores, shutdown: &Signal) -> Controller<Cluster> {
+    let (s4, s5) = (stores.clone(), stores.clone());
+    let controller =
+        Controller::for_shared_stream(w.clusters.subscribe(), w.clusters.reader.clone())
+            .watches_shared_stream(w.svcs.subscribe(), move |s: Arc<Service>| {
+                cluster::clusters_named(
+                    &s4,
+                    s.namespace().as_deref(),
+                    s.spec.create.cluster.as_deref(),
+                )
+            })
+            .watches_shared_stream(w.pods.subscribe(), move |p: Arc<Pod>| {
+                cluster::clusters_named(
+                    &s5,
+                    p.namespace().as_deref(),
+                    p.labels().get(labels::CLUSTER).map(String::as_str),
+                )
+            })
+            .graceful_shutdown_on(shutdown.clone());
+    match &w.nodes {
+        Some(n) => {
+            let s6 = stores.clone();
+            controller.watches_shared_stream(n.subscribe(), move |_: Arc<Node>| {
+                s6.clusters
+                    .state()
+                    .iter()
+                    .map(|c| ObjectRef::from_obj(&**c))
+                    .collect::<Vec<_>>()
+            })
+        }
+        None => controller,
+    }
+}
+
+/// Wait until every cache has synced, then let the reconcilers trust the caches and raise
+/// `ready`.
+async fn wait_synced(ctx: Arc<Context>, ready: Arc<AtomicBool>) {
+    let s = &ctx.stores;
+    let _ = futures::join!(
+        s.task_definitions.wait_until_ready(),
+        s.services.wait_until_ready(),
+        s.clusters.wait_until_ready(),
+        s.tasks.wait_until_ready(),
+        s.scheduled_tasks.wait_until_ready(),
+        s.revisions.wait_until_ready(),
+        s.pods.wait_until_ready(),
+        s.deployments.wait_until_ready(),
+        s.daemon_sets.wait_until_ready(),
+        s.k8s_services.wait_until_ready(),
+        s.service_accounts.wait_until_ready(),
+        s.ingresses.wait_until_ready(),
+        s.hpas.wait_until_ready(),
+        s.pdbs.wait_until_ready(),
+        s.cron_jobs.wait_until_ready(),
+    );
+    if let Some(n) = &s.nodes {
+        let _ = n.wait_until_ready().await;
+    }
+    ctx.set_synced();
+    ready.store(true, Ordering::SeqCst);
+}
+
 /// The controllers of one scope (a namespace, or all namespaces) and a readiness flag set once
 /// every cache has synced.
 fn scope_controllers(
@@ -337,263 +618,50 @@ fn scope_controllers(
     settings: Settings,
     shutdown: Signal,
 ) -> (BoxFuture<'static, ()>, Arc<AtomicBool>) {
-    let managed = watcher::Config::default().labels("app.kubernetes.io/managed-by=tidewater");
-    let all = watcher::Config::default();
-    let mut tds = SharedWatch::<TaskDefinition>::new(scoped(&client, &scope), all.clone());
-    let mut svcs = SharedWatch::<Service>::new(scoped(&client, &scope), all.clone());
-    let mut clusters = SharedWatch::<Cluster>::new(scoped(&client, &scope), all.clone());
-    let mut tasks = SharedWatch::<Task>::new(scoped(&client, &scope), all.clone());
-    let mut scheds = SharedWatch::<ScheduledTask>::new(scoped(&client, &scope), all.clone());
-    let mut revs = SharedWatch::<ControllerRevision>::new(
-        scoped(&client, &scope),
-        watcher::Config::default().labels(revisions::REGISTERED_BY),
-    );
-    let mut pods = SharedWatch::<Pod>::new(scoped(&client, &scope), managed.clone());
-    let mut deploys = SharedWatch::<Deployment>::new(scoped(&client, &scope), managed.clone());
-    let mut dss = SharedWatch::<DaemonSet>::new(scoped(&client, &scope), managed.clone());
-    let mut ksvcs = SharedWatch::<KService>::new(scoped(&client, &scope), managed.clone());
-    let mut sas = SharedWatch::<ServiceAccount>::new(scoped(&client, &scope), managed.clone());
-    let mut ings = SharedWatch::<Ingress>::new(scoped(&client, &scope), managed.clone());
-    let mut hpas =
-        SharedWatch::<HorizontalPodAutoscaler>::new(scoped(&client, &scope), managed.clone());
-    let mut pdbs =
-        SharedWatch::<PodDisruptionBudget>::new(scoped(&client, &scope), managed.clone());
-    let mut cjs = SharedWatch::<CronJob>::new(scoped(&client, &scope), managed.clone());
-    // Nodes are cluster-scoped: only counted when watching all namespaces.
-    let mut nodes = scope
-        .is_none()
-        .then(|| SharedWatch::<Node>::new(Api::all(client.clone()), all.clone()));
-
-    let stores = Stores {
-        task_definitions: tds.reader.clone(),
-        services: svcs.reader.clone(),
-        clusters: clusters.reader.clone(),
-        tasks: tasks.reader.clone(),
-        scheduled_tasks: scheds.reader.clone(),
-        revisions: revs.reader.clone(),
-        pods: pods.reader.clone(),
-        deployments: deploys.reader.clone(),
-        daemon_sets: dss.reader.clone(),
-        k8s_services: ksvcs.reader.clone(),
-        service_accounts: sas.reader.clone(),
-        ingresses: ings.reader.clone(),
-        hpas: hpas.reader.clone(),
-        pdbs: pdbs.reader.clone(),
-        cron_jobs: cjs.reader.clone(),
-        nodes: nodes.as_ref().map(|n| n.reader.clone()),
-    };
-    let ctx = Context::new(client.clone(), stores.clone(), metrics, settings);
-
-    // TaskDefinition: its revisions.
-    let td_controller = Controller::for_shared_stream(tds.subscribe(), tds.reader.clone())
-        .owns_shared_stream(revs.subscribe())
-        .graceful_shutdown_on(shutdown.clone());
-
-    // Service: its children, and what it depends on (task definitions, revisions, clusters, pods).
-    let s1 = stores.clone();
-    let s2 = stores.clone();
-    let s3 = stores.clone();
-    let svc_controller = Controller::for_shared_stream(svcs.subscribe(), svcs.reader.clone())
-        .owns_shared_stream(deploys.subscribe())
-        .owns_shared_stream(dss.subscribe())
-        .owns_shared_stream(ksvcs.subscribe())
-        .owns_shared_stream(sas.subscribe())
-        .owns_shared_stream(ings.subscribe())
-        .owns_shared_stream(hpas.subscribe())
-        .owns_shared_stream(pdbs.subscribe())
-        .watches_shared_stream(tds.subscribe(), move |td: Arc<TaskDefinition>| {
-            let family = crate::translate::task_definition::family(&td.spec, &td.name_any());
-            services_using(&s1, td.namespace().as_deref(), &family)
-        })
-        .watches_shared_stream(clusters.subscribe(), move |c: Arc<Cluster>| {
-            let ns = c.namespace();
-            let name = c.name_any();
-            s2.services
-                .state()
-                .iter()
-                .filter(|s| s.namespace() == ns)
-                .filter(|s| {
-                    let cl = reference::cluster_of(s.spec.create.cluster.as_deref());
-                    reference::is_cluster(&cl, &name, c.spec.create.cluster_name.as_deref())
-                })
-                .map(|s| ObjectRef::from_obj(&**s))
-                .collect::<Vec<_>>()
-        })
-        .watches_shared_stream(pods.subscribe(), move |p: Arc<Pod>| {
-            // Pods of a Deployment/DaemonSet: their workload's owner.
-            let ns = p.namespace().unwrap_or_default();
-            p.labels()
-                .get(labels::SERVICE)
-                .and_then(|w| {
-                    context::cached(&s3.deployments, &ns, w)
-                        .map(|d| d.owner_references().to_vec())
-                        .or_else(|| {
-                            context::cached(&s3.daemon_sets, &ns, w)
-                                .map(|d| d.owner_references().to_vec())
-                        })
-                })
-                .into_iter()
-                .flatten()
-                .filter(|r| r.kind == "Service" && r.api_version == "ecs.tidewater.dev/v1alpha1")
-                .map(|r| ObjectRef::new(&r.name).within(&ns))
-                .collect::<Vec<_>>()
-        })
-        .graceful_shutdown_on(shutdown.clone());
-
-    // Tasks and ScheduledTasks: their children, and the task definitions and Clusters they use
-    // (a Task waiting for its task definition starts as soon as it is registered; a
-    // ScheduledTask that follows a family picks up a new revision at once).
-    let (t1, t2, t3, t4) = (
-        tasks.reader.clone(),
-        tasks.reader.clone(),
-        scheds.reader.clone(),
-        scheds.reader.clone(),
-    );
-    let task_controller = Controller::for_shared_stream(tasks.subscribe(), tasks.reader.clone())
-        .owns_shared_stream(pods.subscribe())
-        .watches_shared_stream(tds.subscribe(), move |td: Arc<TaskDefinition>| {
-            run_tasks_using(&t1, td.namespace().as_deref(), Some(&td), |t: &Task| {
-                &t.spec.run
-            })
-        })
-        .watches_shared_stream(clusters.subscribe(), move |c: Arc<Cluster>| {
-            run_tasks_using(&t2, c.namespace().as_deref(), None, |t: &Task| &t.spec.run)
-        })
-        .graceful_shutdown_on(shutdown.clone());
-    let sched_controller = Controller::for_shared_stream(scheds.subscribe(), scheds.reader.clone())
-        .owns_shared_stream(cjs.subscribe())
-        .watches_shared_stream(tds.subscribe(), move |td: Arc<TaskDefinition>| {
-            run_tasks_using(
-                &t3,
-                td.namespace().as_deref(),
-                Some(&td),
-                |t: &ScheduledTask| &t.spec.run,
-            )
-        })
-        .watches_shared_stream(clusters.subscribe(), move |c: Arc<Cluster>| {
-            run_tasks_using(&t4, c.namespace().as_deref(), None, |t: &ScheduledTask| {
-                &t.spec.run
-            })
-        })
-        .graceful_shutdown_on(shutdown.clone());
-    let s4 = stores.clone();
-    let s5 = stores.clone();
-    let cluster_controller =
-        Controller::for_shared_stream(clusters.subscribe(), clusters.reader.clone())
-            .watches_shared_stream(svcs.subscribe(), move |s: Arc<Service>| {
-                cluster::clusters_named(
-                    &s4,
-                    s.namespace().as_deref(),
-                    s.spec.create.cluster.as_deref(),
-                )
-            })
-            .watches_shared_stream(pods.subscribe(), move |p: Arc<Pod>| {
-                cluster::clusters_named(
-                    &s5,
-                    p.namespace().as_deref(),
-                    p.labels().get(labels::CLUSTER).map(String::as_str),
-                )
-            })
-            .graceful_shutdown_on(shutdown.clone());
-    let cluster_controller = match &nodes {
-        Some(n) => {
-            let s6 = stores.clone();
-            cluster_controller.watches_shared_stream(n.subscribe(), move |_: Arc<Node>| {
-                s6.clusters
-                    .state()
-                    .iter()
-                    .map(|c| ObjectRef::from_obj(&**c))
-                    .collect::<Vec<_>>()
-            })
-        }
-        None => cluster_controller,
-    };
-
-    let mut watches: Vec<BoxFuture<'static, ()>> = vec![
-        tds.start(),
-        svcs.start(),
-        clusters.start(),
-        tasks.start(),
-        scheds.start(),
-        revs.start(),
-        pods.start(),
-        deploys.start(),
-        dss.start(),
-        ksvcs.start(),
-        sas.start(),
-        ings.start(),
-        hpas.start(),
-        pdbs.start(),
-        cjs.start(),
-    ];
-    if let Some(n) = nodes.as_mut() {
-        watches.push(n.start());
-    }
-
+    let mut w = Watches::new(&client, &scope);
+    let stores = w.stores();
+    let c = Context::new(client, stores.clone(), metrics, settings);
+    let td = task_definition_controller(&w, &shutdown);
+    let svc = service_controller(&w, &stores, &shutdown);
+    let task = task_controller(&w, &shutdown);
+    let sched = scheduled_task_controller(&w, &shutdown);
+    let cluster = cluster_controller(&w, &stores, &shutdown);
+    let watches = futures::future::join_all(w.start());
     let ready = Arc::new(AtomicBool::new(false));
-    let ready_flag = ready.clone();
-    let gate = ctx.clone();
-    let synced = async move {
-        let s = &gate.stores;
-        let _ = futures::join!(
-            s.task_definitions.wait_until_ready(),
-            s.services.wait_until_ready(),
-            s.clusters.wait_until_ready(),
-            s.tasks.wait_until_ready(),
-            s.scheduled_tasks.wait_until_ready(),
-            s.revisions.wait_until_ready(),
-            s.pods.wait_until_ready(),
-            s.deployments.wait_until_ready(),
-            s.daemon_sets.wait_until_ready(),
-            s.k8s_services.wait_until_ready(),
-            s.service_accounts.wait_until_ready(),
-            s.ingresses.wait_until_ready(),
-            s.hpas.wait_until_ready(),
-            s.pdbs.wait_until_ready(),
-            s.cron_jobs.wait_until_ready(),
-        );
-        if let Some(n) = &s.nodes {
-            let _ = n.wait_until_ready().await;
-        }
-        gate.set_synced();
-        ready_flag.store(true, Ordering::SeqCst);
-    };
-
-    let c = ctx.clone();
+    let synced = wait_synced(c.clone(), ready.clone());
+    let controllers = futures::future::join5(
+        drain(
+            "TaskDefinition",
+            td.run(
+                task_definition::reconcile,
+                error_policy("TaskDefinition"),
+                c.clone(),
+            ),
+        ),
+        drain(
+            "Service",
+            svc.run(service::reconcile, error_policy("Service"), c.clone()),
+        ),
+        drain(
+            "Task",
+            task.run(task::reconcile, error_policy("Task"), c.clone()),
+        ),
+        drain(
+            "ScheduledTask",
+            sched.run(
+                scheduled_task::reconcile,
+                error_policy("ScheduledTask"),
+                c.clone(),
+            ),
+        ),
+        drain(
+            "Cluster",
+            cluster.run(cluster::reconcile, error_policy("Cluster"), c.clone()),
+        ),
+    );
     let run = async move {
-        let watch_all = futures::future::join_all(watches);
-        let controllers = futures::future::join5(
-            drain(
-                "TaskDefinition",
-                td_controller.run(
-                    task_definition::reconcile,
-                    error_policy("TaskDefinition"),
-                    c.clone(),
-                ),
-            ),
-            drain(
-                "Service",
-                svc_controller.run(service::reconcile, error_policy("Service"), c.clone()),
-            ),
-            drain(
-                "Task",
-                task_controller.run(task::reconcile, error_policy("Task"), c.clone()),
-            ),
-            drain(
-                "ScheduledTask",
-                sched_controller.run(
-                    scheduled_task::reconcile,
-                    error_policy("ScheduledTask"),
-                    c.clone(),
-                ),
-            ),
-            drain(
-                "Cluster",
-                cluster_controller.run(cluster::reconcile, error_policy("Cluster"), c.clone()),
-            ),
-        );
         tokio::select! {
-            _ = watch_all => {},
+            _ = watches => {},
             _ = async { futures::join!(controllers, synced) } => {},
         }
     }

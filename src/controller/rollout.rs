@@ -97,15 +97,7 @@ pub struct Observation {
 }
 
 /// A service event to publish (also as a Kubernetes Event).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NewEvent {
-    /// Kubernetes Event reason.
-    pub reason: &'static str,
-    /// Warning rather than Normal.
-    pub warning: bool,
-    /// ECS wording.
-    pub message: String,
-}
+pub type NewEvent = super::status::Note;
 
 /// The result of one observation.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -165,16 +157,32 @@ pub fn has_failed(prev: &ServiceStatus, number: &str) -> bool {
         .any(|d| d.id == deployment_id(number) && d.rollout_state.as_deref() == Some("FAILED"))
 }
 
-/// Compute the next status from the previous one and what the cluster shows.
-pub fn observe(prev: &ServiceStatus, obs: &Observation) -> Outcome {
-    let now = seconds(obs.now);
-    let svc = &obs.service;
-    let primary_id = deployment_id(&obs.primary);
-    let mut events: Vec<NewEvent> = Vec::new();
-    let mut deployments: Vec<ServiceDeployment> = Vec::new();
+/// Task counts of one deployment.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct TaskCounts {
+    /// Live and ready.
+    running: i32,
+    /// Live, not ready.
+    pending: i32,
+    /// Container restarts plus failed pods.
+    failed: i32,
+}
 
-    // The PRIMARY: carried over, revived (a rollback to an older template), or new.
-    let mut primary = match prev.deployments.iter().find(|d| d.id == primary_id) {
+/// The task counts of deployment `number`.
+fn count(pods: &[PodFacts], number: &str) -> TaskCounts {
+    let pods: Vec<&PodFacts> = pods.iter().filter(|p| p.deployment == number).collect();
+    TaskCounts {
+        running: pods.iter().filter(|p| live(p)).filter(|p| p.ready).count() as i32,
+        pending: pods.iter().filter(|p| live(p)).filter(|p| !p.ready).count() as i32,
+        failed: pods.iter().map(|p| p.restarts).sum::<i32>()
+            + pods.iter().filter(|p| p.failed).count() as i32,
+    }
+}
+
+/// The PRIMARY: carried over, revived (a rollback to an older template), or new.
+fn primary_deployment(prev: &ServiceStatus, obs: &Observation, now: &str) -> ServiceDeployment {
+    let primary_id = deployment_id(&obs.primary);
+    match prev.deployments.iter().find(|d| d.id == primary_id) {
         Some(d) if d.status == "PRIMARY" => d.clone(),
         Some(d) if d.rollout_state.as_deref() == Some("FAILED") => {
             // A failed template applied again (no rollback possible): stays FAILED.
@@ -184,7 +192,7 @@ pub fn observe(prev: &ServiceStatus, obs: &Observation) -> Outcome {
             }
         }
         _ => ServiceDeployment {
-            id: primary_id.clone(),
+            id: primary_id,
             status: "PRIMARY".into(),
             task_definition: obs.task_definition.clone(),
             rollout_state: Some("IN_PROGRESS".into()),
@@ -193,145 +201,173 @@ pub fn observe(prev: &ServiceStatus, obs: &Observation) -> Outcome {
                     .clone()
                     .unwrap_or_else(|| "ECS deployment in progress.".into()),
             ),
-            created_at: Some(now.clone()),
-            updated_at: Some(now.clone()),
+            created_at: Some(now.to_string()),
+            updated_at: Some(now.to_string()),
             ..ServiceDeployment::default()
         },
-    };
+    }
+}
 
-    let count = |number: &str| {
-        let pods: Vec<&PodFacts> = obs.pods.iter().filter(|p| p.deployment == number).collect();
-        let running = pods.iter().filter(|p| live(p)).filter(|p| p.ready).count() as i32;
-        let pending = pods.iter().filter(|p| live(p)).filter(|p| !p.ready).count() as i32;
-        let failed = pods.iter().map(|p| p.restarts).sum::<i32>()
-            + pods.iter().filter(|p| p.failed).count() as i32;
-        (running, pending, failed)
-    };
-
-    // Older deployments: ACTIVE while they have tasks, then INACTIVE.
-    let mut others: Vec<ServiceDeployment> = Vec::new();
+/// Older deployments: ACTIVE while they have tasks, then INACTIVE; a PRIMARY replaced while
+/// in progress is STOPPED.
+fn older_deployments(prev: &ServiceStatus, obs: &Observation, now: &str) -> Vec<ServiceDeployment> {
+    let primary_id = deployment_id(&obs.primary);
+    let mut others = Vec::new();
     for d in prev.deployments.iter().filter(|d| d.id != primary_id) {
-        let number = d.id.trim_start_matches("ecs-svc/");
-        let (running, pending, _) = count(number);
+        let c = count(&obs.pods, d.id.trim_start_matches("ecs-svc/"));
         let mut d = d.clone();
-        let tasks = running + pending;
+        let tasks = c.running + c.pending;
         let new_status = if tasks > 0 { "ACTIVE" } else { "INACTIVE" };
         if d.status == "PRIMARY" && d.rollout_state.as_deref() == Some("IN_PROGRESS") {
             d.rollout_state = Some("STOPPED".into());
             d.rollout_state_reason = Some(format!("replaced by deployment {primary_id}."));
         }
-        if (
+        let before = (
             d.status.as_str(),
             d.running_count,
             d.pending_count,
             d.desired_count,
-        ) != (new_status, running, pending, tasks)
-        {
+        );
+        if before != (new_status, c.running, c.pending, tasks) {
             d.status = new_status.into();
-            d.running_count = running;
-            d.pending_count = pending;
+            d.running_count = c.running;
+            d.pending_count = c.pending;
             d.desired_count = tasks;
-            d.updated_at = Some(now.clone());
+            d.updated_at = Some(now.to_string());
         }
         others.push(d);
     }
-    let draining = others.iter().any(|d| d.status == "ACTIVE");
+    others
+}
 
-    // The PRIMARY's counts and rollout state.
-    let (running, pending, failed) = count(&obs.primary);
-    let before = (
-        primary.running_count,
-        primary.pending_count,
-        primary.failed_tasks,
-        primary.desired_count,
-    );
-    primary.running_count = running;
-    primary.pending_count = pending;
-    primary.failed_tasks = failed;
-    primary.desired_count = obs.desired;
-    let mut rollback_to = None;
-    if primary.rollout_state.as_deref() == Some("IN_PROGRESS") {
-        let workload_done = obs
-            .workload
-            .as_ref()
-            .is_none_or(|w| w.observed && w.updated == w.replicas && w.available >= w.replicas);
-        let deadline = obs.workload.as_ref().is_some_and(|w| w.deadline_exceeded);
-        let too_many_failures = failed >= failure_threshold(obs.desired);
-        if running == obs.desired && pending == 0 && !draining && workload_done {
-            primary.rollout_state = Some("COMPLETED".into());
-            primary.rollout_state_reason = Some("ECS deployment completed.".into());
-            events.push(NewEvent {
-                reason: "DeploymentCompleted",
-                warning: false,
-                message: format!("(service {svc}) (deployment {primary_id}) deployment completed."),
-            });
-        } else if obs.circuit_breaker && (too_many_failures || deadline) {
-            let why = if too_many_failures {
-                format!(
-                    "tasks failed to start ({failed} failed, threshold {}).",
-                    failure_threshold(obs.desired)
-                )
-            } else {
-                "tasks did not become healthy before the progress deadline.".to_string()
-            };
-            primary.rollout_state = Some("FAILED".into());
-            primary.rollout_state_reason = Some(format!("ECS deployment circuit breaker: {why}"));
-            events.push(NewEvent {
-                reason: "DeploymentFailed",
-                warning: true,
-                message: format!(
-                    "(service {svc}) (deployment {primary_id}) deployment failed: {why}"
-                ),
-            });
-            if obs.rollback {
-                if let Some(target) = rollback_target(prev, &obs.primary) {
-                    events.push(NewEvent {
-                        reason: "RollingBack",
-                        warning: true,
-                        message: format!(
-                            "(service {svc}) (deployment {primary_id}) deployment failed: rolling back to taskDefinition {target}."
-                        ),
-                    });
-                    rollback_to = Some(target);
-                } else {
-                    events.push(NewEvent {
-                        reason: "RollbackImpossible",
-                        warning: true,
-                        message: format!(
-                            "(service {svc}) (deployment {primary_id}) cannot roll back: no earlier deployment completed."
-                        ),
-                    });
-                }
-            }
-        }
+/// The circuit breaker tripped on the PRIMARY: FAILED, and a rollback when enabled and possible.
+/// Returns the `family:N` to roll back to.
+fn trip_breaker(
+    primary: &mut ServiceDeployment,
+    prev: &ServiceStatus,
+    obs: &Observation,
+    why: String,
+    events: &mut Vec<NewEvent>,
+) -> Option<String> {
+    let (svc, primary_id) = (&obs.service, &primary.id);
+    events.push(NewEvent::warning(
+        "DeploymentFailed",
+        format!("(service {svc}) (deployment {primary_id}) deployment failed: {why}"),
+    ));
+    let target = obs
+        .rollback
+        .then(|| rollback_target(prev, &obs.primary))
+        .flatten();
+    match &target {
+        Some(target) => events.push(NewEvent::warning(
+            "RollingBack",
+            format!(
+                "(service {svc}) (deployment {primary_id}) deployment failed: rolling back to taskDefinition {target}."
+            ),
+        )),
+        None if obs.rollback => events.push(NewEvent::warning(
+            "RollbackImpossible",
+            format!(
+                "(service {svc}) (deployment {primary_id}) cannot roll back: no earlier deployment completed."
+            ),
+        )),
+        None => {}
     }
-    if before
-        != (
-            primary.running_count,
-            primary.pending_count,
-            primary.failed_tasks,
-            primary.desired_count,
+    primary.rollout_state = Some("FAILED".into());
+    primary.rollout_state_reason = Some(format!("ECS deployment circuit breaker: {why}"));
+    target
+}
+
+/// Move an IN_PROGRESS PRIMARY on: COMPLETED once it runs `desired` healthy tasks, nothing
+/// older is left and the workload is done; FAILED when the circuit breaker trips. Returns the
+/// `family:N` to roll back to.
+fn advance_primary(
+    primary: &mut ServiceDeployment,
+    prev: &ServiceStatus,
+    obs: &Observation,
+    draining: bool,
+    events: &mut Vec<NewEvent>,
+) -> Option<String> {
+    if primary.rollout_state.as_deref() != Some("IN_PROGRESS") {
+        return None;
+    }
+    let c = count(&obs.pods, &obs.primary);
+    let workload_done = obs
+        .workload
+        .as_ref()
+        .is_none_or(|w| w.observed && w.updated == w.replicas && w.available >= w.replicas);
+    let deadline = obs.workload.as_ref().is_some_and(|w| w.deadline_exceeded);
+    let threshold = failure_threshold(obs.desired);
+    let too_many_failures = c.failed >= threshold;
+    if c.running == obs.desired && c.pending == 0 && !draining && workload_done {
+        primary.rollout_state = Some("COMPLETED".into());
+        primary.rollout_state_reason = Some("ECS deployment completed.".into());
+        events.push(NewEvent::normal(
+            "DeploymentCompleted",
+            format!(
+                "(service {}) (deployment {}) deployment completed.",
+                obs.service, primary.id
+            ),
+        ));
+        None
+    } else if obs.circuit_breaker && (too_many_failures || deadline) {
+        let why = if too_many_failures {
+            format!(
+                "tasks failed to start ({} failed, threshold {threshold}).",
+                c.failed
+            )
+        } else {
+            "tasks did not become healthy before the progress deadline.".to_string()
+        };
+        trip_breaker(primary, prev, obs, why, events)
+    } else {
+        None
+    }
+}
+
+/// The PRIMARY's counts and rollout state, `updated_at` moved when its counts changed.
+/// Returns the `family:N` to roll back to.
+fn update_primary(
+    primary: &mut ServiceDeployment,
+    prev: &ServiceStatus,
+    obs: &Observation,
+    draining: bool,
+    now: &str,
+    events: &mut Vec<NewEvent>,
+) -> Option<String> {
+    let counts = |d: &ServiceDeployment| {
+        (
+            d.running_count,
+            d.pending_count,
+            d.failed_tasks,
+            d.desired_count,
         )
-        || primary.updated_at.is_none()
-    {
-        primary.updated_at = Some(now.clone());
+    };
+    let before = counts(primary);
+    let c = count(&obs.pods, &obs.primary);
+    primary.running_count = c.running;
+    primary.pending_count = c.pending;
+    primary.failed_tasks = c.failed;
+    primary.desired_count = obs.desired;
+    let rollback_to = advance_primary(primary, prev, obs, draining, events);
+    if before != counts(primary) || primary.updated_at.is_none() {
+        primary.updated_at = Some(now.to_string());
     }
+    rollback_to
+}
 
-    // Started / stopped tasks (over every deployment).
+/// Tasks started or stopped (over every deployment; a started task is named once, newest
+/// first), and tasks the scheduler cannot place.
+fn task_events(prev: &ServiceStatus, obs: &Observation, tasks_now: i32) -> Vec<NewEvent> {
+    let svc = &obs.service;
+    let mut events = Vec::new();
     let prev_tasks: i32 = prev
         .deployments
         .iter()
         .map(|d| d.running_count + d.pending_count)
         .sum();
-    let tasks_now: i32 = running
-        + pending
-        + others
-            .iter()
-            .map(|d| d.running_count + d.pending_count)
-            .sum::<i32>();
     if tasks_now > prev_tasks {
         let n = tasks_now - prev_tasks;
-        // Name the tasks no earlier event named, newest first.
         let named = |p: &PodFacts| {
             let tag = format!("(task {})", p.name);
             prev.events.iter().any(|e| e.message.contains(&tag))
@@ -343,71 +379,44 @@ pub fn observe(prev: &ServiceStatus, obs: &Observation) -> Outcome {
             .take(n as usize)
             .map(|p| format!("(task {})", p.name))
             .collect();
-        events.push(NewEvent {
-            reason: "TasksStarted",
-            warning: false,
-            message: format!(
+        events.push(NewEvent::normal(
+            "TasksStarted",
+            format!(
                 "(service {svc}) has started {n} tasks: {}.",
                 names.join(" ")
             ),
-        });
+        ));
     } else if tasks_now < prev_tasks {
-        events.push(NewEvent {
-            reason: "TasksStopped",
-            warning: false,
-            message: format!(
+        events.push(NewEvent::normal(
+            "TasksStopped",
+            format!(
                 "(service {svc}) has stopped {} running tasks.",
                 prev_tasks - tasks_now
             ),
-        });
+        ));
     }
-    if let Some(msg) = obs
+    let unschedulable = obs
         .pods
         .iter()
         .filter(|p| live(p))
-        .find_map(|p| p.unschedulable.clone())
-    {
-        events.push(NewEvent {
-            reason: "UnableToPlace",
-            warning: true,
-            message: format!(
+        .find_map(|p| p.unschedulable.clone());
+    if let Some(msg) = unschedulable {
+        events.push(NewEvent::warning(
+            "UnableToPlace",
+            format!(
                 "(service {svc}) was unable to place a task because no node met all of its requirements. Reason: {msg}"
             ),
-        });
+        ));
     }
+    events
+}
 
-    let primary_done = primary.rollout_state.as_deref() == Some("COMPLETED");
-    let steady = primary_done && running == obs.desired && pending == 0 && !draining;
-    let was_steady = prev
-        .events
-        .first()
-        .is_some_and(|e| e.message.ends_with("has reached a steady state."));
-    if steady && (!was_steady || !events.is_empty()) {
-        events.push(NewEvent {
-            reason: "SteadyState",
-            warning: false,
-            message: format!("(service {svc}) has reached a steady state."),
-        });
-    }
-
-    // Repeats of the newest few messages are not recorded again.
-    let recent: Vec<&str> = prev
-        .events
-        .iter()
-        .take(3)
-        .map(|e| e.message.as_str())
-        .collect();
-    events.retain(|e| {
-        !(matches!(e.reason, "UnableToPlace" | "SteadyState")
-            && recent.contains(&e.message.as_str()))
-    });
-
-    let failed_now = primary.rollout_state.as_deref() == Some("FAILED");
-    let progressing = primary.rollout_state.as_deref() == Some("IN_PROGRESS");
-    if rollback_to.is_some() {
-        primary.status = "INACTIVE".into();
-    }
-    deployments.push(primary);
+/// The deployments as listed: PRIMARY, ACTIVE, then at most [`MAX_INACTIVE`] INACTIVE ones.
+fn deployment_list(
+    primary: ServiceDeployment,
+    others: Vec<ServiceDeployment>,
+) -> Vec<ServiceDeployment> {
+    let mut deployments = vec![primary];
     let mut inactive = 0;
     for d in others {
         if d.status == "INACTIVE" {
@@ -423,35 +432,87 @@ pub fn observe(prev: &ServiceStatus, obs: &Observation) -> Outcome {
         "ACTIVE" => 1,
         _ => 2,
     });
+    deployments
+}
 
+/// The service event log: new events (newest first) before the previous ones, bounded.
+fn event_log(prev: &ServiceStatus, events: &[NewEvent], now: &str) -> Vec<ServiceEvent> {
     let mut log: Vec<ServiceEvent> = events
         .iter()
         .rev()
         .map(|e| ServiceEvent {
             id: format!("{:08x}", stable_hash(&format!("{now}{}", e.message))),
-            created_at: now.clone(),
+            created_at: now.to_string(),
             message: e.message.clone(),
         })
         .collect();
     log.extend(prev.events.iter().cloned());
     log.truncate(MAX_EVENTS);
+    log
+}
 
-    let running_total: i32 = deployments.iter().map(|d| d.running_count).sum();
-    let pending_total: i32 = deployments.iter().map(|d| d.pending_count).sum();
+/// Compute the next status from the previous one and what the cluster shows.
+pub fn observe(prev: &ServiceStatus, obs: &Observation) -> Outcome {
+    let now = seconds(obs.now);
+    let mut primary = primary_deployment(prev, obs, &now);
+    let others = older_deployments(prev, obs, &now);
+    let draining = others.iter().any(|d| d.status == "ACTIVE");
+    let mut events = Vec::new();
+    let rollback_to = update_primary(&mut primary, prev, obs, draining, &now, &mut events);
+    let older_tasks: i32 = others
+        .iter()
+        .map(|d| d.running_count + d.pending_count)
+        .sum();
+    let tasks_now = primary.running_count + primary.pending_count + older_tasks;
+    events.extend(task_events(prev, obs, tasks_now));
+
+    let primary_done = primary.rollout_state.as_deref() == Some("COMPLETED");
+    let steady = primary_done
+        && primary.running_count == obs.desired
+        && primary.pending_count == 0
+        && !draining;
+    let was_steady = prev
+        .events
+        .first()
+        .is_some_and(|e| e.message.ends_with("has reached a steady state."));
+    if steady && (!was_steady || !events.is_empty()) {
+        events.push(NewEvent::normal(
+            "SteadyState",
+            format!("(service {}) has reached a steady state.", obs.service),
+        ));
+    }
+    // Repeats of the newest few messages are not recorded again.
+    let recent: Vec<&str> = prev
+        .events
+        .iter()
+        .take(3)
+        .map(|e| e.message.as_str())
+        .collect();
+    events.retain(|e| {
+        !(matches!(e.reason, "UnableToPlace" | "SteadyState")
+            && recent.contains(&e.message.as_str()))
+    });
+
+    let failed = primary.rollout_state.as_deref() == Some("FAILED");
+    let progressing = primary.rollout_state.as_deref() == Some("IN_PROGRESS");
+    if rollback_to.is_some() {
+        primary.status = "INACTIVE".into();
+    }
+    let deployments = deployment_list(primary, others);
     Outcome {
         status: ServiceStatus {
             task_definition: Some(obs.task_definition.clone()),
             desired_count: obs.desired,
-            running_count: running_total,
-            pending_count: pending_total,
+            running_count: deployments.iter().map(|d| d.running_count).sum(),
+            pending_count: deployments.iter().map(|d| d.pending_count).sum(),
             deployments,
-            events: log,
+            events: event_log(prev, &events, &now),
             common: prev.common.clone(),
         },
         events,
         steady,
         progressing,
-        failed: failed_now,
+        failed,
         rollback_to,
     }
 }

@@ -10,22 +10,24 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use k8s_openapi::api::batch::v1::CronJob;
 use k8s_openapi::jiff::Timestamp;
-use kube::ResourceExt;
 use kube::runtime::controller::Action;
+use kube::{Resource, ResourceExt};
 use serde_json::Value;
 
 use crate::api::ScheduledTask;
+use crate::api::common::TranslationWarning;
 use crate::api::scheduled_task::{ScheduleState, ScheduledTaskStatus};
 use crate::translate;
 use crate::translate::plan::Workload;
 
-use super::apply::{self, Applied, Owner};
-use super::conditions;
+use super::apply::{self, Children, Owner};
+use super::conditions::{self, Wanted};
 use super::context::{Context, cached};
 use super::error::Error;
-use super::status;
-use super::task::{cached_json, plan_run, report_error};
+use super::status::{self, Note};
+use super::task::{cached_json, plan_run};
 
 /// What the build step produced.
 struct Plan {
@@ -35,7 +37,9 @@ struct Plan {
     schedule: String,
 }
 
-fn plan(st: &ScheduledTask, ctx: &Context, owner: &Owner) -> Result<Plan, Error> {
+/// Convert the schedule, resolve the task definition revision and the Cluster, validate, check
+/// the Cluster policy and translate ([`plan_run`], the plan `render` shows) (objects owned by the ScheduledTask).
+fn resolve_and_translate(st: &ScheduledTask, ctx: &Context, owner: &Owner) -> Result<Plan, Error> {
     let ns = st.namespace().unwrap_or_default();
     let name = st.name_any();
     // The plan converts the schedule first: it needs nothing from the namespace.
@@ -58,7 +62,7 @@ fn plan(st: &ScheduledTask, ctx: &Context, owner: &Owner) -> Result<Plan, Error>
     let cj = objects
         .iter()
         .find(|o| o["kind"] == "CronJob")
-        .ok_or_else(|| Error::Invalid("no CronJob was built".into()))?;
+        .ok_or(Error::NotBuilt("CronJob"))?;
     Ok(Plan {
         cron_job: cj["metadata"]["name"]
             .as_str()
@@ -116,60 +120,27 @@ pub fn change_note(
     }
 }
 
-/// Reconcile one ScheduledTask.
-pub async fn reconcile(sched: Arc<ScheduledTask>, ctx: Arc<Context>) -> Result<Action, Error> {
-    let _timer = match ctx.begin("ScheduledTask", &*sched) {
-        Ok(t) => t,
-        Err(action) => return Ok(action),
-    };
+/// The owned CronJob of the plan, from the cache.
+fn owned_cron_job(ctx: &Context, sched: &ScheduledTask, plan: &Plan) -> Option<Arc<CronJob>> {
     let ns = sched.namespace().unwrap_or_default();
-    let owner = Owner::of(&*sched);
-    let prev: ScheduledTaskStatus = ctx
-        .status_of(&*sched, sched.status.as_ref())
-        .unwrap_or_default();
-    let generation = sched.metadata.generation;
-    let now = Timestamp::now();
+    let uid = sched.meta().uid.clone().unwrap_or_default();
+    cached(&ctx.stores.cron_jobs, &ns, &plan.cron_job)
+        .filter(|cj| cj.owner_references().iter().any(|r| r.uid == uid))
+}
 
-    let plan = match plan(&sched, &ctx, &owner) {
-        Ok(p) => p,
-        Err(e) if e.is_user_error() => {
-            report_error(
-                &*sched,
-                &ctx,
-                &prev,
-                |s: &mut ScheduledTaskStatus| &mut s.common,
-                &e,
-                now,
-            )
-            .await?;
-            let wait = if matches!(e, Error::TaskDefinitionNotFound(_)) {
-                ctx.settings.resync.min(std::time::Duration::from_secs(10))
-            } else {
-                ctx.settings.resync
-            };
-            return Ok(Action::requeue(wait));
-        }
-        Err(e) => return Err(e),
-    };
-
-    let live_cj = cached(&ctx.stores.cron_jobs, &ns, &plan.cron_job);
-    let was_disabled = live_cj
-        .as_ref()
-        .filter(|cj| cj.owner_references().iter().any(|r| r.uid == owner.uid))
-        .map(|cj| cj.spec.as_ref().and_then(|s| s.suspend) == Some(true));
-    let mut written = 0;
-    let mut refused = Vec::new();
-    for desired in &plan.objects {
-        let live = cached_json(&ctx, &ns, desired);
-        match apply::reconcile_object(&ctx.client, &ns, desired, live, &owner, &ctx.metrics).await {
-            Ok(Applied::Written) => written += 1,
-            Ok(Applied::Unchanged) => {}
-            Err(e @ Error::NotOwned { .. }) => refused.push(e),
-            Err(e) => return Err(e),
-        }
-    }
-    if prev.common.observed_generation != generation {
-        // A ServiceAccount no longer wanted (taskRoleArn removed).
+/// Apply the planned objects; when the spec changed, delete a ServiceAccount no longer wanted
+/// (taskRoleArn removed).
+async fn apply_children(
+    ctx: &Context,
+    sched: &ScheduledTask,
+    prev: &ScheduledTaskStatus,
+    plan: &Plan,
+    owner: &Owner,
+) -> Result<Children, Error> {
+    let ns = sched.namespace().unwrap_or_default();
+    let live = |desired: &Value| cached_json(ctx, &ns, desired);
+    let children = apply::apply_all(ctx, &ns, &plan.objects, owner, live).await?;
+    if prev.common.observed_generation != sched.metadata.generation {
         let keep: BTreeSet<String> = plan
             .objects
             .iter()
@@ -183,86 +154,134 @@ pub async fn reconcile(sched: Arc<ScheduledTask>, ctx: Arc<Context>) -> Result<A
             .into_iter()
             .filter(|o| o.namespace().as_deref() == Some(ns.as_str()))
             .collect();
-        apply::prune(&ctx.client, &ns, &live, &keep, &owner, &ctx.metrics).await?;
+        apply::prune(&ctx.client, &ns, &live, &keep, owner, &ctx.metrics).await?;
     }
+    Ok(children)
+}
 
-    let disabled = sched.spec.state == Some(ScheduleState::Disabled);
-    let refusal = refused
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("; ");
-    let wanted = if let Some(e) = refused.first() {
-        conditions::standard(
-            false,
-            false,
-            Some((e.reason(), &refusal)),
-            e.reason(),
-            &refusal,
-        )
-    } else if disabled {
-        conditions::standard(
-            true,
-            false,
-            None,
+/// Everything one reconcile found, from which the status is computed.
+#[derive(Debug)]
+pub struct Reconciled {
+    /// The schedule expression.
+    pub expression: String,
+    /// `state: DISABLED`.
+    pub disabled: bool,
+    /// Whether the CronJob was suspended before this reconcile (`None`: there was none of ours).
+    pub was_disabled: Option<bool>,
+    /// The CronJob's name.
+    pub cron_job: String,
+    /// Its schedule.
+    pub schedule: String,
+    /// Its `lastScheduleTime`, if it ran.
+    pub last_schedule_time: Option<String>,
+    /// Children applied and refused.
+    pub children: Children,
+    /// Translation warnings.
+    pub warnings: Vec<TranslationWarning>,
+    /// The object's generation.
+    pub generation: Option<i64>,
+    /// Now.
+    pub now: Timestamp,
+}
+
+/// The conditions: refused children, or ready (DISABLED: suspended, else scheduled).
+fn wanted_conditions(r: &Reconciled) -> Vec<Wanted> {
+    if let Some(refused) = r.children.refused.conditions(false) {
+        return refused;
+    }
+    let (reason, message) = if r.disabled {
+        (
             "Disabled",
-            &format!(
+            format!(
                 "the schedule is DISABLED: CronJob {} (`{}`) is suspended",
-                plan.cron_job, plan.schedule
+                r.cron_job, r.schedule
             ),
         )
     } else {
-        conditions::standard(
-            true,
-            false,
-            None,
+        (
             "Scheduled",
-            &format!(
+            format!(
                 "{} runs as CronJob {} (`{}`)",
-                sched.spec.schedule_expression, plan.cron_job, plan.schedule
+                r.expression, r.cron_job, r.schedule
             ),
         )
     };
-    let warnings = status::warnings(&plan.warnings);
-    let owned_cj = cached(&ctx.stores.cron_jobs, &ns, &plan.cron_job)
-        .filter(|cj| cj.owner_references().iter().any(|r| r.uid == owner.uid));
-    let mut st = prev.clone();
-    st.schedule = Some(plan.schedule.clone());
-    st.last_schedule_time = owned_cj
-        .as_ref()
-        .and_then(|cj| cj.status.as_ref())
-        .and_then(|s| s.last_schedule_time.as_ref())
-        .map(|t| t.0.to_string())
-        .or(prev.last_schedule_time.clone());
-    st.common.observed_generation = generation;
-    st.common.conditions = conditions::merge(&prev.common.conditions, &wanted, generation, now);
-    st.common.warnings = warnings.clone();
-    status::write(&ctx, &*sched, Some(&prev), &st).await?;
+    conditions::standard(true, false, None, reason, &message)
+}
 
-    if written > 0 && refused.is_empty() {
+/// The next status and the Events to publish (pure): the converted schedule, the last schedule
+/// time, conditions and warnings; Events for what a written CronJob changed, refusals and new
+/// warnings.
+pub fn compute_status(
+    prev: &ScheduledTaskStatus,
+    r: &Reconciled,
+) -> (ScheduledTaskStatus, Vec<Note>) {
+    let mut st = prev.clone();
+    st.schedule = Some(r.schedule.clone());
+    st.last_schedule_time = r
+        .last_schedule_time
+        .clone()
+        .or(prev.last_schedule_time.clone());
+    st.common = status::common(
+        &prev.common,
+        &wanted_conditions(r),
+        r.warnings.clone(),
+        r.generation,
+        r.now,
+    );
+    let mut notes = Vec::new();
+    if r.children.written > 0 && r.children.refused.is_empty() {
         let (reason, note) = change_note(
-            &prev,
-            &plan.schedule,
-            &sched.spec.schedule_expression,
-            disabled,
-            was_disabled,
-            prev.common.observed_generation != generation,
+            prev,
+            &r.schedule,
+            &r.expression,
+            r.disabled,
+            r.was_disabled,
+            prev.common.observed_generation != r.generation,
         );
-        ctx.event(&*sched, false, reason, note).await;
+        notes.push(Note::normal(reason, note));
     }
-    if let Some(e) = refused.first()
-        && !prev
-            .common
-            .conditions
-            .iter()
-            .any(|c| c.reason == e.reason() && c.message == refusal)
-    {
-        ctx.event(&*sched, true, e.reason(), refusal.clone()).await;
-    }
-    if let Some(note) = status::new_warnings_note(&prev.common.warnings, &warnings) {
-        ctx.event(&*sched, true, "TranslationWarnings", note).await;
-    }
-    Ok(Action::requeue(if written > 0 {
+    notes.extend(r.children.refused.note(&prev.common.conditions));
+    notes.extend(status::warnings_note(&prev.common.warnings, &r.warnings));
+    (st, notes)
+}
+
+/// Reconcile one ScheduledTask: plan (convert the schedule, resolve and translate), apply the
+/// CronJob (and ServiceAccount), compute and write the status, publish the Events.
+pub async fn reconcile(sched: Arc<ScheduledTask>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let _timer = match ctx.begin("ScheduledTask", &*sched) {
+        Ok(t) => t,
+        Err(action) => return Ok(action),
+    };
+    let owner = Owner::of(&*sched);
+    let prev: ScheduledTaskStatus = ctx
+        .status_of(&*sched, sched.status.as_ref())
+        .unwrap_or_default();
+    let plan = match resolve_and_translate(&sched, &ctx, &owner) {
+        Ok(p) => p,
+        Err(e) => return status::report(&ctx, &*sched, &prev, e).await,
+    };
+    let was_disabled = owned_cron_job(&ctx, &sched, &plan)
+        .map(|cj| cj.spec.as_ref().and_then(|s| s.suspend) == Some(true));
+    let children = apply_children(&ctx, &sched, &prev, &plan, &owner).await?;
+    let reconciled = Reconciled {
+        expression: sched.spec.schedule_expression.clone(),
+        disabled: sched.spec.state == Some(ScheduleState::Disabled),
+        was_disabled,
+        last_schedule_time: owned_cron_job(&ctx, &sched, &plan)
+            .and_then(|cj| cj.status.clone()?.last_schedule_time)
+            .map(|t| t.0.to_string()),
+        cron_job: plan.cron_job,
+        schedule: plan.schedule,
+        children,
+        warnings: status::warnings(&plan.warnings),
+        generation: sched.metadata.generation,
+        now: Timestamp::now(),
+    };
+    let (st, notes) = compute_status(&prev, &reconciled);
+    status::write(&ctx, &*sched, Some(&prev), &st).await?;
+    ctx.publish(&*sched, &notes).await;
+    Ok(Action::requeue(if reconciled.children.written > 0 {
         ctx.settings.poll
     } else {
         ctx.settings.resync
@@ -313,5 +332,97 @@ mod tests {
             false,
         );
         assert_eq!(r, "ObjectsReapplied");
+    }
+
+    use crate::api::common::CommonStatus;
+    use crate::controller::status::Refusals;
+    use crate::controller::testing::condition;
+
+    fn reconciled(disabled: bool, written: usize) -> Reconciled {
+        Reconciled {
+            expression: "rate(5 minutes)".into(),
+            disabled,
+            was_disabled: Some(false),
+            cron_job: "nightly".into(),
+            schedule: "*/5 * * * *".into(),
+            last_schedule_time: None,
+            children: Children {
+                written,
+                ..Children::default()
+            },
+            warnings: vec![],
+            generation: Some(2),
+            now: Timestamp::from_second(100).unwrap(),
+        }
+    }
+
+    #[test]
+    fn the_status_names_the_cron_job_and_its_schedule() {
+        let prev = ScheduledTaskStatus {
+            schedule: Some("*/5 * * * *".into()),
+            last_schedule_time: Some("2026-01-01T00:00:00Z".into()),
+            ..ScheduledTaskStatus::default()
+        };
+        let (st, notes) = compute_status(&prev, &reconciled(false, 0));
+        let msg = "rate(5 minutes) runs as CronJob nightly (`*/5 * * * *`)";
+        assert_eq!(
+            st,
+            ScheduledTaskStatus {
+                schedule: Some("*/5 * * * *".into()),
+                // Kept until the CronJob reports a newer one.
+                last_schedule_time: Some("2026-01-01T00:00:00Z".into()),
+                common: CommonStatus {
+                    observed_generation: Some(2),
+                    conditions: vec![
+                        condition("Ready", "True", "Scheduled", msg, 100),
+                        condition("Progressing", "False", "Idle", "", 100),
+                        condition("Degraded", "False", "AsExpected", "", 100),
+                    ],
+                    warnings: vec![],
+                },
+            }
+        );
+        assert_eq!(notes, vec![]);
+    }
+
+    #[test]
+    fn disabling_suspends_and_says_so() {
+        let prev = ScheduledTaskStatus {
+            schedule: Some("*/5 * * * *".into()),
+            ..ScheduledTaskStatus::default()
+        };
+        let (st, notes) = compute_status(&prev, &reconciled(true, 1));
+        let msg = "the schedule is DISABLED: CronJob nightly (`*/5 * * * *`) is suspended";
+        assert_eq!(
+            st.common.conditions[0],
+            condition("Ready", "True", "Disabled", msg, 100)
+        );
+        assert_eq!(
+            notes,
+            vec![Note::normal(
+                "Disabled",
+                "schedule DISABLED: the CronJob is suspended"
+            )]
+        );
+    }
+
+    #[test]
+    fn a_cron_job_not_ours_is_reported_not_announced() {
+        let mut r = reconciled(false, 1);
+        r.children.refused = Refusals(vec![Error::NotOwned {
+            kind: "CronJob".into(),
+            name: "nightly".into(),
+        }]);
+        let (st, notes) = compute_status(&ScheduledTaskStatus::default(), &r);
+        let msg = r.children.refused.message();
+        assert_eq!(
+            st.common.conditions,
+            vec![
+                condition("Ready", "False", "NotOwned", &msg, 100),
+                condition("Progressing", "False", "Idle", "", 100),
+                condition("Degraded", "True", "NotOwned", &msg, 100),
+            ]
+        );
+        assert_eq!(notes, vec![Note::warning("NotOwned", msg)]);
     }
 }

@@ -13,7 +13,7 @@ use kube::ResourceExt;
 use kube::runtime::controller::Action;
 use serde_json::Value;
 
-use crate::api::common::CommonStatus;
+use crate::api::common::TranslationWarning;
 use crate::api::ecs::SchedulingStrategy;
 use crate::api::service::ServiceStatus;
 use crate::api::{Cluster, Service};
@@ -21,14 +21,14 @@ use crate::translate::plan::Workload;
 use crate::translate::reference::{self, TaskDefinitionRef};
 use crate::translate::{self, Object, labels, names};
 
-use super::apply::{self, Applied, Owner};
+use super::apply::{self, Children, Owner};
 use super::conditions::{self, Wanted};
 use super::context::{Context, cached};
 use super::error::Error;
 use super::lookup::{self, Caches};
 use super::revisions::{self, Revision};
 use super::rollout::{self, DEPLOYMENT_LABEL, Observation, PodFacts, WorkloadFacts};
-use super::status;
+use super::status::{self, Note};
 
 /// Annotation on a Service: seconds a rollout may make no progress before the circuit breaker
 /// counts it failed (plus healthCheckGracePeriodSeconds). Default 600, as Kubernetes.
@@ -67,33 +67,59 @@ pub fn registering(ctx: &Context, namespace: &str, reference: &str) -> bool {
     })
 }
 
-/// What the build step produced.
+/// What one revision translates to: the step that resolves the task definition revision and
+/// the Cluster, validates, checks the Cluster policy and translates.
+struct Translated {
+    revision: Revision,
+    objects: Vec<Object>,
+    warnings: Vec<translate::Warning>,
+}
+
+/// The objects to apply, with what the later steps need to know about them.
 struct Plan {
+    /// Desired objects, with our owner reference.
     objects: Vec<Value>,
     warnings: Vec<translate::Warning>,
+    /// The revision run.
     revision: Revision,
+    /// Deployment number of the pod template.
     number: String,
+    /// Name of the Deployment or DaemonSet.
     workload: String,
     daemon: bool,
+    /// Why this deployment was started (a rollback), if not a plain change.
     reason: Option<String>,
 }
 
-fn build(
-    svc: &Service,
+/// Resolve `reference` (the task definition revision; INACTIVE only when in `running`) and the
+/// Cluster, validate the revision, check the Cluster policy and translate.
+fn resolve_and_translate(
     ctx: &Context,
-    reference: Option<&str>,
+    svc: &Service,
+    reference: &str,
     running: &BTreeSet<String>,
-    owner: &Owner,
-) -> Result<(Vec<Value>, Vec<translate::Warning>, String, Revision), Error> {
+) -> Result<Translated, Error> {
     let ns = svc.namespace().unwrap_or_default();
     let name = svc.name_any();
     let workload = Workload::Service {
         name: &name,
         spec: &svc.spec,
     };
-    let t = lookup::plan_with(&ctx.stores, &ns, &workload, reference, running)?;
+    // The plan `render` shows, over the operator's caches.
+    let t = lookup::plan_with(&ctx.stores, &ns, &workload, Some(reference), running)?;
     let mut warnings = t.warnings.clone();
     warnings.extend(t.task_definition_warnings());
+    Ok(Translated {
+        revision: t.task_definition.origin,
+        objects: t.objects,
+        warnings,
+    })
+}
+
+/// The translated objects as applied: the workload's pod template labelled with its deployment
+/// number and given the progress deadline (plus the health check grace period); every object
+/// owned by the Service.
+fn plan_of(svc: &Service, t: Translated, owner: &Owner) -> Plan {
     let grace = svc
         .spec
         .create
@@ -119,57 +145,84 @@ fn build(
         }
         objects.push(apply::with_owner(v, owner));
     }
-    Ok((objects, warnings, number, t.task_definition.origin))
+    Plan {
+        objects,
+        warnings: t.warnings,
+        revision: t.revision,
+        number,
+        workload: names::dns_label(&service_name(svc)),
+        daemon: svc.spec.create.scheduling_strategy == Some(SchedulingStrategy::Daemon),
+        reason: None,
+    }
 }
 
+/// The ECS service name: `serviceName`, else the object's name.
+fn service_name(svc: &Service) -> String {
+    svc.spec
+        .create
+        .service_name
+        .clone()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| svc.name_any())
+}
+
+/// The circuit breaker settings: (enabled, with rollback).
+fn circuit_breaker(svc: &Service) -> (bool, bool) {
+    let b = svc
+        .spec
+        .create
+        .deployment_configuration
+        .as_ref()
+        .and_then(|d| d.deployment_circuit_breaker.as_ref());
+    (
+        b.is_some_and(|b| b.enable),
+        b.is_some_and(|b| b.enable && b.rollback),
+    )
+}
+
+/// What to apply: the spec's revision, or, when its deployment already failed and the circuit
+/// breaker rolls back, the last completed revision (until the spec or the task definition
+/// changes: a failed template is not retried).
 fn plan(svc: &Service, ctx: &Context, prev: &ServiceStatus, owner: &Owner) -> Result<Plan, Error> {
+    let reference = svc
+        .spec
+        .create
+        .task_definition
+        .clone()
+        .filter(|t| !t.is_empty())
+        .ok_or(Error::TaskDefinitionRequired)?;
     let running: BTreeSet<String> = prev
         .deployments
         .iter()
         .filter(|d| d.status != "INACTIVE")
         .map(|d| d.task_definition.clone())
         .collect();
-    let reference = svc.spec.create.task_definition.as_deref();
-    let (mut objects, mut warnings, mut number, mut revision) =
-        build(svc, ctx, reference, &running, owner)?;
-    let mut reason = None;
-    // A template whose deployment failed is not retried: with rollback, the last completed
-    // revision runs instead until the spec or the task definition changes.
-    let breaker = svc
-        .spec
-        .create
-        .deployment_configuration
-        .as_ref()
-        .and_then(|d| d.deployment_circuit_breaker.as_ref());
-    if breaker.is_some_and(|b| b.enable && b.rollback) && rollout::has_failed(prev, &number) {
-        if let Some(target) = rollout::rollback_target(prev, &number) {
-            let running = BTreeSet::from([target.clone()]);
-            let back;
-            (objects, warnings, number, back) = build(svc, ctx, Some(&target), &running, owner)?;
-            reason = Some(format!(
-                "rolled back to {} after deployment {} failed.",
-                back.reference(),
-                rollout::deployment_id(&number)
-            ));
-            revision = back;
-        }
-    }
-    let workload = names::dns_label(
-        svc.spec
-            .create
-            .service_name
-            .as_deref()
-            .filter(|s| !s.is_empty())
-            .unwrap_or(&svc.name_any()),
+    let plan = plan_of(
+        svc,
+        resolve_and_translate(ctx, svc, &reference, &running)?,
+        owner,
+    );
+    let (_, rollback) = circuit_breaker(svc);
+    let target = rollback
+        .then(|| rollout::has_failed(prev, &plan.number))
+        .filter(|failed| *failed)
+        .and_then(|_| rollout::rollback_target(prev, &plan.number));
+    let Some(target) = target else {
+        return Ok(plan);
+    };
+    let running = BTreeSet::from([target.clone()]);
+    let back = plan_of(
+        svc,
+        resolve_and_translate(ctx, svc, &target, &running)?,
+        owner,
     );
     Ok(Plan {
-        objects,
-        warnings,
-        revision,
-        number,
-        workload,
-        daemon: svc.spec.create.scheduling_strategy == Some(SchedulingStrategy::Daemon),
-        reason,
+        reason: Some(format!(
+            "rolled back to {} after deployment {} failed.",
+            back.revision.reference(),
+            rollout::deployment_id(&plan.number)
+        )),
+        ..back
     })
 }
 
@@ -193,27 +246,26 @@ fn cached_live(ctx: &Context, ns: &str, desired: &Value) -> Option<Option<Value>
     })
 }
 
-/// Apply every desired object; objects that exist and are not ours are reported, not touched.
-pub async fn apply_all(
+/// Apply the planned children, then, when the spec or the revision changed, delete the children
+/// no longer planned.
+async fn apply_children(
     ctx: &Context,
-    ns: &str,
-    objects: &[Value],
+    svc: &Service,
+    prev: &ServiceStatus,
+    plan: &Plan,
     owner: &Owner,
-) -> Result<(usize, Vec<Error>), Error> {
-    let mut written = 0;
-    let mut refused = Vec::new();
-    for desired in objects {
-        // An object missing from the cache may still exist (unlabelled, someone else's): the
-        // apply step reads it before writing.
-        let live = cached_live(ctx, ns, desired).flatten();
-        match apply::reconcile_object(&ctx.client, ns, desired, live, owner, &ctx.metrics).await {
-            Ok(Applied::Written) => written += 1,
-            Ok(Applied::Unchanged) => {}
-            Err(e @ (Error::NotOwned { .. } | Error::MissingCrd { .. })) => refused.push(e),
-            Err(e) => return Err(e),
-        }
+) -> Result<Children, Error> {
+    let ns = svc.namespace().unwrap_or_default();
+    // An object missing from the cache may still exist (unlabelled, someone else's): the
+    // apply step reads it before writing.
+    let live = |desired: &Value| cached_live(ctx, &ns, desired).flatten();
+    let children = apply::apply_all(ctx, &ns, &plan.objects, owner, live).await?;
+    if prev.common.observed_generation != svc.metadata.generation
+        || prev.task_definition.as_deref() != Some(plan.revision.reference().as_str())
+    {
+        prune(ctx, &ns, &plan.objects, owner).await?;
     }
-    Ok((written, refused))
+    Ok(children)
 }
 
 async fn prune(ctx: &Context, ns: &str, objects: &[Value], owner: &Owner) -> Result<(), Error> {
@@ -308,42 +360,27 @@ fn daemon_facts(d: &DaemonSet) -> WorkloadFacts {
     }
 }
 
-/// Reconcile one ECS Service.
-pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Context>) -> Result<Action, Error> {
-    let _timer = match ctx.begin("Service", &*svc) {
-        Ok(t) => t,
-        Err(action) => return Ok(action),
-    };
-    let ns = svc.namespace().unwrap_or_default();
-    let owner = Owner::of(&*svc);
-    let prev: ServiceStatus = ctx
-        .status_of(&*svc, svc.status.as_ref())
-        .unwrap_or_default();
-    let generation = svc.metadata.generation;
-    let now = Timestamp::now();
-
-    let plan = match plan(&svc, &ctx, &prev, &owner) {
-        Ok(p) => p,
-        Err(Error::TaskDefinitionNotFound(r)) if registering(&ctx, &ns, &r) => {
-            // Applied together with its task definition, whose revision is being registered:
-            // not an error, just not yet.
-            return Ok(Action::requeue(ctx.settings.poll));
-        }
-        Err(e) if e.is_user_error() => {
-            report_error(&svc, &ctx, &prev, &e, now).await?;
-            return Ok(Action::requeue(ctx.settings.resync));
-        }
-        Err(e) => return Err(e),
-    };
-
-    let (written, refused) = apply_all(&ctx, &ns, &plan.objects, &owner).await?;
-    if prev.common.observed_generation != generation
-        || prev.task_definition.as_deref() != Some(plan.revision.reference().as_str())
-    {
-        prune(&ctx, &ns, &plan.objects, &owner).await?;
+/// The desired task count: the workload's replicas when a DaemonSet or an autoscaler decides
+/// it, else `desiredCount` (default 1, 0 with autoscaling).
+fn desired_count(svc: &Service, plan: &Plan, workload: Option<&WorkloadFacts>) -> i32 {
+    match (workload, plan.daemon, &svc.spec.auto_scaling) {
+        (Some(w), true, _) | (Some(w), _, Some(_)) => w.replicas,
+        (None, true, _) => 0,
+        _ => svc
+            .spec
+            .create
+            .desired_count
+            .unwrap_or(if svc.spec.auto_scaling.is_some() {
+                0
+            } else {
+                1
+            }),
     }
+}
 
-    // Observe.
+/// What the cluster shows about the Service's pods and workload (from the caches).
+fn observation(ctx: &Context, svc: &Service, plan: &Plan, now: Timestamp) -> Observation {
+    let ns = svc.namespace().unwrap_or_default();
     let pods: Vec<PodFacts> = ctx
         .stores
         .pods
@@ -358,63 +395,48 @@ pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Context>) -> Result<Action, E
     } else {
         cached(&ctx.stores.deployments, &ns, &plan.workload).map(|d| deployment_facts(&d))
     };
-    let desired = match (&workload, plan.daemon, &svc.spec.auto_scaling) {
-        (Some(w), true, _) | (Some(w), _, Some(_)) => w.replicas,
-        (None, true, _) => 0,
-        _ => svc
-            .spec
-            .create
-            .desired_count
-            .unwrap_or(if svc.spec.auto_scaling.is_some() {
-                0
-            } else {
-                1
-            }),
-    };
-    let breaker = svc
-        .spec
-        .create
-        .deployment_configuration
-        .as_ref()
-        .and_then(|d| d.deployment_circuit_breaker.as_ref());
-    let service_name = svc
-        .spec
-        .create
-        .service_name
-        .clone()
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| svc.name_any());
-    let outcome = rollout::observe(
-        &prev,
-        &Observation {
-            service: service_name,
-            primary: plan.number.clone(),
-            task_definition: plan.revision.reference(),
-            desired,
-            pods,
-            workload,
-            circuit_breaker: breaker.is_some_and(|b| b.enable),
-            rollback: breaker.is_some_and(|b| b.rollback),
-            reason: plan.reason.clone(),
-            now,
-        },
-    );
+    let (circuit_breaker, rollback) = circuit_breaker(svc);
+    Observation {
+        service: service_name(svc),
+        primary: plan.number.clone(),
+        task_definition: plan.revision.reference(),
+        desired: desired_count(svc, plan, workload.as_ref()),
+        pods,
+        workload,
+        circuit_breaker,
+        rollback,
+        reason: plan.reason.clone(),
+        now,
+    }
+}
 
-    // Conditions.
-    let refusal = refused
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("; ");
-    let wanted = if let Some(e) = refused.first() {
-        conditions::standard(
-            false,
-            outcome.progressing,
-            Some((e.reason(), &refusal)),
-            e.reason(),
-            &refusal,
-        )
-    } else if outcome.failed {
+/// Everything one reconcile found, from which the status is computed.
+#[derive(Debug)]
+pub struct Reconciled {
+    /// Deployments, counts and service events.
+    pub rollout: rollout::Outcome,
+    /// Children applied and refused.
+    pub children: Children,
+    /// Translation warnings.
+    pub warnings: Vec<TranslationWarning>,
+    /// Deployment number of the PRIMARY.
+    pub primary: String,
+    /// Why the PRIMARY was started, if not a plain change (a rollback).
+    pub reason: Option<String>,
+    /// The object's generation.
+    pub generation: Option<i64>,
+    /// Now.
+    pub now: Timestamp,
+}
+
+/// The Service's conditions: refused children, a failed rollout, steady state, or a rollout in
+/// progress.
+fn wanted_conditions(r: &Reconciled) -> Vec<Wanted> {
+    let outcome = &r.rollout;
+    if let Some(refused) = r.children.refused.conditions(outcome.progressing) {
+        return refused;
+    }
+    if outcome.failed {
         let why = outcome
             .status
             .deployments
@@ -422,104 +444,564 @@ pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Context>) -> Result<Action, E
             .find(|d| d.rollout_state.as_deref() == Some("FAILED"))
             .and_then(|d| d.rollout_state_reason.clone())
             .unwrap_or_default();
-        conditions::standard(
+        return conditions::standard(
             false,
             false,
             Some(("DeploymentFailed", &why)),
             "DeploymentFailed",
             &why,
-        )
-    } else if outcome.steady {
-        conditions::standard(
+        );
+    }
+    if outcome.steady {
+        return conditions::standard(
             true,
             false,
             None,
             "SteadyState",
             "the service has reached a steady state",
-        )
-    } else {
-        let msg = format!(
-            "deployment {} in progress: {} of {} tasks running",
-            rollout::deployment_id(&plan.number),
-            outcome.status.running_count,
-            desired
         );
-        conditions::standard(false, true, None, "RolloutInProgress", &msg)
-    };
-    let warnings = status::warnings(&plan.warnings);
-    let mut st = outcome.status.clone();
-    st.common = CommonStatus {
-        observed_generation: generation,
-        conditions: conditions::merge(&prev.common.conditions, &wanted, generation, now),
-        warnings: warnings.clone(),
-    };
+    }
+    let msg = format!(
+        "deployment {} in progress: {} of {} tasks running",
+        rollout::deployment_id(&r.primary),
+        outcome.status.running_count,
+        outcome.status.desired_count
+    );
+    conditions::standard(false, true, None, "RolloutInProgress", &msg)
+}
+
+/// The next status and the Events to publish (pure): the rollout's status with the conditions
+/// and warnings, then Events for children brought back in line by hand-edit repair, the
+/// rollout's service events, refusals and new warnings.
+pub fn compute_status(prev: &ServiceStatus, r: &Reconciled) -> (ServiceStatus, Vec<Note>) {
+    let mut st = r.rollout.status.clone();
+    st.common = status::common(
+        &prev.common,
+        &wanted_conditions(r),
+        r.warnings.clone(),
+        r.generation,
+        r.now,
+    );
+    let mut notes = Vec::new();
+    let written = r.children.written;
     if written > 0
         && prev.common.observed_generation.is_some()
-        && prev.common.observed_generation == generation
-        && prev.task_definition.as_deref() == Some(plan.revision.reference().as_str())
-        && plan.reason.is_none()
+        && prev.common.observed_generation == r.generation
+        && prev.task_definition == st.task_definition
+        && r.reason.is_none()
     {
         // Neither the spec nor the revision changed, yet a child had to be written: a hand
         // edit (or a change of the Cluster's defaults) was applied over.
-        ctx.event(
-            &*svc,
-            false,
+        notes.push(Note::normal(
             "ObjectsReapplied",
             format!("{written} object(s) brought back to the declared state"),
-        )
-        .await;
+        ));
     }
-    status::write(&ctx, &*svc, Some(&prev), &st).await?;
-    for e in &outcome.events {
-        ctx.event(&*svc, e.warning, e.reason, e.message.clone())
-            .await;
-    }
-    if let Some(e) = refused.first() {
-        if !prev
-            .common
-            .conditions
-            .iter()
-            .any(|c| c.reason == e.reason() && c.message == refusal)
-        {
-            ctx.event(&*svc, true, e.reason(), refusal.clone()).await;
-        }
-    }
-    if let Some(note) = status::new_warnings_note(&prev.common.warnings, &warnings) {
-        ctx.event(&*svc, true, "TranslationWarnings", note).await;
-    }
-    Ok(if outcome.rollback_to.is_some() {
+    notes.extend(r.rollout.events.iter().cloned());
+    notes.extend(r.children.refused.note(&prev.common.conditions));
+    notes.extend(status::warnings_note(&prev.common.warnings, &r.warnings));
+    (st, notes)
+}
+
+/// How soon to look again: at once after a rollback, soon while something changes, else at the
+/// resync interval.
+fn requeue(ctx: &Context, r: &Reconciled) -> Action {
+    if r.rollout.rollback_to.is_some() {
         Action::requeue(std::time::Duration::from_millis(200))
-    } else if outcome.progressing || written > 0 {
+    } else if r.rollout.progressing || r.children.written > 0 {
         Action::requeue(ctx.settings.poll)
     } else {
         Action::requeue(ctx.settings.resync)
-    })
+    }
 }
 
-/// Report a user error (unresolvable task definition, policy, invalid spec) in status and as an
-/// Event (once); nothing is applied.
-async fn report_error(
-    svc: &Service,
-    ctx: &Context,
-    prev: &ServiceStatus,
-    e: &Error,
-    now: Timestamp,
-) -> Result<(), Error> {
-    let generation = svc.metadata.generation;
-    let message = e.to_string();
-    let wanted: Vec<Wanted> = conditions::standard(
-        false,
-        false,
-        Some((e.reason(), &message)),
-        e.reason(),
-        &message,
-    );
-    let mut st = prev.clone();
-    st.common.observed_generation = generation;
-    st.common.conditions = conditions::merge(&prev.common.conditions, &wanted, generation, now);
-    if status::write(ctx, svc, Some(prev), &st).await? {
-        ctx.event(svc, true, e.reason(), message).await;
+/// Reconcile one ECS Service: plan (resolve and translate), apply the children, observe the
+/// rollout, compute and write the status, publish the Events.
+pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let _timer = match ctx.begin("Service", &*svc) {
+        Ok(t) => t,
+        Err(action) => return Ok(action),
+    };
+    let owner = Owner::of(&*svc);
+    let prev: ServiceStatus = ctx
+        .status_of(&*svc, svc.status.as_ref())
+        .unwrap_or_default();
+    let plan = match plan(&svc, &ctx, &prev, &owner) {
+        Ok(p) => p,
+        Err(Error::TaskDefinitionNotFound(r))
+            if registering(&ctx, &svc.namespace().unwrap_or_default(), &r) =>
+        {
+            // Applied together with its task definition, whose revision is being registered:
+            // not an error, just not yet.
+            return Ok(Action::requeue(ctx.settings.poll));
+        }
+        Err(e) => return status::report(&ctx, &*svc, &prev, e).await,
+    };
+    let children = apply_children(&ctx, &svc, &prev, &plan, &owner).await?;
+    let now = Timestamp::now();
+    let reconciled = Reconciled {
+        rollout: rollout::observe(&prev, &observation(&ctx, &svc, &plan, now)),
+        children,
+        warnings: status::warnings(&plan.warnings),
+        primary: plan.number,
+        reason: plan.reason,
+        generation: svc.metadata.generation,
+        now,
+    };
+    let (st, notes) = compute_status(&prev, &reconciled);
+    status::write(&ctx, &*svc, Some(&prev), &st).await?;
+    ctx.publish(&*svc, &notes).await;
+    Ok(requeue(&ctx, &reconciled))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::common::CommonStatus;
+    use crate::controller::context::{self, Settings};
+    use crate::controller::status::Refusals;
+    use crate::controller::testing::{self, ApiServer, store_of};
+    use http::{Method, StatusCode};
+    use k8s_openapi::api::apps::v1::ControllerRevision;
+    use serde_json::json;
+
+    const UID: &str = "6f1c7a52-0000-4000-8000-000000000001";
+
+    fn service() -> Service {
+        serde_json::from_value(json!({
+            "apiVersion": "ecs.tidewater.dev/v1alpha1",
+            "kind": "Service",
+            "metadata": {
+                "name": "web", "namespace": "default", "uid": UID,
+                "generation": 1, "resourceVersion": "1",
+            },
+            "spec": {"serviceName": "web", "taskDefinition": "web:1", "desiredCount": 2},
+        }))
+        .unwrap()
     }
-    ctx.metrics.failure("Service", e.label());
-    Ok(())
+
+    fn revision() -> ControllerRevision {
+        let spec = json!({
+            "family": "web", "cpu": "256", "memory": "512",
+            "containerDefinitions": [{"name": "app", "image": "nginx:1.27", "essential": true}],
+        });
+        let mut cr = revisions::to_object("web", "web", 1, &spec);
+        cr.metadata.namespace = Some("default".into());
+        cr
+    }
+
+    fn stores(deployments: Vec<Deployment>) -> context::Stores {
+        context::Stores {
+            revisions: store_of(vec![revision()]),
+            deployments: store_of(deployments),
+            ..testing::empty_stores()
+        }
+    }
+
+    fn reconcile_in_background(
+        ctx: Arc<Context>,
+    ) -> tokio::task::JoinHandle<Result<Action, Error>> {
+        tokio::spawn(reconcile(Arc::new(service()), ctx))
+    }
+
+    /// The child `path` is read (not in the cache: it may exist unlabelled), found absent, and
+    /// server-side applied by the field manager `tidewater`, owned by the Service.
+    async fn expect_created(api: &mut ApiServer, path: &str) -> Value {
+        let get = api.next().await;
+        assert_eq!((&get.method, get.uri.as_str()), (&Method::GET, path));
+        get.not_found();
+        let apply = api.next().await;
+        assert_eq!(apply.method, Method::PATCH);
+        assert_eq!(
+            apply.uri,
+            format!("{path}?&force=true&fieldManager=tidewater")
+        );
+        assert_eq!(apply.content_type, "application/apply-patch+yaml");
+        assert_eq!(
+            apply.body["metadata"]["ownerReferences"],
+            json!([{
+                "apiVersion": "ecs.tidewater.dev/v1alpha1", "kind": "Service", "name": "web",
+                "uid": UID, "controller": true, "blockOwnerDeletion": true,
+            }])
+        );
+        let body = apply.body.clone();
+        apply.echo();
+        body
+    }
+
+    /// The status is server-side applied on the status subresource; returns it.
+    async fn expect_status(api: &mut ApiServer) -> Value {
+        let patch = api.next().await;
+        assert_eq!(patch.method, Method::PATCH);
+        assert_eq!(
+            patch.uri,
+            "/apis/ecs.tidewater.dev/v1alpha1/namespaces/default/services/web/status?&force=true&fieldManager=tidewater"
+        );
+        assert_eq!(patch.content_type, "application/apply-patch+yaml");
+        let status = patch.body["status"].clone();
+        let mut stored = serde_json::to_value(service()).unwrap();
+        stored["status"] = status.clone();
+        stored["metadata"]["resourceVersion"] = json!("2");
+        patch.reply(StatusCode::OK, &stored);
+        status
+    }
+
+    /// `n` Events are posted (in any order); returns their bodies.
+    async fn expect_events(api: &mut ApiServer, n: usize) -> Vec<Value> {
+        let mut out = Vec::new();
+        for _ in 0..n {
+            let event = api.next().await;
+            assert_eq!(
+                (&event.method, event.uri.as_str()),
+                (
+                    &Method::POST,
+                    "/apis/events.k8s.io/v1/namespaces/default/events?"
+                )
+            );
+            out.push(event.body.clone());
+            event.echo();
+        }
+        out
+    }
+
+    fn condition(status: &Value, type_: &str) -> (String, String, String) {
+        let c = status["conditions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["type"] == type_)
+            .unwrap();
+        let s = |k: &str| c[k].as_str().unwrap().to_string();
+        (s("status"), s("reason"), s("message"))
+    }
+
+    #[tokio::test]
+    async fn a_new_service_is_applied_server_side_and_reported_in_progress() {
+        let (ctx, mut api) = testing::context(stores(vec![]));
+        let done = reconcile_in_background(ctx);
+        let deployment =
+            expect_created(&mut api, "/apis/apps/v1/namespaces/default/deployments/web").await;
+        assert_eq!(deployment["spec"]["replicas"], 2);
+        let number = deployment["spec"]["template"]["metadata"]["labels"][DEPLOYMENT_LABEL]
+            .as_str()
+            .unwrap()
+            .to_string();
+        expect_created(
+            &mut api,
+            "/apis/policy/v1/namespaces/default/poddisruptionbudgets/web",
+        )
+        .await;
+        let status = expect_status(&mut api).await;
+        let in_progress = format!("deployment ecs-svc/{number} in progress: 0 of 2 tasks running");
+        assert_eq!(
+            condition(&status, "Ready"),
+            (
+                "False".into(),
+                "RolloutInProgress".into(),
+                in_progress.clone()
+            )
+        );
+        assert_eq!(
+            condition(&status, "Progressing"),
+            ("True".into(), "InProgress".into(), in_progress)
+        );
+        assert_eq!(
+            condition(&status, "Degraded"),
+            ("False".into(), "AsExpected".into(), String::new())
+        );
+        assert_eq!(status["observedGeneration"], 1);
+        assert_eq!(status["taskDefinition"], "web:1");
+        assert_eq!(status["desiredCount"], 2);
+        assert_eq!(status["deployments"][0]["id"], format!("ecs-svc/{number}"));
+        assert_eq!(status["deployments"][0]["status"], "PRIMARY");
+        assert_eq!(status["deployments"][0]["rolloutState"], "IN_PROGRESS");
+        // No task started yet; the one translation warning (the PDB's eviction bound) is
+        // announced once.
+        assert_eq!(
+            status["warnings"][0]["path"],
+            "deploymentConfiguration.minimumHealthyPercent"
+        );
+        let events = expect_events(&mut api, 1).await;
+        assert_eq!(events[0]["reason"], "TranslationWarnings");
+        api.no_more().await;
+        let action = done.await.unwrap().unwrap();
+        assert_eq!(action, Action::requeue(Settings::default().poll));
+    }
+
+    #[tokio::test]
+    async fn a_child_that_is_not_ours_is_never_written_and_is_reported() {
+        let foreign: Deployment = serde_json::from_value(json!({
+            "metadata": {"name": "web", "namespace": "default", "uid": "someone-else"},
+        }))
+        .unwrap();
+        let (ctx, mut api) = testing::context(stores(vec![foreign]));
+        let done = reconcile_in_background(ctx);
+        // The Deployment is in the cache and not ours: no request at all for it.
+        expect_created(
+            &mut api,
+            "/apis/policy/v1/namespaces/default/poddisruptionbudgets/web",
+        )
+        .await;
+        let status = expect_status(&mut api).await;
+        let refusal = "Deployment/web already exists and is not owned by this resource; Tidewater never overwrites objects it does not own (delete or rename it)";
+        assert_eq!(
+            condition(&status, "Ready"),
+            ("False".into(), "NotOwned".into(), refusal.into())
+        );
+        assert_eq!(
+            condition(&status, "Degraded"),
+            ("True".into(), "NotOwned".into(), refusal.into())
+        );
+        let events = expect_events(&mut api, 2).await;
+        let event = events
+            .iter()
+            .find(|e| e["reason"] == "NotOwned")
+            .expect("a NotOwned Event");
+        assert_eq!(event["type"], "Warning");
+        assert_eq!(event["note"], refusal);
+        assert_eq!(event["regarding"]["kind"], "Service");
+        assert_eq!(event["regarding"]["uid"], UID);
+        assert!(events.iter().any(|e| e["reason"] == "TranslationWarnings"));
+        api.no_more().await;
+        done.await.unwrap().unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_missing_task_definition_is_one_report_and_nothing_applied() {
+        let stores = context::Stores {
+            revisions: store_of(vec![]),
+            ..testing::empty_stores()
+        };
+        let (ctx, mut api) = testing::context(stores);
+        let done = reconcile_in_background(ctx.clone());
+        let status = expect_status(&mut api).await;
+        let missing = "taskDefinition: `web:1` is not registered in this namespace";
+        assert_eq!(
+            condition(&status, "Ready"),
+            (
+                "False".into(),
+                "TaskDefinitionNotFound".into(),
+                missing.into()
+            )
+        );
+        assert_eq!(
+            condition(&status, "Degraded"),
+            (
+                "True".into(),
+                "TaskDefinitionNotFound".into(),
+                missing.into()
+            )
+        );
+        let event = api.next().await;
+        assert_eq!(event.method, Method::POST);
+        assert_eq!(event.body["reason"], "TaskDefinitionNotFound");
+        assert_eq!(event.body["note"], missing);
+        event.echo();
+        api.no_more().await;
+        let action = done.await.unwrap().unwrap();
+        assert_eq!(action, Action::requeue(std::time::Duration::from_secs(10)));
+        let metrics = ctx.metrics.render();
+        assert!(
+            metrics.contains(
+                r#"tidewater_reconcile_errors_total{kind="Service",error="task_definition_not_found"} 1"#
+            ),
+            "{metrics}"
+        );
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // compute_status: pure.
+    // -----------------------------------------------------------------------------------------
+
+    use crate::api::service::ServiceDeployment;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+
+    fn at(t: i64) -> Timestamp {
+        Timestamp::from_second(t).unwrap()
+    }
+
+    fn deployment(state: &str, reason: &str, running: i32) -> ServiceDeployment {
+        ServiceDeployment {
+            id: "ecs-svc/7".into(),
+            status: "PRIMARY".into(),
+            task_definition: "web:1".into(),
+            desired_count: 2,
+            running_count: running,
+            rollout_state: Some(state.into()),
+            rollout_state_reason: Some(reason.into()),
+            ..ServiceDeployment::default()
+        }
+    }
+
+    fn outcome(d: ServiceDeployment) -> rollout::Outcome {
+        let state = d.rollout_state.clone();
+        rollout::Outcome {
+            status: ServiceStatus {
+                task_definition: Some("web:1".into()),
+                desired_count: 2,
+                running_count: d.running_count,
+                deployments: vec![d],
+                ..ServiceStatus::default()
+            },
+            events: vec![],
+            steady: state.as_deref() == Some("COMPLETED"),
+            progressing: state.as_deref() == Some("IN_PROGRESS"),
+            failed: state.as_deref() == Some("FAILED"),
+            rollback_to: None,
+        }
+    }
+
+    fn reconciled(rollout: rollout::Outcome, written: usize) -> Reconciled {
+        Reconciled {
+            rollout,
+            children: Children {
+                written,
+                ..Children::default()
+            },
+            warnings: vec![],
+            primary: "7".into(),
+            reason: None,
+            generation: Some(2),
+            now: at(100),
+        }
+    }
+
+    fn cond(type_: &str, status: &str, reason: &str, message: &str, t: i64) -> Condition {
+        Condition {
+            type_: type_.into(),
+            status: status.into(),
+            reason: reason.into(),
+            message: message.into(),
+            observed_generation: Some(2),
+            last_transition_time: Time(at(t)),
+        }
+    }
+
+    /// A status that already observed generation 2 running web:1.
+    fn observed() -> ServiceStatus {
+        ServiceStatus {
+            task_definition: Some("web:1".into()),
+            common: CommonStatus {
+                observed_generation: Some(2),
+                ..CommonStatus::default()
+            },
+            ..ServiceStatus::default()
+        }
+    }
+
+    #[test]
+    fn a_rollout_in_progress_is_progressing_and_not_ready() {
+        let r = reconciled(outcome(deployment("IN_PROGRESS", "", 1)), 0);
+        let (st, notes) = compute_status(&ServiceStatus::default(), &r);
+        let msg = "deployment ecs-svc/7 in progress: 1 of 2 tasks running";
+        assert_eq!(
+            st.common,
+            CommonStatus {
+                observed_generation: Some(2),
+                conditions: vec![
+                    cond("Ready", "False", "RolloutInProgress", msg, 100),
+                    cond("Progressing", "True", "InProgress", msg, 100),
+                    cond("Degraded", "False", "AsExpected", "", 100),
+                ],
+                warnings: vec![],
+            }
+        );
+        assert_eq!(st.deployments, r.rollout.status.deployments);
+        assert_eq!(notes, vec![]);
+    }
+
+    #[test]
+    fn a_steady_service_is_ready_and_a_hand_edit_repaired_is_announced() {
+        let mut r = reconciled(outcome(deployment("COMPLETED", "done", 2)), 1);
+        r.rollout.events = vec![Note::normal(
+            "SteadyState",
+            "(service web) has reached a steady state.",
+        )];
+        let (st, notes) = compute_status(&observed(), &r);
+        assert_eq!(
+            st.common.conditions,
+            vec![
+                cond(
+                    "Ready",
+                    "True",
+                    "SteadyState",
+                    "the service has reached a steady state",
+                    100
+                ),
+                cond("Progressing", "False", "Idle", "", 100),
+                cond("Degraded", "False", "AsExpected", "", 100),
+            ]
+        );
+        assert_eq!(
+            notes,
+            vec![
+                Note::normal(
+                    "ObjectsReapplied",
+                    "1 object(s) brought back to the declared state"
+                ),
+                Note::normal("SteadyState", "(service web) has reached a steady state."),
+            ]
+        );
+        // A new generation explains the write: nothing to announce.
+        let (_, notes) = compute_status(&ServiceStatus::default(), &r);
+        assert_eq!(
+            notes,
+            vec![Note::normal(
+                "SteadyState",
+                "(service web) has reached a steady state."
+            )]
+        );
+    }
+
+    #[test]
+    fn a_failed_rollout_is_degraded_with_the_circuit_breakers_reason() {
+        let why = "ECS deployment circuit breaker: tasks failed to start (3 failed, threshold 3).";
+        let r = reconciled(outcome(deployment("FAILED", why, 0)), 0);
+        let (st, _) = compute_status(&observed(), &r);
+        assert_eq!(
+            st.common.conditions,
+            vec![
+                cond("Ready", "False", "DeploymentFailed", why, 100),
+                cond("Progressing", "False", "Idle", "", 100),
+                cond("Degraded", "True", "DeploymentFailed", why, 100),
+            ]
+        );
+    }
+
+    #[test]
+    fn refused_children_are_reported_once_and_warnings_when_new() {
+        let mut r = reconciled(outcome(deployment("IN_PROGRESS", "", 0)), 0);
+        r.children.refused = Refusals(vec![Error::MissingCrd {
+            kind: "TargetGroupBinding".into(),
+            group: "elbv2.k8s.aws".into(),
+        }]);
+        r.warnings = vec![TranslationWarning {
+            path: "loadBalancers[0]".into(),
+            disposition: "approximated".into(),
+            message: "m".into(),
+        }];
+        let (st, notes) = compute_status(&ServiceStatus::default(), &r);
+        let msg = "the TargetGroupBinding kind (elbv2.k8s.aws) is not installed in this cluster; install its controller's CRDs";
+        assert_eq!(
+            st.common.conditions,
+            vec![
+                cond("Ready", "False", "MissingCrd", msg, 100),
+                cond("Progressing", "True", "InProgress", msg, 100),
+                cond("Degraded", "True", "MissingCrd", msg, 100),
+            ]
+        );
+        assert_eq!(st.common.warnings, r.warnings);
+        assert_eq!(
+            notes,
+            vec![
+                Note::warning("MissingCrd", msg),
+                Note::warning(
+                    "TranslationWarnings",
+                    "1 field(s) could not be carried over exactly: loadBalancers[0] (approximated): m;"
+                ),
+            ]
+        );
+        let (_, again) = compute_status(&st, &r);
+        assert_eq!(again, vec![], "reported once");
+    }
 }

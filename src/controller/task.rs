@@ -21,7 +21,7 @@ use serde_json::Value;
 
 use crate::api::Task;
 use crate::api::cluster::ClusterSpec;
-use crate::api::common::CommonStatus;
+use crate::api::common::TranslationWarning;
 use crate::api::task::{ContainerState, TaskState, TaskStatus};
 use crate::api::task_definition::TaskDefinitionSpec;
 use crate::translate;
@@ -215,96 +215,69 @@ fn stopped(
     }
 }
 
-/// The state of task `id` from its previous state and its pod (`None`: the pod is gone).
-///
-/// A STOPPED task stays STOPPED with what was recorded (exit codes still unknown are filled in
-/// from the pod while it exists). An essential container that exited stops the task; a
-/// non-essential one does not.
-pub fn observe(
-    id: &str,
-    prev: Option<&TaskState>,
-    pod: Option<&PodFacts>,
-    essential: Essential<'_>,
-) -> Observed {
-    if let Some(p) = prev.filter(|p| p.last_status == STOPPED) {
-        let mut state = p.clone();
-        if let Some(pod) = pod {
-            for c in state
-                .containers
-                .iter_mut()
-                .filter(|c| c.exit_code.is_none())
-            {
-                let seen = pod.containers.iter().find(|f| f.name == c.name);
-                if let Some(f) = seen.filter(|f| matches!(f.run, Run::Terminated { .. })) {
-                    let s = container_state(f);
-                    c.exit_code = s.exit_code;
-                    c.reason = c.reason.take().or(s.reason);
-                }
+/// A task recorded STOPPED stays STOPPED with what was recorded; exit codes still unknown are
+/// filled in from the pod while it exists, and a pod still running is stopped (again).
+fn still_stopped(recorded: &TaskState, pod: Option<&PodFacts>) -> Observed {
+    let mut state = recorded.clone();
+    if let Some(pod) = pod {
+        for c in state
+            .containers
+            .iter_mut()
+            .filter(|c| c.exit_code.is_none())
+        {
+            let seen = pod.containers.iter().find(|f| f.name == c.name);
+            if let Some(f) = seen.filter(|f| matches!(f.run, Run::Terminated { .. })) {
+                let s = container_state(f);
+                c.exit_code = s.exit_code;
+                c.reason = c.reason.take().or(s.reason);
             }
         }
-        let stop = pod.is_some_and(|p| !p.deleting && !p.finished());
-        return Observed { state, stop };
     }
-    let Some(pod) = pod else {
-        let containers = prev.map(|p| p.containers.clone()).unwrap_or_default();
-        return Observed {
-            state: stopped(id, containers, POD_DELETED, stop_code::USER_INITIATED),
-            stop: false,
-        };
-    };
-    let containers: Vec<ContainerState> = pod.containers.iter().map(container_state).collect();
-    let essential_exited = pod.containers.iter().any(|c| {
-        !c.init && is_essential(essential, &c.name) && matches!(c.run, Run::Terminated { .. })
-    });
-    if pod.finished() {
-        let state = if essential_exited {
-            stopped(
-                id,
-                containers,
-                ESSENTIAL_EXITED,
-                stop_code::ESSENTIAL_CONTAINER_EXITED,
-            )
-        } else {
-            let why = match (pod.reason.as_deref(), pod.message.as_deref()) {
-                (Some(r), Some(m)) => format!("{r}: {m}"),
-                (Some(r), None) => r.to_string(),
-                (None, Some(m)) => m.to_string(),
-                (None, None) => format!("Task failed: its pod ended with phase {}", pod.phase),
-            };
-            let code = match pod.reason.as_deref() {
-                Some("Evicted" | "Preempting" | "Terminated" | "NodeLost" | "Shutdown") => {
-                    stop_code::TERMINATION_NOTICE
-                }
-                _ if pod
-                    .containers
-                    .iter()
-                    .any(|c| !c.init && matches!(c.run, Run::Terminated { .. })) =>
-                {
-                    stop_code::ESSENTIAL_CONTAINER_EXITED
-                }
-                _ => stop_code::TASK_FAILED_TO_START,
-            };
-            stopped(id, containers, why, code)
-        };
-        return Observed { state, stop: false };
-    }
+    let stop = pod.is_some_and(|p| !p.deleting && !p.finished());
+    Observed { state, stop }
+}
+
+/// The state of a task whose pod finished: an essential container exited, or the pod failed
+/// (evicted, preempted, could not start).
+fn finished_state(
+    id: &str,
+    pod: &PodFacts,
+    containers: Vec<ContainerState>,
+    essential_exited: bool,
+) -> TaskState {
     if essential_exited {
-        return Observed {
-            state: stopped(
-                id,
-                containers,
-                ESSENTIAL_EXITED,
-                stop_code::ESSENTIAL_CONTAINER_EXITED,
-            ),
-            stop: !pod.deleting,
-        };
+        return stopped(
+            id,
+            containers,
+            ESSENTIAL_EXITED,
+            stop_code::ESSENTIAL_CONTAINER_EXITED,
+        );
     }
-    if pod.deleting {
-        return Observed {
-            state: stopped(id, containers, POD_DELETED, stop_code::USER_INITIATED),
-            stop: false,
-        };
-    }
+    let why = match (pod.reason.as_deref(), pod.message.as_deref()) {
+        (Some(r), Some(m)) => format!("{r}: {m}"),
+        (Some(r), None) => r.to_string(),
+        (None, Some(m)) => m.to_string(),
+        (None, None) => format!("Task failed: its pod ended with phase {}", pod.phase),
+    };
+    let code = match pod.reason.as_deref() {
+        Some("Evicted" | "Preempting" | "Terminated" | "NodeLost" | "Shutdown") => {
+            stop_code::TERMINATION_NOTICE
+        }
+        _ if pod
+            .containers
+            .iter()
+            .any(|c| !c.init && matches!(c.run, Run::Terminated { .. })) =>
+        {
+            stop_code::ESSENTIAL_CONTAINER_EXITED
+        }
+        _ => stop_code::TASK_FAILED_TO_START,
+    };
+    stopped(id, containers, why, code)
+}
+
+/// The state of a task whose pod runs: PROVISIONING until placed, RUNNING once every container
+/// runs, else PENDING.
+fn live_state(id: &str, pod: &PodFacts, containers: Vec<ContainerState>) -> TaskState {
     let last = if !pod.scheduled {
         PROVISIONING
     } else if pod.phase == "Running"
@@ -317,17 +290,58 @@ pub fn observe(
     } else {
         PENDING
     };
-    Observed {
-        state: TaskState {
-            task_id: id.to_string(),
-            last_status: last.into(),
-            desired_status: RUNNING.into(),
-            stopped_reason: None,
-            stop_code: None,
-            containers,
-        },
-        stop: false,
+    TaskState {
+        task_id: id.to_string(),
+        last_status: last.into(),
+        desired_status: RUNNING.into(),
+        stopped_reason: None,
+        stop_code: None,
+        containers,
     }
+}
+
+/// The state of task `id` from its previous state and its pod (`None`: the pod is gone).
+///
+/// A STOPPED task stays STOPPED with what was recorded (exit codes still unknown are filled in
+/// from the pod while it exists). An essential container that exited stops the task; a
+/// non-essential one does not.
+pub fn observe(
+    id: &str,
+    prev: Option<&TaskState>,
+    pod: Option<&PodFacts>,
+    essential: Essential<'_>,
+) -> Observed {
+    if let Some(p) = prev.filter(|p| p.last_status == STOPPED) {
+        return still_stopped(p, pod);
+    }
+    let Some(pod) = pod else {
+        let containers = prev.map(|p| p.containers.clone()).unwrap_or_default();
+        return Observed {
+            state: stopped(id, containers, POD_DELETED, stop_code::USER_INITIATED),
+            stop: false,
+        };
+    };
+    let containers: Vec<ContainerState> = pod.containers.iter().map(container_state).collect();
+    let essential_exited = pod.containers.iter().any(|c| {
+        !c.init && is_essential(essential, &c.name) && matches!(c.run, Run::Terminated { .. })
+    });
+    let (state, stop) = if pod.finished() {
+        (finished_state(id, pod, containers, essential_exited), false)
+    } else if essential_exited {
+        let state = stopped(
+            id,
+            containers,
+            ESSENTIAL_EXITED,
+            stop_code::ESSENTIAL_CONTAINER_EXITED,
+        );
+        (state, !pod.deleting)
+    } else if pod.deleting {
+        let state = stopped(id, containers, POD_DELETED, stop_code::USER_INITIATED);
+        (state, false)
+    } else {
+        (live_state(id, pod, containers), false)
+    };
+    Observed { state, stop }
 }
 
 /// Whether a stopped task failed: an essential container exited non-zero, it could not start, or
@@ -464,16 +478,7 @@ pub fn task_conditions(
     conditions::standard(false, false, degraded, "PartiallyStopped", &msg)
 }
 
-/// An Event to publish.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Note {
-    /// Warning or Normal.
-    pub warning: bool,
-    /// CamelCase reason.
-    pub reason: &'static str,
-    /// Text.
-    pub message: String,
-}
+pub use super::status::Note;
 
 /// Events for what changed between two observations: tasks that stopped, and every task
 /// reaching RUNNING.
@@ -647,67 +652,121 @@ pub fn cached_json(ctx: &Context, ns: &str, desired: &Value) -> Option<Value> {
     }
 }
 
-/// Report a user error (unresolvable task definition, policy, invalid spec or schedule) in
-/// status and as a Warning Event (once, when the status changes); nothing is applied.
-pub async fn report_error<K, S>(
-    obj: &K,
-    ctx: &Context,
-    prev: &S,
-    common: impl Fn(&mut S) -> &mut CommonStatus,
-    e: &Error,
-    now: Timestamp,
-) -> Result<(), Error>
-where
-    K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
-        + Clone
-        + serde::de::DeserializeOwned
-        + std::fmt::Debug,
-    S: serde::Serialize + PartialEq + Clone,
-{
-    let generation = obj.meta().generation;
-    let message = e.to_string();
-    let wanted = conditions::standard(
-        false,
-        false,
-        Some((e.reason(), &message)),
-        e.reason(),
-        &message,
-    );
-    let mut st = prev.clone();
-    let mut old = prev.clone();
-    let old_conditions = common(&mut old).conditions.clone();
-    let c = common(&mut st);
-    c.observed_generation = generation;
-    c.conditions = conditions::merge(&old_conditions, &wanted, generation, now);
-    if status::write(ctx, obj, Some(prev), &st).await? {
-        ctx.event(obj, true, e.reason(), message).await;
-    }
-    ctx.metrics.failure(K::kind(&()).as_ref(), e.label());
-    Ok(())
-}
-
-/// How soon to look again at an object that waits on the user (a missing task definition).
-fn user_wait(ctx: &Context) -> Duration {
-    ctx.settings.resync.min(Duration::from_secs(10))
-}
-
 // ---------------------------------------------------------------------------------------------
 // The reconciler.
 // ---------------------------------------------------------------------------------------------
 
+/// What a RunTask translates to.
+struct Translated {
+    resolved: Resolved,
+    objects: Vec<Value>,
+    warnings: Vec<translate::Warning>,
+}
+
+/// Resolve the task definition revision and the Cluster, validate, check the Cluster policy
+/// and translate the RunTask into pods (owned by the Task): [`plan_run`], the plan `render` shows.
+fn resolve_and_translate(
+    ctx: &Context,
+    task: &Task,
+    running: &BTreeSet<String>,
+    owner: &Owner,
+) -> Result<Translated, Error> {
+    let ns = task.namespace().unwrap_or_default();
+    let name = task.name_any();
+    let workload = Workload::Task {
+        name: &name,
+        run: &task.spec.run,
+    };
+    let (resolved, objects, warnings) = plan_run(ctx, &ns, &workload, running)?;
+    Ok(Translated {
+        objects: objects
+            .iter()
+            .map(|o| apply::with_owner(o.to_value(), owner))
+            .collect(),
+        resolved,
+        warnings,
+    })
+}
+
+/// Tasks started by this reconcile.
+struct Started {
+    /// `family:N` run.
+    task_definition: String,
+    /// Its essential containers.
+    essential: BTreeSet<String>,
+    /// Translation warnings.
+    warnings: Vec<TranslationWarning>,
+    /// Pods created, by name (the cache may not hold them yet).
+    fresh: BTreeMap<String, Pod>,
+    /// Pods not created because an object of the same name is not ours: (task id, why).
+    refused: Vec<(String, Error)>,
+}
+
+impl Started {
+    /// The tasks as first recorded, in index order: PROVISIONING, or STOPPED when refused.
+    fn tasks(&self) -> Vec<TaskState> {
+        let mut ids: Vec<String> = self.fresh.keys().cloned().collect();
+        ids.extend(self.refused.iter().map(|(id, _)| id.clone()));
+        ids.sort_by_key(|id| {
+            id.rsplit('-')
+                .next()
+                .and_then(|n| n.parse::<u32>().ok())
+                .unwrap_or(0)
+        });
+        ids.iter()
+            .map(|id| match self.refused.iter().find(|(r, _)| r == id) {
+                Some((_, e)) => stopped(
+                    id,
+                    Vec::new(),
+                    format!("Task failed to start: {e}"),
+                    stop_code::TASK_FAILED_TO_START,
+                ),
+                None => TaskState {
+                    task_id: id.clone(),
+                    last_status: PROVISIONING.into(),
+                    desired_status: RUNNING.into(),
+                    ..TaskState::default()
+                },
+            })
+            .collect()
+    }
+
+    /// The `TasksStarted` Event, when pods were created.
+    fn note(&self) -> Option<Note> {
+        (!self.fresh.is_empty()).then(|| {
+            Note::normal(
+                "TasksStarted",
+                format!(
+                    "started {} task(s) of taskDefinition {}: {}",
+                    self.fresh.len(),
+                    self.task_definition,
+                    self.fresh.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            )
+        })
+    }
+}
+
 /// What starting the tasks gave.
 enum Start {
     /// Pods created (or found already created); refusals as stopped tasks.
-    Started {
-        resolved: Box<Resolved>,
-        warnings: Vec<translate::Warning>,
-        created: Vec<Value>,
-        refused: Vec<(String, Error)>,
-    },
+    Started(Started),
     /// A pod of an earlier Task of the same name is still going away: try again shortly.
     Wait,
 }
 
+/// Whether `live` is the pod of a deleted Task of the same name, not yet garbage-collected.
+fn earlier_pod(live: &Value, name: &str, owner: &Owner) -> bool {
+    let foreign = apply::ownership(Some(live), &owner.uid) == apply::Ownership::Foreign;
+    let old_task = live["metadata"]["ownerReferences"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|r| r["kind"] == "Task" && r["name"] == name);
+    foreign && (old_task || !live["metadata"]["deletionTimestamp"].is_null())
+}
+
+/// Start the tasks, once: create their pods (and ServiceAccount).
 async fn start(
     task: &Task,
     ctx: &Context,
@@ -715,36 +774,24 @@ async fn start(
     owner: &Owner,
 ) -> Result<Start, Error> {
     let ns = task.namespace().unwrap_or_default();
-    let name = task.name_any();
     let running: BTreeSet<String> = prev.task_definition.iter().cloned().collect();
-    let workload = Workload::Task {
-        name: &name,
-        run: &task.spec.run,
-    };
-    let (resolved, objects, warnings) = plan_run(ctx, &ns, &workload, &running)?;
-    let objects: Vec<Value> = objects
-        .iter()
-        .map(|o| apply::with_owner(o.to_value(), owner))
-        .collect();
-    let mut created = Vec::new();
+    let t = resolve_and_translate(ctx, task, &running, owner)?;
+    let mut fresh = BTreeMap::new();
     let mut refused = Vec::new();
-    for desired in &objects {
+    for desired in &t.objects {
         let live = cached_json(ctx, &ns, desired);
         let is_pod = desired["kind"] == "Pod";
-        if let Some(l) = live.as_ref().filter(|_| is_pod) {
-            // The pod of a deleted Task of the same name, not yet garbage-collected.
-            let foreign = apply::ownership(Some(l), &owner.uid) == apply::Ownership::Foreign;
-            let old_task = l["metadata"]["ownerReferences"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .any(|r| r["kind"] == "Task" && r["name"] == name.as_str());
-            if foreign && (old_task || !l["metadata"]["deletionTimestamp"].is_null()) {
-                return Ok(Start::Wait);
-            }
+        if live
+            .as_ref()
+            .is_some_and(|l| is_pod && earlier_pod(l, &task.name_any(), owner))
+        {
+            return Ok(Start::Wait);
         }
         match apply::reconcile_object(&ctx.client, &ns, desired, live, owner, &ctx.metrics).await {
-            Ok(_) if is_pod => created.push(desired.clone()),
+            Ok(_) if is_pod => {
+                let pod: Pod = serde_json::from_value(desired.clone())?;
+                fresh.insert(pod.name_any(), pod);
+            }
             Ok(_) => {}
             Err(e @ Error::NotOwned { .. }) if is_pod => {
                 let id = desired["metadata"]["name"].as_str().unwrap_or_default();
@@ -755,12 +802,13 @@ async fn start(
             Err(e) => return Err(e),
         }
     }
-    Ok(Start::Started {
-        resolved: Box::new(resolved),
-        warnings,
-        created,
+    Ok(Start::Started(Started {
+        task_definition: t.resolved.revision.reference(),
+        essential: t.resolved.essential(),
+        warnings: status::warnings(&t.warnings),
+        fresh,
         refused,
-    })
+    }))
 }
 
 /// The pod `id` of `task`: from the cache, else (a pod the cache may not have seen yet) from the
@@ -779,145 +827,110 @@ async fn find_pod(ctx: &Context, ns: &str, id: &str, uid: &str) -> Result<Option
     Ok(api.get_opt(id).await?.filter(controlled))
 }
 
-/// Reconcile one Task.
-pub async fn reconcile(task: Arc<Task>, ctx: Arc<Context>) -> Result<Action, Error> {
-    let _timer = match ctx.begin("Task", &*task) {
-        Ok(t) => t,
-        Err(action) => return Ok(action),
-    };
+/// The essential containers of the revision a started Task runs.
+fn essential_of_running(ctx: &Context, ns: &str, prev: &TaskStatus) -> Option<BTreeSet<String>> {
+    prev.task_definition.as_deref().and_then(|r| {
+        let running = BTreeSet::from([r.to_string()]);
+        service::resolve_revision(ctx, ns, r, &running)
+            .ok()
+            .and_then(|rev| rev.task_definition().ok())
+            .map(|td| essential_of(&td))
+    })
+}
+
+/// The pod of task `entry`: ours from the cache, just created, or read from the API server; a
+/// task stopped for good only looks at the cache.
+async fn pod_of(
+    ctx: &Context,
+    ns: &str,
+    uid: &str,
+    entry: &TaskState,
+    fresh: &BTreeMap<String, Pod>,
+) -> Result<Option<Pod>, Error> {
+    let ours = cached(&ctx.stores.pods, ns, &entry.task_id)
+        .filter(|p| p.owner_references().iter().any(|r| r.uid == uid))
+        .map(|p| (*p).clone());
+    if ours.is_some() || (entry.last_status == STOPPED && !fresh.contains_key(&entry.task_id)) {
+        return Ok(ours);
+    }
+    match fresh.get(&entry.task_id) {
+        Some(p) => Ok(Some(p.clone())),
+        None => find_pod(ctx, ns, &entry.task_id, uid).await,
+    }
+}
+
+/// The tasks as observed now.
+#[derive(Debug, Default)]
+struct Tasks {
+    /// Their states, in order.
+    states: Vec<TaskState>,
+    /// Pods to delete (an essential container exited).
+    to_stop: Vec<Pod>,
+    /// Why the scheduler cannot place a task, if it cannot.
+    unschedulable: Option<String>,
+}
+
+/// Observe every recorded task through its pod.
+async fn observe_tasks(
+    ctx: &Context,
+    task: &Task,
+    recorded: &[TaskState],
+    fresh: &BTreeMap<String, Pod>,
+    essential: Essential<'_>,
+) -> Result<Tasks, Error> {
     let ns = task.namespace().unwrap_or_default();
-    let owner = Owner::of(&*task);
-    let prev: TaskStatus = ctx
-        .status_of(&*task, task.status.as_ref())
-        .unwrap_or_default();
-    let generation = task.metadata.generation;
-    let now = Timestamp::now();
-    let mut st = prev.clone();
-    let mut started_note = None;
-    // Pods created by this reconcile that the cache may not hold yet.
-    let mut fresh: BTreeMap<String, Pod> = BTreeMap::new();
-
-    let essential: Option<BTreeSet<String>> = if prev.tasks.is_empty() {
-        // Not started yet: start, once.
-        match start(&task, &ctx, &prev, &owner).await {
-            Ok(Start::Wait) => return Ok(Action::requeue(Duration::from_secs(1))),
-            Ok(Start::Started {
-                resolved,
-                warnings,
-                created,
-                refused,
-            }) => {
-                st.task_definition = Some(resolved.revision.reference());
-                st.common.warnings = status::warnings(&warnings);
-                for p in &created {
-                    let pod: Pod = serde_json::from_value(p.clone())?;
-                    fresh.insert(pod.name_any(), pod);
-                }
-                let mut ids: Vec<String> = fresh.keys().cloned().collect();
-                ids.extend(refused.iter().map(|(id, _)| id.clone()));
-                ids.sort_by_key(|id| {
-                    id.rsplit('-')
-                        .next()
-                        .and_then(|n| n.parse::<u32>().ok())
-                        .unwrap_or(0)
-                });
-                st.tasks = ids
-                    .iter()
-                    .map(|id| match refused.iter().find(|(r, _)| r == id) {
-                        Some((_, e)) => stopped(
-                            id,
-                            Vec::new(),
-                            format!("Task failed to start: {e}"),
-                            stop_code::TASK_FAILED_TO_START,
-                        ),
-                        None => TaskState {
-                            task_id: id.clone(),
-                            last_status: PROVISIONING.into(),
-                            desired_status: RUNNING.into(),
-                            ..TaskState::default()
-                        },
-                    })
-                    .collect();
-                if !fresh.is_empty() {
-                    started_note = Some(format!(
-                        "started {} task(s) of taskDefinition {}: {}",
-                        fresh.len(),
-                        resolved.revision.reference(),
-                        fresh.keys().cloned().collect::<Vec<_>>().join(", ")
-                    ));
-                }
-                Some(resolved.essential())
-            }
-            Err(e) if e.is_user_error() => {
-                report_error(
-                    &*task,
-                    &ctx,
-                    &prev,
-                    |s: &mut TaskStatus| &mut s.common,
-                    &e,
-                    now,
-                )
-                .await?;
-                return Ok(Action::requeue(user_wait(&ctx)));
-            }
-            Err(e) => return Err(e),
-        }
-    } else {
-        // Started: the revision that was run says which containers are essential.
-        prev.task_definition.as_deref().and_then(|r| {
-            let running = BTreeSet::from([r.to_string()]);
-            service::resolve_revision(&ctx, &ns, r, &running)
-                .ok()
-                .and_then(|rev| rev.task_definition().ok())
-                .map(|td| essential_of(&td))
-        })
-    };
-    let essential = essential.as_ref();
-
-    // Observe.
-    let uid = owner.uid.clone();
-    let mut observed = Vec::new();
-    let mut to_stop: Vec<Pod> = Vec::new();
-    let mut unschedulable = None;
-    for entry in st.tasks.clone() {
-        let pod = if entry.last_status == STOPPED && !fresh.contains_key(&entry.task_id) {
-            // Stopped for good: only a pod that is still around matters.
-            cached(&ctx.stores.pods, &ns, &entry.task_id)
-                .filter(|p| p.owner_references().iter().any(|r| r.uid == uid))
-                .map(|p| (*p).clone())
-        } else if let Some(p) = cached(&ctx.stores.pods, &ns, &entry.task_id)
-            .filter(|p| p.owner_references().iter().any(|r| r.uid == uid))
-        {
-            Some((*p).clone())
-        } else if let Some(p) = fresh.get(&entry.task_id) {
-            Some(p.clone())
-        } else {
-            find_pod(&ctx, &ns, &entry.task_id, &uid).await?
-        };
+    let uid = task.meta().uid.clone().unwrap_or_default();
+    let mut out = Tasks::default();
+    for entry in recorded {
+        let pod = pod_of(ctx, &ns, &uid, entry, fresh).await?;
         let facts = pod.as_ref().map(pod_facts);
         if let Some(u) = facts.as_ref().and_then(|f| f.unschedulable.clone()) {
-            unschedulable.get_or_insert(u);
+            out.unschedulable.get_or_insert(u);
         }
-        let o = observe(&entry.task_id, Some(&entry), facts.as_ref(), essential);
+        let o = observe(&entry.task_id, Some(entry), facts.as_ref(), essential);
         if o.stop {
-            to_stop.extend(pod);
+            out.to_stop.extend(pod);
         }
-        observed.push(o.state);
+        out.states.push(o.state);
     }
-    st.tasks = observed;
+    Ok(out)
+}
+
+/// The next status and the Events to publish (pure): `base` (the previous status, with the
+/// tasks just started) with the observed tasks, their summary and conditions; Events for tasks
+/// that stopped or all reached RUNNING, and for new warnings.
+fn compute_status(
+    prev: &TaskStatus,
+    base: TaskStatus,
+    tasks: &Tasks,
+    essential: Essential<'_>,
+    generation: Option<i64>,
+    now: Timestamp,
+) -> (TaskStatus, Vec<Note>) {
+    let mut st = base;
+    st.tasks = tasks.states.clone();
     st.last_status = summary_status(&st.tasks);
     st.stopped_reason = summary_reason(&st.tasks, essential);
-    let wanted = task_conditions(&st.tasks, essential, unschedulable.as_deref());
-    st.common.observed_generation = generation;
-    st.common.conditions = conditions::merge(&prev.common.conditions, &wanted, generation, now);
+    let wanted = task_conditions(&st.tasks, essential, tasks.unschedulable.as_deref());
+    st.common = status::common(
+        &prev.common,
+        &wanted,
+        st.common.warnings.clone(),
+        generation,
+        now,
+    );
+    let mut out = notes(&prev.tasks, &st.tasks, essential);
+    out.extend(status::warnings_note(
+        &prev.common.warnings,
+        &st.common.warnings,
+    ));
+    (st, out)
+}
 
-    // Status first (the exit codes are recorded before the pods go), then stop, then Events.
-    status::write(&ctx, &*task, Some(&prev), &st).await?;
-    if let Some(note) = started_note {
-        ctx.event(&*task, false, "TasksStarted", note).await;
-    }
-    let api: Api<Pod> = Api::namespaced(ctx.client.clone(), &ns);
-    for p in &to_stop {
+/// Stop (delete) the pods whose essential container exited, with their grace period.
+async fn stop_pods(ctx: &Context, ns: &str, pods: &[Pod]) -> Result<(), Error> {
+    let api: Api<Pod> = Api::namespaced(ctx.client.clone(), ns);
+    for p in pods {
         let grace = p
             .spec
             .as_ref()
@@ -938,20 +951,72 @@ pub async fn reconcile(task: Arc<Task>, ctx: Arc<Context>) -> Result<Action, Err
             Err(e) => return Err(e.into()),
         }
     }
-    for n in notes(&prev.tasks, &st.tasks, essential) {
-        ctx.event(&*task, n.warning, n.reason, n.message).await;
-    }
-    if let Some(note) = status::new_warnings_note(&prev.common.warnings, &st.common.warnings) {
-        ctx.event(&*task, true, "TranslationWarnings", note).await;
-    }
-    Ok(if st.last_status.as_deref() == Some(STOPPED) {
-        // Done: nothing will change any more.
+    Ok(())
+}
+
+/// How soon to look again: never once every task stopped, at the resync interval while all
+/// run, else soon.
+fn requeue(ctx: &Context, st: &TaskStatus, tasks: &Tasks) -> Action {
+    if st.last_status.as_deref() == Some(STOPPED) {
         Action::await_change()
-    } else if to_stop.is_empty() && st.last_status.as_deref() == Some(RUNNING) {
+    } else if tasks.to_stop.is_empty() && st.last_status.as_deref() == Some(RUNNING) {
         Action::requeue(ctx.settings.resync)
     } else {
         Action::requeue(ctx.settings.poll)
-    })
+    }
+}
+
+/// Reconcile one Task: start its tasks once, observe them through their pods, write the status
+/// (exit codes are recorded before the pods go), stop the pods whose essential container
+/// exited, publish the Events.
+pub async fn reconcile(task: Arc<Task>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let _timer = match ctx.begin("Task", &*task) {
+        Ok(t) => t,
+        Err(action) => return Ok(action),
+    };
+    let ns = task.namespace().unwrap_or_default();
+    let prev: TaskStatus = ctx
+        .status_of(&*task, task.status.as_ref())
+        .unwrap_or_default();
+    let mut base = prev.clone();
+    let started = if prev.tasks.is_empty() {
+        match start(&task, &ctx, &prev, &Owner::of(&*task)).await {
+            Ok(Start::Wait) => return Ok(Action::requeue(Duration::from_secs(1))),
+            Ok(Start::Started(s)) => Some(s),
+            Err(e) => return status::report(&ctx, &*task, &prev, e).await,
+        }
+    } else {
+        None
+    };
+    if let Some(s) = &started {
+        base.task_definition = Some(s.task_definition.clone());
+        base.common.warnings = s.warnings.clone();
+        base.tasks = s.tasks();
+    }
+    let essential = match &started {
+        Some(s) => Some(s.essential.clone()),
+        None => essential_of_running(&ctx, &ns, &prev),
+    };
+    let fresh = started
+        .as_ref()
+        .map(|s| s.fresh.clone())
+        .unwrap_or_default();
+    let tasks = observe_tasks(&ctx, &task, &base.tasks, &fresh, essential.as_ref()).await?;
+    let generation = task.metadata.generation;
+    let (st, notes) = compute_status(
+        &prev,
+        base,
+        &tasks,
+        essential.as_ref(),
+        generation,
+        Timestamp::now(),
+    );
+    status::write(&ctx, &*task, Some(&prev), &st).await?;
+    ctx.publish(&*task, started.as_ref().and_then(Started::note).as_slice())
+        .await;
+    stop_pods(&ctx, &ns, &tasks.to_stop).await?;
+    ctx.publish(&*task, &notes).await;
+    Ok(requeue(&ctx, &st, &tasks))
 }
 
 #[cfg(test)]
@@ -1246,6 +1311,61 @@ mod tests {
                 Some(&e)
             )
             .is_empty()
+        );
+    }
+
+    #[test]
+    fn the_status_summarises_the_tasks_and_keeps_the_started_ones_warnings() {
+        use crate::api::common::CommonStatus;
+        use crate::controller::testing::condition;
+        let e = app_essential();
+        let warning = TranslationWarning {
+            path: "overrides.cpu".into(),
+            disposition: "approximated".into(),
+            message: "m".into(),
+        };
+        let base = TaskStatus {
+            task_definition: Some("job:1".into()),
+            common: CommonStatus {
+                warnings: vec![warning.clone()],
+                ..CommonStatus::default()
+            },
+            ..TaskStatus::default()
+        };
+        let tasks = Tasks {
+            states: vec![state("job-0", RUNNING), state("job-1", RUNNING)],
+            ..Tasks::default()
+        };
+        let now = Timestamp::from_second(100).unwrap();
+        let (st, notes) =
+            compute_status(&TaskStatus::default(), base, &tasks, Some(&e), Some(2), now);
+        assert_eq!(
+            st,
+            TaskStatus {
+                task_definition: Some("job:1".into()),
+                last_status: Some(RUNNING.into()),
+                stopped_reason: None,
+                tasks: tasks.states.clone(),
+                common: CommonStatus {
+                    observed_generation: Some(2),
+                    conditions: vec![
+                        condition("Ready", "True", "Running", "2 of 2 task(s) RUNNING", 100),
+                        condition("Progressing", "False", "Idle", "", 100),
+                        condition("Degraded", "False", "AsExpected", "", 100),
+                    ],
+                    warnings: vec![warning],
+                },
+            }
+        );
+        assert_eq!(
+            notes,
+            vec![
+                Note::normal("TasksRunning", "2 task(s) RUNNING: job-0, job-1"),
+                Note::warning(
+                    "TranslationWarnings",
+                    "1 field(s) could not be carried over exactly: overrides.cpu (approximated): m;"
+                ),
+            ]
         );
     }
 }

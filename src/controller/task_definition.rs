@@ -11,7 +11,7 @@ use kube::api::{Api, DeleteParams, PostParams};
 use kube::runtime::controller::Action;
 
 use crate::api::TaskDefinition;
-use crate::api::common::CommonStatus;
+use crate::api::common::TranslationWarning;
 use crate::api::task_definition::TaskDefinitionStatus;
 use crate::translate;
 
@@ -20,7 +20,7 @@ use super::conditions::{self, Wanted};
 use super::context::{Context, cached};
 use super::error::Error;
 use super::revisions::{self, Revision};
-use super::status;
+use super::status::{self, Note};
 
 /// Revisions registered by `owner_uid` for `family` in `namespace`, from the cache.
 pub fn owned_revisions(
@@ -75,105 +75,80 @@ pub fn in_use(ctx: &Context, namespace: &str) -> BTreeSet<String> {
     out
 }
 
-/// Reconcile one TaskDefinition.
-pub async fn reconcile(td: Arc<TaskDefinition>, ctx: Arc<Context>) -> Result<Action, Error> {
-    let _timer = match ctx.begin("TaskDefinition", &*td) {
-        Ok(t) => t,
-        Err(action) => return Ok(action),
-    };
+/// What registering gave.
+enum Registration {
+    /// The family's revisions (owned by this TaskDefinition), the latest holding the spec.
+    Done {
+        /// Every owned revision.
+        revisions: Vec<Revision>,
+        /// The latest, which holds the current spec.
+        latest: Revision,
+        /// Whether this reconcile registered it.
+        new: bool,
+    },
+    /// Our new revision is not in the cache yet (or was just created by another reconcile).
+    Wait,
+}
+
+/// Register a new revision when the spec differs from the latest one.
+async fn register(
+    ctx: &Context,
+    td: &TaskDefinition,
+    owner: &Owner,
+) -> Result<Registration, Error> {
     let ns = td.namespace().unwrap_or_default();
     let name = td.name_any();
-    let owner = Owner::of(&*td);
     let family = translate::task_definition::family(&td.spec, &name);
-    let old_status: Option<TaskDefinitionStatus> = ctx.status_of(&*td, td.status.as_ref());
-    let old = old_status.as_ref();
-    let now = Timestamp::now();
-    let generation = td.metadata.generation;
-
-    // What registering it gives: ECS's checks, then the warnings about its fields.
-    let own = translate::plan::task_definition(&name, &td.spec);
-    if let Err(errs) = &own {
-        let message = errs
-            .0
-            .iter()
-            .map(|e| format!("{}: {}", e.path, e.message))
-            .collect::<Vec<_>>()
-            .join("; ");
-        let wanted = conditions::standard(
-            false,
-            false,
-            Some(("InvalidSpec", &message)),
-            "InvalidSpec",
-            &message,
-        );
-        let st = TaskDefinitionStatus {
-            common: CommonStatus {
-                observed_generation: generation,
-                conditions: conditions::merge(
-                    old.map(|o| o.common.conditions.as_slice())
-                        .unwrap_or_default(),
-                    &wanted,
-                    generation,
-                    now,
-                ),
-                warnings: vec![],
-            },
-            ..old.cloned().unwrap_or_default()
-        };
-        if status::write(&ctx, &*td, old, &st).await? {
-            ctx.event(&*td, true, "InvalidSpec", message).await;
-        }
-        return Ok(Action::requeue(ctx.settings.resync));
-    }
-
     let spec = serde_json::to_value(&td.spec.register)?;
-    let mut revs = owned_revisions(&ctx, &ns, &owner.uid, &family);
-    let latest = revs.iter().max_by_key(|r| r.number).cloned();
-    let mut registered = latest.clone();
-    if let Some(n) = revisions::next_number(latest.as_ref(), &spec) {
-        let cr = revisions::to_object(&name, &family, n, &spec);
-        let rev_name = cr.metadata.name.clone().unwrap_or_default();
-        if let Some(existing) = cached(&ctx.stores.revisions, &ns, &rev_name) {
-            if !existing
-                .owner_references()
-                .iter()
-                .any(|r| r.uid == owner.uid)
-            {
-                return Err(Error::NotOwned {
-                    kind: "ControllerRevision".into(),
-                    name: rev_name,
-                });
-            }
-            // Our own revision, not yet in the cache: wait for it.
-            return Ok(Action::requeue(ctx.settings.poll));
+    let mut revisions = owned_revisions(ctx, &ns, &owner.uid, &family);
+    let latest = revisions.iter().max_by_key(|r| r.number).cloned();
+    let Some(n) = revisions::next_number(latest.as_ref(), &spec) else {
+        let latest = latest.expect("a spec equal to the latest revision's has one");
+        return Ok(Registration::Done {
+            revisions,
+            latest,
+            new: false,
+        });
+    };
+    let cr = revisions::to_object(&name, &family, n, &spec);
+    let rev_name = cr.metadata.name.clone().unwrap_or_default();
+    if let Some(existing) = cached(&ctx.stores.revisions, &ns, &rev_name) {
+        if !existing
+            .owner_references()
+            .iter()
+            .any(|r| r.uid == owner.uid)
+        {
+            return Err(Error::NotOwned {
+                kind: "ControllerRevision".into(),
+                name: rev_name,
+            });
         }
-        let cr: ControllerRevision =
-            serde_json::from_value(with_owner(serde_json::to_value(&cr)?, &owner))?;
-        let api: Api<ControllerRevision> = Api::namespaced(ctx.client.clone(), &ns);
-        ctx.metrics.api_call("create");
-        match api.create(&PostParams::default(), &cr).await {
-            Ok(_) => {}
-            Err(kube::Error::Api(s)) if s.code == 409 => {
-                return Ok(Action::requeue(ctx.settings.poll));
-            }
-            Err(e) => return Err(e.into()),
-        }
-        let r = revisions::from_object(&cr).expect("our own revision");
-        ctx.event(
-            &*td,
-            false,
-            "RevisionRegistered",
-            format!("registered task definition {}", r.reference()),
-        )
-        .await;
-        revs.push(r.clone());
-        registered = Some(r);
+        // Our own revision, not yet in the cache: wait for it.
+        return Ok(Registration::Wait);
     }
-
-    // History: keep the newest `limit`, and every revision something still uses.
-    let used = in_use(&ctx, &ns);
+    let cr: ControllerRevision =
+        serde_json::from_value(with_owner(serde_json::to_value(&cr)?, owner))?;
     let api: Api<ControllerRevision> = Api::namespaced(ctx.client.clone(), &ns);
-    for doomed in revisions::to_prune(&revs, ctx.settings.revision_history_limit, &used) {
+    ctx.metrics.api_call("create");
+    match api.create(&PostParams::default(), &cr).await {
+        Ok(_) => {}
+        Err(kube::Error::Api(s)) if s.code == 409 => return Ok(Registration::Wait),
+        Err(e) => return Err(e.into()),
+    }
+    let latest = revisions::from_object(&cr).expect("our own revision");
+    revisions.push(latest.clone());
+    Ok(Registration::Done {
+        revisions,
+        latest,
+        new: true,
+    })
+}
+
+/// History: keep the newest `limit`, and every revision something still uses.
+async fn prune_history(ctx: &Context, ns: &str, revisions: &[Revision]) -> Result<(), Error> {
+    let used = in_use(ctx, ns);
+    let api: Api<ControllerRevision> = Api::namespaced(ctx.client.clone(), ns);
+    for doomed in revisions::to_prune(revisions, ctx.settings.revision_history_limit, &used) {
         ctx.metrics.api_call("delete");
         match api.delete(&doomed, &DeleteParams::background()).await {
             Ok(_) => {}
@@ -181,36 +156,136 @@ pub async fn reconcile(td: Arc<TaskDefinition>, ctx: Arc<Context>) -> Result<Act
             Err(e) => return Err(e.into()),
         }
     }
+    Ok(())
+}
 
-    let latest = registered.expect("a revision is registered by now");
-    let warnings = status::warnings(&own.unwrap_or_default());
+/// The next status and the Events to publish once it is written (pure): the latest revision,
+/// ready, and the warnings about the spec.
+pub fn compute_status(
+    prev: &TaskDefinitionStatus,
+    latest: &Revision,
+    warnings: Vec<TranslationWarning>,
+    generation: Option<i64>,
+    now: Timestamp,
+) -> (TaskDefinitionStatus, Vec<Note>) {
     let message = format!("revision {} registered", latest.reference());
     let wanted = vec![
         Wanted::new(conditions::READY, true, "Registered", &message),
         Wanted::new(conditions::PROGRESSING, false, "Idle", ""),
         Wanted::new(conditions::DEGRADED, false, "AsExpected", ""),
     ];
+    let notes = status::warnings_note(&prev.common.warnings, &warnings)
+        .into_iter()
+        .collect();
     let st = TaskDefinitionStatus {
         revision: Some(latest.number),
         task_definition: Some(latest.reference()),
         status: Some(if latest.active { "ACTIVE" } else { "INACTIVE" }.into()),
-        common: CommonStatus {
-            observed_generation: generation,
-            conditions: conditions::merge(
-                old.map(|o| o.common.conditions.as_slice())
-                    .unwrap_or_default(),
-                &wanted,
-                generation,
-                now,
-            ),
-            warnings: warnings.clone(),
-        },
+        common: status::common(&prev.common, &wanted, warnings, generation, now),
     };
-    let old_warnings = old.map(|o| o.common.warnings.clone()).unwrap_or_default();
-    if status::write(&ctx, &*td, old, &st).await? {
-        if let Some(note) = status::new_warnings_note(&old_warnings, &warnings) {
-            ctx.event(&*td, true, "TranslationWarnings", note).await;
-        }
+    (st, notes)
+}
+
+/// Reconcile one TaskDefinition: validate, register a revision for a changed spec, prune the
+/// history, write the status.
+pub async fn reconcile(td: Arc<TaskDefinition>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let _timer = match ctx.begin("TaskDefinition", &*td) {
+        Ok(t) => t,
+        Err(action) => return Ok(action),
+    };
+    let owner = Owner::of(&*td);
+    let prev: TaskDefinitionStatus = ctx.status_of(&*td, td.status.as_ref()).unwrap_or_default();
+    // What registering it gives: ECS's checks, then the warnings about its fields (the plan's).
+    let own = match translate::plan::task_definition(&td.name_any(), &td.spec) {
+        Ok(warnings) => warnings,
+        Err(errors) => return status::report(&ctx, &*td, &prev, Error::Invalid(errors)).await,
+    };
+    let Registration::Done {
+        revisions,
+        latest,
+        new,
+    } = register(&ctx, &td, &owner).await?
+    else {
+        return Ok(Action::requeue(ctx.settings.poll));
+    };
+    if new {
+        let note = format!("registered task definition {}", latest.reference());
+        ctx.event(&*td, false, "RevisionRegistered", note).await;
+    }
+    prune_history(&ctx, &td.namespace().unwrap_or_default(), &revisions).await?;
+    let warnings = status::warnings(&own);
+    let (st, notes) = compute_status(
+        &prev,
+        &latest,
+        warnings,
+        td.metadata.generation,
+        Timestamp::now(),
+    );
+    if status::write(&ctx, &*td, Some(&prev), &st).await? {
+        ctx.publish(&*td, &notes).await;
     }
     Ok(Action::requeue(ctx.settings.resync))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::common::CommonStatus;
+    use crate::controller::testing::condition;
+
+    #[test]
+    fn the_status_reports_the_latest_revision() {
+        let latest = Revision {
+            name: "web.3".into(),
+            family: "web".into(),
+            number: 3,
+            active: true,
+            spec: serde_json::Value::Null,
+        };
+        let warning = TranslationWarning {
+            path: "containerDefinitions[0].links".into(),
+            disposition: "unsupported".into(),
+            message: "m".into(),
+        };
+        let now = Timestamp::from_second(100).unwrap();
+        let (st, notes) = compute_status(
+            &TaskDefinitionStatus::default(),
+            &latest,
+            vec![warning.clone()],
+            Some(2),
+            now,
+        );
+        assert_eq!(
+            st,
+            TaskDefinitionStatus {
+                revision: Some(3),
+                task_definition: Some("web:3".into()),
+                status: Some("ACTIVE".into()),
+                common: CommonStatus {
+                    observed_generation: Some(2),
+                    conditions: vec![
+                        condition(
+                            "Ready",
+                            "True",
+                            "Registered",
+                            "revision web:3 registered",
+                            100
+                        ),
+                        condition("Progressing", "False", "Idle", "", 100),
+                        condition("Degraded", "False", "AsExpected", "", 100),
+                    ],
+                    warnings: vec![warning.clone()],
+                },
+            }
+        );
+        assert_eq!(
+            notes,
+            vec![Note::warning(
+                "TranslationWarnings",
+                "1 field(s) could not be carried over exactly: containerDefinitions[0].links (unsupported): m;"
+            )]
+        );
+        let (_, again) = compute_status(&st, &latest, vec![warning], Some(2), now);
+        assert_eq!(again, vec![]);
+    }
 }
