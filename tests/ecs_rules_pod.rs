@@ -74,7 +74,11 @@ fn warning_at<'a>(w: &'a [Warning], path: &str) -> &'a Warning {
 // task." (RegisterTaskDefinition cpu, memory) and "the only requirement is that the total amount
 // of CPU reserved for all containers within a task be lower than the task-level cpu value"
 // (ContainerDefinition cpu): the task size is one total the containers share, so the pod
-// reserves exactly the task size, never once per container.
+// reserves exactly the task size, never once per container. CPU is shared in proportion to the
+// CPU shares ECS gives the containers: "Linux containers share unallocated CPU units with other
+// containers on the container instance with the same ratio as their allocated amount" and "Null,
+// zero, and CPU values of 1 are passed to Docker as 2" (512 : 2 : 2 here); memory by
+// reservation, the containers without one sharing the rest.
 #[test]
 fn task_size_is_a_total_shared_by_the_containers() {
     let spec = td(json!({
@@ -89,9 +93,9 @@ fn task_size_is_a_total_shared_by_the_containers() {
     assert_eq!(
         resources(&pod),
         json!({
-            "app": {"limits": {"cpu": "1", "memory": "1Gi"}, "requests": {"cpu": "500m", "memory": "1Gi"}},
-            "log": {"limits": {"cpu": "1", "memory": "2Gi"}, "requests": {"cpu": "250m", "memory": "512Mi"}},
-            "xray": {"limits": {"cpu": "1", "memory": "2Gi"}, "requests": {"cpu": "250m", "memory": "512Mi"}}
+            "app": {"limits": {"cpu": "1", "memory": "1Gi"}, "requests": {"cpu": "993m", "memory": "1Gi"}},
+            "log": {"limits": {"cpu": "1", "memory": "2Gi"}, "requests": {"cpu": "4m", "memory": "512Mi"}},
+            "xray": {"limits": {"cpu": "1", "memory": "2Gi"}, "requests": {"cpu": "3m", "memory": "512Mi"}}
         })
     );
     assert_eq!(
@@ -154,9 +158,9 @@ fn a_run_to_completion_container_reserves_what_runs_alongside_it_leaves() {
     assert_eq!(
         resources(&pod),
         json!({
-            "proxy": {"limits": {"cpu": "1", "memory": "512Mi"}, "requests": {"cpu": "250m", "memory": "512Mi"}},
-            "migrate": {"limits": {"cpu": "1", "memory": "2Gi"}, "requests": {"cpu": "750m", "memory": "1536Mi"}},
-            "app": {"limits": {"cpu": "1", "memory": "2Gi"}, "requests": {"cpu": "750m", "memory": "1536Mi"}}
+            "proxy": {"limits": {"cpu": "1", "memory": "512Mi"}, "requests": {"cpu": "993m", "memory": "512Mi"}},
+            "migrate": {"limits": {"cpu": "1", "memory": "2Gi"}, "requests": {"cpu": "7m", "memory": "1536Mi"}},
+            "app": {"limits": {"cpu": "1", "memory": "2Gi"}, "requests": {"cpu": "7m", "memory": "1536Mi"}}
         })
     );
 }

@@ -79,9 +79,10 @@ pub struct Demand {
 }
 
 /// The CPU and memory requests and limits of every container (in the order of the demands).
-/// Container reservations become requests; with a task size, the requests of the containers
-/// that run together sum to exactly the task size (containers without a reservation share what
-/// the others leave) and no container may use more than the task. `cpu_path`/`memory_path`
+/// Without a task size, container reservations become requests. With one, the requests of the
+/// containers that run together sum to exactly the task size (CPU in proportion to the
+/// containers' CPU shares; memory by reservation, containers without one sharing what the
+/// others leave) and no container may use more than the task. `cpu_path`/`memory_path`
 /// name the task size fields in warnings.
 pub fn allocate(
     task: TaskSize,
@@ -183,7 +184,7 @@ fn resource_shares(
             limits: asks.iter().map(|a| a.hard.map(quantity)).collect(),
         };
     };
-    let (shares, findings) = share(total, asks, demands);
+    let (shares, findings) = share(total, asks, demands, kind);
     report(total, &shares, &findings, demands, kind, path, w);
     match kind {
         Kind::Cpu => cpu_quantities(total, &shares, demands),
@@ -218,21 +219,68 @@ struct Findings {
     short: Option<u64>,
 }
 
-/// Share `total` out: long-running containers first (own reservations, then the rest shared by
-/// those without one, else added to those with room), then run-to-completion containers get
-/// what the containers running alongside them leave.
-fn share(total: u64, asks: &[Ask], demands: &[Demand]) -> (Shares, Findings) {
+/// Share `total` out among the long-running containers (CPU in proportion to their CPU shares,
+/// memory by reservation), then give each run-to-completion container what the containers
+/// running alongside it leave.
+fn share(total: u64, asks: &[Ask], demands: &[Demand], kind: Kind) -> (Shares, Findings) {
     let limits: Vec<u64> = asks
         .iter()
         .map(|a| a.hard.unwrap_or(total).min(total))
         .collect();
-    let mut requests = vec![0; asks.len()];
     let mut f = Findings::default();
     let running: Vec<usize> = (0..asks.len())
         .filter(|i| demands[*i].lifetime == Lifetime::Task)
         .collect();
+    let mut requests = match kind {
+        Kind::Cpu => cpu_split(total, asks, &running, &mut f),
+        Kind::Memory => memory_split(total, asks, &limits, &running, demands, &mut f),
+    };
+    for (i, d) in demands.iter().enumerate() {
+        if let Lifetime::BeforeMain { alongside } = &d.lifetime {
+            let cap = total.saturating_sub(alongside.iter().map(|j| requests[*j]).sum());
+            let want = asks[i].request.unwrap_or(cap);
+            f.cut |= want > cap;
+            requests[i] = want.min(cap).min(limits[i]);
+        }
+    }
+    (Shares { requests, limits }, f)
+}
+
+/// ECS passes a container `cpu` below 2 (or none) to Docker as 2 CPU shares.
+const MIN_CPU_SHARES: u64 = 2;
+
+/// The task's CPU in proportion to the containers' CPU shares (their `cpu`, at least 2), so the
+/// Kubernetes CPU weights have the ratios of ECS: "Linux containers share unallocated CPU units
+/// with other containers ... with the same ratio as their allocated amount". Each gets the
+/// difference of the rounded running sums, so the requests sum to exactly the task.
+fn cpu_split(total: u64, asks: &[Ask], running: &[usize], f: &mut Findings) -> Vec<u64> {
+    let mut requests = vec![0; asks.len()];
+    let weight = |i: usize| asks[i].request.unwrap_or(0).max(MIN_CPU_SHARES);
+    let weights: u64 = running.iter().map(|i| weight(*i)).sum();
+    f.cut = running.iter().filter_map(|i| asks[*i].request).sum::<u64>() > total;
+    let (mut sum, mut before) = (0, 0);
+    for &i in running {
+        sum += weight(i);
+        let now = total * sum / weights;
+        requests[i] = now - before;
+        before = now;
+    }
+    requests
+}
+
+/// Memory: each container's reservation (memoryReservation, else memory); the rest shared by
+/// the containers without one, else added to those with room under their limit.
+fn memory_split(
+    total: u64,
+    asks: &[Ask],
+    limits: &[u64],
+    running: &[usize],
+    demands: &[Demand],
+    f: &mut Findings,
+) -> Vec<u64> {
+    let mut requests = vec![0; asks.len()];
     let mut left = total;
-    for &i in &running {
+    for &i in running {
         if let Some(r) = asks[i].request {
             let give = r.min(left).min(limits[i]);
             f.cut |= give < r;
@@ -246,22 +294,14 @@ fn share(total: u64, asks: &[Ask], demands: &[Demand]) -> (Shares, Findings) {
         .filter(|i| asks[*i].request.is_none())
         .collect();
     if f.shared_by.is_empty() {
-        top_up(&mut requests, &limits, &running, demands, &mut left, &mut f);
+        top_up(&mut requests, limits, running, demands, &mut left, f);
     } else {
         let n = f.shared_by.len() as u64;
         for (k, &i) in f.shared_by.iter().enumerate() {
             requests[i] = left / n + u64::from((k as u64) < left % n);
         }
     }
-    for (i, d) in demands.iter().enumerate() {
-        if let Lifetime::BeforeMain { alongside } = &d.lifetime {
-            let cap = total.saturating_sub(alongside.iter().map(|j| requests[*j]).sum());
-            let want = asks[i].request.unwrap_or(cap);
-            f.cut |= want > cap;
-            requests[i] = want.min(cap).min(limits[i]);
-        }
-    }
-    (Shares { requests, limits }, f)
+    requests
 }
 
 /// Add the unreserved rest to the long-running containers with room under their limit,
@@ -468,10 +508,11 @@ mod tests {
         ];
         let mut w = Warnings::default();
         let r = allocate(task, &demands, ["cpu", "memory"], &mut w);
-        assert_eq!(r[0].requests, q(&[("cpu", "500m"), ("memory", "1Gi")]));
+        // CPU weights 512 : 2 : 2, as the CPU shares ECS gives them.
+        assert_eq!(r[0].requests, q(&[("cpu", "993m"), ("memory", "1Gi")]));
         assert_eq!(r[0].limits, q(&[("cpu", "1"), ("memory", "1Gi")]));
-        assert_eq!(r[1].requests, q(&[("cpu", "250m"), ("memory", "512Mi")]));
-        assert_eq!(r[2].requests, q(&[("cpu", "250m"), ("memory", "512Mi")]));
+        assert_eq!(r[1].requests, q(&[("cpu", "4m"), ("memory", "512Mi")]));
+        assert_eq!(r[2].requests, q(&[("cpu", "3m"), ("memory", "512Mi")]));
         assert_eq!(r[2].limits, q(&[("cpu", "1"), ("memory", "2Gi")]));
         let w = w.into_vec();
         assert_eq!(w.len(), 2);
