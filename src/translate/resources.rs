@@ -17,7 +17,7 @@ fn milli_of(units: u64) -> u64 {
 }
 
 fn millicores(milli: u64) -> Quantity {
-    if milli % 1000 == 0 {
+    if milli.is_multiple_of(1000) {
         Quantity((milli / 1000).to_string())
     } else {
         Quantity(format!("{milli}m"))
@@ -26,7 +26,7 @@ fn millicores(milli: u64) -> Quantity {
 
 /// MiB as a Kubernetes memory quantity.
 pub fn memory_mib(mib: u64) -> Quantity {
-    if mib > 0 && mib % 1024 == 0 {
+    if mib > 0 && mib.is_multiple_of(1024) {
         Quantity(format!("{}Gi", mib / 1024))
     } else {
         Quantity(format!("{mib}Mi"))
@@ -448,12 +448,12 @@ pub fn fargate_memory_valid(cpu_units: u64, memory_mib: u64) -> bool {
     let gb = |g: u64| g * 1024;
     match cpu_units {
         256 => [512, 1024, 2048].contains(&memory_mib),
-        512 => (gb(1)..=gb(4)).contains(&memory_mib) && memory_mib % 1024 == 0,
-        1024 => (gb(2)..=gb(8)).contains(&memory_mib) && memory_mib % 1024 == 0,
-        2048 => (gb(4)..=gb(16)).contains(&memory_mib) && memory_mib % 1024 == 0,
-        4096 => (gb(8)..=gb(30)).contains(&memory_mib) && memory_mib % 1024 == 0,
-        8192 => (gb(16)..=gb(60)).contains(&memory_mib) && memory_mib % gb(4) == 0,
-        16384 => (gb(32)..=gb(120)).contains(&memory_mib) && memory_mib % gb(8) == 0,
+        512 => (gb(1)..=gb(4)).contains(&memory_mib) && memory_mib.is_multiple_of(1024),
+        1024 => (gb(2)..=gb(8)).contains(&memory_mib) && memory_mib.is_multiple_of(1024),
+        2048 => (gb(4)..=gb(16)).contains(&memory_mib) && memory_mib.is_multiple_of(1024),
+        4096 => (gb(8)..=gb(30)).contains(&memory_mib) && memory_mib.is_multiple_of(1024),
+        8192 => (gb(16)..=gb(60)).contains(&memory_mib) && memory_mib.is_multiple_of(gb(4)),
+        16384 => (gb(32)..=gb(120)).contains(&memory_mib) && memory_mib.is_multiple_of(gb(8)),
         _ => false,
     }
 }
