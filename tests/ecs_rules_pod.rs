@@ -277,11 +277,10 @@ fn retries_consecutive_failures_make_a_container_unhealthy() {
     assert!(w.is_empty(), "{w:#?}");
 }
 
-// "UNHEALTHY-One or more essential containers have failed their health check." and "Container
-// health check status of non-essential containers doesn't affect the health status of the task"
-// (HealthCheck: "based on the container health checker status of essential containers in the
-// task"): a non-essential container's health check neither takes the pod out of endpoints nor
-// restarts it.
+// "The health status for the task. It's determined by the health of the essential containers
+// in the task." (Task healthStatus) and "UNHEALTHY-One or more essential containers have failed
+// their health check." (HealthCheck): a non-essential container's health check neither takes
+// the pod out of endpoints nor restarts it.
 #[test]
 fn only_essential_containers_decide_task_health() {
     let spec = td(json!({
@@ -576,7 +575,8 @@ fn per_container_values_merged_into_the_pod_are_reported_when_they_differ() {
     assert!(w.is_empty(), "{w:#?}");
 }
 
-// "The number of CPU units used by the task." (RunTask overrides cpu, as the task definition's):
+// "The CPU override for the task." (TaskOverride cpu) of "The number of CPU units used by the
+// task." (RegisterTaskDefinition cpu):
 // a task size set by RunTask overrides is shared out the same way, and reported at the override.
 #[test]
 fn a_task_size_override_is_shared_out_and_reported_there() {
@@ -619,9 +619,9 @@ fn a_task_size_override_is_shared_out_and_reported_there() {
 
 // "HEALTHY - This condition validates that the dependent container passes its Docker health
 // check before permitting other containers to start. ... This condition is confirmed only at
-// task startup." (ContainerDependency condition) and "Container health check status of
-// non-essential containers doesn't affect the health status of the task": a non-essential
-// dependency awaited HEALTHY gets only the startup probe that holds its dependents back.
+// task startup." (ContainerDependency condition) and "It's determined by the health of the
+// essential containers in the task." (Task healthStatus): a non-essential dependency awaited
+// HEALTHY gets only the startup probe that holds its dependents back.
 #[test]
 fn healthy_on_a_non_essential_container_is_confirmed_only_at_startup() {
     let spec = td(json!({
