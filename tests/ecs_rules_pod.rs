@@ -648,3 +648,22 @@ fn healthy_on_a_non_essential_container_is_confirmed_only_at_startup() {
         "the health of a non-essential container does not count toward the task's: only a startup probe holds back the containers waiting for it to be HEALTHY (no liveness or readiness probe)"
     );
 }
+
+// "When you enable a restart policy for a container, Amazon ECS can restart the container if it
+// exits, without needing to replace the task." (ContainerRestartPolicy): the kubelet restarts
+// the containers of Service pods in place, but the pods of standalone tasks run with
+// restartPolicy Never, so an enabled restart policy is reported.
+#[test]
+fn an_enabled_restart_policy_restarts_only_service_pods_in_place() {
+    let spec = td(json!({
+        "family": "f",
+        "containerDefinitions": [{"name": "app", "image": "app", "memory": 64,
+                                  "restartPolicy": {"enabled": true}}]
+    }));
+    let (pod, w) = render_pod(&spec, &service_ctx());
+    assert_eq!(pod.get("restartPolicy"), None);
+    assert_eq!(
+        warning_at(&w, "containerDefinitions[0].restartPolicy.enabled").message,
+        "restarted in place by the kubelet in Service pods; the pods of a Task or ScheduledTask run with restartPolicy Never and their containers are not restarted"
+    );
+}

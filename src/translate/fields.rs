@@ -381,7 +381,7 @@ pub static FIELDS: &[Field] = &[
     r(
         TD,
         "containerDefinitions[].restartPolicy.enabled",
-        "containers are restarted in place by the kubelet (the default for Services); false is reported",
+        "containers of Service pods are restarted in place by the kubelet (false is reported); those of Task and ScheduledTask pods (restartPolicy Never) are not (true is reported)",
     ),
     u(
         TD,
