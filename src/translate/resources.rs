@@ -132,6 +132,17 @@ impl Kind {
             Kind::Memory => "memory",
         }
     }
+
+    fn unit(self) -> &'static str {
+        match self {
+            Kind::Cpu => "CPU units",
+            Kind::Memory => "MiB",
+        }
+    }
+
+    fn shown(self, v: u64) -> String {
+        format!("{v} {}", self.unit())
+    }
 }
 
 /// One container's ask for one resource, in ECS units.
@@ -369,59 +380,7 @@ fn report(
     path: &str,
     w: &mut Warnings,
 ) {
-    let shown = |v: u64| match kind {
-        Kind::Cpu => format!("{v} CPU units"),
-        Kind::Memory => format!("{v} MiB"),
-    };
-    let running: Vec<usize> = (0..demands.len())
-        .filter(|i| demands[*i].lifetime == Lifetime::Task)
-        .collect();
-    let uncapped = running.iter().map(|i| shares.limits[*i]).sum::<u64>() > total;
-    let mut notes = Vec::new();
-    if f.shared_by.len() > 1 {
-        let names: Vec<&str> = f
-            .shared_by
-            .iter()
-            .map(|i| demands[*i].name.as_str())
-            .collect();
-        notes.push(format!(
-            "containers without their own {} ({}) share what the others leave, in equal parts rounded to whole units",
-            kind.key(),
-            names.join(", ")
-        ));
-    }
-    if running.len() > 1 && !f.topped_up.is_empty() {
-        let names: Vec<&str> = f
-            .topped_up
-            .iter()
-            .map(|i| demands[*i].name.as_str())
-            .collect();
-        notes.push(format!(
-            "what no container reserves is added to the request of {}",
-            names.join(", ")
-        ));
-    }
-    if f.cut {
-        notes.push(
-            "the containers reserve more than the task: their requests are cut to fit".into(),
-        );
-    }
-    if let Some(reserved) = f.short {
-        notes.push(format!(
-            "the containers' memory limits allow only {}, so the pod reserves that much",
-            shown(reserved)
-        ));
-    }
-    if uncapped {
-        notes.push(format!(
-            "each container is limited to {}, but Kubernetes cannot cap the containers together at the task size without pod-level resources (not used), so together they may use up to {}",
-            match kind {
-                Kind::Memory => "its own memory or the task size",
-                Kind::Cpu => "the task size",
-            },
-            shown(running.iter().map(|i| shares.limits[*i]).sum())
-        ));
-    }
+    let notes = notes(total, shares, f, demands, kind);
     if notes.is_empty() {
         return;
     }
@@ -432,15 +391,60 @@ fn report(
         path,
         format!(
             "the task size ({}) is shared out as the containers' requests ({} {}): {}",
-            shown(total),
+            kind.shown(total),
             requests.join(", "),
-            match kind {
-                Kind::Cpu => "CPU units",
-                Kind::Memory => "MiB",
-            },
+            kind.unit(),
             notes.join("; ")
         ),
     );
+}
+
+/// What differs from ECS in how the task size was shared out, one note each.
+fn notes(total: u64, shares: &Shares, f: &Findings, demands: &[Demand], kind: Kind) -> Vec<String> {
+    let names = |list: &[usize]| -> String {
+        let names: Vec<&str> = list.iter().map(|i| demands[*i].name.as_str()).collect();
+        names.join(", ")
+    };
+    let running: Vec<usize> = (0..demands.len())
+        .filter(|i| demands[*i].lifetime == Lifetime::Task)
+        .collect();
+    let limits: u64 = running.iter().map(|i| shares.limits[*i]).sum();
+    let mut notes = Vec::new();
+    if f.shared_by.len() > 1 {
+        notes.push(format!(
+            "containers without their own {} ({}) share what the others leave, in equal parts rounded to whole units",
+            kind.key(),
+            names(&f.shared_by)
+        ));
+    }
+    if running.len() > 1 && !f.topped_up.is_empty() {
+        notes.push(format!(
+            "what no container reserves is added to the request of {}",
+            names(&f.topped_up)
+        ));
+    }
+    if f.cut {
+        notes.push(
+            "the containers reserve more than the task: their requests are cut to fit".into(),
+        );
+    }
+    if let Some(reserved) = f.short {
+        notes.push(format!(
+            "the containers' memory limits allow only {}, so the pod reserves that much",
+            kind.shown(reserved)
+        ));
+    }
+    if limits > total {
+        notes.push(format!(
+            "each container is limited to {}, but Kubernetes cannot cap the containers together at the task size without pod-level resources (not used), so together they may use up to {}",
+            match kind {
+                Kind::Memory => "its own memory or the task size",
+                Kind::Cpu => "the task size",
+            },
+            kind.shown(limits)
+        ));
+    }
+    notes
 }
 
 /// Fargate task sizes: for each CPU value, the valid memory values in MiB.
