@@ -74,7 +74,11 @@ fn warning_at<'a>(w: &'a [Warning], path: &str) -> &'a Warning {
 // task." (RegisterTaskDefinition cpu, memory) and "the only requirement is that the total amount
 // of CPU reserved for all containers within a task be lower than the task-level cpu value"
 // (ContainerDefinition cpu): the task size is one total the containers share, so the pod
-// reserves exactly the task size, never once per container.
+// reserves exactly the task size, never once per container. CPU is shared in proportion to the
+// CPU shares ECS gives the containers: "Linux containers share unallocated CPU units with other
+// containers on the container instance with the same ratio as their allocated amount" and "Null,
+// zero, and CPU values of 1 are passed to Docker as 2" (512 : 2 : 2 here); memory by
+// reservation, the containers without one sharing the rest.
 #[test]
 fn task_size_is_a_total_shared_by_the_containers() {
     let spec = td(json!({
@@ -89,9 +93,9 @@ fn task_size_is_a_total_shared_by_the_containers() {
     assert_eq!(
         resources(&pod),
         json!({
-            "app": {"limits": {"cpu": "1", "memory": "1Gi"}, "requests": {"cpu": "500m", "memory": "1Gi"}},
-            "log": {"limits": {"cpu": "1", "memory": "2Gi"}, "requests": {"cpu": "250m", "memory": "512Mi"}},
-            "xray": {"limits": {"cpu": "1", "memory": "2Gi"}, "requests": {"cpu": "250m", "memory": "512Mi"}}
+            "app": {"limits": {"cpu": "1", "memory": "1Gi"}, "requests": {"cpu": "993m", "memory": "1Gi"}},
+            "log": {"limits": {"cpu": "1", "memory": "2Gi"}, "requests": {"cpu": "4m", "memory": "512Mi"}},
+            "xray": {"limits": {"cpu": "1", "memory": "2Gi"}, "requests": {"cpu": "3m", "memory": "512Mi"}}
         })
     );
     assert_eq!(
@@ -154,9 +158,9 @@ fn a_run_to_completion_container_reserves_what_runs_alongside_it_leaves() {
     assert_eq!(
         resources(&pod),
         json!({
-            "proxy": {"limits": {"cpu": "1", "memory": "512Mi"}, "requests": {"cpu": "250m", "memory": "512Mi"}},
-            "migrate": {"limits": {"cpu": "1", "memory": "2Gi"}, "requests": {"cpu": "750m", "memory": "1536Mi"}},
-            "app": {"limits": {"cpu": "1", "memory": "2Gi"}, "requests": {"cpu": "750m", "memory": "1536Mi"}}
+            "proxy": {"limits": {"cpu": "1", "memory": "512Mi"}, "requests": {"cpu": "993m", "memory": "512Mi"}},
+            "migrate": {"limits": {"cpu": "1", "memory": "2Gi"}, "requests": {"cpu": "7m", "memory": "1536Mi"}},
+            "app": {"limits": {"cpu": "1", "memory": "2Gi"}, "requests": {"cpu": "7m", "memory": "1536Mi"}}
         })
     );
 }
@@ -273,11 +277,10 @@ fn retries_consecutive_failures_make_a_container_unhealthy() {
     assert!(w.is_empty(), "{w:#?}");
 }
 
-// "UNHEALTHY-One or more essential containers have failed their health check." and "Container
-// health check status of non-essential containers doesn't affect the health status of the task"
-// (HealthCheck: "based on the container health checker status of essential containers in the
-// task"): a non-essential container's health check neither takes the pod out of endpoints nor
-// restarts it.
+// "The health status for the task. It's determined by the health of the essential containers
+// in the task." (Task healthStatus) and "UNHEALTHY-One or more essential containers have failed
+// their health check." (HealthCheck): a non-essential container's health check neither takes
+// the pod out of endpoints nor restarts it.
 #[test]
 fn only_essential_containers_decide_task_health() {
     let spec = td(json!({
@@ -572,7 +575,8 @@ fn per_container_values_merged_into_the_pod_are_reported_when_they_differ() {
     assert!(w.is_empty(), "{w:#?}");
 }
 
-// "The number of CPU units used by the task." (RunTask overrides cpu, as the task definition's):
+// "The CPU override for the task." (TaskOverride cpu) of "The number of CPU units used by the
+// task." (RegisterTaskDefinition cpu):
 // a task size set by RunTask overrides is shared out the same way, and reported at the override.
 #[test]
 fn a_task_size_override_is_shared_out_and_reported_there() {
@@ -615,9 +619,9 @@ fn a_task_size_override_is_shared_out_and_reported_there() {
 
 // "HEALTHY - This condition validates that the dependent container passes its Docker health
 // check before permitting other containers to start. ... This condition is confirmed only at
-// task startup." (ContainerDependency condition) and "Container health check status of
-// non-essential containers doesn't affect the health status of the task": a non-essential
-// dependency awaited HEALTHY gets only the startup probe that holds its dependents back.
+// task startup." (ContainerDependency condition) and "It's determined by the health of the
+// essential containers in the task." (Task healthStatus): a non-essential dependency awaited
+// HEALTHY gets only the startup probe that holds its dependents back.
 #[test]
 fn healthy_on_a_non_essential_container_is_confirmed_only_at_startup() {
     let spec = td(json!({
@@ -642,5 +646,24 @@ fn healthy_on_a_non_essential_container_is_confirmed_only_at_startup() {
     assert_eq!(
         warning_at(&w, "containerDefinitions[1].healthCheck").message,
         "the health of a non-essential container does not count toward the task's: only a startup probe holds back the containers waiting for it to be HEALTHY (no liveness or readiness probe)"
+    );
+}
+
+// "When you enable a restart policy for a container, Amazon ECS can restart the container if it
+// exits, without needing to replace the task." (ContainerRestartPolicy): the kubelet restarts
+// the containers of Service pods in place, but the pods of standalone tasks run with
+// restartPolicy Never, so an enabled restart policy is reported.
+#[test]
+fn an_enabled_restart_policy_restarts_only_service_pods_in_place() {
+    let spec = td(json!({
+        "family": "f",
+        "containerDefinitions": [{"name": "app", "image": "app", "memory": 64,
+                                  "restartPolicy": {"enabled": true}}]
+    }));
+    let (pod, w) = render_pod(&spec, &service_ctx());
+    assert_eq!(pod.get("restartPolicy"), None);
+    assert_eq!(
+        warning_at(&w, "containerDefinitions[0].restartPolicy.enabled").message,
+        "restarted in place by the kubelet in Service pods; the pods of a Task or ScheduledTask run with restartPolicy Never and their containers are not restarted"
     );
 }

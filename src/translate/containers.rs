@@ -259,10 +259,10 @@ fn extended_resources(
         .and_then(|o| o.resource_requirements.as_ref())
         .or(c.resource_requirements.as_ref());
     for rr in reqs.into_iter().flatten() {
-        if let Some(res) = resources::extended_resource(rr.r#type.as_str()) {
-            if let Some(v) = rr.value.clone().filter(|v| !v.is_empty()) {
-                limits.insert(res.to_string(), Quantity(v));
-            }
+        if let Some(res) = resources::extended_resource(rr.r#type.as_str())
+            && let Some(v) = rr.value.clone().filter(|v| !v.is_empty())
+        {
+            limits.insert(res.to_string(), Quantity(v));
         }
     }
     (!limits.is_empty()).then(|| ResourceRequirements {

@@ -253,7 +253,7 @@ pub static FIELDS: &[Field] = &[
     r(
         TD,
         "cpu",
-        "task size (CPU units or vCPU): the CPU requests of the containers that run together sum to it (containers without cpu share what the others leave, rounded to millicores; what none reserves is added to the essential ones) and each container's CPU limit is the task size; with several containers the task-wide cap needs pod-level resources (not used) and the split is reported",
+        "task size (CPU units or vCPU): the CPU requests of the containers that run together sum to it, in proportion to the CPU shares ECS gives them (their cpu, at least 2), so the CPU weights are ECS's; each container's CPU limit is the task size; with several containers the task-wide cap needs pod-level resources (not used) and is reported",
     ),
     r(
         TD,
@@ -326,7 +326,7 @@ pub static FIELDS: &[Field] = &[
     m(
         TD,
         "containerDefinitions[].cpu",
-        "CPU request (the container's reservation and CPU weight): units ÷ 1024 (256 → 250m); not a limit (with a task size, the task size is)",
+        "CPU request (the container's reservation and CPU weight): units ÷ 1024 (256 → 250m); with a task size, its share of the task in proportion to its cpu; not a limit (with a task size, the task size is)",
     ),
     m(
         TD,
@@ -381,7 +381,7 @@ pub static FIELDS: &[Field] = &[
     r(
         TD,
         "containerDefinitions[].restartPolicy.enabled",
-        "containers are restarted in place by the kubelet (the default for Services); false is reported",
+        "containers of Service pods are restarted in place by the kubelet (false is reported); those of Task and ScheduledTask pods (restartPolicy Never) are not (true is reported)",
     ),
     u(
         TD,

@@ -17,7 +17,7 @@ fn milli_of(units: u64) -> u64 {
 }
 
 fn millicores(milli: u64) -> Quantity {
-    if milli % 1000 == 0 {
+    if milli.is_multiple_of(1000) {
         Quantity((milli / 1000).to_string())
     } else {
         Quantity(format!("{milli}m"))
@@ -26,7 +26,7 @@ fn millicores(milli: u64) -> Quantity {
 
 /// MiB as a Kubernetes memory quantity.
 pub fn memory_mib(mib: u64) -> Quantity {
-    if mib > 0 && mib % 1024 == 0 {
+    if mib > 0 && mib.is_multiple_of(1024) {
         Quantity(format!("{}Gi", mib / 1024))
     } else {
         Quantity(format!("{mib}Mi"))
@@ -79,9 +79,10 @@ pub struct Demand {
 }
 
 /// The CPU and memory requests and limits of every container (in the order of the demands).
-/// Container reservations become requests; with a task size, the requests of the containers
-/// that run together sum to exactly the task size (containers without a reservation share what
-/// the others leave) and no container may use more than the task. `cpu_path`/`memory_path`
+/// Without a task size, container reservations become requests. With one, the requests of the
+/// containers that run together sum to exactly the task size (CPU in proportion to the
+/// containers' CPU shares; memory by reservation, containers without one sharing what the
+/// others leave) and no container may use more than the task. `cpu_path`/`memory_path`
 /// name the task size fields in warnings.
 pub fn allocate(
     task: TaskSize,
@@ -130,6 +131,17 @@ impl Kind {
             Kind::Cpu => "cpu",
             Kind::Memory => "memory",
         }
+    }
+
+    fn unit(self) -> &'static str {
+        match self {
+            Kind::Cpu => "CPU units",
+            Kind::Memory => "MiB",
+        }
+    }
+
+    fn shown(self, v: u64) -> String {
+        format!("{v} {}", self.unit())
     }
 }
 
@@ -183,7 +195,7 @@ fn resource_shares(
             limits: asks.iter().map(|a| a.hard.map(quantity)).collect(),
         };
     };
-    let (shares, findings) = share(total, asks, demands);
+    let (shares, findings) = share(total, asks, demands, kind);
     report(total, &shares, &findings, demands, kind, path, w);
     match kind {
         Kind::Cpu => cpu_quantities(total, &shares, demands),
@@ -218,21 +230,68 @@ struct Findings {
     short: Option<u64>,
 }
 
-/// Share `total` out: long-running containers first (own reservations, then the rest shared by
-/// those without one, else added to those with room), then run-to-completion containers get
-/// what the containers running alongside them leave.
-fn share(total: u64, asks: &[Ask], demands: &[Demand]) -> (Shares, Findings) {
+/// Share `total` out among the long-running containers (CPU in proportion to their CPU shares,
+/// memory by reservation), then give each run-to-completion container what the containers
+/// running alongside it leave.
+fn share(total: u64, asks: &[Ask], demands: &[Demand], kind: Kind) -> (Shares, Findings) {
     let limits: Vec<u64> = asks
         .iter()
         .map(|a| a.hard.unwrap_or(total).min(total))
         .collect();
-    let mut requests = vec![0; asks.len()];
     let mut f = Findings::default();
     let running: Vec<usize> = (0..asks.len())
         .filter(|i| demands[*i].lifetime == Lifetime::Task)
         .collect();
+    let mut requests = match kind {
+        Kind::Cpu => cpu_split(total, asks, &running, &mut f),
+        Kind::Memory => memory_split(total, asks, &limits, &running, demands, &mut f),
+    };
+    for (i, d) in demands.iter().enumerate() {
+        if let Lifetime::BeforeMain { alongside } = &d.lifetime {
+            let cap = total.saturating_sub(alongside.iter().map(|j| requests[*j]).sum());
+            let want = asks[i].request.unwrap_or(cap);
+            f.cut |= want > cap;
+            requests[i] = want.min(cap).min(limits[i]);
+        }
+    }
+    (Shares { requests, limits }, f)
+}
+
+/// ECS passes a container `cpu` below 2 (or none) to Docker as 2 CPU shares.
+const MIN_CPU_SHARES: u64 = 2;
+
+/// The task's CPU in proportion to the containers' CPU shares (their `cpu`, at least 2), so the
+/// Kubernetes CPU weights have the ratios of ECS: "Linux containers share unallocated CPU units
+/// with other containers ... with the same ratio as their allocated amount". Each gets the
+/// difference of the rounded running sums, so the requests sum to exactly the task.
+fn cpu_split(total: u64, asks: &[Ask], running: &[usize], f: &mut Findings) -> Vec<u64> {
+    let mut requests = vec![0; asks.len()];
+    let weight = |i: usize| asks[i].request.unwrap_or(0).max(MIN_CPU_SHARES);
+    let weights: u64 = running.iter().map(|i| weight(*i)).sum();
+    f.cut = running.iter().filter_map(|i| asks[*i].request).sum::<u64>() > total;
+    let (mut sum, mut before) = (0, 0);
+    for &i in running {
+        sum += weight(i);
+        let now = total * sum / weights;
+        requests[i] = now - before;
+        before = now;
+    }
+    requests
+}
+
+/// Memory: each container's reservation (memoryReservation, else memory); the rest shared by
+/// the containers without one, else added to those with room under their limit.
+fn memory_split(
+    total: u64,
+    asks: &[Ask],
+    limits: &[u64],
+    running: &[usize],
+    demands: &[Demand],
+    f: &mut Findings,
+) -> Vec<u64> {
+    let mut requests = vec![0; asks.len()];
     let mut left = total;
-    for &i in &running {
+    for &i in running {
         if let Some(r) = asks[i].request {
             let give = r.min(left).min(limits[i]);
             f.cut |= give < r;
@@ -246,22 +305,14 @@ fn share(total: u64, asks: &[Ask], demands: &[Demand]) -> (Shares, Findings) {
         .filter(|i| asks[*i].request.is_none())
         .collect();
     if f.shared_by.is_empty() {
-        top_up(&mut requests, &limits, &running, demands, &mut left, &mut f);
+        top_up(&mut requests, limits, running, demands, &mut left, f);
     } else {
         let n = f.shared_by.len() as u64;
         for (k, &i) in f.shared_by.iter().enumerate() {
             requests[i] = left / n + u64::from((k as u64) < left % n);
         }
     }
-    for (i, d) in demands.iter().enumerate() {
-        if let Lifetime::BeforeMain { alongside } = &d.lifetime {
-            let cap = total.saturating_sub(alongside.iter().map(|j| requests[*j]).sum());
-            let want = asks[i].request.unwrap_or(cap);
-            f.cut |= want > cap;
-            requests[i] = want.min(cap).min(limits[i]);
-        }
-    }
-    (Shares { requests, limits }, f)
+    requests
 }
 
 /// Add the unreserved rest to the long-running containers with room under their limit,
@@ -329,59 +380,7 @@ fn report(
     path: &str,
     w: &mut Warnings,
 ) {
-    let shown = |v: u64| match kind {
-        Kind::Cpu => format!("{v} CPU units"),
-        Kind::Memory => format!("{v} MiB"),
-    };
-    let running: Vec<usize> = (0..demands.len())
-        .filter(|i| demands[*i].lifetime == Lifetime::Task)
-        .collect();
-    let uncapped = running.iter().map(|i| shares.limits[*i]).sum::<u64>() > total;
-    let mut notes = Vec::new();
-    if f.shared_by.len() > 1 {
-        let names: Vec<&str> = f
-            .shared_by
-            .iter()
-            .map(|i| demands[*i].name.as_str())
-            .collect();
-        notes.push(format!(
-            "containers without their own {} ({}) share what the others leave, in equal parts rounded to whole units",
-            kind.key(),
-            names.join(", ")
-        ));
-    }
-    if running.len() > 1 && !f.topped_up.is_empty() {
-        let names: Vec<&str> = f
-            .topped_up
-            .iter()
-            .map(|i| demands[*i].name.as_str())
-            .collect();
-        notes.push(format!(
-            "what no container reserves is added to the request of {}",
-            names.join(", ")
-        ));
-    }
-    if f.cut {
-        notes.push(
-            "the containers reserve more than the task: their requests are cut to fit".into(),
-        );
-    }
-    if let Some(reserved) = f.short {
-        notes.push(format!(
-            "the containers' memory limits allow only {}, so the pod reserves that much",
-            shown(reserved)
-        ));
-    }
-    if uncapped {
-        notes.push(format!(
-            "each container is limited to {}, but Kubernetes cannot cap the containers together at the task size without pod-level resources (not used), so together they may use up to {}",
-            match kind {
-                Kind::Memory => "its own memory or the task size",
-                Kind::Cpu => "the task size",
-            },
-            shown(running.iter().map(|i| shares.limits[*i]).sum())
-        ));
-    }
+    let notes = notes(total, shares, f, demands, kind);
     if notes.is_empty() {
         return;
     }
@@ -392,15 +391,60 @@ fn report(
         path,
         format!(
             "the task size ({}) is shared out as the containers' requests ({} {}): {}",
-            shown(total),
+            kind.shown(total),
             requests.join(", "),
-            match kind {
-                Kind::Cpu => "CPU units",
-                Kind::Memory => "MiB",
-            },
+            kind.unit(),
             notes.join("; ")
         ),
     );
+}
+
+/// What differs from ECS in how the task size was shared out, one note each.
+fn notes(total: u64, shares: &Shares, f: &Findings, demands: &[Demand], kind: Kind) -> Vec<String> {
+    let names = |list: &[usize]| -> String {
+        let names: Vec<&str> = list.iter().map(|i| demands[*i].name.as_str()).collect();
+        names.join(", ")
+    };
+    let running: Vec<usize> = (0..demands.len())
+        .filter(|i| demands[*i].lifetime == Lifetime::Task)
+        .collect();
+    let limits: u64 = running.iter().map(|i| shares.limits[*i]).sum();
+    let mut notes = Vec::new();
+    if f.shared_by.len() > 1 {
+        notes.push(format!(
+            "containers without their own {} ({}) share what the others leave, in equal parts rounded to whole units",
+            kind.key(),
+            names(&f.shared_by)
+        ));
+    }
+    if running.len() > 1 && !f.topped_up.is_empty() {
+        notes.push(format!(
+            "what no container reserves is added to the request of {}",
+            names(&f.topped_up)
+        ));
+    }
+    if f.cut {
+        notes.push(
+            "the containers reserve more than the task: their requests are cut to fit".into(),
+        );
+    }
+    if let Some(reserved) = f.short {
+        notes.push(format!(
+            "the containers' memory limits allow only {}, so the pod reserves that much",
+            kind.shown(reserved)
+        ));
+    }
+    if limits > total {
+        notes.push(format!(
+            "each container is limited to {}, but Kubernetes cannot cap the containers together at the task size without pod-level resources (not used), so together they may use up to {}",
+            match kind {
+                Kind::Memory => "its own memory or the task size",
+                Kind::Cpu => "the task size",
+            },
+            kind.shown(limits)
+        ));
+    }
+    notes
 }
 
 /// Fargate task sizes: for each CPU value, the valid memory values in MiB.
@@ -408,12 +452,12 @@ pub fn fargate_memory_valid(cpu_units: u64, memory_mib: u64) -> bool {
     let gb = |g: u64| g * 1024;
     match cpu_units {
         256 => [512, 1024, 2048].contains(&memory_mib),
-        512 => (gb(1)..=gb(4)).contains(&memory_mib) && memory_mib % 1024 == 0,
-        1024 => (gb(2)..=gb(8)).contains(&memory_mib) && memory_mib % 1024 == 0,
-        2048 => (gb(4)..=gb(16)).contains(&memory_mib) && memory_mib % 1024 == 0,
-        4096 => (gb(8)..=gb(30)).contains(&memory_mib) && memory_mib % 1024 == 0,
-        8192 => (gb(16)..=gb(60)).contains(&memory_mib) && memory_mib % gb(4) == 0,
-        16384 => (gb(32)..=gb(120)).contains(&memory_mib) && memory_mib % gb(8) == 0,
+        512 => (gb(1)..=gb(4)).contains(&memory_mib) && memory_mib.is_multiple_of(1024),
+        1024 => (gb(2)..=gb(8)).contains(&memory_mib) && memory_mib.is_multiple_of(1024),
+        2048 => (gb(4)..=gb(16)).contains(&memory_mib) && memory_mib.is_multiple_of(1024),
+        4096 => (gb(8)..=gb(30)).contains(&memory_mib) && memory_mib.is_multiple_of(1024),
+        8192 => (gb(16)..=gb(60)).contains(&memory_mib) && memory_mib.is_multiple_of(gb(4)),
+        16384 => (gb(32)..=gb(120)).contains(&memory_mib) && memory_mib.is_multiple_of(gb(8)),
         _ => false,
     }
 }
@@ -468,10 +512,11 @@ mod tests {
         ];
         let mut w = Warnings::default();
         let r = allocate(task, &demands, ["cpu", "memory"], &mut w);
-        assert_eq!(r[0].requests, q(&[("cpu", "500m"), ("memory", "1Gi")]));
+        // CPU weights 512 : 2 : 2, as the CPU shares ECS gives them.
+        assert_eq!(r[0].requests, q(&[("cpu", "993m"), ("memory", "1Gi")]));
         assert_eq!(r[0].limits, q(&[("cpu", "1"), ("memory", "1Gi")]));
-        assert_eq!(r[1].requests, q(&[("cpu", "250m"), ("memory", "512Mi")]));
-        assert_eq!(r[2].requests, q(&[("cpu", "250m"), ("memory", "512Mi")]));
+        assert_eq!(r[1].requests, q(&[("cpu", "4m"), ("memory", "512Mi")]));
+        assert_eq!(r[2].requests, q(&[("cpu", "3m"), ("memory", "512Mi")]));
         assert_eq!(r[2].limits, q(&[("cpu", "1"), ("memory", "2Gi")]));
         let w = w.into_vec();
         assert_eq!(w.len(), 2);

@@ -195,11 +195,16 @@ fn build_containers(
         if !mmounts.is_empty() {
             k.volume_mounts.get_or_insert_with(Vec::new).extend(mmounts);
         }
-        if c.restart_policy.as_ref().is_some_and(|r| !r.enabled) && !ctx.run_once {
-            w.approximated(
+        match c.restart_policy.as_ref().map(|r| r.enabled) {
+            Some(false) if !ctx.run_once => w.approximated(
                 at(&path, "restartPolicy.enabled"),
                 "Service pods' containers are always restarted in place by the kubelet",
-            );
+            ),
+            Some(true) => w.approximated(
+                at(&path, "restartPolicy.enabled"),
+                "restarted in place by the kubelet in Service pods; the pods of a Task or ScheduledTask run with restartPolicy Never and their containers are not restarted",
+            ),
+            _ => {}
         }
         built.containers.push(k);
     }
