@@ -488,13 +488,12 @@ fn derive_follow_ups(
                     "Install the AWS Load Balancer Controller (with its IAM policy) in the EKS cluster: Tidewater keeps ECS target groups through its TargetGroupBinding resource and creates ALBs through Ingress".into(),
                     Some(&who),
                 ));
-                out.push(FollowUp::new(
-                    "load-balancing",
-                    format!(
-                        "Target group `{tg}` is kept through TargetGroupBinding `{ns}/{name}`: it must have target type `ip` (awsvpc ECS services use ip; an `instance` target group needs a new ip target group and listener rule), and the load balancer's security group must be allowed to reach the pods (security groups for pods, or the node security group)"
-                    ),
-                    Some(&who),
-                ));
+                let text = if o.pointer("/spec/targetType").and_then(Value::as_str) == Some("instance") {
+                    format!("Target group `{tg}` is kept through TargetGroupBinding `{ns}/{name}`: it must have target type `instance` (bridge and host network modes); the nodes are registered at the Service's node port, so the load balancer's security group must be allowed to reach the nodes' NodePort range")
+                } else {
+                    format!("Target group `{tg}` is kept through TargetGroupBinding `{ns}/{name}`: it must have target type `ip` (awsvpc ECS services use ip), and the load balancer's security group must be allowed to reach the pods (security groups for pods, or the node security group)")
+                };
+                out.push(FollowUp::new("load-balancing", text, Some(&who)));
             }
             "Ingress" => out.push(FollowUp::new(
                 "load-balancing",
@@ -674,15 +673,16 @@ fn from_specs(
                     let ap = efs
                         .pointer("/authorizationConfig/accessPointId")
                         .and_then(Value::as_str);
-                    let claim = match ap {
-                        Some(ap) => format!("efs-{fs}-{ap}"),
-                        None => format!("efs-{fs}"),
+                    let claim = serde_json::from_value(efs.clone())
+                        .map(|e| crate::translate::volumes::efs_claim_name(&e))
+                        .unwrap_or_else(|_| format!("efs-{fs}"));
+                    let root =
+                        str_at(efs, "rootDirectory").filter(|r| r.trim_end_matches('/') != "");
+                    let handle = match (ap, root) {
+                        (Some(ap), _) => format!("{fs}::{ap}"),
+                        (None, Some(root)) => format!("{fs}:{root}"),
+                        (None, None) => fs.to_string(),
                     };
-                    let handle = format!(
-                        "{fs}:{}{}",
-                        str_at(efs, "rootDirectory").unwrap_or(""),
-                        ap.map(|a| format!(":{a}")).unwrap_or_default()
-                    );
                     out.push(FollowUp::new(
                         "storage",
                         format!("EFS file system `{fs}`: create a PersistentVolume (driver efs.csi.aws.com, volumeHandle `{handle}`, ReadWriteMany{}) and the PersistentVolumeClaim `{ns}/{claim}` bound to it", if str_at(efs, "transitEncryption") == Some("ENABLED") { ", mount option tls" } else { "" }),
