@@ -676,8 +676,8 @@ fn from_specs(
                     let claim = serde_json::from_value(efs.clone())
                         .map(|e| crate::translate::volumes::efs_claim_name(&e))
                         .unwrap_or_else(|_| format!("efs-{fs}"));
-                    let root =
-                        str_at(efs, "rootDirectory").filter(|r| r.trim_end_matches('/') != "");
+                    let root = str_at(efs, "rootDirectory")
+                        .filter(|r| !r.trim_end_matches('/').is_empty());
                     let handle = match (ap, root) {
                         (Some(ap), _) => format!("{fs}::{ap}"),
                         (None, Some(root)) => format!("{fs}:{root}"),
