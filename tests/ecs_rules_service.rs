@@ -120,8 +120,13 @@ fn awsvpc_target_groups_are_ip_targets_behind_a_cluster_ip_service() {
 // node instances to which the ALB can route traffic."
 #[test]
 fn bridge_and_host_target_groups_are_instance_targets_behind_a_node_port_service() {
-    for mode in ["bridge", "host"] {
-        let (objects, warnings) = service(load_balanced(), web_task(mode), None);
+    // ECS (networkMode): "If no network mode is specified, the default is bridge."
+    for mode in ["bridge", "host", "unset"] {
+        let mut td = web_task(mode);
+        if mode == "unset" {
+            td.as_object_mut().unwrap().remove("networkMode");
+        }
+        let (objects, warnings) = service(load_balanced(), td, None);
         assert_eq!(
             *one(&objects, "TargetGroupBinding"),
             expected_binding("instance")
