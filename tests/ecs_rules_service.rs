@@ -120,8 +120,13 @@ fn awsvpc_target_groups_are_ip_targets_behind_a_cluster_ip_service() {
 // node instances to which the ALB can route traffic."
 #[test]
 fn bridge_and_host_target_groups_are_instance_targets_behind_a_node_port_service() {
-    for mode in ["bridge", "host"] {
-        let (objects, warnings) = service(load_balanced(), web_task(mode), None);
+    // ECS (networkMode): "If no network mode is specified, the default is bridge."
+    for mode in ["bridge", "host", "unset"] {
+        let mut td = web_task(mode);
+        if mode == "unset" {
+            td.as_object_mut().unwrap().remove("networkMode");
+        }
+        let (objects, warnings) = service(load_balanced(), td, None);
         assert_eq!(
             *one(&objects, "TargetGroupBinding"),
             expected_binding("instance")
@@ -276,10 +281,11 @@ fn expected_external_secrets() -> Vec<Value> {
     ]
 }
 
-// ECS: "For Secrets Manager, use the full ARN of the secret" / "If the SSM Parameter Store
-// parameter exists in the same Region as the task you're launching, then you can use either the
-// full ARN or name of the parameter." External Secrets Operator (AWS provider): a SecretStore's
-// `service` is `SecretsManager` or `ParameterStore`: one store serves one of them.
+// ECS (Secret.valueFrom): "The supported values are either the full ARN of the Secrets Manager
+// secret or the full ARN of the parameter in the SSM Parameter Store." ... "If the SSM Parameter
+// Store parameter exists in the same Region as the task you're launching, then you can use either
+// the full ARN or name of the parameter." External Secrets Operator (AWS provider): a
+// SecretStore's `service` is `SecretsManager` or `ParameterStore`: one store serves one of them.
 #[test]
 fn secrets_manager_and_parameter_store_references_use_their_own_store() {
     let cluster = json!({"secretStore": {
@@ -388,8 +394,8 @@ fn pod_labels(extra: Value) -> Value {
 }
 
 // ECS (CreateService.propagateTags): "Specifies whether to propagate the tags from the task
-// definition to the task. If no value is specified, the tags aren't propagated." With SERVICE
-// the service's tags are propagated.
+// definition to the task. If no value is specified, the tags aren't propagated." ... "The default
+// is NONE." With SERVICE the service's tags are propagated.
 #[test]
 fn propagate_tags_service_puts_the_service_tags_on_the_pods() {
     let (objects, warnings) = service(tagged_service(Some("SERVICE")), tagged_task(), None);
@@ -485,12 +491,12 @@ fn rollout_of(svc: Value) -> (Vec<Value>, Vec<String>) {
     service(svc, web_task("awsvpc"), None)
 }
 
-// ECS (DeploymentConfiguration.minimumHealthyPercent): "the scheduler uses the
-// minimumHealthyPercent as a lower limit on the number of your service's tasks that must remain
-// in the RUNNING state during a deployment, as a percentage of the desiredCount (rounded up to
-// the nearest integer)"; maximumPercent: "an upper limit on the number of your service's tasks
-// that are allowed in the RUNNING or PENDING state during a deployment, as a percentage of the
-// desiredCount (rounded down to the nearest integer)".
+// ECS (DeploymentConfiguration.minimumHealthyPercent): "the minimumHealthyPercent represents a
+// lower limit on the number of your service's tasks that must remain in the RUNNING state during
+// a deployment, as a percentage of the desiredCount (rounded up to the nearest integer)";
+// maximumPercent: "the maximumPercent parameter represents an upper limit on the number of your
+// service's tasks that are allowed in the RUNNING or PENDING state during a deployment, as a
+// percentage of the desiredCount (rounded down to the nearest integer)".
 #[test]
 fn a_fixed_desired_count_keeps_ecs_rounding_in_absolute_bounds() {
     let (objects, warnings) = rollout_of(json!({
@@ -521,7 +527,11 @@ fn absolute_bounds_never_overflow() {
     assert_eq!(ecs_task_bounds(3, 50, 200), (3, 1));
 }
 
-// Kubernetes rounds a maxUnavailable percentage down (the healthy count up, as ECS) and a
+// ECS: "The minimum number of healthy tasks during a deployment is the desiredCount multiplied
+// by the minimumHealthyPercent/100, rounded up to the nearest integer value." and "The minimum
+// healthy percent value is used to define the lower limit on the number of the tasks in the
+// service that remain in the RUNNING state while the container instances are in the DRAINING
+// state." Kubernetes rounds a maxUnavailable percentage down (the healthy count up, as ECS) and a
 // maxSurge percentage up (ECS rounds the maximum down), and a PodDisruptionBudget's minAvailable
 // percentage up (as ECS rounds the healthy count).
 #[test]
@@ -567,9 +577,10 @@ fn autoscaled_services_use_percentages_that_never_exceed_ecs_bounds_or_are_repor
     );
 }
 
-// ECS: "If the minimumHealthyPercent is below 100%, the scheduler can ignore desiredCount
-// temporarily during a deployment" — with 100% and maximumPercent 100% no task may be stopped or
-// added; Kubernetes needs one of the two bounds above zero.
+// ECS: "The minimum number of healthy tasks during a deployment is the desiredCount multiplied
+// by the minimumHealthyPercent/100, rounded up to the nearest integer value." With 100% and a
+// maximumPercent of 100% no task may be stopped or added; Kubernetes needs one of the two
+// rolling-update bounds above zero.
 #[test]
 fn when_no_task_may_be_added_or_removed_one_may_be_unavailable_reported() {
     let (objects, warnings) = rollout_of(json!({
@@ -590,8 +601,9 @@ fn when_no_task_may_be_added_or_removed_one_may_be_unavailable_reported() {
     );
 }
 
-// ECS (DAEMON): "The default value for a daemon service for minimumHealthyPercent is 0%"; the
-// DaemonSet's maxUnavailable percentage is rounded up by Kubernetes.
+// ECS: "The default minimumHealthyPercent value for a service using the DAEMON service schedule
+// is 0% for the CLI, the Amazon Web Services SDKs, and the APIs"; the DaemonSet's maxUnavailable
+// percentage is rounded up by Kubernetes.
 #[test]
 fn daemon_services_stop_at_most_the_unhealthy_share_of_nodes_or_are_reported() {
     let daemon = |min: Option<i32>| {

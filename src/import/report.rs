@@ -518,13 +518,18 @@ impl Rendered<'_> {
                     .and_then(Value::as_str)
                     .unwrap_or("?");
                 self.push("load-balancing", LOAD_BALANCER_CONTROLLER.into(), &who);
-                self.push(
-                    "load-balancing",
+                let text = if o.pointer("/spec/targetType").and_then(Value::as_str)
+                    == Some("instance")
+                {
                     format!(
-                        "Target group `{tg}` is kept through TargetGroupBinding `{ns}/{name}`: it must have target type `ip` (awsvpc ECS services use ip; an `instance` target group needs a new ip target group and listener rule), and the load balancer's security group must be allowed to reach the pods (security groups for pods, or the node security group)"
-                    ),
-                    &who,
-                );
+                        "Target group `{tg}` is kept through TargetGroupBinding `{ns}/{name}`: it must have target type `instance` (bridge and host network modes); the nodes are registered at the Service's node port, so the load balancer's security group must be allowed to reach the nodes' NodePort range"
+                    )
+                } else {
+                    format!(
+                        "Target group `{tg}` is kept through TargetGroupBinding `{ns}/{name}`: it must have target type `ip` (awsvpc ECS services use ip), and the load balancer's security group must be allowed to reach the pods (security groups for pods, or the node security group)"
+                    )
+                };
+                self.push("load-balancing", text, &who);
             }
             "Ingress" => self.push("load-balancing", LOAD_BALANCER_CONTROLLER.into(), &who),
             "HorizontalPodAutoscaler" => self.autoscaler(o, name, &who),
@@ -704,15 +709,15 @@ fn efs_follow_up(efs: &Value, ns: &str, who: &str) -> Option<FollowUp> {
     let ap = efs
         .pointer("/authorizationConfig/accessPointId")
         .and_then(Value::as_str);
-    let claim = match ap {
-        Some(ap) => format!("efs-{fs}-{ap}"),
-        None => format!("efs-{fs}"),
+    let claim = serde_json::from_value(efs.clone())
+        .map(|e| crate::translate::volumes::efs_claim_name(&e))
+        .unwrap_or_else(|_| format!("efs-{fs}"));
+    let root = str_at(efs, "rootDirectory").filter(|r| !r.trim_end_matches('/').is_empty());
+    let handle = match (ap, root) {
+        (Some(ap), _) => format!("{fs}::{ap}"),
+        (None, Some(root)) => format!("{fs}:{root}"),
+        (None, None) => fs.to_string(),
     };
-    let handle = format!(
-        "{fs}:{}{}",
-        str_at(efs, "rootDirectory").unwrap_or(""),
-        ap.map(|a| format!(":{a}")).unwrap_or_default()
-    );
     let tls = if str_at(efs, "transitEncryption") == Some("ENABLED") {
         ", mount option tls"
     } else {

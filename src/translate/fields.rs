@@ -759,7 +759,7 @@ pub static FIELDS: &[Field] = &[
     r(
         SVC,
         "tags[].key",
-        "labels on the created objects (and on the pods with propagateTags SERVICE) when valid, else annotations (reported)",
+        "labels on every created object (and on the pods with propagateTags SERVICE) when valid, else annotations of the Deployment or DaemonSet (and of the pods with propagateTags SERVICE) (reported)",
     ),
     r(
         SVC,
