@@ -279,15 +279,15 @@ fn plan(svc: &Service, ctx: &Context, prev: &ServiceStatus, owner: &Owner) -> Re
     })
 }
 
-/// The cached object of `desired`'s kind and name: `Some(None)` when the kind is cached and the
-/// object is not in the cache; `None` when the kind is not cached.
-fn cached_live(ctx: &Context, ns: &str, desired: &Value) -> Option<Option<Value>> {
+/// The cached object of `desired`'s kind and name, if the cache holds it (`None` as well for a
+/// kind that is not cached).
+fn cached_live(ctx: &Context, ns: &str, desired: &Value) -> Option<Value> {
     let name = desired["metadata"]["name"].as_str().unwrap_or_default();
     let s = &ctx.stores;
     fn v<K: serde::Serialize>(o: Option<Arc<K>>) -> Option<Value> {
         o.map(|o| serde_json::to_value(&*o).expect("objects serialise"))
     }
-    Some(match desired["kind"].as_str().unwrap_or_default() {
+    match desired["kind"].as_str().unwrap_or_default() {
         "Deployment" => v(cached(&s.deployments, ns, name)),
         "DaemonSet" => v(cached(&s.daemon_sets, ns, name)),
         "Service" => v(cached(&s.k8s_services, ns, name)),
@@ -295,8 +295,8 @@ fn cached_live(ctx: &Context, ns: &str, desired: &Value) -> Option<Option<Value>
         "Ingress" => v(cached(&s.ingresses, ns, name)),
         "HorizontalPodAutoscaler" => v(cached(&s.hpas, ns, name)),
         "PodDisruptionBudget" => v(cached(&s.pdbs, ns, name)),
-        _ => return None,
-    })
+        _ => None,
+    }
 }
 
 /// Apply the planned children, then, when the spec or the revision changed, delete the children
@@ -311,7 +311,7 @@ async fn apply_children(
     let ns = svc.namespace().unwrap_or_default();
     // An object missing from the cache may still exist (unlabelled, someone else's): the
     // apply step reads it before writing.
-    let live = |desired: &Value| cached_live(ctx, &ns, desired).flatten();
+    let live = |desired: &Value| cached_live(ctx, &ns, desired);
     let children = apply::apply_all(ctx, &ns, &plan.objects, owner, live).await?;
     if prev.common.observed_generation != svc.metadata.generation
         || prev.task_definition.as_deref() != Some(plan.revision.reference().as_str())
