@@ -219,18 +219,26 @@ fn service_name(svc: &Service) -> String {
         .unwrap_or_else(|| svc.name_any())
 }
 
-/// The circuit breaker settings: (enabled, with rollback).
-fn circuit_breaker(svc: &Service) -> (bool, bool) {
+/// What the deployment circuit breaker does.
+struct Breaker {
+    /// It fails a rollout that does not progress.
+    enable: bool,
+    /// It then rolls back to the last completed deployment.
+    rollback: bool,
+}
+
+/// The Service's `deploymentCircuitBreaker` (off when absent).
+fn circuit_breaker(svc: &Service) -> Breaker {
     let b = svc
         .spec
         .create
         .deployment_configuration
         .as_ref()
         .and_then(|d| d.deployment_circuit_breaker.as_ref());
-    (
-        b.is_some_and(|b| b.enable),
-        b.is_some_and(|b| b.enable && b.rollback),
-    )
+    Breaker {
+        enable: b.is_some_and(|b| b.enable),
+        rollback: b.is_some_and(|b| b.enable && b.rollback),
+    }
 }
 
 /// What to apply: the spec's revision, or, when its deployment already failed and the circuit
@@ -255,8 +263,8 @@ fn plan(svc: &Service, ctx: &Context, prev: &ServiceStatus, owner: &Owner) -> Re
         resolve_and_translate(ctx, svc, &reference, &running)?,
         owner,
     );
-    let (_, rollback) = circuit_breaker(svc);
-    let target = rollback
+    let target = circuit_breaker(svc)
+        .rollback
         .then(|| rollout::has_failed(prev, &plan.number))
         .filter(|failed| *failed)
         .and_then(|_| rollout::rollback_target(prev, &plan.number));
@@ -448,7 +456,7 @@ fn observation(ctx: &Context, svc: &Service, plan: &Plan, now: Timestamp) -> Obs
     } else {
         cached(&ctx.stores.deployments, &ns, &plan.workload).map(|d| deployment_facts(&d))
     };
-    let (circuit_breaker, rollback) = circuit_breaker(svc);
+    let breaker = circuit_breaker(svc);
     Observation {
         service: service_name(svc),
         primary: plan.number.clone(),
@@ -456,8 +464,8 @@ fn observation(ctx: &Context, svc: &Service, plan: &Plan, now: Timestamp) -> Obs
         desired: desired_count(svc, plan, workload.as_ref()),
         pods,
         workload,
-        circuit_breaker,
-        rollback,
+        circuit_breaker: breaker.enable,
+        rollback: breaker.rollback,
         reason: plan.reason.clone(),
         now,
     }
