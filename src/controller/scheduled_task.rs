@@ -78,16 +78,10 @@ fn resolve_and_translate(st: &ScheduledTask, ctx: &Context, owner: &Owner) -> Re
 }
 
 /// The Event for a written CronJob: what the user would want to know changed.
-pub fn change_note(
-    prev: &ScheduledTaskStatus,
-    schedule: &str,
-    expression: &str,
-    disabled: bool,
-    was_disabled: Option<bool>,
-    generation_changed: bool,
-) -> (&'static str, String) {
-    match (&prev.schedule, was_disabled) {
-        (None, _) | (_, None) => (
+pub fn change_note(prev: &ScheduledTaskStatus, r: &Reconciled) -> Note {
+    let (schedule, expression, disabled) = (&r.schedule, &r.expression, r.disabled);
+    match (&prev.schedule, r.was_disabled) {
+        (None, _) | (_, None) => Note::normal(
             "Scheduled",
             format!(
                 "{expression} runs as CronJob schedule `{schedule}`{}",
@@ -98,24 +92,23 @@ pub fn change_note(
                 }
             ),
         ),
-        (Some(old), _) if old != schedule => (
+        (Some(old), _) if old != schedule => Note::normal(
             "ScheduleChanged",
             format!("schedule changed from `{old}` to `{schedule}` ({expression})"),
         ),
         (_, Some(was)) if was != disabled => {
             if disabled {
-                (
-                    "Disabled",
-                    "schedule DISABLED: the CronJob is suspended".into(),
-                )
+                Note::normal("Disabled", "schedule DISABLED: the CronJob is suspended")
             } else {
-                ("Enabled", "schedule ENABLED: the CronJob runs again".into())
+                Note::normal("Enabled", "schedule ENABLED: the CronJob runs again")
             }
         }
-        _ if generation_changed => ("Updated", "the CronJob was updated to the new spec".into()),
-        _ => (
+        _ if prev.common.observed_generation != r.generation => {
+            Note::normal("Updated", "the CronJob was updated to the new spec")
+        }
+        _ => Note::normal(
             "ObjectsReapplied",
-            "object(s) brought back in line with the spec and its task definition (a new revision, a Cluster change or a hand edit)".into(),
+            "object(s) brought back in line with the spec and its task definition (a new revision, a Cluster change or a hand edit)",
         ),
     }
 }
@@ -231,15 +224,7 @@ pub fn compute_status(
     );
     let mut notes = Vec::new();
     if r.children.written > 0 && r.children.refused.is_empty() {
-        let (reason, note) = change_note(
-            prev,
-            &r.schedule,
-            &r.expression,
-            r.disabled,
-            r.was_disabled,
-            prev.common.observed_generation != r.generation,
-        );
-        notes.push(Note::normal(reason, note));
+        notes.push(change_note(prev, r));
     }
     notes.extend(r.children.refused.note(&prev.common.conditions));
     notes.extend(status::warnings_note(&prev.common.warnings, &r.warnings));
@@ -294,44 +279,46 @@ mod tests {
 
     #[test]
     fn change_notes_name_what_changed() {
-        let none = ScheduledTaskStatus::default();
-        let (r, n) = change_note(&none, "*/5 * * * *", "rate(5 minutes)", false, None, true);
-        assert_eq!(r, "Scheduled");
-        assert_eq!(n, "rate(5 minutes) runs as CronJob schedule `*/5 * * * *`");
+        let every_5 = reconciled(false, 1);
+        let note = |prev: &ScheduledTaskStatus, r: &Reconciled| change_note(prev, r);
+        assert_eq!(
+            note(&ScheduledTaskStatus::default(), &every_5),
+            Note::normal(
+                "Scheduled",
+                "rate(5 minutes) runs as CronJob schedule `*/5 * * * *`"
+            )
+        );
         let prev = ScheduledTaskStatus {
             schedule: Some("*/5 * * * *".into()),
             ..ScheduledTaskStatus::default()
         };
-        let (r, n) = change_note(&prev, "0 * * * *", "rate(1 hour)", false, Some(false), true);
-        assert_eq!(r, "ScheduleChanged");
-        assert!(n.contains("`*/5 * * * *` to `0 * * * *`"), "{n}");
-        let (r, _) = change_note(
-            &prev,
-            "*/5 * * * *",
-            "rate(5 minutes)",
-            true,
-            Some(false),
-            true,
+        let hourly = Reconciled {
+            expression: "rate(1 hour)".into(),
+            schedule: "0 * * * *".into(),
+            ..reconciled(false, 1)
+        };
+        assert_eq!(
+            note(&prev, &hourly),
+            Note::normal(
+                "ScheduleChanged",
+                "schedule changed from `*/5 * * * *` to `0 * * * *` (rate(1 hour))"
+            )
         );
-        assert_eq!(r, "Disabled");
-        let (r, _) = change_note(
-            &prev,
-            "*/5 * * * *",
-            "rate(5 minutes)",
-            false,
-            Some(true),
-            true,
-        );
-        assert_eq!(r, "Enabled");
-        let (r, _) = change_note(
-            &prev,
-            "*/5 * * * *",
-            "rate(5 minutes)",
-            false,
-            Some(false),
-            false,
-        );
-        assert_eq!(r, "ObjectsReapplied");
+        assert_eq!(note(&prev, &reconciled(true, 1)).reason, "Disabled");
+        let enabled = Reconciled {
+            was_disabled: Some(true),
+            ..reconciled(false, 1)
+        };
+        assert_eq!(note(&prev, &enabled).reason, "Enabled");
+        assert_eq!(note(&prev, &every_5).reason, "Updated");
+        let same_generation = ScheduledTaskStatus {
+            common: CommonStatus {
+                observed_generation: Some(2),
+                ..CommonStatus::default()
+            },
+            ..prev
+        };
+        assert_eq!(note(&same_generation, &every_5).reason, "ObjectsReapplied");
     }
 
     use crate::api::common::CommonStatus;

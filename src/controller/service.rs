@@ -166,18 +166,26 @@ fn service_name(svc: &Service) -> String {
         .unwrap_or_else(|| svc.name_any())
 }
 
-/// The circuit breaker settings: (enabled, with rollback).
-fn circuit_breaker(svc: &Service) -> (bool, bool) {
+/// What the deployment circuit breaker does.
+struct Breaker {
+    /// It fails a rollout that does not progress.
+    enable: bool,
+    /// It then rolls back to the last completed deployment.
+    rollback: bool,
+}
+
+/// The Service's `deploymentCircuitBreaker` (off when absent).
+fn circuit_breaker(svc: &Service) -> Breaker {
     let b = svc
         .spec
         .create
         .deployment_configuration
         .as_ref()
         .and_then(|d| d.deployment_circuit_breaker.as_ref());
-    (
-        b.is_some_and(|b| b.enable),
-        b.is_some_and(|b| b.enable && b.rollback),
-    )
+    Breaker {
+        enable: b.is_some_and(|b| b.enable),
+        rollback: b.is_some_and(|b| b.enable && b.rollback),
+    }
 }
 
 /// What to apply: the spec's revision, or, when its deployment already failed and the circuit
@@ -202,8 +210,8 @@ fn plan(svc: &Service, ctx: &Context, prev: &ServiceStatus, owner: &Owner) -> Re
         resolve_and_translate(ctx, svc, &reference, &running)?,
         owner,
     );
-    let (_, rollback) = circuit_breaker(svc);
-    let target = rollback
+    let target = circuit_breaker(svc)
+        .rollback
         .then(|| rollout::has_failed(prev, &plan.number))
         .filter(|failed| *failed)
         .and_then(|_| rollout::rollback_target(prev, &plan.number));
@@ -226,15 +234,15 @@ fn plan(svc: &Service, ctx: &Context, prev: &ServiceStatus, owner: &Owner) -> Re
     })
 }
 
-/// The cached object of `desired`'s kind and name: `Some(None)` when the kind is cached and the
-/// object is not in the cache; `None` when the kind is not cached.
-fn cached_live(ctx: &Context, ns: &str, desired: &Value) -> Option<Option<Value>> {
+/// The cached object of `desired`'s kind and name, if the cache holds it (`None` as well for a
+/// kind that is not cached).
+fn cached_live(ctx: &Context, ns: &str, desired: &Value) -> Option<Value> {
     let name = desired["metadata"]["name"].as_str().unwrap_or_default();
     let s = &ctx.stores;
     fn v<K: serde::Serialize>(o: Option<Arc<K>>) -> Option<Value> {
         o.map(|o| serde_json::to_value(&*o).expect("objects serialise"))
     }
-    Some(match desired["kind"].as_str().unwrap_or_default() {
+    match desired["kind"].as_str().unwrap_or_default() {
         "Deployment" => v(cached(&s.deployments, ns, name)),
         "DaemonSet" => v(cached(&s.daemon_sets, ns, name)),
         "Service" => v(cached(&s.k8s_services, ns, name)),
@@ -242,8 +250,8 @@ fn cached_live(ctx: &Context, ns: &str, desired: &Value) -> Option<Option<Value>
         "Ingress" => v(cached(&s.ingresses, ns, name)),
         "HorizontalPodAutoscaler" => v(cached(&s.hpas, ns, name)),
         "PodDisruptionBudget" => v(cached(&s.pdbs, ns, name)),
-        _ => return None,
-    })
+        _ => None,
+    }
 }
 
 /// Apply the planned children, then, when the spec or the revision changed, delete the children
@@ -258,7 +266,7 @@ async fn apply_children(
     let ns = svc.namespace().unwrap_or_default();
     // An object missing from the cache may still exist (unlabelled, someone else's): the
     // apply step reads it before writing.
-    let live = |desired: &Value| cached_live(ctx, &ns, desired).flatten();
+    let live = |desired: &Value| cached_live(ctx, &ns, desired);
     let children = apply::apply_all(ctx, &ns, &plan.objects, owner, live).await?;
     if prev.common.observed_generation != svc.metadata.generation
         || prev.task_definition.as_deref() != Some(plan.revision.reference().as_str())
@@ -395,7 +403,7 @@ fn observation(ctx: &Context, svc: &Service, plan: &Plan, now: Timestamp) -> Obs
     } else {
         cached(&ctx.stores.deployments, &ns, &plan.workload).map(|d| deployment_facts(&d))
     };
-    let (circuit_breaker, rollback) = circuit_breaker(svc);
+    let breaker = circuit_breaker(svc);
     Observation {
         service: service_name(svc),
         primary: plan.number.clone(),
@@ -403,8 +411,8 @@ fn observation(ctx: &Context, svc: &Service, plan: &Plan, now: Timestamp) -> Obs
         desired: desired_count(svc, plan, workload.as_ref()),
         pods,
         workload,
-        circuit_breaker,
-        rollback,
+        circuit_breaker: breaker.enable,
+        rollback: breaker.rollback,
         reason: plan.reason.clone(),
         now,
     }
