@@ -61,9 +61,17 @@ main() {
     done
   }
 
+  # Figures the tests measured (fault timings, counts), printed at the end (support::report).
+  export TIDEWATER_E2E_REPORT="${TIDEWATER_E2E_REPORT:-$(mktemp -t tidewater-e2e-report.XXXXXX)}"
+
   on_exit() {
     local rc=$?
     trap - EXIT
+    if [[ -s "$TIDEWATER_E2E_REPORT" ]]; then
+      log "figures measured by the tests:"
+      sed 's/^/[e2e]   /' "$TIDEWATER_E2E_REPORT" >&2
+    fi
+    rm -f "$TIDEWATER_E2E_REPORT"
     if [[ $rc != 0 ]]; then
       log "FAILED (exit $rc); tail of the control plane logs:"
       TAIL_LINES=60 "$CLUSTER" logs >&2 || true

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail, ensure};
 use k8s_openapi::api::apps::v1::{ControllerRevision, Deployment};
-use k8s_openapi::api::core::v1::{Service as KService, ServiceAccount};
+use k8s_openapi::api::core::v1::Service as KService;
 use kube::ResourceExt;
 use kube::api::ListParams;
 use serde_json::json;
@@ -109,7 +109,7 @@ fn by_owner<K: kube::Resource>(
     Ok(out)
 }
 
-/// Exactly one Deployment, Kubernetes Service, ServiceAccount and TargetGroupBinding per Service,
+/// Exactly one Deployment, Kubernetes Service and TargetGroupBinding per Service,
 /// none orphaned, and one revision per task definition.
 async fn exactly_one_of_each(ctx: &Ctx, n: usize) -> Result<()> {
     let lp = ListParams::default();
@@ -134,13 +134,6 @@ async fn exactly_one_of_each(ctx: &Ctx, n: usize) -> Result<()> {
         (
             "Service",
             by_owner(&ctx.api::<KService>().list(&lp).await?.items, &services)?,
-        ),
-        (
-            "ServiceAccount",
-            by_owner(
-                &ctx.api::<ServiceAccount>().list(&lp).await?.items,
-                &services,
-            )?,
         ),
     ];
     for (kind, owned) in &counts {
@@ -187,11 +180,11 @@ async fn kill_9_during_convergence_leaves_one_of_each_child() {
         let last_start = Instant::now();
         all_steady(&ctx, N, Duration::from_secs(240)).await?;
         exactly_one_of_each(&ctx, N).await?;
-        eprintln!(
+        support::report(&format!(
             "fault kill -9: {KILLS} kills during the convergence of {N} Services; converged {:.1?} after the last restart ({:.1?} in all); exactly one of each child, no orphans, one revision per task definition",
             last_start.elapsed(),
             t0.elapsed()
-        );
+        ));
         Ok(())
     })
     .await;
@@ -237,9 +230,9 @@ async fn an_apiserver_outage_is_survived_and_caught_up() {
         let outage = down.elapsed();
         let caught_up = scale_and_converge(&ctx, 2, Duration::from_secs(120)).await?;
         ensure!(op.running(), "the operator exited during the outage:\n{}", op.logs());
-        eprintln!(
+        support::report(&format!(
             "fault apiserver: down {outage:.1?}; a change made once it was ready converged in {caught_up:.1?}; operator still running"
-        );
+        ));
         Ok(())
     })
     .await;
@@ -260,9 +253,9 @@ async fn an_etcd_restart_is_survived_and_caught_up() {
         let outage = down.elapsed();
         let caught_up = scale_and_converge(&ctx, 2, Duration::from_secs(120)).await?;
         ensure!(op.running(), "the operator exited during the etcd restart:\n{}", op.logs());
-        eprintln!(
+        support::report(&format!(
             "fault etcd: restarted after {outage:.1?}; a change made once the apiserver was ready converged in {caught_up:.1?}; operator still running"
-        );
+        ));
         Ok(())
     })
     .await;
@@ -309,9 +302,9 @@ async fn the_leader_fails_over_on_kill_9_and_on_sigterm() {
         ensure!(leader_among(&[&c], Duration::from_secs(60)).await? == 0);
         let term_failover = t1.elapsed();
         scale_and_converge(&ctx, 1, support::WAIT).await?;
-        eprintln!(
+        support::report(&format!(
             "fault leader: kill -9 failover {kill_failover:.1?} (then a change converged in {converged:.1?}); SIGTERM failover {term_failover:.1?}"
-        );
+        ));
         Ok(())
     })
     .await;

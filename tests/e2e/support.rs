@@ -418,3 +418,20 @@ pub fn yaml_files(dir: &Path) -> Vec<PathBuf> {
     files.sort();
     files
 }
+
+/// Prints a figure a test measured and appends it to `$TIDEWATER_E2E_REPORT` when set
+/// (hack/e2e.sh prints that file at the end of the run, so the figures show even though the
+/// test harness captures the output of passing tests).
+pub fn report(line: &str) {
+    eprintln!("{line}");
+    if let Some(path) = std::env::var_os("TIDEWATER_E2E_REPORT").filter(|p| !p.is_empty()) {
+        use std::io::Write as _;
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
+            let _ = writeln!(f, "{line}");
+        }
+    }
+}
