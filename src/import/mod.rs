@@ -19,6 +19,8 @@ pub mod aws_cli;
 pub mod cloudformation;
 pub mod convert;
 pub mod detect;
+pub mod files;
+pub mod limits;
 pub mod model;
 pub mod report;
 pub mod terraform;
@@ -33,6 +35,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 pub use detect::Format;
+pub use files::Files;
 pub use report::Report;
 
 /// Command-line arguments of `tidewater import`.
@@ -249,6 +252,17 @@ pub enum ImportError {
         /// What is wrong.
         message: String,
     },
+    /// The input was refused: a file read outside the module directory, an input that is not
+    /// a regular file or is too large, nesting too deep, an evaluation that grows without bound.
+    #[error("{file}: {path}: {message}")]
+    Refused {
+        /// The file.
+        file: String,
+        /// Where (`.`, `line L, column C`, or the path being evaluated).
+        path: String,
+        /// Why.
+        message: String,
+    },
     /// Two inputs produce the same object.
     #[error("{file}: {path}: {message}")]
     Duplicate {
@@ -271,6 +285,7 @@ impl ImportError {
             ImportError::MissingField { .. } => "missing-field",
             ImportError::InvalidValue { .. } => "invalid-value",
             ImportError::Rejected { .. } => "rejected",
+            ImportError::Refused { .. } => "refused",
             ImportError::Duplicate { .. } => "duplicate",
         }
     }
@@ -284,6 +299,7 @@ impl ImportError {
             | ImportError::MissingField { file, .. }
             | ImportError::InvalidValue { file, .. }
             | ImportError::Rejected { file, .. }
+            | ImportError::Refused { file, .. }
             | ImportError::Duplicate { file, .. } => file,
         }
     }
@@ -297,6 +313,7 @@ impl ImportError {
             | ImportError::MissingField { path, .. }
             | ImportError::InvalidValue { path, .. }
             | ImportError::Rejected { path, .. }
+            | ImportError::Refused { path, .. }
             | ImportError::Duplicate { path, .. } => path,
         }
     }
@@ -312,6 +329,7 @@ impl ImportError {
             ImportError::UnknownShape { message, .. }
             | ImportError::InvalidValue { message, .. }
             | ImportError::Rejected { message, .. }
+            | ImportError::Refused { message, .. }
             | ImportError::Duplicate { message, .. } => message.clone(),
         }
     }
@@ -454,11 +472,22 @@ pub fn import(
     opts: &Options,
     read: &dyn Fn(&str) -> Option<String>,
 ) -> Import {
+    import_with(inputs, opts, Files::Function(read))
+}
+
+/// Import the inputs, Terraform's `file()` and `templatefile()` reading through `files`
+/// (always confined to the module directory).
+pub fn import_with(inputs: &[InputFile], opts: &Options, files: Files<'_>) -> Import {
     let mut parsed = Parsed::default();
     let mut formats = Vec::new();
     // Terraform: one module per directory.
     let mut modules: BTreeMap<String, Vec<&InputFile>> = BTreeMap::new();
     for input in inputs {
+        if let Err(e) = limits::check_text(&input.file, &input.text) {
+            formats.push((input.file.clone(), Format::Unknown(e.message())));
+            parsed.errors.push(e);
+            continue;
+        }
         let format = detect::detect(&input.file, &input.text);
         formats.push((input.file.clone(), format.clone()));
         match format {
@@ -477,8 +506,11 @@ pub fn import(
             Format::Unknown(_) => parsed.errors.push(format.into_error(&input.file)),
         }
     }
-    for (dir, files) in modules {
-        merge(&mut parsed, terraform::import(&dir, &files, opts, read));
+    for (dir, files_of_module) in modules {
+        merge(
+            &mut parsed,
+            terraform::import(&dir, &files_of_module, opts, files),
+        );
     }
     finish(parsed, formats, opts)
 }
