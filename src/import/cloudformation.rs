@@ -10,6 +10,7 @@
 
 use super::assemble::{self, Part, Schedule};
 use super::convert::{Association, Collected, Conversion, Resource, Spelling, Target};
+use super::dynamic;
 use super::limits::{Budget, Exceeded};
 use super::model::Rename;
 use super::{ImportError, Imported, Note, NoteKind, Options, Parsed, Skipped, Source, kebab};
@@ -1052,8 +1053,21 @@ fn resource(
         at: format!("{path}.Properties"),
         notes,
     };
+    let secret_arn_prefix = if evaluated.to_string().contains(dynamic::MARKER) {
+        let arn = "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:";
+        let v = ev.sub(arn, &Map::new());
+        ev.text_of(&v)
+    } else {
+        String::new()
+    };
+    let before = collected.parsed.objects.len();
     let conversion = ev.conversion(file);
     convert_resource(&conversion, &ty, r, target_resource_id, collected);
+    if ty == "AWS::ECS::TaskDefinition" {
+        for obj in &mut collected.parsed.objects[before..] {
+            dynamic::to_secrets(obj, &secret_arn_prefix);
+        }
+    }
     None
 }
 

@@ -19,6 +19,7 @@ pub mod aws_cli;
 pub mod cloudformation;
 pub mod convert;
 pub mod detect;
+pub mod dynamic;
 pub mod files;
 pub mod limits;
 pub mod model;
@@ -841,36 +842,111 @@ pub fn file_name(m: &Manifest) -> String {
     format!("{}-{}.yaml", m.kind.as_str().to_ascii_lowercase(), m.name)
 }
 
+/// The name standard input (`-f -`) is reported under.
+pub const STDIN: &str = "<stdin>";
+
 /// Expand files and directories (recursively) into the files to import, in a stable order.
+/// Each directory is walked once (a symlink back to an ancestor is not followed again); `-` is
+/// kept (standard input).
 pub fn collect_files(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
+    let mut walked = BTreeSet::new();
     for p in paths {
-        if p.is_dir() {
-            let mut entries: Vec<PathBuf> = std::fs::read_dir(p)?
-                .map(|e| e.map(|e| e.path()))
-                .collect::<Result<_, _>>()?;
-            entries.sort();
-            // A Terraform module directory: its other files are data for file() and
-            // templatefile(), not inputs.
-            let module = entries
-                .iter()
-                .any(|e| e.is_file() && e.extension().is_some_and(|x| x == "tf"));
-            for e in entries {
-                if e.is_dir() {
-                    out.extend(collect_files(&[e])?);
-                } else if module {
-                    if e.extension().is_some_and(|x| x == "tf" || x == "tfvars") {
-                        out.push(e);
-                    }
-                } else if detect::importable_name(&e) {
-                    out.push(e);
-                }
-            }
-        } else {
-            out.push(p.clone());
-        }
+        collect(p, &mut walked, &mut out)?;
     }
     Ok(out)
+}
+
+fn collect(p: &Path, walked: &mut BTreeSet<PathBuf>, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    if !p.is_dir() {
+        out.push(p.to_path_buf());
+        return Ok(());
+    }
+    if !walked.insert(std::fs::canonicalize(p)?) {
+        return Ok(());
+    }
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(p)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<_, _>>()?;
+    entries.sort();
+    // A Terraform module directory: its other files are data for file() and templatefile(),
+    // not inputs.
+    let module = entries
+        .iter()
+        .any(|e| e.is_file() && e.extension().is_some_and(|x| x == "tf"));
+    for e in entries {
+        if e.is_dir() {
+            collect(&e, walked, out)?;
+        } else if module {
+            if e.extension().is_some_and(|x| x == "tf" || x == "tfvars") {
+                out.push(e);
+            }
+        } else if detect::importable_name(&e) {
+            out.push(e);
+        }
+    }
+    Ok(())
+}
+
+/// Read the inputs: files (regular files up to the size limit, UTF-8) or standard input.
+fn read_inputs(files: Vec<PathBuf>) -> (Vec<InputFile>, Vec<ImportError>) {
+    let mut inputs = Vec::new();
+    let mut errors = Vec::new();
+    for f in files {
+        let stdin = f.as_os_str() == "-";
+        let name = if stdin {
+            STDIN.to_string()
+        } else {
+            f.display().to_string()
+        };
+        let text = if stdin {
+            files::read_stdin()
+        } else {
+            files::read_regular(&f)
+        };
+        match text {
+            Ok(text) => inputs.push(InputFile { file: name, text }),
+            Err(files::InputError::Io(e)) => errors.push(ImportError::Read {
+                file: name,
+                message: e.to_string(),
+            }),
+            Err(e) => errors.push(ImportError::Refused {
+                file: name,
+                path: ".".into(),
+                message: e.to_string(),
+            }),
+        }
+    }
+    (inputs, errors)
+}
+
+/// Write one file per manifest into `dir` (atomically, never through a symlink).
+fn write_manifests(dir: &Path, manifests: &[Manifest]) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    for m in manifests {
+        let path = dir.join(file_name(m));
+        files::write_atomic(&path, &to_yaml(std::slice::from_ref(m)))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
+fn write_report(args: &Args, report: &Report) -> Result<(), String> {
+    let Some(path) = &args.report else {
+        return Ok(());
+    };
+    let format = args.report_format.unwrap_or_else(|| {
+        if path.extension().is_some_and(|e| e == "json") {
+            ReportFormat::Json
+        } else {
+            ReportFormat::Markdown
+        }
+    });
+    let text = match format {
+        ReportFormat::Json => report.to_json(),
+        ReportFormat::Markdown => report.to_markdown(),
+    };
+    files::write_atomic(path, &text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// Run `tidewater import`.
@@ -882,60 +958,26 @@ pub fn main(args: Args) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let mut inputs = Vec::new();
-    let mut read_errors = Vec::new();
-    for f in files {
-        let name = f.display().to_string();
-        match std::fs::read_to_string(&f) {
-            Ok(text) => inputs.push(InputFile { file: name, text }),
-            Err(e) => read_errors.push(ImportError::Read {
-                file: name,
-                message: e.to_string(),
-            }),
-        }
-    }
+    let (inputs, mut read_errors) = read_inputs(files);
     let opts = Options {
-        params: args.params.into_iter().collect(),
-        namespace: args.namespace,
+        params: args.params.iter().cloned().collect(),
+        namespace: args.namespace.clone(),
     };
-    let read = |path: &str| std::fs::read_to_string(path).ok();
-    let mut result = import(&inputs, &opts, &read);
+    let mut result = import_with(&inputs, &opts, Files::FileSystem);
     if !read_errors.is_empty() {
         read_errors.extend(result.report.errors);
         result.report.errors = read_errors;
     }
-    match &args.output_dir {
-        Some(dir) => {
-            if let Err(e) = std::fs::create_dir_all(dir) {
-                eprintln!("error: {}: {e}", dir.display());
-                return ExitCode::FAILURE;
-            }
-            for m in &result.manifests {
-                let path = dir.join(file_name(m));
-                if let Err(e) = std::fs::write(&path, to_yaml(std::slice::from_ref(m))) {
-                    eprintln!("error: {}: {e}", path.display());
-                    return ExitCode::FAILURE;
-                }
-            }
+    let written = match &args.output_dir {
+        Some(dir) => write_manifests(dir, &result.manifests),
+        None => {
+            print!("{}", to_yaml(&result.manifests));
+            Ok(())
         }
-        None => print!("{}", to_yaml(&result.manifests)),
-    }
-    if let Some(path) = &args.report {
-        let format = args.report_format.unwrap_or_else(|| {
-            if path.extension().is_some_and(|e| e == "json") {
-                ReportFormat::Json
-            } else {
-                ReportFormat::Markdown
-            }
-        });
-        let text = match format {
-            ReportFormat::Json => result.report.to_json(),
-            ReportFormat::Markdown => result.report.to_markdown(),
-        };
-        if let Err(e) = std::fs::write(path, text) {
-            eprintln!("error: {}: {e}", path.display());
-            return ExitCode::FAILURE;
-        }
+    };
+    if let Err(e) = written.and_then(|_| write_report(&args, &result.report)) {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
     }
     if args.quiet {
         for e in &result.report.errors {
