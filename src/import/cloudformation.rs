@@ -170,6 +170,8 @@ struct Eval<'a> {
     trail: Vec<String>,
     /// Mapping entries being evaluated (a cycle guard).
     in_maps: BTreeSet<String>,
+    /// How many intrinsic functions are being evaluated.
+    in_intrinsic: usize,
 }
 
 fn type_of(res: &Value) -> &str {
@@ -222,6 +224,7 @@ impl<'a> Eval<'a> {
             budget: Budget::default(),
             trail: Vec::new(),
             in_maps: BTreeSet::new(),
+            in_intrinsic: 0,
         }
     }
 
@@ -571,7 +574,11 @@ impl<'a> Eval<'a> {
     }
 
     /// Evaluate `v` at `.key` or `[i]` of the current path.
+    /// (Inside an intrinsic function's arguments the path stays the property's.)
     fn eval_at(&mut self, step: String, v: &Value) -> Value {
+        if self.in_intrinsic > 0 {
+            return self.eval(v);
+        }
         self.trail.push(step);
         let out = self.eval(v);
         self.trail.pop();
@@ -617,7 +624,9 @@ impl<'a> Eval<'a> {
 
     /// An intrinsic function's value, counted against the budget.
     fn intrinsic(&mut self, k: &str, arg: &Value) -> Value {
+        self.in_intrinsic += 1;
         let v = self.intrinsic_unbounded(k, arg);
+        self.in_intrinsic -= 1;
         let trail = &self.trail;
         if self.budget.produced(&v, &|| trail.concat()) {
             v
@@ -808,7 +817,8 @@ impl<'a> Eval<'a> {
             let key = texts.join(".");
             if !self.in_maps.insert(key.clone()) {
                 let at = self.trail.concat();
-                self.budget.fail(at, format!("Fn::FindInMap `{key}` refers back to itself"));
+                self.budget
+                    .fail(at, format!("Fn::FindInMap `{key}` refers back to itself"));
                 return Value::Null;
             }
             let v = self.eval(&v);

@@ -42,9 +42,15 @@ pub fn parse(value: &str, secret_arn_prefix: &str) -> Option<SecretRef> {
 fn secret(rest: &str, arn_prefix: &str) -> Option<SecretRef> {
     let parts: Vec<&str> = rest.split(':').collect();
     let (id, selectors) = if rest.starts_with("arn:") {
-        (parts.get(..7)?.join(":"), parts.get(7..).unwrap_or_default())
+        (
+            parts.get(..7)?.join(":"),
+            parts.get(7..).unwrap_or_default(),
+        )
     } else {
-        (parts.first()?.to_string(), parts.get(1..).unwrap_or_default())
+        (
+            parts.first()?.to_string(),
+            parts.get(1..).unwrap_or_default(),
+        )
     };
     if id.is_empty() {
         return None;
@@ -154,8 +160,10 @@ impl Moves {
             let to = format!("{base}.secrets[{}]", secrets.len());
             let name = text(&e, "name");
             if let Some(r) = self.secret(&value, prefix, fields, &from, &to, "value") {
-                self.fields
-                    .push((format!("{to}.name"), source_of(fields, &format!("{from}.name"))));
+                self.fields.push((
+                    format!("{to}.name"),
+                    source_of(fields, &format!("{from}.name")),
+                ));
                 secrets.push(json!({"name": name, "valueFrom": r}));
             }
         }
@@ -190,7 +198,10 @@ impl Moves {
                 continue;
             }
             let from = format!("{base}.logConfiguration.options.{k}");
-            let to = format!("{base}.logConfiguration.secretOptions[{}]", secret_options.len());
+            let to = format!(
+                "{base}.logConfiguration.secretOptions[{}]",
+                secret_options.len()
+            );
             self.forget.push(from.clone());
             if let Some(r) = self.secret(&value, prefix, fields, &from, &to, "") {
                 secret_options.push(json!({"name": k, "valueFrom": r}));
@@ -302,10 +313,15 @@ mod tests {
             Some(format!("{PREFIX}db:password::"))
         );
         assert_eq!(
-            r("{{resolve:secretsmanager:arn:aws:secretsmanager:us-east-1:1:secret:db-AbC:SecretString:user:AWSCURRENT}}"),
+            r(
+                "{{resolve:secretsmanager:arn:aws:secretsmanager:us-east-1:1:secret:db-AbC:SecretString:user:AWSCURRENT}}"
+            ),
             Some("arn:aws:secretsmanager:us-east-1:1:secret:db-AbC:user:AWSCURRENT:".into())
         );
-        assert_eq!(r("{{resolve:ssm-secure:/app/token:3}}"), Some("/app/token".into()));
+        assert_eq!(
+            r("{{resolve:ssm-secure:/app/token:3}}"),
+            Some("/app/token".into())
+        );
         assert_eq!(r("{{resolve:ssm:/app/url}}"), Some("/app/url".into()));
         assert_eq!(r("x{{resolve:ssm:/app/url}}"), None);
         assert_eq!(r("{{resolve:other:x}}"), None);

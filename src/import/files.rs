@@ -37,9 +37,8 @@ impl Files<'_> {
         let full = confine(dir, path)?;
         let text = match self {
             Files::FileSystem => read_inside(dir, &full)?,
-            Files::Function(read) => read(&full).ok_or_else(|| {
-                FileError::Unreadable(format!("file `{full}` could not be read"))
-            })?,
+            Files::Function(read) => read(&full)
+                .ok_or_else(|| FileError::Unreadable(format!("file `{full}` could not be read")))?,
         };
         if text.len() as u64 > MAX_INPUT_BYTES {
             return Err(FileError::Refused(format!(
@@ -72,7 +71,9 @@ pub fn confine(dir: &str, path: &str) -> Result<String, FileError> {
         match c {
             Component::Normal(_) => depth += 1,
             Component::CurDir => {}
-            Component::ParentDir if depth == 0 => return refuse("outside the module directory (`..`)"),
+            Component::ParentDir if depth == 0 => {
+                return refuse("outside the module directory (`..`)");
+            }
             Component::ParentDir => depth -= 1,
             Component::RootDir | Component::Prefix(_) => return refuse("an absolute path"),
         }
@@ -89,7 +90,8 @@ pub fn confine(dir: &str, path: &str) -> Result<String, FileError> {
 
 /// Read `full` from the file system when its canonical path is inside `dir`'s.
 fn read_inside(dir: &str, full: &str) -> Result<String, FileError> {
-    let unreadable = |e: std::io::Error| FileError::Unreadable(format!("file `{full}` could not be read: {e}"));
+    let unreadable =
+        |e: std::io::Error| FileError::Unreadable(format!("file `{full}` could not be read: {e}"));
     let root = std::fs::canonicalize(if dir.is_empty() { "." } else { dir }).map_err(unreadable)?;
     let real = std::fs::canonicalize(full).map_err(unreadable)?;
     if !real.starts_with(&root) {
@@ -164,13 +166,20 @@ pub fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
             "is a symbolic link: refusing to write through it",
         ));
     }
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
     let mut n = 0;
     let (tmp, mut file) = loop {
         let tmp: PathBuf = dir.join(format!(".{name}.{}.{n}.tmp", std::process::id()));
         // create_new never follows a symlink or reuses a file.
-        match std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp) {
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+        {
             Ok(f) => break (tmp, f),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 100 => n += 1,
             Err(e) => return Err(e),
@@ -193,10 +202,23 @@ mod tests {
     #[test]
     fn paths_stay_in_the_module() {
         assert_eq!(confine("m", "task.json"), Ok("m/task.json".into()));
-        assert_eq!(confine("m", "m/t/../task.json"), Ok("m/t/../task.json".into()));
+        assert_eq!(
+            confine("m", "m/t/../task.json"),
+            Ok("m/t/../task.json".into())
+        );
         assert_eq!(confine("", "./a"), Ok("./a".into()));
-        for bad in ["/etc/passwd", "~/.aws/credentials", "../x", "m/../../x", "a/../../x", "."] {
-            assert!(matches!(confine("m", bad), Err(FileError::Refused(_))), "{bad}");
+        for bad in [
+            "/etc/passwd",
+            "~/.aws/credentials",
+            "../x",
+            "m/../../x",
+            "a/../../x",
+            ".",
+        ] {
+            assert!(
+                matches!(confine("m", bad), Err(FileError::Refused(_))),
+                "{bad}"
+            );
         }
     }
 }

@@ -49,7 +49,8 @@ pub fn too_deep(text: &str) -> Option<String> {
     None
 }
 
-/// Check an input's text before it is parsed: its size and nesting.
+/// Check an input's text before it is parsed: its size and nesting, and that it is not empty
+/// (an empty Terraform file is valid).
 pub fn check_text(file: &str, text: &str) -> Result<(), ImportError> {
     if text.len() as u64 > MAX_INPUT_BYTES {
         return Err(ImportError::Refused {
@@ -59,6 +60,14 @@ pub fn check_text(file: &str, text: &str) -> Result<(), ImportError> {
                 "{} bytes: larger than the limit of {MAX_INPUT_BYTES} bytes (16 MiB)",
                 text.len()
             ),
+        });
+    }
+    let terraform = file.ends_with(".tf") || file.ends_with(".tfvars");
+    if text.trim().is_empty() && !terraform {
+        return Err(ImportError::UnknownShape {
+            file: file.into(),
+            path: ".".into(),
+            message: "empty file: nothing to import".into(),
         });
     }
     if let Some(at) = too_deep(text) {

@@ -491,6 +491,15 @@ pub fn import_with(inputs: &[InputFile], opts: &Options, files: Files<'_>) -> Im
         }
         let format = detect::detect(&input.file, &input.text);
         formats.push((input.file.clone(), format.clone()));
+        if input.text.trim().is_empty() {
+            parsed.skipped.push(Skipped {
+                file: input.file.clone(),
+                path: ".".into(),
+                what: format.as_str().into(),
+                reason: "empty file".into(),
+            });
+            continue;
+        }
         match format {
             Format::Terraform | Format::TerraformVars => {
                 let dir = Path::new(&input.file)
@@ -857,7 +866,11 @@ pub fn collect_files(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-fn collect(p: &Path, walked: &mut BTreeSet<PathBuf>, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+fn collect(
+    p: &Path,
+    walked: &mut BTreeSet<PathBuf>,
+    out: &mut Vec<PathBuf>,
+) -> std::io::Result<()> {
     if !p.is_dir() {
         out.push(p.to_path_buf());
         return Ok(());
@@ -888,8 +901,8 @@ fn collect(p: &Path, walked: &mut BTreeSet<PathBuf>, out: &mut Vec<PathBuf>) -> 
     Ok(())
 }
 
-/// Read the inputs: files (regular files up to the size limit, UTF-8) or standard input.
-fn read_inputs(files: Vec<PathBuf>) -> (Vec<InputFile>, Vec<ImportError>) {
+/// Read the inputs: files (regular files up to the size limit, UTF-8) or standard input (`-`).
+pub fn read_inputs(files: Vec<PathBuf>) -> (Vec<InputFile>, Vec<ImportError>) {
     let mut inputs = Vec::new();
     let mut errors = Vec::new();
     for f in files {

@@ -219,12 +219,7 @@ struct Tf<'a> {
 }
 
 impl<'a> Tf<'a> {
-    fn new(
-        dir: &'a str,
-        module: &Module,
-        opts: &'a Options,
-        files: Files<'a>,
-    ) -> Self {
+    fn new(dir: &'a str, module: &Module, opts: &'a Options, files: Files<'a>) -> Self {
         Tf {
             dir,
             variables: module.variables.clone(),
@@ -610,7 +605,10 @@ impl<'a> Tf<'a> {
             let path = self.at.clone();
             self.budget.fail(
                 path,
-                format!("template nested deeper than {} levels at {at}", limits::MAX_NESTING),
+                format!(
+                    "template nested deeper than {} levels at {at}",
+                    limits::MAX_NESTING
+                ),
             );
             return Value::Null;
         }
@@ -1347,12 +1345,7 @@ fn container_definitions(
 }
 
 /// Import one Terraform module: the `.tf` and `.tfvars` files of one directory.
-pub fn import(
-    dir: &str,
-    files: &[&InputFile],
-    opts: &Options,
-    read: Files<'_>,
-) -> Parsed {
+pub fn import(dir: &str, files: &[&InputFile], opts: &Options, read: Files<'_>) -> Parsed {
     let mut collected = Collected::default();
     let module = load(files, &mut collected.parsed.errors);
     let mut tf = Tf::new(dir, &module, opts, read);
