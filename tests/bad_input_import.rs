@@ -221,6 +221,13 @@ fn file_cases() -> Vec<Case> {
             "absolute path",
         ),
     ];
+    cases.extend(symlink_and_special_file_cases());
+    cases
+}
+
+/// `file()` through symlinks out of the module, FIFOs, oversized, binary and self-including files.
+fn symlink_and_special_file_cases() -> Vec<Case> {
+    let mut cases = Vec::new();
     let symlinked = |name: &str, link: &str, target: &str, expr: &str, message: &str| {
         let mut c = tf_file(name, expr, message);
         c.files
@@ -443,6 +450,13 @@ fn limit_cases() -> Vec<Case> {
             nested,
         ),
     ];
+    cases.extend(expansion_cases());
+    cases
+}
+
+/// Reference chains, exponential expansions, cycles and huge lists.
+fn expansion_cases() -> Vec<Case> {
+    let mut cases = Vec::new();
     // A chain of 10,000 locals, each the next one.
     let chain: String = (0..10_000)
         .map(|i| format!("  l{i} = local.l{}\n", i + 1))
@@ -511,6 +525,13 @@ fn limit_cases() -> Vec<Case> {
         "aws_ecs_cluster.a",
         "known only once Terraform has applied it",
     ));
+    cases.extend(huge_and_cloudformation_cases());
+    cases
+}
+
+/// Huge lists, and CloudFormation expansions and cycles.
+fn huge_and_cloudformation_cases() -> Vec<Case> {
+    let mut cases = Vec::new();
     let items = vec!["1"; 600_000].join(",");
     cases.push(tf(
         "tf-huge-list",
@@ -561,6 +582,12 @@ fn limit_cases() -> Vec<Case> {
 
 /// Duplicate keys, syntax errors and shapes the import does not know.
 fn syntax_cases() -> Vec<Case> {
+    let mut cases = syntax_cases_1();
+    cases.extend(syntax_cases_2());
+    cases
+}
+
+fn syntax_cases_1() -> Vec<Case> {
     vec![
         cfn(
             "cfn-duplicate-resource",
@@ -616,6 +643,11 @@ fn syntax_cases() -> Vec<Case> {
             ".",
             "at line 3 column 1",
         ),
+    ]
+}
+
+fn syntax_cases_2() -> Vec<Case> {
+    vec![
         cfn(
             "cfn-tab-indent",
             "Resources:\n\tA:\n",
@@ -698,7 +730,56 @@ fn tf_service(name: &str, argument: &str, path: &str, message: &str) -> Case {
 /// Values of the wrong type, enumerations out of range, missing required fields.
 fn type_cases() -> Vec<Case> {
     let c0 = ".ContainerDefinitions[0]";
-    let mut cases = vec![
+    let mut cases = Vec::new();
+    cases.extend(type_cases_1());
+    cases.extend(type_cases_2());
+    cases.extend(type_cases_3());
+    cases.extend(type_cases_4());
+    cases.extend(type_cases_5());
+    cases.extend(type_cases_6());
+    // Dynamic references are secret references, never values (warnings naming the path).
+    let dynamic = |name: &str, value: &str, message: &str| {
+        cfn_td(
+            name,
+            &format!("          Environment: [{{Name: S, Value: \"{value}\"}}]\n"),
+            "",
+            c0,
+            message,
+        )
+    };
+    cases.extend([
+        dynamic(
+            "cfn-resolve-secretsmanager",
+            "{{resolve:secretsmanager:db:SecretString:password}}",
+            "a secret reference",
+        ),
+        dynamic(
+            "cfn-resolve-ssm-secure",
+            "{{resolve:ssm-secure:/app/token:2}}",
+            "version 2 is not kept",
+        ),
+        dynamic(
+            "cfn-resolve-ssm",
+            "{{resolve:ssm:/app/url}}",
+            "a secret reference (valueFrom `/app/url`)",
+        ),
+        dynamic(
+            "cfn-resolve-embedded",
+            "u:{{resolve:secretsmanager:db}}@h",
+            "embeds a CloudFormation dynamic reference",
+        ),
+        dynamic(
+            "cfn-resolve-unknown-service",
+            "{{resolve:vault:db}}",
+            "embeds a CloudFormation dynamic reference",
+        ),
+    ]);
+    cases
+}
+
+fn type_cases_1() -> Vec<Case> {
+    let c0 = ".ContainerDefinitions[0]";
+    vec![
         cfn_td(
             "cfn-memory-word",
             "          Memory: lots\n",
@@ -769,6 +850,12 @@ fn type_cases() -> Vec<Case> {
             &format!("{c0}.Environment.A"),
             "not a member",
         ),
+    ]
+}
+
+fn type_cases_2() -> Vec<Case> {
+    let c0 = ".ContainerDefinitions[0]";
+    vec![
         cfn_td(
             "cfn-log-options-list",
             "          LogConfiguration: {LogDriver: awslogs, Options: [a]}\n",
@@ -838,6 +925,11 @@ fn type_cases() -> Vec<Case> {
             "line 5",
             "invalid type: integer",
         ),
+    ]
+}
+
+fn type_cases_3() -> Vec<Case> {
+    vec![
         cfn(
             "cfn-missing-image",
             "Resources:\n  Td:\n    Type: AWS::ECS::TaskDefinition\n    Properties:\n      ContainerDefinitions: [{Name: web}]\n",
@@ -898,6 +990,11 @@ fn type_cases() -> Vec<Case> {
             "Resources.A.Properties",
             "missing required field `Cluster`",
         ),
+    ]
+}
+
+fn type_cases_4() -> Vec<Case> {
+    vec![
         tf_service(
             "tf-desired-word",
             "desired_count = \"many\"",
@@ -958,6 +1055,11 @@ fn type_cases() -> Vec<Case> {
             ".enable_execute_command",
             "is not true or false",
         ),
+    ]
+}
+
+fn type_cases_5() -> Vec<Case> {
+    vec![
         tf(
             "tf-container-definitions-not-json",
             "resource \"aws_ecs_task_definition\" \"app\" {\n  family = \"app\"\n  container_definitions = \"[{not json\"\n}\n",
@@ -1028,57 +1130,22 @@ fn type_cases() -> Vec<Case> {
             ".",
             "expected a sequence",
         ),
-        case(
-            "json-service-desired-word",
-            vec![(
-                "service.json",
-                text(
-                    "{\"serviceName\": \"web\", \"taskDefinition\": \"web:1\", \"desiredCount\": \"many\"}",
-                ),
-            )],
+    ]
+}
+
+fn type_cases_6() -> Vec<Case> {
+    vec![case(
+        "json-service-desired-word",
+        vec![(
             "service.json",
-            "desiredCount",
-            "is not an integer",
-        ),
-    ];
-    // Dynamic references are secret references, never values (warnings naming the path).
-    let dynamic = |name: &str, value: &str, message: &str| {
-        cfn_td(
-            name,
-            &format!("          Environment: [{{Name: S, Value: \"{value}\"}}]\n"),
-            "",
-            c0,
-            message,
-        )
-    };
-    cases.extend([
-        dynamic(
-            "cfn-resolve-secretsmanager",
-            "{{resolve:secretsmanager:db:SecretString:password}}",
-            "a secret reference",
-        ),
-        dynamic(
-            "cfn-resolve-ssm-secure",
-            "{{resolve:ssm-secure:/app/token:2}}",
-            "version 2 is not kept",
-        ),
-        dynamic(
-            "cfn-resolve-ssm",
-            "{{resolve:ssm:/app/url}}",
-            "a secret reference (valueFrom `/app/url`)",
-        ),
-        dynamic(
-            "cfn-resolve-embedded",
-            "u:{{resolve:secretsmanager:db}}@h",
-            "embeds a CloudFormation dynamic reference",
-        ),
-        dynamic(
-            "cfn-resolve-unknown-service",
-            "{{resolve:vault:db}}",
-            "embeds a CloudFormation dynamic reference",
-        ),
-    ]);
-    cases
+            text(
+                "{\"serviceName\": \"web\", \"taskDefinition\": \"web:1\", \"desiredCount\": \"many\"}",
+            ),
+        )],
+        "service.json",
+        "desiredCount",
+        "is not an integer",
+    )]
 }
 
 fn cases() -> Vec<Case> {
@@ -1087,7 +1154,33 @@ fn cases() -> Vec<Case> {
     all.extend(limit_cases());
     all.extend(syntax_cases());
     all.extend(type_cases());
+    all.extend(more_cases());
     all
+}
+
+/// `fileexists()` outside the module, and YAML nested by indentation.
+fn more_cases() -> Vec<Case> {
+    let block: String = (0..2_000)
+        .map(|i| format!("{}k{i}:\n", "  ".repeat(i + 1)))
+        .collect();
+    vec![
+        tf_file(
+            "tf-fileexists-absolute",
+            "fileexists(\"/etc/shadow\") ? \"[]\" : \"[]\"",
+            "absolute path",
+        ),
+        tf_file(
+            "tf-fileexists-dotdot",
+            "fileexists(\"../../x\") ? \"[]\" : \"[]\"",
+            "`..`",
+        ),
+        cfn(
+            "cfn-deep-block-yaml",
+            &format!("Resources:\n{block}"),
+            "",
+            "recursion limit",
+        ),
+    ]
 }
 
 #[test]

@@ -1421,6 +1421,85 @@ Resources:
     Type: AWS::IAM::Role
 "#;
 
+    /// ECS: "Within your container definition, specify secrets with the name of the
+    /// environment variable to set in the container and the full ARN of either the Secrets
+    /// Manager secret or Systems Manager Parameter Store parameter containing the sensitive data
+    /// to present to the container." and "If the Systems Manager Parameter Store parameter exists
+    /// in the same Region as the task you are launching, then you can use either the full ARN or
+    /// name of the parameter." A dynamic reference is never written as a value.
+    #[test]
+    fn dynamic_references_become_secret_references() {
+        let out = run(
+            r#"
+Resources:
+  Td:
+    Type: AWS::ECS::TaskDefinition
+    Properties:
+      Family: web
+      ContainerDefinitions:
+        - Name: web
+          Image: nginx
+          Environment:
+            - {Name: STAGE, Value: prod}
+            - {Name: DB_PASSWORD, Value: "{{resolve:secretsmanager:prod/db:SecretString:password}}"}
+            - {Name: TOKEN, Value: "{{resolve:ssm-secure:/app/token:3}}"}
+            - {Name: URL, Value: "postgres://u:{{resolve:secretsmanager:db}}@h"}
+          LogConfiguration:
+            LogDriver: splunk
+            Options: {splunk-url: "https://splunk", splunk-token: "{{resolve:ssm-secure:/splunk/token}}"}
+"#,
+            &[
+                ("AWS::Region", "eu-west-1"),
+                ("AWS::AccountId", "123456789012"),
+            ],
+        );
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+        let td = &out.objects[0];
+        assert_eq!(
+            td.spec["containerDefinitions"],
+            json!([{
+                "name": "web",
+                "image": "nginx",
+                "environment": [{"name": "STAGE", "value": "prod"}],
+                "secrets": [
+                    {"name": "DB_PASSWORD", "valueFrom": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/db:password::"},
+                    {"name": "TOKEN", "valueFrom": "/app/token"}
+                ],
+                "logConfiguration": {
+                    "logDriver": "splunk",
+                    "options": {"splunk-url": "https://splunk"},
+                    "secretOptions": [{"name": "splunk-token", "valueFrom": "/splunk/token"}]
+                }
+            }])
+        );
+        let notes: Vec<(NoteKind, &str)> =
+            td.notes.iter().map(|n| (n.kind, n.path.as_str())).collect();
+        assert_eq!(
+            notes,
+            vec![
+                (NoteKind::Assumed, "containerDefinitions[0].secrets[0]"),
+                (NoteKind::Assumed, "containerDefinitions[0].secrets[1]"),
+                (
+                    NoteKind::Unresolved,
+                    "containerDefinitions[0].environment[3].value"
+                ),
+                (
+                    NoteKind::Assumed,
+                    "containerDefinitions[0].logConfiguration.secretOptions[0]"
+                ),
+            ]
+        );
+        assert!(td.fields.contains(&(
+            "containerDefinitions[0].secrets[1].valueFrom".into(),
+            "Resources.Td.Properties.ContainerDefinitions[0].Environment[2].Value".into()
+        )));
+        assert!(
+            !serde_json::to_string(&td.fields)
+                .unwrap()
+                .contains("environment[1]")
+        );
+    }
+
     #[test]
     fn intrinsics_parameters_and_conditions() {
         let out = run(TEMPLATE, &[]);

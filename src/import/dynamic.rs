@@ -23,8 +23,8 @@ pub struct SecretRef {
 pub const MARKER: &str = "{{resolve:";
 
 /// Read a whole-value dynamic reference to Secrets Manager or SSM Parameter Store.
-/// `secret_arn_prefix` (`arn:aws:secretsmanager:REGION:ACCOUNT:secret:`) completes a secret
-/// name when a JSON key or version is selected (ECS then needs the ARN).
+/// `secret_arn_prefix` (`arn:aws:secretsmanager:REGION:ACCOUNT:secret:`) makes a secret name
+/// the ARN ECS takes.
 pub fn parse(value: &str, secret_arn_prefix: &str) -> Option<SecretRef> {
     let inner = value.strip_prefix(MARKER)?.strip_suffix("}}")?;
     if inner.contains("{{") || inner.contains("}}") {
@@ -57,14 +57,15 @@ fn secret(rest: &str, arn_prefix: &str) -> Option<SecretRef> {
     }
     let at = |i: usize| selectors.get(i).copied().unwrap_or("");
     let (key, stage, version) = (at(1), at(2), at(3));
-    let value_from = if key.is_empty() && stage.is_empty() && version.is_empty() {
+    // ECS takes the full ARN of a Secrets Manager secret.
+    let arn = if id.starts_with("arn:") {
         id
     } else {
-        let arn = if id.starts_with("arn:") {
-            id
-        } else {
-            format!("{arn_prefix}{id}")
-        };
+        format!("{arn_prefix}{id}")
+    };
+    let value_from = if key.is_empty() && stage.is_empty() && version.is_empty() {
+        arn
+    } else {
         format!("{arn}:{key}:{stage}:{version}")
     };
     Some(SecretRef {
@@ -307,7 +308,10 @@ mod tests {
     #[test]
     fn references_become_value_from() {
         let r = |s: &str| parse(s, PREFIX).map(|r| r.value_from);
-        assert_eq!(r("{{resolve:secretsmanager:db}}"), Some("db".into()));
+        assert_eq!(
+            r("{{resolve:secretsmanager:db}}"),
+            Some(format!("{PREFIX}db"))
+        );
         assert_eq!(
             r("{{resolve:secretsmanager:db:SecretString:password}}"),
             Some(format!("{PREFIX}db:password::"))

@@ -54,7 +54,7 @@ impl Files<'_> {
 pub fn confine(dir: &str, path: &str) -> Result<String, FileError> {
     let refuse = |why: &str| {
         Err(FileError::Refused(format!(
-            "`{path}` is {why}: file() and templatefile() read only files inside the module directory `{}`",
+            "`{path}` is {why}: file(), templatefile() and fileexists() read only files inside the module directory `{}`",
             if dir.is_empty() { "." } else { dir }
         )))
     };

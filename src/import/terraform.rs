@@ -860,6 +860,7 @@ impl<'a> Tf<'a> {
         };
         let out = match name {
             "file" | "templatefile" => self.file_function(&call, e),
+            "fileexists" if call.known => self.file_exists(&call.text(0), e),
             "jsonencode" | "jsondecode" | "yamldecode" | "base64encode" => encoding(&call),
             "format" | "join" | "split" | "lower" | "upper" | "trimspace" | "chomp"
             | "trimprefix" | "trimsuffix" | "replace" | "startswith" | "endswith" | "substr"
@@ -870,6 +871,19 @@ impl<'a> Tf<'a> {
         match out {
             Some(v) => self.produced(v),
             None => self.unknown(e, format!("{name}() could not be evaluated statically")),
+        }
+    }
+
+    /// `fileexists()`: whether a file of the module can be read (a path outside it is refused).
+    fn file_exists(&mut self, path: &str, e: &Expression) -> Option<Value> {
+        match self.files.read(self.dir, path) {
+            Ok(_) => Some(Value::Bool(true)),
+            Err(FileError::Unreadable(_)) => Some(Value::Bool(false)),
+            Err(FileError::Refused(why)) => {
+                let at = self.at.clone();
+                self.budget.fail(at, format!("{}: {why}", fmt(e)));
+                None
+            }
         }
     }
 
