@@ -1175,6 +1175,17 @@ fn more_cases() -> Vec<Case> {
             "`..`",
         ),
         cfn(
+            "cfn-condition-chain",
+            &format!(
+                "Conditions:\n{}  C10000: true\nResources:\n  C:\n    Type: AWS::ECS::Cluster\n    Condition: C0\n",
+                (0..10_000)
+                    .map(|i| format!("  C{i}: {{Condition: C{}}}\n", i + 1))
+                    .collect::<String>()
+            ),
+            "Conditions.C",
+            "nested deeper than 100 levels",
+        ),
+        cfn(
             "cfn-deep-block-yaml",
             &format!("Resources:\n{block}"),
             "",

@@ -8,7 +8,10 @@
 //! 1. [`detect`] tells the format of each file;
 //! 2. [`aws_cli`], [`cloudformation`] and [`terraform`] turn each input into [`Imported`]
 //!    objects: an ECS request body (camelCase, ECS types, via [`model`]) plus where every field
-//!    came from and what was dropped or left unresolved;
+//!    came from and what was dropped or left unresolved; the CloudFormation and Terraform
+//!    readers evaluate their own syntax and share one resource conversion ([`convert`]);
+//!    [`limits`] bounds every input and evaluation, and [`files`] confines what Terraform's
+//!    `file()` reads to the module directory;
 //! 3. the objects become manifests with sanitised names, are checked by the same parsing and
 //!    validation `render` uses, and rendered together so that [`report`] can state, per field,
 //!    its disposition from the translation table and what was approximated, and derive the
