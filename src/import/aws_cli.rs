@@ -4,6 +4,7 @@
 //! code `render` uses, so that `render` of the imported manifests gives the same objects as
 //! `render` of the raw JSON. Tidewater manifests are accepted too and passed through.
 
+use super::model;
 use super::{ImportError, Imported, Kind, Note, NoteKind, Parsed, Source, leaves};
 use crate::translate::input::{self, Resource};
 use serde_json::Value;
@@ -44,6 +45,24 @@ fn join(base: &str, path: &str) -> String {
     } else {
         format!("{base}.{path}")
     }
+}
+
+/// The first value of a request body that cannot be what ECS expects.
+fn locate(doc: &Value) -> Option<model::Invalid> {
+    let none = |_: &str| false;
+    ["RegisterTaskDefinitionRequest", "CreateServiceRequest"]
+        .into_iter()
+        .find_map(|shape| {
+            let mut c = model::Converter::new(model::Api::Ecs, &[], &none);
+            c.convert(shape, doc, "", "");
+            c.invalid.into_iter().next()
+        })
+        .map(|mut i| {
+            if i.source.is_empty() {
+                i.source = ".".into();
+            }
+            i
+        })
 }
 
 /// Import one file of AWS CLI JSON (or YAML).
@@ -95,11 +114,18 @@ pub fn import(file: &str, text: &str) -> Parsed {
                     message: "not a RegisterTaskDefinition or CreateService body, describe-task-definition / describe-services / create-service output, a CloudFormation template or a Tidewater manifest".into(),
                 })
             }
-            Err(e) => out.errors.push(ImportError::InvalidValue {
-                file: file.into(),
-                path: prefix(&e.path),
-                message: e.message,
-            }),
+            Err(e) => {
+                // A type error of the typed parse names no field: find it with the ECS model.
+                let (path, message) = match locate(doc).filter(|_| e.path == ".") {
+                    Some(i) => (i.source, format!("{} ({})", i.message, e.message)),
+                    None => (e.path, e.message),
+                };
+                out.errors.push(ImportError::InvalidValue {
+                    file: file.into(),
+                    path: prefix(&path),
+                    message,
+                })
+            }
         }
     }
     out

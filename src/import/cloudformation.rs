@@ -10,6 +10,8 @@
 
 use super::assemble::{self, Part, Schedule};
 use super::convert::{Association, Collected, Conversion, Resource, Spelling, Target};
+use super::dynamic;
+use super::limits::{Budget, Exceeded};
 use super::model::Rename;
 use super::{ImportError, Imported, Note, NoteKind, Options, Parsed, Skipped, Source, kebab};
 use serde_json::{Map, Value, json};
@@ -162,6 +164,14 @@ struct Eval<'a> {
     names: BTreeMap<String, Memo<String>>,
     conds: BTreeMap<String, Memo<bool>>,
     stack_name_used: bool,
+    /// Depth, steps and bytes of the evaluation.
+    budget: Budget,
+    /// Path of what is being evaluated (for errors), in pieces.
+    trail: Vec<String>,
+    /// Mapping entries being evaluated (a cycle guard).
+    in_maps: BTreeSet<String>,
+    /// How many intrinsic functions are being evaluated.
+    in_intrinsic: usize,
 }
 
 fn type_of(res: &Value) -> &str {
@@ -211,6 +221,10 @@ impl<'a> Eval<'a> {
             names: BTreeMap::new(),
             conds: BTreeMap::new(),
             stack_name_used: false,
+            budget: Budget::default(),
+            trail: Vec::new(),
+            in_maps: BTreeSet::new(),
+            in_intrinsic: 0,
         }
     }
 
@@ -443,14 +457,27 @@ impl<'a> Eval<'a> {
         }
         self.conds.insert(name.to_string(), Memo::UnderWay);
         let def = self.conditions.get(name).cloned()?;
+        let trail = std::mem::replace(&mut self.trail, vec![format!("Conditions.{name}")]);
         let v = self.truth(&def);
+        self.trail = trail;
         let memo = v.map_or(Memo::Unknown, Memo::Known);
         self.conds.insert(name.to_string(), memo);
         v
     }
 
-    /// A condition expression's value, `None` when it depends on what is not known.
+    /// A condition expression's value, `None` when it depends on what is not known (or a limit
+    /// was exceeded).
     fn truth(&mut self, v: &Value) -> Option<bool> {
+        let trail = &self.trail;
+        if !self.budget.enter(&|| trail.concat()) {
+            return None;
+        }
+        let out = self.truth_unbounded(v);
+        self.budget.leave();
+        out
+    }
+
+    fn truth_unbounded(&mut self, v: &Value) -> Option<bool> {
         match v {
             Value::Bool(b) => Some(*b),
             Value::String(s) if s.eq_ignore_ascii_case("true") => Some(true),
@@ -535,12 +562,36 @@ impl<'a> Eval<'a> {
         }
     }
 
+    /// Evaluate a value, within the depth and step limits.
     fn eval(&mut self, v: &Value) -> Value {
+        let trail = &self.trail;
+        if !self.budget.enter(&|| trail.concat()) {
+            return Value::Null;
+        }
+        let out = self.eval_unbounded(v);
+        self.budget.leave();
+        out
+    }
+
+    /// Evaluate `v` at `.key` or `[i]` of the current path.
+    /// (Inside an intrinsic function's arguments the path stays the property's.)
+    fn eval_at(&mut self, step: String, v: &Value) -> Value {
+        if self.in_intrinsic > 0 {
+            return self.eval(v);
+        }
+        self.trail.push(step);
+        let out = self.eval(v);
+        self.trail.pop();
+        out
+    }
+
+    fn eval_unbounded(&mut self, v: &Value) -> Value {
         match v {
             Value::Array(items) => Value::Array(
                 items
                     .iter()
-                    .map(|x| self.eval(x))
+                    .enumerate()
+                    .map(|(i, x)| self.eval_at(format!("[{i}]"), x))
                     .filter(|x| x.as_str() != Some(NO_VALUE))
                     .collect(),
             ),
@@ -549,7 +600,7 @@ impl<'a> Eval<'a> {
                 if k == "Ref" || k == "Condition" || k.starts_with("Fn::") {
                     self.intrinsic(k, arg)
                 } else {
-                    let x = self.eval(arg);
+                    let x = self.eval_at(format!(".{k}"), arg);
                     if x.as_str() == Some(NO_VALUE) {
                         Value::Object(Map::new())
                     } else {
@@ -560,7 +611,7 @@ impl<'a> Eval<'a> {
             Value::Object(m) => {
                 let mut out = Map::new();
                 for (k, x) in m {
-                    let x = self.eval(x);
+                    let x = self.eval_at(format!(".{k}"), x);
                     if x.as_str() != Some(NO_VALUE) {
                         out.insert(k.clone(), x);
                     }
@@ -571,7 +622,20 @@ impl<'a> Eval<'a> {
         }
     }
 
+    /// An intrinsic function's value, counted against the budget.
     fn intrinsic(&mut self, k: &str, arg: &Value) -> Value {
+        self.in_intrinsic += 1;
+        let v = self.intrinsic_unbounded(k, arg);
+        self.in_intrinsic -= 1;
+        let trail = &self.trail;
+        if self.budget.produced(&v, &|| trail.concat()) {
+            v
+        } else {
+            Value::Null
+        }
+    }
+
+    fn intrinsic_unbounded(&mut self, k: &str, arg: &Value) -> Value {
         let args = arg.as_array().cloned().unwrap_or_default();
         match k {
             "Ref" => self.intrinsic_ref(arg),
@@ -750,7 +814,16 @@ impl<'a> Eval<'a> {
                 .and_then(|m| m.get(&texts[2]))
                 .cloned()
         {
-            return self.eval(&v);
+            let key = texts.join(".");
+            if !self.in_maps.insert(key.clone()) {
+                let at = self.trail.concat();
+                self.budget
+                    .fail(at, format!("Fn::FindInMap `{key}` refers back to itself"));
+                return Value::Null;
+            }
+            let v = self.eval(&v);
+            self.in_maps.remove(&key);
+            return v;
         }
         if let Some(d) = args.get(3).and_then(|o| o.get("DefaultValue")).cloned() {
             return self.eval(&d);
@@ -847,6 +920,9 @@ pub fn import(file: &str, text: &str, opts: &Options) -> Parsed {
             associations.push(a);
         }
     }
+    if let Some(f) = ev.budget.take() {
+        collected.parsed.errors.push(refused(file, f));
+    }
     let conversion = ev.conversion(file);
     for a in associations {
         association(&conversion, a, &mut collected.parsed);
@@ -854,6 +930,15 @@ pub fn import(file: &str, text: &str, opts: &Options) -> Parsed {
     let mut out = collected.finish(&SPELLING, &ev.placeholders);
     note_stack_name(&ev, file, opts, &mut out.objects);
     out
+}
+
+/// The error for an evaluation stopped by a limit.
+fn refused(file: &str, f: Exceeded) -> ImportError {
+    ImportError::Refused {
+        file: file.into(),
+        path: f.path,
+        message: f.message,
+    }
 }
 
 /// A resource admitted for conversion: its type, path and what was assumed about it.
@@ -941,6 +1026,7 @@ fn resource(
         mut notes,
     } = admit(ev, file, id, res, &mut collected.parsed)?;
     ev.pending.clear();
+    ev.trail = vec![format!("{path}.Properties")];
     let props = res.get("Properties").cloned().unwrap_or(json!({}));
     if !props.is_object() {
         collected.parsed.errors.push(ImportError::UnknownShape {
@@ -954,6 +1040,10 @@ fn resource(
     let name = ev.resource_name(id).unwrap_or_else(|| kebab(id));
     let target_resource_id = ev.scaling_target_resource_id(&props);
     notes.append(&mut ev.pending);
+    if let Some(f) = ev.budget.take() {
+        collected.parsed.errors.push(refused(file, f));
+        return None;
+    }
     let source = Source {
         file: file.into(),
         path: path.clone(),
@@ -973,8 +1063,21 @@ fn resource(
         at: format!("{path}.Properties"),
         notes,
     };
+    let secret_arn_prefix = if evaluated.to_string().contains(dynamic::MARKER) {
+        let arn = "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:";
+        let v = ev.sub(arn, &Map::new());
+        ev.text_of(&v)
+    } else {
+        String::new()
+    };
+    let before = collected.parsed.objects.len();
     let conversion = ev.conversion(file);
     convert_resource(&conversion, &ty, r, target_resource_id, collected);
+    if ty == "AWS::ECS::TaskDefinition" {
+        for obj in &mut collected.parsed.objects[before..] {
+            dynamic::to_secrets(obj, &secret_arn_prefix);
+        }
+    }
     None
 }
 
@@ -1317,6 +1420,85 @@ Resources:
   Role:
     Type: AWS::IAM::Role
 "#;
+
+    /// ECS: "Within your container definition, specify secrets with the name of the
+    /// environment variable to set in the container and the full ARN of either the Secrets
+    /// Manager secret or Systems Manager Parameter Store parameter containing the sensitive data
+    /// to present to the container." and "If the Systems Manager Parameter Store parameter exists
+    /// in the same Region as the task you are launching, then you can use either the full ARN or
+    /// name of the parameter." A dynamic reference is never written as a value.
+    #[test]
+    fn dynamic_references_become_secret_references() {
+        let out = run(
+            r#"
+Resources:
+  Td:
+    Type: AWS::ECS::TaskDefinition
+    Properties:
+      Family: web
+      ContainerDefinitions:
+        - Name: web
+          Image: nginx
+          Environment:
+            - {Name: STAGE, Value: prod}
+            - {Name: DB_PASSWORD, Value: "{{resolve:secretsmanager:prod/db:SecretString:password}}"}
+            - {Name: TOKEN, Value: "{{resolve:ssm-secure:/app/token:3}}"}
+            - {Name: URL, Value: "postgres://u:{{resolve:secretsmanager:db}}@h"}
+          LogConfiguration:
+            LogDriver: splunk
+            Options: {splunk-url: "https://splunk", splunk-token: "{{resolve:ssm-secure:/splunk/token}}"}
+"#,
+            &[
+                ("AWS::Region", "eu-west-1"),
+                ("AWS::AccountId", "123456789012"),
+            ],
+        );
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+        let td = &out.objects[0];
+        assert_eq!(
+            td.spec["containerDefinitions"],
+            json!([{
+                "name": "web",
+                "image": "nginx",
+                "environment": [{"name": "STAGE", "value": "prod"}],
+                "secrets": [
+                    {"name": "DB_PASSWORD", "valueFrom": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/db:password::"},
+                    {"name": "TOKEN", "valueFrom": "/app/token"}
+                ],
+                "logConfiguration": {
+                    "logDriver": "splunk",
+                    "options": {"splunk-url": "https://splunk"},
+                    "secretOptions": [{"name": "splunk-token", "valueFrom": "/splunk/token"}]
+                }
+            }])
+        );
+        let notes: Vec<(NoteKind, &str)> =
+            td.notes.iter().map(|n| (n.kind, n.path.as_str())).collect();
+        assert_eq!(
+            notes,
+            vec![
+                (NoteKind::Assumed, "containerDefinitions[0].secrets[0]"),
+                (NoteKind::Assumed, "containerDefinitions[0].secrets[1]"),
+                (
+                    NoteKind::Unresolved,
+                    "containerDefinitions[0].environment[3].value"
+                ),
+                (
+                    NoteKind::Assumed,
+                    "containerDefinitions[0].logConfiguration.secretOptions[0]"
+                ),
+            ]
+        );
+        assert!(td.fields.contains(&(
+            "containerDefinitions[0].secrets[1].valueFrom".into(),
+            "Resources.Td.Properties.ContainerDefinitions[0].Environment[2].Value".into()
+        )));
+        assert!(
+            !serde_json::to_string(&td.fields)
+                .unwrap()
+                .contains("environment[1]")
+        );
+    }
 
     #[test]
     fn intrinsics_parameters_and_conditions() {

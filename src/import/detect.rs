@@ -74,6 +74,24 @@ pub fn is_template(doc: &serde_yaml_ng::Value) -> bool {
         })
 }
 
+/// Standard input has no file name: Terraform is recognised by a top-level block.
+fn looks_like_terraform(text: &str) -> bool {
+    text.lines().map(str::trim).any(|l| {
+        [
+            "resource ",
+            "variable ",
+            "locals ",
+            "locals{",
+            "module ",
+            "data ",
+            "terraform ",
+        ]
+        .iter()
+        .any(|b| l.starts_with(b))
+            && l.ends_with('{')
+    })
+}
+
 /// Detect the format of a file from its name and text.
 pub fn detect(file: &str, text: &str) -> Format {
     if file.ends_with(".tf") {
@@ -81,6 +99,9 @@ pub fn detect(file: &str, text: &str) -> Format {
     }
     if file.ends_with(".tfvars") {
         return Format::TerraformVars;
+    }
+    if file == super::STDIN && looks_like_terraform(text) {
+        return Format::Terraform;
     }
     if file.ends_with(".tf.json") {
         return Format::Unknown(

@@ -8,7 +8,10 @@
 //! 1. [`detect`] tells the format of each file;
 //! 2. [`aws_cli`], [`cloudformation`] and [`terraform`] turn each input into [`Imported`]
 //!    objects: an ECS request body (camelCase, ECS types, via [`model`]) plus where every field
-//!    came from and what was dropped or left unresolved;
+//!    came from and what was dropped or left unresolved; the CloudFormation and Terraform
+//!    readers evaluate their own syntax and share one resource conversion ([`convert`]);
+//!    [`limits`] bounds every input and evaluation, and [`files`] confines what Terraform's
+//!    `file()` reads to the module directory;
 //! 3. the objects become manifests with sanitised names, are checked by the same parsing and
 //!    validation `render` uses, and rendered together so that [`report`] can state, per field,
 //!    its disposition from the translation table and what was approximated, and derive the
@@ -19,6 +22,9 @@ pub mod aws_cli;
 pub mod cloudformation;
 pub mod convert;
 pub mod detect;
+pub mod dynamic;
+pub mod files;
+pub mod limits;
 pub mod model;
 pub mod report;
 pub mod terraform;
@@ -33,6 +39,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 pub use detect::Format;
+pub use files::Files;
 pub use report::Report;
 
 /// Command-line arguments of `tidewater import`.
@@ -249,6 +256,17 @@ pub enum ImportError {
         /// What is wrong.
         message: String,
     },
+    /// The input was refused: a file read outside the module directory, an input that is not
+    /// a regular file or is too large, nesting too deep, an evaluation that grows without bound.
+    #[error("{file}: {path}: {message}")]
+    Refused {
+        /// The file.
+        file: String,
+        /// Where (`.`, `line L, column C`, or the path being evaluated).
+        path: String,
+        /// Why.
+        message: String,
+    },
     /// Two inputs produce the same object.
     #[error("{file}: {path}: {message}")]
     Duplicate {
@@ -271,6 +289,7 @@ impl ImportError {
             ImportError::MissingField { .. } => "missing-field",
             ImportError::InvalidValue { .. } => "invalid-value",
             ImportError::Rejected { .. } => "rejected",
+            ImportError::Refused { .. } => "refused",
             ImportError::Duplicate { .. } => "duplicate",
         }
     }
@@ -284,6 +303,7 @@ impl ImportError {
             | ImportError::MissingField { file, .. }
             | ImportError::InvalidValue { file, .. }
             | ImportError::Rejected { file, .. }
+            | ImportError::Refused { file, .. }
             | ImportError::Duplicate { file, .. } => file,
         }
     }
@@ -297,6 +317,7 @@ impl ImportError {
             | ImportError::MissingField { path, .. }
             | ImportError::InvalidValue { path, .. }
             | ImportError::Rejected { path, .. }
+            | ImportError::Refused { path, .. }
             | ImportError::Duplicate { path, .. } => path,
         }
     }
@@ -312,6 +333,7 @@ impl ImportError {
             ImportError::UnknownShape { message, .. }
             | ImportError::InvalidValue { message, .. }
             | ImportError::Rejected { message, .. }
+            | ImportError::Refused { message, .. }
             | ImportError::Duplicate { message, .. } => message.clone(),
         }
     }
@@ -454,13 +476,33 @@ pub fn import(
     opts: &Options,
     read: &dyn Fn(&str) -> Option<String>,
 ) -> Import {
+    import_with(inputs, opts, Files::Function(read))
+}
+
+/// Import the inputs, Terraform's `file()` and `templatefile()` reading through `files`
+/// (always confined to the module directory).
+pub fn import_with(inputs: &[InputFile], opts: &Options, files: Files<'_>) -> Import {
     let mut parsed = Parsed::default();
     let mut formats = Vec::new();
     // Terraform: one module per directory.
     let mut modules: BTreeMap<String, Vec<&InputFile>> = BTreeMap::new();
     for input in inputs {
+        if let Err(e) = limits::check_text(&input.file, &input.text) {
+            formats.push((input.file.clone(), Format::Unknown(e.message())));
+            parsed.errors.push(e);
+            continue;
+        }
         let format = detect::detect(&input.file, &input.text);
         formats.push((input.file.clone(), format.clone()));
+        if input.text.trim().is_empty() {
+            parsed.skipped.push(Skipped {
+                file: input.file.clone(),
+                path: ".".into(),
+                what: format.as_str().into(),
+                reason: "empty file".into(),
+            });
+            continue;
+        }
         match format {
             Format::Terraform | Format::TerraformVars => {
                 let dir = Path::new(&input.file)
@@ -477,8 +519,11 @@ pub fn import(
             Format::Unknown(_) => parsed.errors.push(format.into_error(&input.file)),
         }
     }
-    for (dir, files) in modules {
-        merge(&mut parsed, terraform::import(&dir, &files, opts, read));
+    for (dir, files_of_module) in modules {
+        merge(
+            &mut parsed,
+            terraform::import(&dir, &files_of_module, opts, files),
+        );
     }
     finish(parsed, formats, opts)
 }
@@ -809,36 +854,115 @@ pub fn file_name(m: &Manifest) -> String {
     format!("{}-{}.yaml", m.kind.as_str().to_ascii_lowercase(), m.name)
 }
 
+/// The name standard input (`-f -`) is reported under.
+pub const STDIN: &str = "<stdin>";
+
 /// Expand files and directories (recursively) into the files to import, in a stable order.
+/// Each directory is walked once (a symlink back to an ancestor is not followed again); `-` is
+/// kept (standard input).
 pub fn collect_files(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
+    let mut walked = BTreeSet::new();
     for p in paths {
-        if p.is_dir() {
-            let mut entries: Vec<PathBuf> = std::fs::read_dir(p)?
-                .map(|e| e.map(|e| e.path()))
-                .collect::<Result<_, _>>()?;
-            entries.sort();
-            // A Terraform module directory: its other files are data for file() and
-            // templatefile(), not inputs.
-            let module = entries
-                .iter()
-                .any(|e| e.is_file() && e.extension().is_some_and(|x| x == "tf"));
-            for e in entries {
-                if e.is_dir() {
-                    out.extend(collect_files(&[e])?);
-                } else if module {
-                    if e.extension().is_some_and(|x| x == "tf" || x == "tfvars") {
-                        out.push(e);
-                    }
-                } else if detect::importable_name(&e) {
-                    out.push(e);
-                }
-            }
-        } else {
-            out.push(p.clone());
-        }
+        collect(p, &mut walked, &mut out)?;
     }
     Ok(out)
+}
+
+fn collect(
+    p: &Path,
+    walked: &mut BTreeSet<PathBuf>,
+    out: &mut Vec<PathBuf>,
+) -> std::io::Result<()> {
+    if !p.is_dir() {
+        out.push(p.to_path_buf());
+        return Ok(());
+    }
+    if !walked.insert(std::fs::canonicalize(p)?) {
+        return Ok(());
+    }
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(p)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<_, _>>()?;
+    entries.sort();
+    // A Terraform module directory: its other files are data for file() and templatefile(),
+    // not inputs.
+    let module = entries
+        .iter()
+        .any(|e| e.is_file() && e.extension().is_some_and(|x| x == "tf"));
+    for e in entries {
+        if e.is_dir() {
+            collect(&e, walked, out)?;
+        } else if module {
+            if e.extension().is_some_and(|x| x == "tf" || x == "tfvars") {
+                out.push(e);
+            }
+        } else if detect::importable_name(&e) {
+            out.push(e);
+        }
+    }
+    Ok(())
+}
+
+/// Read the inputs: files (regular files up to the size limit, UTF-8) or standard input (`-`).
+pub fn read_inputs(files: Vec<PathBuf>) -> (Vec<InputFile>, Vec<ImportError>) {
+    let mut inputs = Vec::new();
+    let mut errors = Vec::new();
+    for f in files {
+        let stdin = f.as_os_str() == "-";
+        let name = if stdin {
+            STDIN.to_string()
+        } else {
+            f.display().to_string()
+        };
+        let text = if stdin {
+            files::read_stdin()
+        } else {
+            files::read_regular(&f)
+        };
+        match text {
+            Ok(text) => inputs.push(InputFile { file: name, text }),
+            Err(files::InputError::Io(e)) => errors.push(ImportError::Read {
+                file: name,
+                message: e.to_string(),
+            }),
+            Err(e) => errors.push(ImportError::Refused {
+                file: name,
+                path: ".".into(),
+                message: e.to_string(),
+            }),
+        }
+    }
+    (inputs, errors)
+}
+
+/// Write one file per manifest into `dir` (atomically, never through a symlink).
+fn write_manifests(dir: &Path, manifests: &[Manifest]) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    for m in manifests {
+        let path = dir.join(file_name(m));
+        files::write_atomic(&path, &to_yaml(std::slice::from_ref(m)))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
+fn write_report(args: &Args, report: &Report) -> Result<(), String> {
+    let Some(path) = &args.report else {
+        return Ok(());
+    };
+    let format = args.report_format.unwrap_or_else(|| {
+        if path.extension().is_some_and(|e| e == "json") {
+            ReportFormat::Json
+        } else {
+            ReportFormat::Markdown
+        }
+    });
+    let text = match format {
+        ReportFormat::Json => report.to_json(),
+        ReportFormat::Markdown => report.to_markdown(),
+    };
+    files::write_atomic(path, &text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// Run `tidewater import`.
@@ -850,60 +974,26 @@ pub fn main(args: Args) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let mut inputs = Vec::new();
-    let mut read_errors = Vec::new();
-    for f in files {
-        let name = f.display().to_string();
-        match std::fs::read_to_string(&f) {
-            Ok(text) => inputs.push(InputFile { file: name, text }),
-            Err(e) => read_errors.push(ImportError::Read {
-                file: name,
-                message: e.to_string(),
-            }),
-        }
-    }
+    let (inputs, mut read_errors) = read_inputs(files);
     let opts = Options {
-        params: args.params.into_iter().collect(),
-        namespace: args.namespace,
+        params: args.params.iter().cloned().collect(),
+        namespace: args.namespace.clone(),
     };
-    let read = |path: &str| std::fs::read_to_string(path).ok();
-    let mut result = import(&inputs, &opts, &read);
+    let mut result = import_with(&inputs, &opts, Files::FileSystem);
     if !read_errors.is_empty() {
         read_errors.extend(result.report.errors);
         result.report.errors = read_errors;
     }
-    match &args.output_dir {
-        Some(dir) => {
-            if let Err(e) = std::fs::create_dir_all(dir) {
-                eprintln!("error: {}: {e}", dir.display());
-                return ExitCode::FAILURE;
-            }
-            for m in &result.manifests {
-                let path = dir.join(file_name(m));
-                if let Err(e) = std::fs::write(&path, to_yaml(std::slice::from_ref(m))) {
-                    eprintln!("error: {}: {e}", path.display());
-                    return ExitCode::FAILURE;
-                }
-            }
+    let written = match &args.output_dir {
+        Some(dir) => write_manifests(dir, &result.manifests),
+        None => {
+            print!("{}", to_yaml(&result.manifests));
+            Ok(())
         }
-        None => print!("{}", to_yaml(&result.manifests)),
-    }
-    if let Some(path) = &args.report {
-        let format = args.report_format.unwrap_or_else(|| {
-            if path.extension().is_some_and(|e| e == "json") {
-                ReportFormat::Json
-            } else {
-                ReportFormat::Markdown
-            }
-        });
-        let text = match format {
-            ReportFormat::Json => result.report.to_json(),
-            ReportFormat::Markdown => result.report.to_markdown(),
-        };
-        if let Err(e) = std::fs::write(path, text) {
-            eprintln!("error: {}: {e}", path.display());
-            return ExitCode::FAILURE;
-        }
+    };
+    if let Err(e) = written.and_then(|_| write_report(&args, &result.report)) {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
     }
     if args.quiet {
         for e in &result.report.errors {

@@ -13,6 +13,8 @@ use super::assemble::{self, Part, Schedule};
 use super::convert::{
     Association, Collected, Conversion, Resource as ConvertResource, Spelling, Target,
 };
+use super::files::{FileError, Files};
+use super::limits::{self, Budget, Exceeded};
 use super::model::Rename;
 use super::{ImportError, Imported, InputFile, Note, NoteKind, Options, Parsed, Skipped, Source};
 use hcl::expr::{
@@ -22,7 +24,6 @@ use hcl::template::{Directive, Element, Template};
 use hcl::{Block, Body, Structure};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 use std::str::FromStr;
 
 const RENAMES: &[Rename] = &[
@@ -210,16 +211,15 @@ struct Tf<'a> {
     resources: Vec<Resource>,
     placeholders: BTreeMap<String, String>,
     scopes: Vec<BTreeMap<String, Value>>,
-    read: &'a dyn Fn(&str) -> Option<String>,
+    files: Files<'a>,
+    /// Depth, steps and bytes of the evaluation.
+    budget: Budget,
+    /// Path of what is being evaluated (for errors).
+    at: String,
 }
 
 impl<'a> Tf<'a> {
-    fn new(
-        dir: &'a str,
-        module: &Module,
-        opts: &'a Options,
-        read: &'a dyn Fn(&str) -> Option<String>,
-    ) -> Self {
+    fn new(dir: &'a str, module: &Module, opts: &'a Options, files: Files<'a>) -> Self {
         Tf {
             dir,
             variables: module.variables.clone(),
@@ -231,16 +231,22 @@ impl<'a> Tf<'a> {
             resources: module.resources.clone(),
             placeholders: BTreeMap::new(),
             scopes: Vec::new(),
-            read,
+            files,
+            budget: Budget::default(),
+            at: String::new(),
         }
     }
 
     /// Evaluate the `.tfvars` files' assignments.
-    fn read_tfvars(&mut self, bodies: &[Body]) {
-        for body in bodies {
-            for a in body.attributes() {
+    fn read_tfvars(&mut self, tfvars: &[Tfvars], errors: &mut Vec<ImportError>) {
+        for t in tfvars {
+            for a in t.body.attributes() {
+                self.at = a.key.as_str().to_string();
                 let v = self.eval(&a.expr);
                 self.tfvars.insert(a.key.as_str().to_string(), v);
+                if let Some(f) = self.budget.take() {
+                    errors.push(refused(&t.file, f));
+                }
             }
         }
     }
@@ -312,7 +318,17 @@ impl<'a> Tf<'a> {
             );
         };
         match variable.default.clone() {
-            Some(default) => self.eval(&default),
+            Some(default) => {
+                let guard = format!("var.{name}");
+                if !self.in_progress.insert(guard.clone()) {
+                    return self.placeholder(&guard, format!("variable `{name}` refers to itself"));
+                }
+                let at = std::mem::replace(&mut self.at, guard.clone());
+                let v = self.eval(&default);
+                self.at = at;
+                self.in_progress.remove(&guard);
+                v
+            }
             None => self.placeholder(
                 &format!("var.{name}"),
                 format!("variable `{name}` has no default: pass --param {name}=VALUE (or a .tfvars file)"),
@@ -336,9 +352,13 @@ impl<'a> Tf<'a> {
                 format!("local `{name}` refers to itself"),
             );
         }
+        let at = std::mem::replace(&mut self.at, format!("local.{name}"));
         let v = self.eval(&e);
+        self.at = at;
         self.in_progress.remove(name);
-        self.local_cache.insert(name.to_string(), v.clone());
+        if !self.budget.stopped() {
+            self.local_cache.insert(name.to_string(), v.clone());
+        }
         v
     }
 
@@ -581,13 +601,48 @@ impl<'a> Tf<'a> {
     }
 
     fn template_text(&mut self, raw: &str, whole: &Expression) -> Value {
+        if let Some(at) = limits::too_deep(raw) {
+            let path = self.at.clone();
+            self.budget.fail(
+                path,
+                format!(
+                    "template nested deeper than {} levels at {at}",
+                    limits::MAX_NESTING
+                ),
+            );
+            return Value::Null;
+        }
         match Template::from_str(raw) {
-            Ok(t) => Value::String(self.template(&t)),
+            Ok(t) => {
+                let v = Value::String(self.template(&t));
+                self.produced(v)
+            }
             Err(e) => self.unknown(whole, format!("template does not parse: {e}")),
         }
     }
 
+    /// A value produced by a function or template, counted against the budget.
+    fn produced(&mut self, v: Value) -> Value {
+        let at = &self.at;
+        if self.budget.produced(&v, &|| at.clone()) {
+            v
+        } else {
+            Value::Null
+        }
+    }
+
+    /// Evaluate an expression, within the depth and step limits.
     fn eval(&mut self, e: &Expression) -> Value {
+        let at = &self.at;
+        if !self.budget.enter(&|| at.clone()) {
+            return Value::Null;
+        }
+        let v = self.eval_unbounded(e);
+        self.budget.leave();
+        v
+    }
+
+    fn eval_unbounded(&mut self, e: &Expression) -> Value {
         match e {
             Expression::Null => Value::Null,
             Expression::Bool(b) => Value::Bool(*b),
@@ -761,17 +816,18 @@ impl<'a> Tf<'a> {
         }
     }
 
+    /// The text of a file named in the module: confined to the module directory; a refusal
+    /// stops the evaluation (an error), a file that cannot be read is a placeholder.
     fn read_file(&mut self, path: &str, e: &Expression) -> Option<String> {
-        let full =
-            if Path::new(path).is_absolute() || self.dir.is_empty() || path.starts_with(self.dir) {
-                path.to_string()
-            } else {
-                format!("{}/{path}", self.dir)
-            };
-        match (self.read)(&full) {
-            Some(t) => Some(t),
-            None => {
-                self.unknown(e, format!("file `{full}` could not be read"));
+        match self.files.read(self.dir, path) {
+            Ok(t) => Some(t),
+            Err(FileError::Unreadable(why)) => {
+                self.unknown(e, why);
+                None
+            }
+            Err(FileError::Refused(why)) => {
+                let at = self.at.clone();
+                self.budget.fail(at, format!("{}: {why}", fmt(e)));
                 None
             }
         }
@@ -804,6 +860,7 @@ impl<'a> Tf<'a> {
         };
         let out = match name {
             "file" | "templatefile" => self.file_function(&call, e),
+            "fileexists" if call.known => self.file_exists(&call.text(0), e),
             "jsonencode" | "jsondecode" | "yamldecode" | "base64encode" => encoding(&call),
             "format" | "join" | "split" | "lower" | "upper" | "trimspace" | "chomp"
             | "trimprefix" | "trimsuffix" | "replace" | "startswith" | "endswith" | "substr"
@@ -812,8 +869,21 @@ impl<'a> Tf<'a> {
             _ => collection_function(&call),
         };
         match out {
-            Some(v) => v,
+            Some(v) => self.produced(v),
             None => self.unknown(e, format!("{name}() could not be evaluated statically")),
+        }
+    }
+
+    /// `fileexists()`: whether a file of the module can be read (a path outside it is refused).
+    fn file_exists(&mut self, path: &str, e: &Expression) -> Option<Value> {
+        match self.files.read(self.dir, path) {
+            Ok(_) => Some(Value::Bool(true)),
+            Err(FileError::Unreadable(_)) => Some(Value::Bool(false)),
+            Err(FileError::Refused(why)) => {
+                let at = self.at.clone();
+                self.budget.fail(at, format!("{}: {why}", fmt(e)));
+                None
+            }
         }
     }
 
@@ -822,14 +892,23 @@ impl<'a> Tf<'a> {
         if !call.known {
             return None;
         }
-        let text = self.read_file(&call.text(0), e)?;
+        let path = call.text(0);
+        let text = self.read_file(&path, e)?;
         if call.name == "file" {
             return Some(Value::String(text));
+        }
+        let guard = format!("templatefile:{path}");
+        if !self.in_progress.insert(guard.clone()) {
+            let at = self.at.clone();
+            self.budget
+                .fail(at, format!("{}: the template includes itself", fmt(e)));
+            return None;
         }
         let vars = call.arg(1).as_object().cloned().unwrap_or_default();
         self.scopes.push(vars.into_iter().collect());
         let v = self.template_text(&text, e);
         self.scopes.pop();
+        self.in_progress.remove(&guard);
         Some(v)
     }
 
@@ -849,6 +928,7 @@ impl<'a> Tf<'a> {
                     if top && META.contains(&key) {
                         continue;
                     }
+                    self.at = format!("{path}.{key}");
                     let v = self.eval(&a.expr);
                     out.insert(key.to_string(), v);
                 }
@@ -1279,16 +1359,11 @@ fn container_definitions(
 }
 
 /// Import one Terraform module: the `.tf` and `.tfvars` files of one directory.
-pub fn import(
-    dir: &str,
-    files: &[&InputFile],
-    opts: &Options,
-    read: &dyn Fn(&str) -> Option<String>,
-) -> Parsed {
+pub fn import(dir: &str, files: &[&InputFile], opts: &Options, read: Files<'_>) -> Parsed {
     let mut collected = Collected::default();
     let module = load(files, &mut collected.parsed.errors);
     let mut tf = Tf::new(dir, &module, opts, read);
-    tf.read_tfvars(&module.tfvars);
+    tf.read_tfvars(&module.tfvars, &mut collected.parsed.errors);
     let mut events = Events::default();
     for r in &module.resources {
         resource(&mut tf, r, &mut collected, &mut events);
@@ -1312,8 +1387,23 @@ struct Module {
     variables: BTreeMap<String, Variable>,
     locals: BTreeMap<String, Expression>,
     resources: Vec<Resource>,
-    tfvars: Vec<Body>,
+    tfvars: Vec<Tfvars>,
     duplicates: Vec<Duplicate>,
+}
+
+/// A `.tfvars` file.
+struct Tfvars {
+    file: String,
+    body: Body,
+}
+
+/// The error for an evaluation stopped by a limit or a refused file read.
+fn refused(file: &str, f: Exceeded) -> ImportError {
+    ImportError::Refused {
+        file: file.into(),
+        path: f.path,
+        message: f.message,
+    }
 }
 
 /// Parse a module's files and collect their variables, locals, resources and `.tfvars`.
@@ -1344,7 +1434,10 @@ fn load(files: &[&InputFile], errors: &mut Vec<ImportError>) -> Module {
             }
         };
         if f.file.ends_with(".tfvars") {
-            module.tfvars.push(body);
+            module.tfvars.push(Tfvars {
+                file: f.file.clone(),
+                body,
+            });
         } else {
             module.declare(&f.file, body);
         }
@@ -1465,6 +1558,7 @@ fn admit(tf: &mut Tf<'_>, r: &Resource, out: &mut Parsed) -> Option<Vec<Note>> {
     }
     let mut notes = Vec::new();
     if let Some(c) = r.attr("count").cloned() {
+        tf.at = format!("{path}.count");
         match tf.eval(&c) {
             Value::Number(n) if n.as_u64() == Some(0) => {
                 out.skipped.push(skip("count is 0"));
@@ -1520,6 +1614,10 @@ fn resource(tf: &mut Tf<'_>, r: &Resource, collected: &mut Collected, events: &m
         return;
     };
     let e = evaluate(tf, r, notes);
+    if let Some(f) = tf.budget.take() {
+        collected.parsed.errors.push(refused(&r.file, f));
+        return;
+    }
     let tf = &*tf;
     let conversion = tf.conversion(&r.file);
     let out = &mut collected.parsed;
@@ -1981,7 +2079,7 @@ mod tests {
                 .collect(),
             namespace: None,
         };
-        import("tf", &refs, &opts, read)
+        import("tf", &refs, &opts, Files::Function(read))
     }
 
     const MAIN: &str = r#"
