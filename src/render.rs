@@ -61,6 +61,18 @@ impl Resource {
             Resource::ScheduledTask { name, .. } => format!("ScheduledTask/{name}"),
         }
     }
+
+    /// The ECS rules of its request alone (see [`validate::Spec::admit`]).
+    fn admit(&self) -> Result<(), validate::ValidationErrors> {
+        use validate::Spec;
+        match self {
+            Resource::TaskDefinition { spec, .. } => spec.admit(),
+            Resource::Service { spec, .. } => spec.admit(),
+            Resource::Cluster { spec, .. } => spec.admit(),
+            Resource::Task { spec, .. } => spec.admit(),
+            Resource::ScheduledTask { spec, .. } => spec.admit(),
+        }
+    }
 }
 
 /// A warning about one resource.
@@ -159,15 +171,32 @@ fn arn_name(value: &str) -> String {
     }
 }
 
-fn parse<T: serde::de::DeserializeOwned + serde::Serialize>(
-    file: &str,
-    base: &str,
-    v: &Value,
-) -> Result<(T, Notes), InputError> {
-    let spec: T = serde_json::from_value(v.clone()).map_err(|e| InputError {
+/// `base` and a path relative to it (`.` is the whole document).
+fn join_path(base: &str, path: &str) -> String {
+    match (base, path) {
+        (_, ".") | (_, "") => base.to_string(),
+        (".", _) | ("", _) => path.to_string(),
+        _ if path.starts_with('[') => format!("{base}{path}"),
+        _ => format!("{base}.{path}"),
+    }
+}
+
+/// Parse a spec, naming the exact JSON path of a wrong type or out-of-range number.
+fn parse<T: validate::Spec>(file: &str, base: &str, v: &Value) -> Result<(T, Notes), InputError> {
+    let error = |path: &str, message: String| InputError {
         file: file.into(),
-        path: base.into(),
-        message: e.to_string(),
+        path: join_path(base, path),
+        message,
+    };
+    let spec: T = serde_path_to_error::deserialize(v).map_err(|e| {
+        let mut path = e.path().to_string();
+        if path == "." {
+            // Inside the flattened ECS request, which serde reads without tracking the path.
+            if let Err(inner) = serde_path_to_error::deserialize::<_, T::Request>(v) {
+                path = inner.path().to_string();
+            }
+        }
+        error(&path, e.into_inner().to_string())
     })?;
     let back = serde_json::to_value(&spec).expect("spec serialises");
     let mut unknown = Vec::new();
@@ -406,6 +435,15 @@ pub fn render_documents(docs: &[(String, Value)], namespace: Option<&str>) -> Ou
         match recognise(file, doc) {
             Ok(rs) => {
                 for (r, unknown) in rs {
+                    // The rules of the request alone: what the CRD rejects at `kubectl apply`.
+                    if let Err(e) = r.admit() {
+                        out.errors.extend(e.0.into_iter().map(|v| InputError {
+                            file: file.clone(),
+                            path: format!("spec.{}", v.path),
+                            message: format!("{}: {}", r.describe(), v.message),
+                        }));
+                        continue;
+                    }
                     for (path, message) in unknown {
                         out.warnings.push(ResourceWarning {
                             resource: r.describe(),
@@ -526,6 +564,9 @@ fn render_resources(resources: &[(String, Resource)], namespace: Option<&str>, o
                             run: &crate::api::ecs::RunTaskRequest,
                             scheduled: Option<&ScheduledTaskSpec>| {
             let (td_name, td, rev, note) = resolve(Some(&run.task_definition))?;
+            if rev.is_some() {
+                validate::task_with_task_definition(run, td).map_err(|e| e.to_string())?;
+            }
             used.insert(td_name.to_string());
             let cluster = cluster_of(run.cluster.as_deref());
             check_policy(
@@ -557,6 +598,9 @@ fn render_resources(resources: &[(String, Resource)], namespace: Option<&str>, o
             Resource::TaskDefinition { .. } | Resource::Cluster { .. } => continue,
             Resource::Service { name, spec } => (|| {
                 let (td_name, td, rev, note) = resolve(spec.create.task_definition.as_deref())?;
+                if rev.is_some() {
+                    validate::service_with_task_definition(spec, td).map_err(|e| e.to_string())?;
+                }
                 used.insert(td_name.to_string());
                 let cluster = cluster_of(spec.create.cluster.as_deref());
                 check_policy(td, cluster, None)?;

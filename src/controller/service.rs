@@ -135,6 +135,8 @@ fn build(
                 .join("; ")
         ))
     })?;
+    translate::validate::service_with_task_definition(&svc.spec, &td)
+        .map_err(|e| Error::Invalid(e.to_string()))?;
     let cluster = cluster_of(ctx, &ns, svc.spec.create.cluster.as_deref());
     if let Some(policy) = cluster.as_ref().and_then(|c| c.spec.policy.as_ref()) {
         translate::validate::policy(&td, td.register.task_role_arn.as_deref(), policy)

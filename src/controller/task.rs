@@ -626,6 +626,8 @@ pub fn resolve_run(
     let td = revision.task_definition()?;
     translate::validate::task_definition(&td)
         .map_err(|e| Error::Invalid(format!("task definition {}: {e}", revision.reference())))?;
+    translate::validate::task_with_task_definition(run, &td)
+        .map_err(|e| Error::Invalid(e.to_string()))?;
     let cluster =
         service::cluster_of(ctx, namespace, run.cluster.as_deref()).map(|c| c.spec.clone());
     if let Some(policy) = cluster.as_ref().and_then(|c| c.policy.as_ref()) {
