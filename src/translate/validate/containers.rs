@@ -336,10 +336,10 @@ fn memory(reg: &RegisterTaskDefinitionRequest, out: &mut Vec<ValidationError>) {
         if soft.is_some_and(|m| m < 4) {
             out.push(CONTAINER_MEMORY_MINIMUM.at(format!("{}.memoryReservation", at(i))));
         }
-        if let (Some(h), Some(s)) = (hard, soft) {
-            if h < s {
-                out.push(MEMORY_AT_LEAST_RESERVATION.at(format!("{}.memory", at(i))));
-            }
+        if let (Some(h), Some(s)) = (hard, soft)
+            && h < s
+        {
+            out.push(MEMORY_AT_LEAST_RESERVATION.at(format!("{}.memory", at(i))));
         }
         let positive = |m: Option<i32>| m.is_some_and(|m| m > 0);
         if !task_memory && !positive(hard) && !positive(soft) {

@@ -101,13 +101,12 @@ pub(super) fn check(reg: &RegisterTaskDefinitionRequest, out: &mut Vec<Validatio
             let path = format!("containerDefinitions[{i}].portMappings[{j}]");
             mapping(mode, p, &path, out);
             let protocol = p.protocol.map(|p| p.as_str()).unwrap_or("tcp");
-            if let Some(port) = p.container_port {
-                if protocols
+            if let Some(port) = p.container_port
+                && protocols
                     .insert(port, protocol)
                     .is_some_and(|q| q != protocol)
-                {
-                    out.push(CONTAINER_PORT_ONE_PROTOCOL.at(format!("{path}.containerPort")));
-                }
+            {
+                out.push(CONTAINER_PORT_ONE_PROTOCOL.at(format!("{path}.containerPort")));
             }
         }
     }
@@ -135,10 +134,12 @@ fn mapping(mode: Option<NetworkMode>, p: &PortMapping, path: &str, out: &mut Vec
         (NetworkMode::Host, &HOST_MODE_HOST_PORT),
     ];
     for (m, rule) in static_modes {
-        if let (Some(h), Some(c)) = (p.host_port, p.container_port) {
-            if mode == Some(m) && h != 0 && h != c {
-                out.push(rule.at(format!("{path}.hostPort")));
-            }
+        if let (Some(h), Some(c)) = (p.host_port, p.container_port)
+            && mode == Some(m)
+            && h != 0
+            && h != c
+        {
+            out.push(rule.at(format!("{path}.hostPort")));
         }
     }
 }

@@ -147,13 +147,13 @@ pub fn service(spec: &ServiceSpec) -> Result<(), ValidationErrors> {
         out.push(rules::LAUNCH_TYPE_OR_CAPACITY_PROVIDERS.at("launchType"));
     }
     capacity_provider_strategy("capacityProviderStrategy", strategy, &mut out);
-    if let Some(t) = spec.auto_scaling.as_ref().map(|a| &a.scalable_target) {
-        if let (Some(min), Some(max)) = (t.min_capacity, t.max_capacity) {
-            if min > max {
-                let path = "autoScaling.scalableTarget.MinCapacity";
-                out.push(rules::MIN_CAPACITY_AT_MOST_MAX.at(path));
-            }
-        }
+    let target = spec.auto_scaling.as_ref().map(|a| &a.scalable_target);
+    if let Some(t) = target
+        && let (Some(min), Some(max)) = (t.min_capacity, t.max_capacity)
+        && min > max
+    {
+        let path = "autoScaling.scalableTarget.MinCapacity";
+        out.push(rules::MIN_CAPACITY_AT_MOST_MAX.at(path));
     }
     result(out)
 }

@@ -209,10 +209,9 @@ fn fargate_task(reg: &RegisterTaskDefinitionRequest, out: &mut Vec<ValidationErr
     if let (Some(c), Some(m)) = (
         size(&reg.cpu).and_then(TaskSize::cpu_units),
         size(&reg.memory).and_then(TaskSize::memory_mib),
-    ) {
-        if !resources::fargate_memory_valid(c, m) {
-            out.push(rules::FARGATE_SIZE.at("memory"));
-        }
+    ) && !resources::fargate_memory_valid(c, m)
+    {
+        out.push(rules::FARGATE_SIZE.at("memory"));
     }
 }
 
