@@ -177,8 +177,8 @@ fn family_name() {
     );
 }
 
-/// "If using the Fargate launch type, these fields are required" (task cpu and memory).
-/// ClientException: Fargate requires that 'cpu' be defined at the task level.
+/// "cpu: ... This field is required for Fargate." (ClientException: Fargate requires that 'cpu'
+/// be defined at the task level.)
 #[test]
 fn fargate_requires_cpu() {
     let mut spec = fargate(json!({}));
@@ -186,7 +186,7 @@ fn fargate_requires_cpu() {
     check_td(spec, &r::FARGATE_REQUIRES_CPU, &["cpu"]);
 }
 
-/// "If using the Fargate launch type, these fields are required" (task cpu and memory).
+/// "memory: ... If using the Fargate launch type, this field is required"
 #[test]
 fn fargate_requires_memory() {
     let mut spec = app(fargate(json!({})), json!({"memory": 512}));
@@ -194,7 +194,7 @@ fn fargate_requires_memory() {
     check_td(spec, &r::FARGATE_REQUIRES_MEMORY, &["memory"]);
 }
 
-/// "For Amazon ECS tasks on Fargate, the awsvpc network mode is required."
+/// "networkMode: ... For Amazon ECS tasks on Fargate, the awsvpc network mode is required."
 #[test]
 fn fargate_network_mode() {
     check_td(
@@ -204,8 +204,9 @@ fn fargate_network_mode() {
     );
 }
 
-/// "If you use the Fargate launch type, you must use one of the following values (cpu): 256 (.25
-/// vCPU) - Available memory values: 512 (0.5 GB), 1024 (1 GB), 2048 (2 GB) ..."
+/// "memory: ... If using the Fargate launch type, this field is required and you must use one of
+/// the following values. ... 512 (0.5 GB), 1024 (1 GB), 2048 (2 GB) - Available cpu values: 256
+/// (.25 vCPU)" (ClientException: No Fargate configuration exists for given values)
 #[test]
 fn fargate_size() {
     check_td(
@@ -252,6 +253,13 @@ fn task_cpu_amount() {
         &r::TASK_CPU_AMOUNT,
         with_value(&r::TASK_CPU_AMOUNT, "cpu", "lots"),
     );
+}
+
+/// "cpu: ... If you're using the EC2 launch type or external launch type, this field is optional.
+/// Supported values are between 128 CPU units (0.125 vCPUs) and 196608 CPU units (192 vCPUs)."
+#[test]
+fn task_cpu_range() {
+    check_td(td(json!({"cpu": "64"})), &r::TASK_CPU_RANGE, &["cpu"]);
 }
 
 /// "memory: ... It can be expressed as an integer using MiB (for example, 1024) or as a string

@@ -83,6 +83,11 @@ pub mod rules {
         message: "cpu: not a CPU amount (\"256\", \"1 vCPU\")",
         admission: Reconcile,
     };
+    pub const TASK_CPU_RANGE: Rule = Rule {
+        name: "task_cpu_range",
+        message: "cpu: supported values are between 128 CPU units (0.125 vCPUs) and 196608 CPU units (192 vCPUs)",
+        admission: Reconcile,
+    };
     pub const TASK_MEMORY_AMOUNT: Rule = Rule {
         name: "task_memory_amount",
         message: "memory: not a memory amount (\"512\", \"2 GB\")",
@@ -133,6 +138,7 @@ pub(super) const RULES: &[&Rule] = &[
     &rules::FARGATE_PID_MODE,
     &rules::FARGATE_IPC_MODE,
     &rules::TASK_CPU_AMOUNT,
+    &rules::TASK_CPU_RANGE,
     &rules::TASK_MEMORY_AMOUNT,
     &rules::CONTAINER_CPU_WITHIN_TASK_CPU,
     &rules::CONTAINER_MEMORY_WITHIN_TASK_MEMORY,
@@ -218,6 +224,10 @@ fn fargate_task(reg: &RegisterTaskDefinitionRequest, out: &mut Vec<ValidationErr
 fn task_size(reg: &RegisterTaskDefinitionRequest, out: &mut Vec<ValidationError>) {
     if let Some(c) = size(&reg.cpu).filter(|c| c.cpu_units().is_none()) {
         out.push(rules::TASK_CPU_AMOUNT.with_value("cpu", &c.0));
+    }
+    let cpu = size(&reg.cpu).and_then(TaskSize::cpu_units);
+    if !fargate(reg) && cpu.is_some_and(|c| !(128..=196_608).contains(&c)) {
+        out.push(rules::TASK_CPU_RANGE.at("cpu"));
     }
     if let Some(m) = size(&reg.memory).filter(|m| m.memory_mib().is_none()) {
         out.push(rules::TASK_MEMORY_AMOUNT.with_value("memory", &m.0));
