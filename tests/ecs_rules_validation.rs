@@ -699,6 +699,36 @@ fn max_swap_not_negative() {
     );
 }
 
+/// "options: ... awslogs-region Required: Yes ... awslogs-group Required: Yes" (ClientException:
+/// Log driver awslogs requires options: awslogs-region, awslogs-group)
+#[test]
+fn awslogs_required_options() {
+    let spec = app(
+        td(json!({})),
+        json!({"logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "/ecs/app"}}}),
+    );
+    check_td(
+        spec,
+        &r::AWSLOGS_REQUIRED_OPTIONS,
+        &["containerDefinitions[0].logConfiguration.options"],
+    );
+}
+
+/// "options: ... awslogs-stream-prefix Required: Yes, when using Fargate.Optional when using EC2."
+#[test]
+fn fargate_awslogs_stream_prefix() {
+    let options = json!({"awslogs-group": "/ecs/app", "awslogs-region": "eu-west-1"});
+    let spec = app(
+        fargate(json!({})),
+        json!({"logConfiguration": {"logDriver": "awslogs", "options": options}}),
+    );
+    check_td(
+        spec,
+        &r::FARGATE_AWSLOGS_STREAM_PREFIX,
+        &["containerDefinitions[0].logConfiguration.options"],
+    );
+}
+
 /// "sourceVolume: The name of the volume to mount. Must be a volume name referenced in the name
 /// parameter of task definition volume."
 #[test]

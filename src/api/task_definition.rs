@@ -109,6 +109,12 @@ use serde::{Deserialize, Serialize};
     validation = Rule::new(rules::MAX_SWAP_NOT_NEGATIVE.cel())
         .message(rules::MAX_SWAP_NOT_NEGATIVE.message)
         .field_path(".containerDefinitions"),
+    validation = Rule::new(rules::AWSLOGS_REQUIRED_OPTIONS.cel())
+        .message(rules::AWSLOGS_REQUIRED_OPTIONS.message)
+        .field_path(".containerDefinitions"),
+    validation = Rule::new(rules::FARGATE_AWSLOGS_STREAM_PREFIX.cel())
+        .message(rules::FARGATE_AWSLOGS_STREAM_PREFIX.message)
+        .field_path(".containerDefinitions"),
     validation = Rule::new(rules::PORT_MAPPING_NEEDS_CONTAINER_PORT.cel())
         .message(rules::PORT_MAPPING_NEEDS_CONTAINER_PORT.message)
         .field_path(".containerDefinitions"),

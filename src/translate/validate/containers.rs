@@ -4,7 +4,7 @@
 use super::task_definition::{fargate, not_fargate, size};
 use super::{Admission::*, Rule, ValidationError};
 use crate::api::ecs::{
-    Compatibility, ContainerCondition, ContainerDefinition, NetworkMode,
+    Compatibility, ContainerCondition, ContainerDefinition, LogDriver, NetworkMode,
     RegisterTaskDefinitionRequest,
 };
 use std::collections::{BTreeMap, BTreeSet};
@@ -176,6 +176,21 @@ pub const MAX_SWAP_NOT_NEGATIVE: Rule = Rule {
         "self.containerDefinitions.all(c, !has(c.linuxParameters) || !has(c.linuxParameters.maxSwap) || c.linuxParameters.maxSwap >= 0)",
     ),
 };
+pub const AWSLOGS_REQUIRED_OPTIONS: Rule = Rule {
+    name: "awslogs_required_options",
+    message: "Log driver awslogs requires options: awslogs-region, awslogs-group",
+    admission: Cel(
+        "self.containerDefinitions.all(c, !has(c.logConfiguration) || c.logConfiguration.logDriver != 'awslogs' || (has(c.logConfiguration.options) && 'awslogs-group' in c.logConfiguration.options && 'awslogs-region' in c.logConfiguration.options))",
+    ),
+};
+pub const FARGATE_AWSLOGS_STREAM_PREFIX: Rule = Rule {
+    name: "fargate_awslogs_stream_prefix",
+    message: "logConfiguration.options: awslogs-stream-prefix is required when using Fargate",
+    admission: Cel(concat!(
+        not_fargate!(),
+        "self.containerDefinitions.all(c, !has(c.logConfiguration) || c.logConfiguration.logDriver != 'awslogs' || (has(c.logConfiguration.options) && 'awslogs-stream-prefix' in c.logConfiguration.options))"
+    )),
+};
 pub const MOUNT_POINT_KNOWN_VOLUME: Rule = Rule {
     name: "mount_point_known_volume",
     message: "mountPoints[].sourceVolume: must be a volume name referenced in the name parameter of task definition volume",
@@ -213,6 +228,8 @@ pub(super) const RULES: &[&Rule] = &[
     &FARGATE_CAPABILITIES,
     &SWAPPINESS_RANGE,
     &MAX_SWAP_NOT_NEGATIVE,
+    &AWSLOGS_REQUIRED_OPTIONS,
+    &FARGATE_AWSLOGS_STREAM_PREFIX,
     &MOUNT_POINT_KNOWN_VOLUME,
     &VOLUMES_FROM_KNOWN_CONTAINER,
 ];
@@ -236,7 +253,28 @@ pub(super) fn check(reg: &RegisterTaskDefinitionRequest, out: &mut Vec<Validatio
         }
     }
     links(reg, out);
+    awslogs(reg, out);
     volume_references(reg, out);
+}
+
+fn awslogs(reg: &RegisterTaskDefinitionRequest, out: &mut Vec<ValidationError>) {
+    for (i, c) in reg.container_definitions.iter().enumerate() {
+        let Some(lc) = c
+            .log_configuration
+            .as_ref()
+            .filter(|l| l.log_driver == LogDriver::Awslogs)
+        else {
+            continue;
+        };
+        let has = |k: &str| lc.options.as_ref().is_some_and(|o| o.contains_key(k));
+        let path = format!("{}.logConfiguration.options", at(i));
+        if !has("awslogs-group") || !has("awslogs-region") {
+            out.push(AWSLOGS_REQUIRED_OPTIONS.at(&path));
+        }
+        if fargate(reg) && !has("awslogs-stream-prefix") {
+            out.push(FARGATE_AWSLOGS_STREAM_PREFIX.at(path));
+        }
+    }
 }
 
 fn names_and_images(reg: &RegisterTaskDefinitionRequest, out: &mut Vec<ValidationError>) {
