@@ -2,7 +2,7 @@
 //! the examples. The same files are checked against the real apiserver by the e2e suite.
 
 use std::path::Path;
-use tidewater::api::{ServiceSpec, TaskDefinitionSpec};
+use tidewater::api::{ServiceSpec, TaskDefinitionSpec, TaskSpec};
 use tidewater::render;
 
 fn docs(dir: &str) -> Vec<(String, String, serde_json::Value)> {
@@ -28,6 +28,7 @@ fn cel(kind: &str, spec: &serde_json::Value) -> Result<(), String> {
     let r = match kind {
         "TaskDefinition" => TaskDefinitionSpec::validate_cel(spec, None),
         "Service" => ServiceSpec::validate_cel(spec, None),
+        "Task" => TaskSpec::validate_cel(spec, None),
         _ => Ok(()),
     };
     r.map_err(|e| format!("{e:?}"))
@@ -80,6 +81,6 @@ fn fargate_sizes_written_with_units_are_left_to_registration() {
     assert!(
         cel("TaskDefinition", &bad)
             .unwrap_err()
-            .contains("not a valid Fargate combination")
+            .contains("No Fargate configuration exists")
     );
 }

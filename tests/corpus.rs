@@ -60,11 +60,47 @@ fn check_warnings(out: &render::Output, file: &Path) {
     }
 }
 
+/// Corpus files ECS itself rejects (documentation skeletons and fragments, a typo), with the
+/// ECS rule `render` rejects them by.
+const REJECTED_BY_ECS: &[(&str, &str)] = &[
+    // Keys in the wrong case ("ContainerPort", "Protcol"): the port mapping is empty.
+    (
+        "taskdefs/013-firelens-logstash-awsvpc.json",
+        "each port mapping needs containerPort",
+    ),
+    // `generate-cli-skeleton` output: empty names, zero sizes.
+    (
+        "taskdefs/058-docs-register-skeleton-all-fields.json",
+        "Container.name should not be null or empty.",
+    ),
+    (
+        "services/010-docs-create-service-skeleton.json",
+        "launchType and capacityProviderStrategy are mutually exclusive",
+    ),
+];
+
+/// Whether `file` is rejected as ECS rejects it (then it is not rendered further).
+fn rejected_by_ecs(file: &Path, out: &render::Output) -> bool {
+    let Some((_, reason)) = REJECTED_BY_ECS.iter().find(|(f, _)| file.ends_with(f)) else {
+        return false;
+    };
+    assert!(
+        out.errors.iter().any(|e| e.message.contains(reason)),
+        "{}: expected an error containing {reason:?}, got {:?}",
+        file.display(),
+        out.errors
+    );
+    true
+}
+
 #[test]
 fn every_corpus_task_definition_renders() {
     let mut rendered = 0;
     for file in corpus("taskdefs") {
         let out = render::render_files(std::slice::from_ref(&file), Some("corpus"));
+        if rejected_by_ecs(&file, &out) {
+            continue;
+        }
         assert!(
             out.errors.is_empty(),
             "{}: {:?}",
@@ -83,6 +119,9 @@ fn every_corpus_service_renders() {
     let mut rendered = 0;
     for file in corpus("services") {
         let out = render::render_files(std::slice::from_ref(&file), Some("corpus"));
+        if rejected_by_ecs(&file, &out) {
+            continue;
+        }
         assert!(
             out.errors.is_empty(),
             "{}: {:?}",

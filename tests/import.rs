@@ -61,12 +61,24 @@ fn corpus() -> Vec<PathBuf> {
     files
 }
 
+/// Corpus files ECS itself rejects even once the import has dropped their empty placeholders
+/// (`generate-cli-skeleton` output: zero health check intervals, sizes, ...).
+const REJECTED_BY_ECS: &[&str] =
+    &["tests/fixtures/corpus/taskdefs/058-docs-register-skeleton-all-fields.json"];
+
 #[test]
 fn every_corpus_file_imports() {
     let mut manifests = 0;
     for file in corpus() {
         let name = rel(&file);
         let out = run(&[&name], &[], Some("corpus"));
+        if REJECTED_BY_ECS.contains(&name.as_str()) {
+            assert!(
+                !out.report.errors.is_empty(),
+                "{name}: imported without error"
+            );
+            continue;
+        }
         assert!(
             out.report.errors.is_empty(),
             "{name}: {:#?}",
@@ -110,7 +122,8 @@ fn import_then_render_gives_the_objects_of_render() {
         });
 
         let imported = render::render_documents(&docs(&out, &name), None);
-        if cleaned && raw.objects != imported.objects {
+        if (cleaned && raw.objects != imported.objects) || REJECTED_BY_ECS.contains(&name.as_str())
+        {
             skipped.push(name);
             continue;
         }
@@ -121,7 +134,13 @@ fn import_then_render_gives_the_objects_of_render() {
     assert!(checked >= 55, "only {checked} round trips");
     assert_eq!(
         skipped,
-        vec!["tests/fixtures/corpus/taskdefs/058-docs-register-skeleton-all-fields.json"],
+        vec![
+            // Raw, ECS rejects them (launchType with a skeleton capacity provider strategy; an
+            // empty port mapping); the import drops the empty items and they render.
+            "tests/fixtures/corpus/services/010-docs-create-service-skeleton.json",
+            "tests/fixtures/corpus/taskdefs/013-firelens-logstash-awsvpc.json",
+            "tests/fixtures/corpus/taskdefs/058-docs-register-skeleton-all-fields.json"
+        ],
         "inputs the import had to clean"
     );
 }

@@ -5,6 +5,7 @@ use super::generated::autoscaling::{
     PutScalingPolicyRequest, PutScheduledActionRequest, RegisterScalableTargetRequest,
 };
 use super::generated::{ecs::CreateServiceRequest, read_only::CreateServiceReadOnly};
+use crate::translate::validate::rules;
 use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -57,12 +58,30 @@ use std::collections::BTreeMap;
 )]
 #[x_kube(
     cel,
-    validation = Rule::new("!has(self.schedulingStrategy) || self.schedulingStrategy != 'DAEMON' || !has(self.autoScaling)")
-        .message("autoScaling: a DAEMON service runs one task per node and cannot be auto scaled"),
-    validation = Rule::new("!has(self.launchType) || !has(self.capacityProviderStrategy) || size(self.capacityProviderStrategy) == 0")
-        .message("launchType and capacityProviderStrategy are mutually exclusive"),
-    validation = Rule::new("!has(self.autoScaling) || !has(self.autoScaling.scalableTarget.MinCapacity) || !has(self.autoScaling.scalableTarget.MaxCapacity) || self.autoScaling.scalableTarget.MinCapacity <= self.autoScaling.scalableTarget.MaxCapacity")
-        .message("autoScaling.scalableTarget: MinCapacity must not exceed MaxCapacity")
+    validation = Rule::new(rules::DESIRED_COUNT_NOT_NEGATIVE.cel())
+        .message(rules::DESIRED_COUNT_NOT_NEGATIVE.message)
+        .field_path(".desiredCount"),
+    validation = Rule::new(rules::DAEMON_DESIRED_COUNT.cel())
+        .message(rules::DAEMON_DESIRED_COUNT.message)
+        .field_path(".desiredCount"),
+    validation = Rule::new(rules::DAEMON_MAXIMUM_PERCENT.cel())
+        .message(rules::DAEMON_MAXIMUM_PERCENT.message)
+        .field_path(".deploymentConfiguration"),
+    validation = Rule::new(rules::DAEMON_FARGATE.cel())
+        .message(rules::DAEMON_FARGATE.message)
+        .field_path(".schedulingStrategy"),
+    validation = Rule::new(rules::DAEMON_DEPLOYMENT_CONTROLLER.cel())
+        .message(rules::DAEMON_DEPLOYMENT_CONTROLLER.message)
+        .field_path(".schedulingStrategy"),
+    validation = Rule::new(rules::CIRCUIT_BREAKER_ROLLING_UPDATE_ONLY.cel())
+        .message(rules::CIRCUIT_BREAKER_ROLLING_UPDATE_ONLY.message)
+        .field_path(".deploymentConfiguration"),
+    validation = Rule::new(rules::LAUNCH_TYPE_OR_CAPACITY_PROVIDERS.cel())
+        .message(rules::LAUNCH_TYPE_OR_CAPACITY_PROVIDERS.message),
+    validation = Rule::new(rules::DAEMON_AUTO_SCALING.cel())
+        .message(rules::DAEMON_AUTO_SCALING.message),
+    validation = Rule::new(rules::MIN_CAPACITY_AT_MOST_MAX.cel())
+        .message(rules::MIN_CAPACITY_AT_MOST_MAX.message)
 )]
 pub struct ServiceSpec {
     /// The CreateService request members.

@@ -2,6 +2,7 @@
 
 use super::common::CommonStatus;
 use super::generated::ecs::RunTaskRequest;
+use crate::translate::validate::rules;
 use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -43,7 +44,12 @@ use serde::{Deserialize, Serialize};
 #[x_kube(
     cel,
     validation = Rule::new("self == oldSelf")
-        .message("spec is immutable: a Task is one RunTask call, run once; delete the Task and create it again (or under another name) to run again")
+        .message("spec is immutable: a Task is one RunTask call, run once; delete the Task and create it again (or under another name) to run again"),
+    validation = Rule::new(rules::RUN_TASK_COUNT.cel())
+        .message(rules::RUN_TASK_COUNT.message)
+        .field_path(".count"),
+    validation = Rule::new(rules::RUN_TASK_LAUNCH_TYPE_OR_CAPACITY_PROVIDERS.cel())
+        .message(rules::RUN_TASK_LAUNCH_TYPE_OR_CAPACITY_PROVIDERS.message)
 )]
 pub struct TaskSpec {
     /// The RunTask request members.

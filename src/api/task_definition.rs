@@ -4,6 +4,7 @@ use super::common::CommonStatus;
 use super::generated::{
     ecs::RegisterTaskDefinitionRequest, read_only::RegisterTaskDefinitionReadOnly,
 };
+use crate::translate::validate::rules;
 use kube::{CustomResource, KubeSchema};
 use serde::{Deserialize, Serialize};
 
@@ -39,35 +40,118 @@ use serde::{Deserialize, Serialize};
 )]
 #[x_kube(
     cel,
-    validation = Rule::new("self.containerDefinitions.all(c, self.containerDefinitions.exists_one(d, d.name == c.name))")
-        .message("containerDefinitions: container names must be unique within a task definition")
+    validation = Rule::new(rules::CONTAINER_DEFINITIONS_REQUIRED.cel())
+        .message(rules::CONTAINER_DEFINITIONS_REQUIRED.message)
         .field_path(".containerDefinitions"),
-    validation = Rule::new("self.containerDefinitions.exists(c, !has(c.essential) || c.essential)")
-        .message("containerDefinitions: at least one container must be essential (essential defaults to true)")
+    validation = Rule::new(rules::CONTAINER_NAME_REQUIRED.cel())
+        .message(rules::CONTAINER_NAME_REQUIRED.message)
         .field_path(".containerDefinitions"),
-    validation = Rule::new("self.containerDefinitions.all(c, !has(c.dependsOn) || c.dependsOn.all(d, self.containerDefinitions.exists(e, e.name == d.containerName)))")
-        .message("containerDefinitions[].dependsOn: containerName must name a container of this task definition")
+    validation = Rule::new(rules::CONTAINER_NAME_CHARACTERS.cel())
+        .message(rules::CONTAINER_NAME_CHARACTERS.message)
         .field_path(".containerDefinitions"),
-    validation = Rule::new("self.containerDefinitions.all(c, !has(c.dependsOn) || c.dependsOn.all(d, d.containerName != c.name))")
-        .message("containerDefinitions[].dependsOn: a container cannot depend on itself")
+    validation = Rule::new(rules::CONTAINER_IMAGE_REQUIRED.cel())
+        .message(rules::CONTAINER_IMAGE_REQUIRED.message)
         .field_path(".containerDefinitions"),
-    validation = Rule::new("!has(self.requiresCompatibilities) || !self.requiresCompatibilities.exists(x, x == 'FARGATE') || (has(self.cpu) && has(self.memory))")
-        .message("requiresCompatibilities FARGATE: task-level cpu and memory are required"),
-    validation = Rule::new("!has(self.requiresCompatibilities) || !self.requiresCompatibilities.exists(x, x == 'FARGATE') || !has(self.networkMode) || self.networkMode == 'awsvpc'")
-        .message("requiresCompatibilities FARGATE: networkMode must be awsvpc")
+    validation = Rule::new(rules::CONTAINER_NAMES_UNIQUE.cel())
+        .message(rules::CONTAINER_NAMES_UNIQUE.message)
+        .field_path(".containerDefinitions"),
+    validation = Rule::new(rules::ESSENTIAL_CONTAINER_REQUIRED.cel())
+        .message(rules::ESSENTIAL_CONTAINER_REQUIRED.message)
+        .field_path(".containerDefinitions"),
+    validation = Rule::new(rules::DEPENDS_ON_KNOWN_CONTAINER.cel())
+        .message(rules::DEPENDS_ON_KNOWN_CONTAINER.message)
+        .field_path(".containerDefinitions"),
+    validation = Rule::new(rules::DEPENDS_ON_ITSELF.cel())
+        .message(rules::DEPENDS_ON_ITSELF.message)
+        .field_path(".containerDefinitions"),
+    validation = Rule::new(rules::COMPLETE_OR_SUCCESS_ON_ESSENTIAL.cel())
+        .message(rules::COMPLETE_OR_SUCCESS_ON_ESSENTIAL.message)
+        .field_path(".containerDefinitions"),
+    validation = Rule::new(rules::CONTAINER_MEMORY_MINIMUM.cel())
+        .message(rules::CONTAINER_MEMORY_MINIMUM.message)
+        .field_path(".containerDefinitions"),
+    validation = Rule::new(rules::MEMORY_AT_LEAST_RESERVATION.cel())
+        .message(rules::MEMORY_AT_LEAST_RESERVATION.message)
+        .field_path(".containerDefinitions"),
+    validation = Rule::new(rules::CONTAINER_MEMORY_REQUIRED.cel())
+        .message(rules::CONTAINER_MEMORY_REQUIRED.message)
+        .field_path(".containerDefinitions"),
+    validation = Rule::new(rules::HEALTH_CHECK_INTERVAL.cel())
+        .message(rules::HEALTH_CHECK_INTERVAL.message)
+        .field_path(".containerDefinitions"),
+    validation = Rule::new(rules::HEALTH_CHECK_TIMEOUT.cel())
+        .message(rules::HEALTH_CHECK_TIMEOUT.message)
+        .field_path(".containerDefinitions"),
+    validation = Rule::new(rules::HEALTH_CHECK_RETRIES.cel())
+        .message(rules::HEALTH_CHECK_RETRIES.message)
+        .field_path(".containerDefinitions"),
+    validation = Rule::new(rules::HEALTH_CHECK_START_PERIOD.cel())
+        .message(rules::HEALTH_CHECK_START_PERIOD.message)
+        .field_path(".containerDefinitions"),
+    validation = Rule::new(rules::FARGATE_STOP_TIMEOUT.cel())
+        .message(rules::FARGATE_STOP_TIMEOUT.message)
+        .field_path(".containerDefinitions"),
+    validation = Rule::new(rules::FARGATE_START_TIMEOUT.cel())
+        .message(rules::FARGATE_START_TIMEOUT.message)
+        .field_path(".containerDefinitions"),
+    validation = Rule::new(rules::LINKS_ONLY_IN_BRIDGE_MODE.cel())
+        .message(rules::LINKS_ONLY_IN_BRIDGE_MODE.message)
+        .field_path(".containerDefinitions"),
+    validation = Rule::new(rules::FARGATE_PRIVILEGED.cel())
+        .message(rules::FARGATE_PRIVILEGED.message)
+        .field_path(".containerDefinitions"),
+    validation = Rule::new(rules::FARGATE_LINUX_PARAMETERS.cel())
+        .message(rules::FARGATE_LINUX_PARAMETERS.message)
+        .field_path(".containerDefinitions"),
+    validation = Rule::new(rules::SWAPPINESS_RANGE.cel())
+        .message(rules::SWAPPINESS_RANGE.message)
+        .field_path(".containerDefinitions"),
+    validation = Rule::new(rules::MAX_SWAP_NOT_NEGATIVE.cel())
+        .message(rules::MAX_SWAP_NOT_NEGATIVE.message)
+        .field_path(".containerDefinitions"),
+    validation = Rule::new(rules::AWSLOGS_REQUIRED_OPTIONS.cel())
+        .message(rules::AWSLOGS_REQUIRED_OPTIONS.message)
+        .field_path(".containerDefinitions"),
+    validation = Rule::new(rules::FARGATE_AWSLOGS_STREAM_PREFIX.cel())
+        .message(rules::FARGATE_AWSLOGS_STREAM_PREFIX.message)
+        .field_path(".containerDefinitions"),
+    validation = Rule::new(rules::PORT_MAPPING_NEEDS_CONTAINER_PORT.cel())
+        .message(rules::PORT_MAPPING_NEEDS_CONTAINER_PORT.message)
+        .field_path(".containerDefinitions"),
+    validation = Rule::new(rules::CONTAINER_PORT_RANGE_FORMAT.cel())
+        .message(rules::CONTAINER_PORT_RANGE_FORMAT.message)
+        .field_path(".containerDefinitions"),
+    validation = Rule::new(rules::CONTAINER_PORT_RANGE_NETWORK_MODE.cel())
+        .message(rules::CONTAINER_PORT_RANGE_NETWORK_MODE.message)
+        .field_path(".containerDefinitions"),
+    validation = Rule::new(rules::AWSVPC_HOST_PORT.cel())
+        .message(rules::AWSVPC_HOST_PORT.message)
+        .field_path(".containerDefinitions"),
+    validation = Rule::new(rules::HOST_MODE_HOST_PORT.cel())
+        .message(rules::HOST_MODE_HOST_PORT.message)
+        .field_path(".containerDefinitions"),
+    validation = Rule::new(rules::NO_PORT_MAPPINGS_IN_NONE_MODE.cel())
+        .message(rules::NO_PORT_MAPPINGS_IN_NONE_MODE.message)
+        .field_path(".containerDefinitions"),
+    validation = Rule::new(rules::FARGATE_REQUIRES_CPU.cel())
+        .message(rules::FARGATE_REQUIRES_CPU.message),
+    validation = Rule::new(rules::FARGATE_REQUIRES_MEMORY.cel())
+        .message(rules::FARGATE_REQUIRES_MEMORY.message),
+    validation = Rule::new(rules::FARGATE_NETWORK_MODE.cel())
+        .message(rules::FARGATE_NETWORK_MODE.message)
         .field_path(".networkMode"),
-    validation = Rule::new(FARGATE_SIZE_RULE)
-        .message("requiresCompatibilities FARGATE: cpu and memory are not a valid Fargate combination (256: 512-2048 MiB; 512: 1-4 GB; 1024: 2-8 GB; 2048: 4-16 GB; 4096: 8-30 GB; 8192: 16-60 GB in 4 GB steps; 16384: 32-120 GB in 8 GB steps)")
+    validation = Rule::new(rules::FARGATE_SIZE.cel())
+        .message(rules::FARGATE_SIZE.message)
         .field_path(".memory"),
-    validation = Rule::new("!has(self.networkMode) || self.networkMode != 'awsvpc' || self.containerDefinitions.all(c, !has(c.portMappings) || c.portMappings.all(p, !has(p.hostPort) || p.hostPort == 0 || !has(p.containerPort) || p.hostPort == p.containerPort))")
-        .message("containerDefinitions[].portMappings: with networkMode awsvpc, hostPort must be omitted or equal containerPort")
-        .field_path(".containerDefinitions"),
-    validation = Rule::new("self.containerDefinitions.all(c, !has(c.portMappings) || c.portMappings.all(p, has(p.containerPort) || has(p.containerPortRange)))")
-        .message("containerDefinitions[].portMappings: each port mapping needs containerPort or containerPortRange")
-        .field_path(".containerDefinitions"),
-    validation = Rule::new("self.containerDefinitions.all(c, !has(c.portMappings) || c.portMappings.all(p, !has(p.containerPortRange) || p.containerPortRange.matches('^[0-9]{1,5}-[0-9]{1,5}$')))")
-        .message("containerDefinitions[].portMappings: containerPortRange must look like 8000-8010")
-        .field_path(".containerDefinitions")
+    validation = Rule::new(rules::FARGATE_PID_MODE.cel())
+        .message(rules::FARGATE_PID_MODE.message)
+        .field_path(".pidMode"),
+    validation = Rule::new(rules::FARGATE_IPC_MODE.cel())
+        .message(rules::FARGATE_IPC_MODE.message)
+        .field_path(".ipcMode"),
+    validation = Rule::new(rules::EPHEMERAL_STORAGE_SIZE.cel())
+        .message(rules::EPHEMERAL_STORAGE_SIZE.message)
+        .field_path(".ephemeralStorage")
 )]
 pub struct TaskDefinitionSpec {
     /// The RegisterTaskDefinition request members.
@@ -77,10 +161,6 @@ pub struct TaskDefinitionSpec {
     #[serde(flatten)]
     pub read_only: RegisterTaskDefinitionReadOnly,
 }
-
-/// The CEL rule for Fargate cpu/memory combinations, for sizes written as plain numbers (other
-/// forms, such as `"1 vCPU"`, are checked when the revision is registered).
-pub const FARGATE_SIZE_RULE: &str = "!has(self.requiresCompatibilities) || !self.requiresCompatibilities.exists(x, x == 'FARGATE') || !has(self.cpu) || !has(self.memory) || !self.cpu.matches('^[0-9]+$') || !self.memory.matches('^[0-9]+$') || (int(self.cpu) == 256 && int(self.memory) in [512, 1024, 2048]) || (int(self.cpu) == 512 && int(self.memory) >= 1024 && int(self.memory) <= 4096 && int(self.memory) % 1024 == 0) || (int(self.cpu) == 1024 && int(self.memory) >= 2048 && int(self.memory) <= 8192 && int(self.memory) % 1024 == 0) || (int(self.cpu) == 2048 && int(self.memory) >= 4096 && int(self.memory) <= 16384 && int(self.memory) % 1024 == 0) || (int(self.cpu) == 4096 && int(self.memory) >= 8192 && int(self.memory) <= 30720 && int(self.memory) % 1024 == 0) || (int(self.cpu) == 8192 && int(self.memory) >= 16384 && int(self.memory) <= 61440 && int(self.memory) % 4096 == 0) || (int(self.cpu) == 16384 && int(self.memory) >= 32768 && int(self.memory) <= 122880 && int(self.memory) % 8192 == 0)";
 
 /// What the operator reports about a task definition.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]

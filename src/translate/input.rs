@@ -8,7 +8,7 @@ use crate::api::scheduled_task::ScheduledTaskSpec;
 use crate::api::service::ServiceSpec;
 use crate::api::task::TaskSpec;
 use crate::api::task_definition::TaskDefinitionSpec;
-use crate::translate::{names, reference, walk};
+use crate::translate::{names, reference, validate, walk};
 use serde_json::Value;
 use std::path::Path;
 
@@ -61,6 +61,19 @@ impl Resource {
             Resource::ScheduledTask { name, .. } => format!("ScheduledTask/{name}"),
         }
     }
+
+    /// The ECS rules of its request alone: what the CRD rejects at `kubectl apply` (see
+    /// [`validate::Spec::admit`]).
+    pub fn admit(&self) -> Result<(), validate::ValidationErrors> {
+        use validate::Spec;
+        match self {
+            Resource::TaskDefinition { spec, .. } => spec.admit(),
+            Resource::Service { spec, .. } => spec.admit(),
+            Resource::Cluster { spec, .. } => spec.admit(),
+            Resource::Task { spec, .. } => spec.admit(),
+            Resource::ScheduledTask { spec, .. } => spec.admit(),
+        }
+    }
 }
 
 /// Split a file's text into JSON documents (YAML multi-document; JSON is YAML).
@@ -90,15 +103,31 @@ fn stem(file: &str) -> String {
         .to_string()
 }
 
-fn parse<T: serde::de::DeserializeOwned + serde::Serialize>(
-    file: &str,
-    base: &str,
-    v: &Value,
-) -> Result<(T, Notes), InputError> {
-    let spec: T = serde_json::from_value(v.clone()).map_err(|e| InputError {
-        file: file.into(),
-        path: base.into(),
-        message: e.to_string(),
+/// `base` and a path relative to it (`.` is the whole document).
+fn join_path(base: &str, path: &str) -> String {
+    match (base, path) {
+        (_, ".") | (_, "") => base.to_string(),
+        (".", _) | ("", _) => path.to_string(),
+        _ if path.starts_with('[') => format!("{base}{path}"),
+        _ => format!("{base}.{path}"),
+    }
+}
+
+/// Parse a spec, naming the exact JSON path of a wrong type or out-of-range number.
+fn parse<T: validate::Spec>(file: &str, base: &str, v: &Value) -> Result<(T, Notes), InputError> {
+    let spec: T = serde_path_to_error::deserialize(v).map_err(|e| {
+        let mut path = e.path().to_string();
+        if path == "." {
+            // Inside the flattened ECS request, which serde reads without tracking the path.
+            if let Err(inner) = serde_path_to_error::deserialize::<_, T::Request>(v) {
+                path = inner.path().to_string();
+            }
+        }
+        InputError {
+            file: file.into(),
+            path: join_path(base, &path),
+            message: e.into_inner().to_string(),
+        }
     })?;
     let back = serde_json::to_value(&spec).expect("spec serialises");
     let mut unknown = Vec::new();

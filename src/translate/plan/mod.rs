@@ -223,6 +223,7 @@ pub fn plan_with<L: Lookup>(
         super::schedule::to_cron(&spec.schedule_expression).map_err(PlanError::Schedule)?;
     }
     let td = resolve(lookup, reference)?;
+    check_with_task_definition(workload, &td)?;
     let cluster = lookup.cluster(&reference::cluster_of(workload.cluster()));
     check_policy(workload, &td.spec, cluster.as_ref())?;
     let (objects, mut warnings) = translate(workload, &td, cluster.as_ref())?;
@@ -233,6 +234,25 @@ pub fn plan_with<L: Lookup>(
         task_definition: td,
         cluster,
     })
+}
+
+/// ECS's rules that need the workload and its task definition together (a load balancer's
+/// container and port, container overrides); skipped for a placeholder (no revision).
+fn check_with_task_definition<O>(
+    workload: &Workload<'_>,
+    td: &Resolved<O>,
+) -> Result<(), PlanError> {
+    if td.revision.is_none() {
+        return Ok(());
+    }
+    match workload {
+        Workload::Service { spec, .. } => validate::service_with_task_definition(spec, &td.spec),
+        Workload::Task { run, .. } => validate::task_with_task_definition(run, &td.spec),
+        Workload::ScheduledTask { spec, .. } => {
+            validate::task_with_task_definition(&spec.run, &td.spec)
+        }
+    }
+    .map_err(PlanError::Invalid)
 }
 
 /// The task definition `reference` names, valid as ECS registers it.

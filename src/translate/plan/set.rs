@@ -174,6 +174,15 @@ fn recognise_all(docs: &[(String, Value)], out: &mut Output) -> Vec<(String, Res
         match input::recognise(file, doc) {
             Ok(rs) => {
                 for (r, notes) in rs {
+                    // The rules of the request alone: what the CRD rejects at `kubectl apply`.
+                    if let Err(e) = r.admit() {
+                        out.errors.extend(e.0.into_iter().map(|v| InputError {
+                            file: file.clone(),
+                            path: format!("spec.{}", v.path),
+                            message: format!("{}: {}", r.describe(), v.message),
+                        }));
+                        continue;
+                    }
                     out.warnings
                         .extend(notes.into_iter().map(|(path, message)| ResourceWarning {
                             resource: r.describe(),
@@ -236,6 +245,14 @@ fn plan_resources(resources: &[(String, Resource)], namespace: Option<&str>, out
                         resource: r.describe(),
                         warning: w,
                     }));
+            }
+            // The workload's own fields at their paths; anything else about the whole spec.
+            Err(super::PlanError::Invalid(errors)) => {
+                out.errors.extend(errors.0.into_iter().map(|v| InputError {
+                    file: file.clone(),
+                    path: format!("spec.{}", v.path),
+                    message: format!("{}: {}", r.describe(), v.message),
+                }))
             }
             Err(e) => out.errors.push(InputError {
                 file: file.clone(),

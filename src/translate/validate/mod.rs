@@ -1,0 +1,202 @@
+//! What ECS rejects, in one place: the checks ECS makes at RegisterTaskDefinition, CreateService,
+//! RunTask and CreateCluster, and the Cluster policy. Pure: the same checks run in `render` and in
+//! the controllers (where they become a `Ready=False` condition naming the field).
+//!
+//! Every check is a [`Rule`] with the message ECS gives (its ClientException text where known).
+//! Rules the apiserver can evaluate within its cost budget are also declared on the CRDs as CEL
+//! (`x-kubernetes-validations`, built from the same [`Rule`]: same expression, same message), so
+//! `kubectl apply` rejects them; the Rust check here is the CEL rule's twin, so that `render`
+//! rejects what the apiserver would. Rules that need unbounded lists, units (`"1 vCPU"`) or another
+//! object (a Service's task definition) are checked here only.
+
+mod cluster;
+mod containers;
+mod policy;
+mod ports;
+mod service;
+mod task;
+mod task_definition;
+
+pub use cluster::cluster;
+pub use policy::policy;
+pub use service::{service, service_with_task_definition};
+pub use task::{task, task_with_task_definition};
+pub use task_definition::task_definition;
+
+/// Rules by request, for the CRDs' `x-kubernetes-validations` (`rules::NAME.cel()`).
+pub mod rules {
+    pub use super::cluster::CLUSTER_NAME;
+    pub use super::containers::*;
+    pub use super::ports::*;
+    pub use super::service::rules::*;
+    pub use super::task::rules::*;
+    pub use super::task_definition::rules::*;
+}
+
+/// One problem, naming the field.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct ValidationError {
+    /// JSON path inside the spec.
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// All problems of a spec.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
+pub struct ValidationErrors(pub Vec<ValidationError>);
+
+/// Where the apiserver checks a rule, if it does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Admission {
+    /// A CEL rule on the CRD: this expression, evaluated on the spec.
+    Cel(&'static str),
+    /// The CRD's OpenAPI schema (`maxItems`, `maximum`...), with the apiserver's own message.
+    Schema,
+    /// Not at `kubectl apply`: checked by `render` and the controllers only.
+    Reconcile,
+}
+
+/// One ECS rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rule {
+    /// Its name, also the name of its test in `tests/ecs_rules_validation.rs`.
+    pub name: &'static str,
+    /// What is reported when the rule is broken (ECS's wording where known).
+    pub message: &'static str,
+    /// Where the apiserver checks it.
+    pub admission: Admission,
+}
+
+impl Rule {
+    /// The CEL expression of a rule the CRD declares.
+    pub const fn cel(&self) -> &'static str {
+        match self.admission {
+            Admission::Cel(expr) => expr,
+            _ => panic!("not a CEL rule"),
+        }
+    }
+
+    /// The error for `path`.
+    pub(crate) fn at(&self, path: impl Into<String>) -> ValidationError {
+        ValidationError {
+            path: path.into(),
+            message: self.message.to_string(),
+        }
+    }
+
+    /// The error for `path`, naming the offending value: the CEL message followed by
+    /// `` (`value`)`` (so that a placeholder left by `import` shows).
+    pub fn with_value(&self, path: impl Into<String>, value: &str) -> ValidationError {
+        ValidationError {
+            path: path.into(),
+            message: format!("{} (`{value}`)", self.message),
+        }
+    }
+}
+
+/// Every rule, in a stable order.
+pub fn all_rules() -> Vec<&'static Rule> {
+    [
+        task_definition::RULES,
+        containers::RULES,
+        ports::RULES,
+        service::RULES,
+        task::RULES,
+        cluster::RULES,
+    ]
+    .concat()
+}
+
+/// `Err` with the problems, or `Ok` if there are none.
+fn result(out: Vec<ValidationError>) -> Result<(), ValidationErrors> {
+    if out.is_empty() {
+        Ok(())
+    } else {
+        Err(ValidationErrors(out))
+    }
+}
+
+/// Whether a name has only letters, numbers, underscores and hyphens, and at most 255 of them.
+fn ecs_name(name: &str) -> bool {
+    name.len() <= 255
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// The capacity provider strategy rules CreateService, RunTask and CreateCluster share.
+fn capacity_provider_strategy(
+    path: &str,
+    items: &[crate::api::ecs::CapacityProviderStrategyItem],
+    out: &mut Vec<ValidationError>,
+) {
+    use service::rules::{
+        CAPACITY_PROVIDER_BASE_RANGE, CAPACITY_PROVIDER_STRATEGY_SIZE,
+        CAPACITY_PROVIDER_WEIGHT_RANGE, ONE_CAPACITY_PROVIDER_BASE,
+    };
+    if items.len() > 20 {
+        out.push(CAPACITY_PROVIDER_STRATEGY_SIZE.at(path));
+    }
+    for (i, item) in items.iter().enumerate() {
+        if item.base.is_some_and(|b| !(0..=100_000).contains(&b)) {
+            out.push(CAPACITY_PROVIDER_BASE_RANGE.at(format!("{path}[{i}].base")));
+        }
+        if item.weight.is_some_and(|w| !(0..=1000).contains(&w)) {
+            out.push(CAPACITY_PROVIDER_WEIGHT_RANGE.at(format!("{path}[{i}].weight")));
+        }
+    }
+    let with_base: Vec<usize> = (0..items.len())
+        .filter(|&i| items[i].base.is_some_and(|b| b > 0))
+        .collect();
+    if let Some(&second) = with_base.get(1) {
+        out.push(ONE_CAPACITY_PROVIDER_BASE.at(format!("{path}[{second}].base")));
+    }
+}
+
+/// A Tidewater spec: the ECS request it carries, and the rules of that request alone (what the
+/// CRD and ECS reject without looking at another object).
+pub trait Spec: serde::de::DeserializeOwned + serde::Serialize {
+    /// The ECS request flattened into the spec (used to locate a deserialisation error in it).
+    type Request: serde::de::DeserializeOwned;
+    /// The request's own rules. A task definition's are checked by [`task_definition`] where
+    /// its revision is registered, so that what runs it can report it as invalid.
+    fn admit(&self) -> Result<(), ValidationErrors>;
+}
+
+impl Spec for crate::api::TaskDefinitionSpec {
+    type Request = crate::api::ecs::RegisterTaskDefinitionRequest;
+    fn admit(&self) -> Result<(), ValidationErrors> {
+        Ok(())
+    }
+}
+
+impl Spec for crate::api::ServiceSpec {
+    type Request = crate::api::ecs::CreateServiceRequest;
+    fn admit(&self) -> Result<(), ValidationErrors> {
+        service(self)
+    }
+}
+
+impl Spec for crate::api::TaskSpec {
+    type Request = crate::api::ecs::RunTaskRequest;
+    fn admit(&self) -> Result<(), ValidationErrors> {
+        task(&self.run)
+    }
+}
+
+impl Spec for crate::api::ScheduledTaskSpec {
+    type Request = crate::api::ecs::RunTaskRequest;
+    fn admit(&self) -> Result<(), ValidationErrors> {
+        task(&self.run)
+    }
+}
+
+impl Spec for crate::api::ClusterSpec {
+    type Request = crate::api::ecs::CreateClusterRequest;
+    fn admit(&self) -> Result<(), ValidationErrors> {
+        cluster(self)
+    }
+}
