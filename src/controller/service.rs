@@ -310,7 +310,7 @@ async fn prune(ctx: &Context, ns: &str, objects: &[Value], owner: &Owner) -> Res
     prune_kind!(s.ingresses, "Ingress");
     prune_kind!(s.hpas, "HorizontalPodAutoscaler");
     prune_kind!(s.pdbs, "PodDisruptionBudget");
-    Ok(())
+    super::autoscaling::prune(ctx, ns, objects, owner).await
 }
 
 fn pod_facts(p: &Pod) -> PodFacts {
@@ -388,7 +388,7 @@ pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Context>) -> Result<Action, E
     let generation = svc.metadata.generation;
     let now = Timestamp::now();
 
-    let plan = match plan(&svc, &ctx, &prev, &owner) {
+    let mut plan = match plan(&svc, &ctx, &prev, &owner) {
         Ok(p) => p,
         Err(Error::TaskDefinitionNotFound(r)) if registering(&ctx, &ns, &r) => {
             // Applied together with its task definition, whose revision is being registered:
@@ -402,9 +402,12 @@ pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Context>) -> Result<Action, E
         Err(e) => return Err(e),
     };
 
+    let scaling = super::autoscaling::prepare(&ctx, &svc, &mut plan.objects, now);
     let (written, refused) = apply_all(&ctx, &ns, &plan.objects, &owner).await?;
+    super::autoscaling::desired_count(&ctx, &svc, &plan.workload, &scaling).await?;
     if prev.common.observed_generation != generation
         || prev.task_definition.as_deref() != Some(plan.revision.reference().as_str())
+        || scaling.scaler_changed
     {
         prune(&ctx, &ns, &plan.objects, &owner).await?;
     }
@@ -556,9 +559,9 @@ pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Context>) -> Result<Action, E
     Ok(if outcome.rollback_to.is_some() {
         Action::requeue(std::time::Duration::from_millis(200))
     } else if outcome.progressing || written > 0 {
-        Action::requeue(ctx.settings.poll)
+        Action::requeue(super::autoscaling::sooner(ctx.settings.poll, &scaling))
     } else {
-        Action::requeue(ctx.settings.resync)
+        Action::requeue(super::autoscaling::sooner(ctx.settings.resync, &scaling))
     })
 }
 

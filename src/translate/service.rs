@@ -373,14 +373,16 @@ pub fn translate(input: ServiceInput<'_>) -> Translation {
     objects.extend(others.into_iter().map(Object::Other));
     objects.extend(ingresses.into_iter().map(Object::Ingress));
     if let Some(a) = &spec.auto_scaling {
-        let kind = if daemon { "DaemonSet" } else { "Deployment" };
-        objects.push(Object::HorizontalPodAutoscaler(scaling::hpa(
-            &workload,
-            kind,
-            a,
-            &object_labels,
-            &mut w,
-        )));
+        let input = scaling::ScalingInput {
+            workload: &workload,
+            kind: if daemon { "DaemonSet" } else { "Deployment" },
+            auto_scaling: a,
+            autoscaler: input.cluster.and_then(|c| c.autoscaler).unwrap_or_default(),
+            create,
+            labels: &object_labels,
+        };
+        objects.extend(scaling::objects(input, &mut w));
+        scaling::scheduled::parse_all(a, &mut w);
     }
     if let Some(store) = input.cluster.and_then(|c| c.secret_store.as_ref()) {
         objects.extend(
