@@ -1381,4 +1381,62 @@ mod tests {
         labels.dedup();
         assert_eq!(labels.len(), errors.len());
     }
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn next(schedule: &str, now: &str) -> String {
+        ActionTimes::parse(schedule, None, None, None)
+            .unwrap()
+            .next_firing(utc("2000-01-01T00:00:00Z"), utc(now))
+            .unwrap()
+            .to_rfc3339()
+    }
+
+    #[test]
+    fn action_crons_use_eventbridge_fields() {
+        // Day-of-week 1-7 with 1 = Sunday: 6#3 is the third Friday.
+        assert_eq!(
+            next("cron(0 10 ? * 6#3 *)", "2025-01-01T00:00:00Z"),
+            "2025-01-17T10:00:00+00:00"
+        );
+        assert_eq!(
+            next("cron(30 6 ? * MON *)", "2025-01-01T00:00:00Z"),
+            "2025-01-06T06:30:00+00:00"
+        );
+        // L: the last day of the month.
+        assert_eq!(
+            next("cron(0 12 L * ? *)", "2025-02-01T00:00:00Z"),
+            "2025-02-28T12:00:00+00:00"
+        );
+        // The year field.
+        assert_eq!(
+            next("cron(0 0 1 1 ? 2030)", "2025-06-01T00:00:00Z"),
+            "2030-01-01T00:00:00+00:00"
+        );
+        assert!(matches!(
+            ActionTimes::parse("cron(0 0 * *)", None, None, None),
+            Err(ScheduleError::CronFieldCount { found: 4, .. })
+        ));
+        assert!(matches!(
+            ActionTimes::parse("at(2025-01-01 10:00)", None, None, None),
+            Err(ScheduleError::InvalidAt { .. })
+        ));
+    }
+
+    #[test]
+    fn rate_actions_without_a_start_time_count_from_since() {
+        let t = ActionTimes::parse("rate(5 minutes)", None, None, None).unwrap();
+        let since = utc("2025-01-01T00:00:00Z");
+        assert_eq!(t.last_firing(since, utc("2025-01-01T00:04:59Z")), None);
+        assert_eq!(
+            t.last_firing(since, utc("2025-01-01T00:12:00Z")),
+            Some(utc("2025-01-01T00:10:00Z"))
+        );
+        assert_eq!(
+            t.next_firing(since, utc("2025-01-01T00:12:00Z")),
+            Some(utc("2025-01-01T00:15:00Z"))
+        );
+    }
 }
