@@ -379,6 +379,7 @@ pub fn translate(input: ServiceInput<'_>) -> Translation {
             auto_scaling: a,
             autoscaler: input.cluster.and_then(|c| c.autoscaler).unwrap_or_default(),
             create,
+            task_definition: Some(input.task_definition),
             labels: &object_labels,
         };
         objects.extend(scaling::objects(input, &mut w));

@@ -9,6 +9,7 @@ use crate::api::ecs::CreateServiceRequest;
 use crate::api::generated::autoscaling::{
     CustomizedMetricSpecification, MetricType, TargetTrackingScalingPolicyConfiguration,
 };
+use crate::api::task_definition::TaskDefinitionSpec;
 use crate::translate::{Warnings, idx};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -33,7 +34,7 @@ pub fn trigger_authentication(workload: &str, labels: &BTreeMap<String, String>)
 /// (reported) when no policy is expressible as a trigger.
 pub fn scaled_object(input: ScalingInput<'_>, w: &mut Warnings) -> Option<(Value, bool)> {
     let a = input.auto_scaling;
-    let region = region(input.create);
+    let region = region(input.create, input.task_definition);
     let auth = trigger_authentication_name(input.workload);
     let mut triggers = Vec::new();
     let mut carried = Vec::new();
@@ -105,19 +106,25 @@ fn trigger(
             "metadata": {"value": value.to_string()},
         }));
     }
-    let mut t = match (
+    let (mut t, spec) = match (
         &tt.predefined_metric_specification,
         &tt.customized_metric_specification,
     ) {
-        (Some(m), _) => alb_trigger(m, tt.target_value, &base, w)?,
-        (None, Some(c)) => customized_trigger(c, tt.target_value, &base, w)?,
+        (Some(m), _) => (
+            alb_trigger(m, tt.target_value, &base, w)?,
+            "PredefinedMetricSpecification",
+        ),
+        (None, Some(c)) => (
+            customized_trigger(c, tt.target_value, &base, w)?,
+            "CustomizedMetricSpecification",
+        ),
         (None, None) => return None,
     };
     match region {
         Some(r) => t["metadata"]["awsRegion"] = json!(r),
         None => w.approximated(
-            &base,
-            "no AWS region appears in the Service's ARNs: the trigger has no awsRegion, which its TriggerAuthentication must then supply",
+            format!("{base}.{spec}"),
+            "no AWS region appears in the Service's ARNs or the task definition's awslogs-region: the trigger has no awsRegion, which its TriggerAuthentication must then supply",
         ),
     }
     Some(t)
@@ -244,8 +251,9 @@ fn number(v: f64) -> String {
     }
 }
 
-/// The AWS region of the first ARN in the Service (target groups, registries, cluster, roles).
-pub fn region(create: &CreateServiceRequest) -> Option<String> {
+/// The AWS region of the first ARN in the Service (target groups, registries, cluster), else of
+/// the task definition (ARNs, an `awslogs-region` log option).
+pub fn region(create: &CreateServiceRequest, td: Option<&TaskDefinitionSpec>) -> Option<String> {
     fn find(v: &Value) -> Option<String> {
         match v {
             Value::String(s) if s.starts_with("arn:") => s
@@ -254,9 +262,36 @@ pub fn region(create: &CreateServiceRequest) -> Option<String> {
                 .filter(|r| !r.is_empty())
                 .map(String::from),
             Value::Array(a) => a.iter().find_map(find),
-            Value::Object(o) => o.values().find_map(find),
+            Value::Object(o) => o
+                .get("awslogs-region")
+                .and_then(Value::as_str)
+                .map(String::from)
+                .or_else(|| o.values().find_map(find)),
             _ => None,
         }
     }
     find(&serde_json::to_value(create).ok()?)
+        .or_else(|| find(&serde_json::to_value(&td?.register).ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_region_comes_from_an_arn_or_the_awslogs_region() {
+        let svc: CreateServiceRequest = serde_json::from_value(json!({
+            "cluster": "arn:aws:ecs:ap-south-1:123456789012:cluster/prod"}))
+        .unwrap();
+        assert_eq!(region(&svc, None).as_deref(), Some("ap-south-1"));
+        let bare = CreateServiceRequest::default();
+        let td: TaskDefinitionSpec = serde_json::from_value(json!({
+            "family": "web",
+            "executionRoleArn": "arn:aws:iam::123456789012:role/exec",
+            "containerDefinitions": [{"name": "web", "image": "nginx", "logConfiguration": {
+                "logDriver": "awslogs", "options": {"awslogs-region": "eu-central-1"}}}]}))
+        .unwrap();
+        assert_eq!(region(&bare, Some(&td)).as_deref(), Some("eu-central-1"));
+        assert_eq!(region(&bare, None), None);
+    }
 }

@@ -66,6 +66,8 @@ pub struct ScalingInput<'a> {
     pub autoscaler: Autoscaler,
     /// The CreateService request (for the AWS region of its ARNs).
     pub create: &'a CreateServiceRequest,
+    /// The task definition (for its AWS region when the Service names none).
+    pub task_definition: Option<&'a crate::api::task_definition::TaskDefinitionSpec>,
     /// Labels of the objects.
     pub labels: &'a BTreeMap<String, String>,
 }
