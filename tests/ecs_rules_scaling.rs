@@ -290,6 +290,31 @@ fn suspended_dynamic_scaling_and_disabled_scale_in_disable_the_directions() {
     assert_eq!(scaling_warnings(&t), vec![]);
 }
 
+#[test]
+fn scalable_target_tags_label_the_scaler() {
+    // "Tags: Assigns one or more tags to the scalable target." Valid ones become labels; the
+    // others are reported.
+    let t = run(
+        None,
+        json!({"scalableTarget": {"MinCapacity": 1, "MaxCapacity": 2,
+                "Tags": {"team": "shop", "cost center": "42"}},
+            "scalingPolicies": [cpu(50.0)]}),
+    );
+    let hpa = object(&t, "HorizontalPodAutoscaler").unwrap();
+    assert_eq!(
+        hpa["metadata"]["labels"],
+        json!({"app.kubernetes.io/name": "web", "app.kubernetes.io/managed-by": "tidewater",
+            "team": "shop"})
+    );
+    assert_eq!(
+        scaling_warnings(&t),
+        vec![(
+            "autoScaling.scalableTarget.Tags.cost center".into(),
+            "approximated".into()
+        )]
+    );
+}
+
 // ---- keda ----------------------------------------------------------------------------------
 
 #[test]

@@ -1073,7 +1073,7 @@ pub static FIELDS: &[Field] = &[
     r(
         ST,
         "Tags",
-        "labels on the HorizontalPodAutoscaler when valid",
+        "labels on the HorizontalPodAutoscaler or ScaledObject; a tag that is not a valid label is reported and left out",
     ),
     m(
         SP,

@@ -88,7 +88,7 @@ pub fn hpa(input: ScalingInput<'_>, w: &mut Warnings) -> Option<HorizontalPodAut
         );
     }
     Some(HorizontalPodAutoscaler {
-        metadata: metadata(&input, &names),
+        metadata: metadata(&input, &names, w),
         spec: Some(HorizontalPodAutoscalerSpec {
             scale_target_ref: CrossVersionObjectReference {
                 api_version: Some("apps/v1".into()),

@@ -84,7 +84,7 @@ pub fn scaled_object(input: ScalingInput<'_>, w: &mut Warnings) -> Option<(Value
     let so = json!({
         "apiVersion": "keda.sh/v1alpha1",
         "kind": "ScaledObject",
-        "metadata": metadata(&input, &names),
+        "metadata": metadata(&input, &names, w),
         "spec": spec,
     });
     Some((so, aws))

@@ -181,10 +181,26 @@ pub(crate) fn behavior(
     (b != HorizontalPodAutoscalerBehavior::default()).then_some(b)
 }
 
-/// Metadata of a scaler object: name, labels, and annotations naming the policies and the
-/// scheduled actions.
-pub(crate) fn metadata(input: &ScalingInput<'_>, policies: &[String]) -> ObjectMeta {
+/// Metadata of a scaler object: name, labels (plus the scalable target's valid `Tags`), and
+/// annotations naming the policies and the scheduled actions.
+pub(crate) fn metadata(
+    input: &ScalingInput<'_>,
+    policies: &[String],
+    w: &mut Warnings,
+) -> ObjectMeta {
     let a = input.auto_scaling;
+    let mut labels = input.labels.clone();
+    for (k, v) in a.scalable_target.tags.iter().flatten() {
+        match super::names::label_value(v).filter(|_| super::names::is_qualified_name(k)) {
+            Some(v) => {
+                labels.insert(k.clone(), v);
+            }
+            None => w.approximated(
+                format!("autoScaling.scalableTarget.Tags.{k}"),
+                format!("tag `{k}` is not a valid label; it is left out"),
+            ),
+        }
+    }
     let mut annotations = BTreeMap::new();
     if !policies.is_empty() {
         annotations.insert(POLICIES_ANNOTATION.to_string(), policies.join(","));
@@ -199,7 +215,7 @@ pub(crate) fn metadata(input: &ScalingInput<'_>, policies: &[String]) -> ObjectM
     }
     ObjectMeta {
         name: Some(input.workload.into()),
-        labels: Some(input.labels.clone()),
+        labels: Some(labels),
         annotations: (!annotations.is_empty()).then_some(annotations),
         ..ObjectMeta::default()
     }
