@@ -635,6 +635,13 @@ fn rendered(keda: bool) -> Vec<Value> {
     for f in ["cfn-queue-worker.json", "cfn-web-service.yaml"] {
         files.push(root().join("tests/fixtures/import").join(f));
     }
+    // Tidewater manifests too: the examples and the golden inputs.
+    let golden =
+        import::collect_files(&[root().join("tests/golden"), root().join("examples")]).unwrap();
+    files.extend(golden.into_iter().filter(|f| {
+        let name = f.display().to_string();
+        !name.contains(".expected.") && !name.contains("/golden/import/")
+    }));
     let mut objects = Vec::new();
     for file in &files {
         let name = file.strip_prefix(root()).unwrap().display().to_string();

@@ -209,6 +209,13 @@ fn rendered_scalers() -> Vec<Value> {
     for f in ["cfn-queue-worker.json", "cfn-web-service.yaml"] {
         files.push(root.join("tests/fixtures/import").join(f));
     }
+    // Tidewater manifests too: the examples and the golden inputs.
+    let golden =
+        import::collect_files(&[root.join("tests/golden"), root.join("examples")]).unwrap();
+    files.extend(golden.into_iter().filter(|f| {
+        let name = f.display().to_string();
+        !name.contains(".expected.") && !name.contains("/golden/import/")
+    }));
     let mut out = Vec::new();
     for keda in [false, true] {
         for file in &files {
