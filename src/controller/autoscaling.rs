@@ -59,7 +59,6 @@ pub fn prepare(ctx: &Context, svc: &Service, objects: &mut [Value], now: Timesta
     };
     let since = svc.meta().creation_timestamp.as_ref().map_or(now, |t| t.0);
     let f = scheduled::in_force(a, chrono_of(since), chrono_of(now));
-    let base = Capacity::of(a);
     let scaler = objects
         .iter()
         .find_map(|o| match o["kind"].as_str() {
@@ -72,10 +71,19 @@ pub fn prepare(ctx: &Context, svc: &Service, objects: &mut [Value], now: Timesta
         match o["kind"].as_str() {
             Some("HorizontalPodAutoscaler") => set_bounds(o, "minReplicas", "maxReplicas", 1, &f),
             Some("ScaledObject") => {
-                // A floor the translation raised (CPU/memory triggers cannot scale to zero) stays.
-                let floor = o["spec"]["minReplicaCount"].as_i64().unwrap_or(0) as i32;
-                let floor = if floor > base.min { floor } else { 0 };
-                set_bounds(o, "minReplicaCount", "maxReplicaCount", floor, &f);
+                // CPU/memory triggers alone cannot scale to zero (the translation reports it).
+                let cpu_only = o["spec"]["triggers"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .all(|t| t["type"] == "cpu" || t["type"] == "memory");
+                set_bounds(
+                    o,
+                    "minReplicaCount",
+                    "maxReplicaCount",
+                    i32::from(cpu_only),
+                    &f,
+                );
             }
             Some("Deployment") => {
                 o["metadata"]["annotations"][SCALER] = json!(scaler);
@@ -200,4 +208,43 @@ pub async fn prune(ctx: &Context, ns: &str, objects: &[Value], owner: &Owner) ->
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounds_in_force_replace_the_rendered_ones() {
+        let f = scheduled::InForce {
+            capacity: Capacity { min: 0, max: 8 },
+            actions: vec!["night".into()],
+            next: None,
+        };
+        let mut hpa = json!({"metadata": {}, "spec": {"minReplicas": 2, "maxReplicas": 4}});
+        set_bounds(&mut hpa, "minReplicas", "maxReplicas", 1, &f);
+        assert_eq!(
+            hpa,
+            json!({"metadata": {"annotations": {IN_FORCE: "night"}},
+                "spec": {"minReplicas": 1, "maxReplicas": 8}})
+        );
+        let mut so = json!({"metadata": {}, "spec": {"minReplicaCount": 2, "maxReplicaCount": 4}});
+        set_bounds(&mut so, "minReplicaCount", "maxReplicaCount", 0, &f);
+        assert_eq!(
+            so["spec"],
+            json!({"minReplicaCount": 0, "maxReplicaCount": 8})
+        );
+    }
+
+    #[test]
+    fn the_next_firing_shortens_the_requeue() {
+        let mut p = Prepared::default();
+        assert_eq!(
+            sooner(Duration::from_secs(300), &p),
+            Duration::from_secs(300)
+        );
+        p.next = Some(Duration::from_secs(7));
+        assert_eq!(sooner(Duration::from_secs(300), &p), Duration::from_secs(7));
+        assert_eq!(sooner(Duration::from_secs(5), &p), Duration::from_secs(5));
+    }
 }

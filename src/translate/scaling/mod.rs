@@ -162,11 +162,10 @@ pub(crate) fn behavior(
             .get_or_insert_with(HPAScalingRules::default)
             .select_policy = Some("Disabled".into());
     } else if disabled > 0 {
-        for (i, tt) in carried
+        for (i, _) in carried
             .iter()
             .filter(|(_, tt)| tt.disable_scale_in == Some(true))
         {
-            let _ = tt;
             w.approximated(
                 format!("{}.TargetTrackingScalingPolicyConfiguration.DisableScaleIn", idx("autoScaling.scalingPolicies", *i)),
                 "other policies may scale in: the autoscaler takes the highest recommendation of all metrics, so this policy's metric still holds scale-in back while it is above its target",
