@@ -573,6 +573,30 @@ fn rate_actions_count_from_the_start_time_and_stop_at_the_end_time() {
 }
 
 #[test]
+fn an_action_fires_only_after_it_was_put() {
+    // "Creates or updates a scheduled action for an Application Auto Scaling scalable target."
+    // An action put at 15:00 with a daily 09:00 schedule first fires the next morning.
+    let a = auto(json!([
+        {"ScheduledActionName": "early", "Schedule": "cron(0 9 * * ? *)",
+         "ScalableTargetAction": {"MinCapacity": 5}},
+        {"ScheduledActionName": "late", "Schedule": "cron(0 9 * * ? *)",
+         "ScalableTargetAction": {"MaxCapacity": 7}},
+    ]));
+    let since = |name: &str| {
+        if name == "early" {
+            at(2025, 1, 1, 0, 0, 0)
+        } else {
+            at(2025, 1, 6, 15, 0, 0)
+        }
+    };
+    let f = scheduled::in_force_since(&a, &since, at(2025, 1, 6, 16, 0, 0));
+    assert_eq!(f.capacity, Capacity { min: 5, max: 10 });
+    assert_eq!(f.actions, vec!["early".to_string()]);
+    let f = scheduled::in_force_since(&a, &since, at(2025, 1, 7, 9, 0, 0));
+    assert_eq!(f.capacity, Capacity { min: 5, max: 7 });
+}
+
+#[test]
 fn suspended_scheduled_scaling_keeps_the_target_bounds() {
     // "ScheduledScalingSuspended: Whether scheduled scaling is suspended."
     let mut a = auto(json!([

@@ -10,6 +10,7 @@
 //! * ScaledObjects and TriggerAuthentications (not cached) are pruned by listing them, which
 //!   succeeds only when KEDA's CRDs exist.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::Deployment;
@@ -30,6 +31,9 @@ pub const APPLIED_DESIRED_COUNT: &str = "ecs.tidewater.dev/applied-desired-count
 /// Deployment annotation: which scaler the workload has (`HorizontalPodAutoscaler`,
 /// `ScaledObject` or `none`); a change prunes the previous one.
 pub const SCALER: &str = "ecs.tidewater.dev/scaler";
+/// Deployment annotation: when each scheduled action first appeared (JSON, name → RFC 3339):
+/// an action fires only after it was put, as in Application Auto Scaling.
+pub const ACTIONS_SINCE: &str = "ecs.tidewater.dev/scheduled-actions-since";
 /// Scaler annotation: the scheduled actions whose bounds are in force.
 pub const IN_FORCE: &str = "ecs.tidewater.dev/scheduled-actions-in-force";
 const FIELD_MANAGER: &str = "tidewater-desired-count";
@@ -57,8 +61,9 @@ pub fn prepare(ctx: &Context, svc: &Service, objects: &mut [Value], now: Timesta
     let Some(a) = &svc.spec.auto_scaling else {
         return Prepared::default();
     };
-    let since = svc.meta().creation_timestamp.as_ref().map_or(now, |t| t.0);
-    let f = scheduled::in_force(a, chrono_of(since), chrono_of(now));
+    let seen = first_seen(ctx, svc, &a.scheduled_actions, now);
+    let since = |name: &str| seen.get(name).copied().unwrap_or_else(|| chrono_of(now));
+    let f = scheduled::in_force_since(a, &since, chrono_of(now));
     let scaler = objects
         .iter()
         .find_map(|o| match o["kind"].as_str() {
@@ -87,6 +92,11 @@ pub fn prepare(ctx: &Context, svc: &Service, objects: &mut [Value], now: Timesta
             }
             Some("Deployment") => {
                 o["metadata"]["annotations"][SCALER] = json!(scaler);
+                if !seen.is_empty() {
+                    let times: BTreeMap<&String, String> =
+                        seen.iter().map(|(k, v)| (k, v.to_rfc3339())).collect();
+                    o["metadata"]["annotations"][ACTIONS_SINCE] = json!(json!(times).to_string());
+                }
                 let ns = svc.namespace().unwrap_or_default();
                 let name = o["metadata"]["name"].as_str().unwrap_or_default();
                 changed = cached(&ctx.stores.deployments, &ns, name)
@@ -105,6 +115,47 @@ pub fn prepare(ctx: &Context, svc: &Service, objects: &mut [Value], now: Timesta
         scaler_changed: changed,
         next,
     }
+}
+
+/// When each scheduled action first appeared: as recorded on the workload; else now for an action
+/// added to a Service whose workload records them; else the Service's creation (a new workload,
+/// or one from before this record).
+fn first_seen(
+    ctx: &Context,
+    svc: &Service,
+    actions: &[crate::api::generated::autoscaling::PutScheduledActionRequest],
+    now: Timestamp,
+) -> BTreeMap<String, chrono::DateTime<chrono::Utc>> {
+    let ns = svc.namespace().unwrap_or_default();
+    let workload = crate::translate::names::dns_label(
+        svc.spec
+            .create
+            .service_name
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .unwrap_or(&svc.name_any()),
+    );
+    let live = cached(&ctx.stores.deployments, &ns, &workload);
+    let annotation = live
+        .as_ref()
+        .and_then(|d| d.annotations().get(ACTIONS_SINCE).cloned());
+    let recorded: BTreeMap<String, String> = annotation
+        .as_deref()
+        .and_then(|v| serde_json::from_str(v).ok())
+        .unwrap_or_default();
+    let created = svc.meta().creation_timestamp.as_ref().map_or(now, |t| t.0);
+    let default = chrono_of(if annotation.is_some() { now } else { created });
+    actions
+        .iter()
+        .map(|s| {
+            let name = s.scheduled_action_name.clone();
+            let at = recorded
+                .get(&name)
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .map_or(default, |t| t.with_timezone(&chrono::Utc));
+            (name, at)
+        })
+        .collect()
 }
 
 fn set_bounds(o: &mut Value, min: &str, max: &str, floor: i32, f: &scheduled::InForce) {

@@ -1139,7 +1139,7 @@ pub static FIELDS: &[Field] = &[
     a(
         SA,
         "Schedule",
-        "at(...), rate(...) and cron(...) carried out by the operator at their times (hpa and keda alike), changing the bounds of the HPA or ScaledObject; firings count from the Service's creation, so an action added later applies its latest past firing at once, and a rate without StartTime counts from the Service's creation",
+        "at(...), rate(...) and cron(...) carried out by the operator at their times (hpa and keda alike), changing the bounds of the HPA or ScaledObject; an action fires only after it first appeared in the spec (recorded on the Deployment), a rate without StartTime counts from then; a later change of the scalable target's MinCapacity/MaxCapacity does not replace bounds a firing set, where Application Auto Scaling keeps whichever came last",
     ),
     m(
         SA,

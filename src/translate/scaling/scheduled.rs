@@ -54,10 +54,19 @@ fn times(
     )
 }
 
-/// The bounds in force at `now` for actions that exist since `since`, and the next firing.
-/// Invalid schedules are skipped (see [`parse_all`]); with `ScheduledScalingSuspended` no action
-/// fires.
+/// The bounds in force at `now` for actions that all exist since `since`, and the next firing.
 pub fn in_force(a: &AutoScaling, since: DateTime<Utc>, now: DateTime<Utc>) -> InForce {
+    in_force_since(a, &|_| since, now)
+}
+
+/// The bounds in force at `now`, each action existing since `since(name)` (it fires only after
+/// it was put), and the next firing. Invalid schedules are skipped (see [`parse_all`]); with
+/// `ScheduledScalingSuspended` no action fires.
+pub fn in_force_since(
+    a: &AutoScaling,
+    since: &dyn Fn(&str) -> DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> InForce {
     let base = Capacity::of(a);
     let suspended = a
         .scalable_target
@@ -79,6 +88,7 @@ pub fn in_force(a: &AutoScaling, since: DateTime<Utc>, now: DateTime<Utc>) -> In
     for (i, t) in parsed.iter().enumerate() {
         let Some(t) = t else { continue };
         let action = a.scheduled_actions[i].scalable_target_action.as_ref();
+        let since = since(&a.scheduled_actions[i].scheduled_action_name);
         if let Some(fired) = t.last_firing(since, now) {
             if action.is_some_and(|x| x.min_capacity.is_some()) {
                 min = min.max(Some((fired, i)));
