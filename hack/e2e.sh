@@ -111,8 +111,8 @@ main() {
     log "installing CRDs from crds/"
     kubectl apply --server-side --force-conflicts -f crds/
     # Stand-ins for the CRDs of other projects whose objects render emits (see the README there).
-    kubectl apply --server-side --force-conflicts -f tests/fixtures/third-party-crds/
-    kubectl wait --for=condition=Established --timeout=60s -f tests/fixtures/third-party-crds/
+    kubectl apply --server-side --force-conflicts -R -f tests/fixtures/third-party-crds/
+    kubectl wait --for=condition=Established --timeout=60s -R -f tests/fixtures/third-party-crds/
     mapfile -t crd_names < <(kubectl get -f crds/ -o name)
     kubectl wait --for=condition=Established --timeout=60s "${crd_names[@]}"
     # The API must also be served (discovery) before the tests use it.

@@ -532,7 +532,14 @@ fn expansion_cases() -> Vec<Case> {
 /// Huge lists, and CloudFormation expansions and cycles.
 fn huge_and_cloudformation_cases() -> Vec<Case> {
     let mut cases = Vec::new();
-    let items = vec!["1"; 600_000].join(",");
+    // One item a line: a longer line is refused before parsing (see tf-overlong-line).
+    let items = vec!["1"; 600_000].join(",\n");
+    cases.push(tf(
+        "tf-overlong-line",
+        &format!("locals {{\n  x = \"{}\" +\n}}\n", "a".repeat(70_000)),
+        "line 2",
+        "Tidewater reads HCL lines of up to 60000 characters",
+    ));
     cases.push(tf(
         "tf-huge-list",
         &format!("resource \"aws_ecs_cluster\" \"c\" {{\n  name = \"c\"\n  tags = {{ big = [{items}] }}\n}}\n"),

@@ -16,7 +16,7 @@
 //! issue allows.
 
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -272,13 +272,20 @@ fn fuzz<S: Strategy>(name: &str, weight: u32, strategy: S, target: impl Fn(&S::V
 where
     S::Value: std::fmt::Debug,
 {
-    let mut runner = TestRunner::new(Config {
+    let config = Config {
         cases: cases().saturating_mul(weight),
         failure_persistence: None,
         // Shrinking a slow case can take very long; the first failing input is reported as is.
         max_shrink_iters: 64,
         ..Config::default()
-    });
+    };
+    // The short pass of `make test` is the same every run (a red CI names a known input); a
+    // long run (`make fuzz`, TIDEWATER_FUZZ_CASES set) explores new inputs each time.
+    let mut runner = if std::env::var_os("TIDEWATER_FUZZ_CASES").is_some() {
+        TestRunner::new(config)
+    } else {
+        TestRunner::new_with_rng(config, TestRng::deterministic_rng(RngAlgorithm::ChaCha))
+    };
     let executions = std::cell::Cell::new(0u64);
     let started = Instant::now();
     let result = runner.run(&strategy, |input| {
@@ -444,4 +451,22 @@ fn fuzz_aws_cli_reader() {
     fuzz("aws-cli", 1, mutated(seeds), |text: &String| {
         import_one("describe.json", text)
     });
+}
+
+/// Found by `fuzz_terraform_reader`: an HCL syntax error past column 65535 made the HCL parser
+/// panic while formatting its message. Such a line is now refused before parsing, naming it.
+#[test]
+fn a_terraform_line_past_the_parser_limit_is_an_error_not_a_panic() {
+    let text = format!("locals {{\n  x = \"{}\" +\n}}\n", "a".repeat(70_000));
+    let inputs = [tidewater::import::InputFile {
+        file: "module/main.tf".to_string(),
+        text,
+    }];
+    let out = tidewater::import::import(&inputs, &Default::default(), &|_| None);
+    let text = format!("{:?}", out.report);
+    assert!(text.contains("line 2"), "{text}");
+    assert!(
+        text.contains("Tidewater reads HCL lines of up to 60000 characters"),
+        "{text}"
+    );
 }

@@ -252,14 +252,37 @@ fn missing_task_definitions(rs: &[Resource]) -> Vec<(String, Value)> {
             continue;
         };
         let t = TaskDefinitionRef::parse(&reference);
-        if reference.is_empty() || have.contains(&t.family) {
+        // An invalid family (a template's `<PLACEHOLDER>`) cannot be registered: render plans
+        // a placeholder for it and the operator reports it missing.
+        let valid = t
+            .family
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if reference.is_empty() || have.contains(&t.family) || !valid {
             continue;
         }
+        // The containers and ports its load balancers name (ECS checks that they exist).
+        let mut containers: BTreeMap<String, BTreeSet<i32>> =
+            BTreeMap::from([("app".to_string(), BTreeSet::from([8080]))]);
+        if let Resource::Service { spec, .. } = r {
+            for lb in spec.create.load_balancers.iter().flatten() {
+                if let (Some(c), Some(p)) = (&lb.container_name, lb.container_port) {
+                    containers.entry(c.clone()).or_default().insert(p);
+                }
+            }
+        }
+        let definitions: Vec<Value> = containers
+            .iter()
+            .map(|(name, ports)| {
+                let ports: Vec<Value> = ports.iter().map(|p| json!({"containerPort": p})).collect();
+                json!({"name": name, "image": "app:1", "portMappings": ports})
+            })
+            .collect();
         added.entry(t.family.clone()).or_insert_with(|| {
             json!({
                 "family": t.family,
                 "revision": t.revision.unwrap_or(1),
-                "containerDefinitions": [{"name": "app", "image": "app:1", "portMappings": [{"containerPort": 8080}]}]
+                "containerDefinitions": definitions,
             })
         });
     }
@@ -306,6 +329,9 @@ fn same_plan(label: &str, docs: Vec<(String, Value)>) -> usize {
             }
             // No taskDefinition: the operator reports it, render runs a placeholder.
             Err(PlanError::Invalid(e)) if e.to_string() == "taskDefinition: required" => {
+                placeholders.insert(r.describe());
+            }
+            Err(PlanError::TaskDefinitionNotFound(_)) => {
                 placeholders.insert(r.describe());
             }
             Err(e) => panic!("{label}: {}: the operator fails: {e}", r.describe()),
@@ -359,12 +385,26 @@ fn render_and_the_operator_plan_the_examples_alike() {
     assert!(n >= 10, "only {n} objects planned");
 }
 
+/// Corpus files ECS itself rejects (see tests/corpus.rs).
+const REJECTED_BY_ECS: &[&str] = &[
+    "taskdefs/013-firelens-logstash-awsvpc.json",
+    "taskdefs/058-docs-register-skeleton-all-fields.json",
+    "services/010-docs-create-service-skeleton.json",
+];
+
 #[test]
 fn render_and_the_operator_plan_every_corpus_file_alike() {
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corpus");
     let mut planned = 0;
     for dir in ["taskdefs", "services"] {
         for file in files(&corpus.join(dir)) {
+            if REJECTED_BY_ECS.iter().any(|f| file.ends_with(f)) {
+                // Rejected by render as by ECS (tests/corpus.rs checks the reasons); the
+                // operator never sees them: the CRD or its task definition check refuses them.
+                let out = render::render_documents(&read(std::slice::from_ref(&file)), None);
+                assert!(!out.errors.is_empty(), "{}: not rejected", file.display());
+                continue;
+            }
             same_plan(
                 &file.display().to_string(),
                 read(std::slice::from_ref(&file)),

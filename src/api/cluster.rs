@@ -50,6 +50,13 @@ pub struct ClusterSpec {
     /// The CreateCluster request members.
     #[serde(flatten)]
     pub create: CreateClusterRequest,
+    /// Tidewater extension: what carries out the `autoScaling` of this cluster's Services.
+    /// `hpa` (default): a HorizontalPodAutoscaler, for what it can express (CPU and memory
+    /// target tracking); every other policy is reported and left out. `keda`: a KEDA
+    /// `ScaledObject` (KEDA must be installed), which also scales on CloudWatch metrics
+    /// (ALBRequestCountPerTarget, customized metrics), SQS queues, and to zero.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscaler: Option<Autoscaler>,
     /// Tidewater extension: what platform teams allow workloads of this cluster to do.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<ClusterPolicy>,
@@ -113,6 +120,17 @@ impl SecretStores {
             kind: self.kind.clone(),
         })
     }
+}
+
+/// What carries out Application Auto Scaling for a cluster's Services.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Autoscaler {
+    /// A Kubernetes HorizontalPodAutoscaler (no extra component).
+    #[default]
+    Hpa,
+    /// A KEDA ScaledObject (`keda.sh/v1alpha1`).
+    Keda,
 }
 
 /// A reference to an External Secrets Operator (Cluster)SecretStore.

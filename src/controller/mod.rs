@@ -7,6 +7,7 @@
 //! when unchanged) → status ([`conditions`], [`rollout`]).
 
 pub mod apply;
+pub mod autoscaling;
 pub mod cluster;
 pub mod conditions;
 pub mod context;

@@ -22,6 +22,7 @@ use crate::translate::reference::{self, TaskDefinitionRef};
 use crate::translate::{self, Object, labels, names};
 
 use super::apply::{self, Children, Owner};
+use super::autoscaling::{self, Prepared};
 use super::conditions::{self, Wanted};
 use super::context::{Context, cached};
 use super::error::Error;
@@ -260,20 +261,24 @@ async fn apply_children(
     ctx: &Context,
     svc: &Service,
     prev: &ServiceStatus,
-    plan: &Plan,
+    plan: &mut Plan,
     owner: &Owner,
-) -> Result<Children, Error> {
+) -> Result<(Children, Prepared), Error> {
     let ns = svc.namespace().unwrap_or_default();
+    // Scheduled actions in force and desiredCount under autoscaling (controller/autoscaling.rs).
+    let scaling = autoscaling::prepare(ctx, svc, &mut plan.objects, Timestamp::now());
     // An object missing from the cache may still exist (unlabelled, someone else's): the
     // apply step reads it before writing.
     let live = |desired: &Value| cached_live(ctx, &ns, desired);
     let children = apply::apply_all(ctx, &ns, &plan.objects, owner, live).await?;
+    autoscaling::desired_count(ctx, svc, &plan.workload, &scaling).await?;
     if prev.common.observed_generation != svc.metadata.generation
         || prev.task_definition.as_deref() != Some(plan.revision.reference().as_str())
+        || scaling.scaler_changed
     {
         prune(ctx, &ns, &plan.objects, owner).await?;
     }
-    Ok(children)
+    Ok((children, scaling))
 }
 
 async fn prune(ctx: &Context, ns: &str, objects: &[Value], owner: &Owner) -> Result<(), Error> {
@@ -304,7 +309,7 @@ async fn prune(ctx: &Context, ns: &str, objects: &[Value], owner: &Owner) -> Res
     prune_kind!(s.ingresses, "Ingress");
     prune_kind!(s.hpas, "HorizontalPodAutoscaler");
     prune_kind!(s.pdbs, "PodDisruptionBudget");
-    Ok(())
+    super::autoscaling::prune(ctx, ns, objects, owner).await
 }
 
 fn pod_facts(p: &Pod) -> PodFacts {
@@ -513,13 +518,13 @@ pub fn compute_status(prev: &ServiceStatus, r: &Reconciled) -> (ServiceStatus, V
 
 /// How soon to look again: at once after a rollback, soon while something changes, else at the
 /// resync interval.
-fn requeue(ctx: &Context, r: &Reconciled) -> Action {
+fn requeue(ctx: &Context, r: &Reconciled, scaling: &super::autoscaling::Prepared) -> Action {
     if r.rollout.rollback_to.is_some() {
         Action::requeue(std::time::Duration::from_millis(200))
     } else if r.rollout.progressing || r.children.written > 0 {
-        Action::requeue(ctx.settings.poll)
+        Action::requeue(super::autoscaling::sooner(ctx.settings.poll, scaling))
     } else {
-        Action::requeue(ctx.settings.resync)
+        Action::requeue(super::autoscaling::sooner(ctx.settings.resync, scaling))
     }
 }
 
@@ -534,7 +539,7 @@ pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Context>) -> Result<Action, E
     let prev: ServiceStatus = ctx
         .status_of(&*svc, svc.status.as_ref())
         .unwrap_or_default();
-    let plan = match plan(&svc, &ctx, &prev, &owner) {
+    let mut plan = match plan(&svc, &ctx, &prev, &owner) {
         Ok(p) => p,
         Err(Error::TaskDefinitionNotFound(r))
             if registering(&ctx, &svc.namespace().unwrap_or_default(), &r) =>
@@ -545,7 +550,7 @@ pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Context>) -> Result<Action, E
         }
         Err(e) => return status::report(&ctx, &*svc, &prev, e).await,
     };
-    let children = apply_children(&ctx, &svc, &prev, &plan, &owner).await?;
+    let (children, scaling) = apply_children(&ctx, &svc, &prev, &mut plan, &owner).await?;
     let now = Timestamp::now();
     let reconciled = Reconciled {
         rollout: rollout::observe(&prev, &observation(&ctx, &svc, &plan, now)),
@@ -559,7 +564,7 @@ pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Context>) -> Result<Action, E
     let (st, notes) = compute_status(&prev, &reconciled);
     status::write(&ctx, &*svc, Some(&prev), &st).await?;
     ctx.publish(&*svc, &notes).await;
-    Ok(requeue(&ctx, &reconciled))
+    Ok(requeue(&ctx, &reconciled, &scaling))
 }
 
 #[cfg(test)]
@@ -637,6 +642,22 @@ mod tests {
         body
     }
 
+    /// Pruning lists the KEDA kinds (not cached); here their CRDs are not installed.
+    async fn expect_keda_lists(api: &mut ApiServer) {
+        for plural in ["scaledobjects", "triggerauthentications"] {
+            let list = api.next().await;
+            assert_eq!(list.method, Method::GET);
+            assert!(
+                list.uri.starts_with(&format!(
+                    "/apis/keda.sh/v1alpha1/namespaces/default/{plural}?"
+                )),
+                "{}",
+                list.uri
+            );
+            list.not_found();
+        }
+    }
+
     /// The status is server-side applied on the status subresource; returns it.
     async fn expect_status(api: &mut ApiServer) -> Value {
         let patch = api.next().await;
@@ -699,6 +720,7 @@ mod tests {
             "/apis/policy/v1/namespaces/default/poddisruptionbudgets/web",
         )
         .await;
+        expect_keda_lists(&mut api).await;
         let status = expect_status(&mut api).await;
         let in_progress = format!("deployment ecs-svc/{number} in progress: 0 of 2 tasks running");
         assert_eq!(
@@ -750,6 +772,7 @@ mod tests {
             "/apis/policy/v1/namespaces/default/poddisruptionbudgets/web",
         )
         .await;
+        expect_keda_lists(&mut api).await;
         let status = expect_status(&mut api).await;
         let refusal = "Deployment/web already exists and is not owned by this resource; Tidewater never overwrites objects it does not own (delete or rename it)";
         assert_eq!(

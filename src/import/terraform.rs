@@ -1406,10 +1406,36 @@ fn refused(file: &str, f: Exceeded) -> ImportError {
     }
 }
 
+/// Longest HCL line read: the HCL parser's error report cannot point past column 65535 (it
+/// panics formatting the caret), so longer lines are refused before parsing.
+const MAX_LINE: usize = 60_000;
+
+/// A line longer than [`MAX_LINE`] characters, as an error naming it.
+fn overlong_line(f: &InputFile) -> Option<ImportError> {
+    let (n, line) = f
+        .text
+        .lines()
+        .enumerate()
+        .find(|(_, l)| l.chars().count() > MAX_LINE)?;
+    Some(ImportError::Syntax {
+        file: f.file.clone(),
+        path: format!("line {}", n + 1),
+        format: "HCL",
+        message: format!(
+            "the line is {} characters long; Tidewater reads HCL lines of up to {MAX_LINE} characters",
+            line.chars().count()
+        ),
+    })
+}
+
 /// Parse a module's files and collect their variables, locals, resources and `.tfvars`.
 fn load(files: &[&InputFile], errors: &mut Vec<ImportError>) -> Module {
     let mut module = Module::default();
     for f in files {
+        if let Some(e) = overlong_line(f) {
+            errors.push(e);
+            continue;
+        }
         let body = match parse_lenient(&f.text) {
             Ok((b, dups)) => {
                 module

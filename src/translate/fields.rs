@@ -594,7 +594,7 @@ pub static FIELDS: &[Field] = &[
     m(
         SVC,
         "desiredCount",
-        "replicas (left to the HorizontalPodAutoscaler when autoScaling is set)",
+        "replicas; with autoScaling the operator starts desiredCount tasks (within the bounds in force) and sets the running count once on every later change of desiredCount, then the HPA or KEDA ScaledObject moves it",
     ),
     r(
         SVC,
@@ -1060,87 +1060,90 @@ pub static FIELDS: &[Field] = &[
     m(
         ST,
         "ScalableDimension",
-        "implied (desired count → HorizontalPodAutoscaler of the Deployment)",
+        "implied (desired count → the Deployment's replicas)",
     ),
-    m(ST, "MinCapacity", "HorizontalPodAutoscaler minReplicas"),
-    m(ST, "MaxCapacity", "HorizontalPodAutoscaler maxReplicas"),
+    r(
+        ST,
+        "MinCapacity",
+        "hpa: HorizontalPodAutoscaler minReplicas (0 becomes 1, reported: an HPA cannot scale to zero); keda: ScaledObject minReplicaCount (0 scales to zero, except on CPU/memory triggers alone, reported); changed by scheduled actions at their times",
+    ),
+    m(
+        ST,
+        "MaxCapacity",
+        "hpa: HorizontalPodAutoscaler maxReplicas; keda: ScaledObject maxReplicaCount; changed by scheduled actions at their times",
+    ),
     u(
         ST,
         "RoleARN",
-        "the HorizontalPodAutoscaler needs no IAM role",
+        "hpa needs no IAM role; keda reads AWS with its TriggerAuthentication (pod identity of the KEDA operator)",
     ),
     r(
         ST,
         "SuspendedState",
-        "DynamicScalingInSuspended → scale-down policy Disabled; DynamicScalingOutSuspended → scale-up Disabled; ScheduledScalingSuspended → scheduled actions not applied",
+        "hpa and keda: DynamicScalingInSuspended → scale-down selectPolicy Disabled; DynamicScalingOutSuspended → scale-up Disabled; ScheduledScalingSuspended → the operator carries out no scheduled action",
     ),
     r(
         ST,
         "Tags",
-        "labels on the HorizontalPodAutoscaler when valid",
+        "labels on the HorizontalPodAutoscaler or ScaledObject; a tag that is not a valid label is reported and left out",
     ),
     m(
         SP,
         "PolicyName",
-        "named in the HorizontalPodAutoscaler's annotations",
+        "named in the HorizontalPodAutoscaler's or ScaledObject's annotations",
     ),
     m(SP, "ServiceNamespace", "implied (ecs)"),
     m(SP, "ResourceId", "implied (the Service)"),
     m(SP, "ScalableDimension", "implied"),
-    m(
+    r(
         SP,
         "PolicyType",
-        "TargetTrackingScaling → a metric target; StepScaling → approximated; PredictiveScaling unsupported",
+        "TargetTrackingScaling → an HPA metric (hpa) or a KEDA trigger (keda); a policy of another type without its configuration is reported and left out",
     ),
-    m(
+    r(
         SP,
         "TargetTrackingScalingPolicyConfiguration.TargetValue",
-        "metric target (averageUtilization for CPU/memory)",
+        "hpa and keda: averageUtilization for CPU/memory (whole percent; a fraction is reported); keda: targetMetricValue of aws-cloudwatch, queueLength of aws-sqs-queue",
     ),
-    m(
+    r(
         SP,
-        "TargetTrackingScalingPolicyConfiguration.PredefinedMetricSpecification.PredefinedMetricType",
-        "ECSServiceAverageCPUUtilization → cpu utilization; ECSServiceAverageMemoryUtilization → memory utilization; ALBRequestCountPerTarget is reported",
-    ),
-    u(
-        SP,
-        "TargetTrackingScalingPolicyConfiguration.PredefinedMetricSpecification.ResourceLabel",
-        "ALB request counts need an external metrics adapter",
+        "TargetTrackingScalingPolicyConfiguration.PredefinedMetricSpecification",
+        "ECSServiceAverageCPUUtilization/MemoryUtilization (and HighResolution) → hpa: Resource metric cpu/memory Utilization; keda: cpu/memory trigger. ALBRequestCountPerTarget → keda: aws-cloudwatch trigger on the target group's RequestCountPerTarget (Sum per minute, metricType Value), reported for its AWS identity; hpa: unsupported, reported, left out",
     ),
     r(
         SP,
         "TargetTrackingScalingPolicyConfiguration.CustomizedMetricSpecification",
-        "an External metric named after the CloudWatch metric (needs a CloudWatch metrics adapter, reported)",
+        "keda: aws-cloudwatch trigger (namespace, metricName, dimensions, statistic, unit; metricType Value), SQS ApproximateNumberOfMessagesVisible → aws-sqs-queue (backlog per task), metric math unsupported; reported; hpa: unsupported, reported, left out",
     ),
-    m(
+    r(
         SP,
         "TargetTrackingScalingPolicyConfiguration.ScaleOutCooldown",
-        "scaleUp stabilizationWindowSeconds",
+        "hpa and keda: scaleUp stabilizationWindowSeconds (reported: a stabilization window delays the scale-out itself)",
     ),
-    m(
+    r(
         SP,
         "TargetTrackingScalingPolicyConfiguration.ScaleInCooldown",
-        "scaleDown stabilizationWindowSeconds",
+        "hpa and keda: scaleDown stabilizationWindowSeconds (reported: the highest recommendation of the window is followed)",
     ),
-    m(
+    r(
         SP,
         "TargetTrackingScalingPolicyConfiguration.DisableScaleIn",
-        "scaleDown selectPolicy Disabled",
+        "hpa and keda: scaleDown selectPolicy Disabled when every carried policy disables scale-in; reported otherwise",
     ),
-    a(
+    u(
         SP,
         "StepScalingPolicyConfiguration",
-        "step scaling is driven by CloudWatch alarms; it is approximated by the HorizontalPodAutoscaler's proportional scaling with cooldowns as stabilization windows",
+        "step scaling runs on a CloudWatch alarm that is not part of the policy: with hpa and keda alike there is nothing to scale on; left out",
     ),
     u(
         SP,
         "PredictiveScalingPolicyConfiguration",
-        "predictive scaling has no Kubernetes counterpart",
+        "predictive scaling has no Kubernetes counterpart (hpa or keda)",
     ),
     m(
         SA,
         "ScheduledActionName",
-        "named in the HorizontalPodAutoscaler's annotations",
+        "named in the HorizontalPodAutoscaler's or ScaledObject's annotations",
     ),
     m(SA, "ServiceNamespace", "implied"),
     m(SA, "ResourceId", "implied"),
@@ -1148,15 +1151,27 @@ pub static FIELDS: &[Field] = &[
     a(
         SA,
         "Schedule",
-        "scheduled capacity changes are applied by the operator at the scheduled time (render shows the current bounds only)",
+        "at(...), rate(...) and cron(...) carried out by the operator at their times (hpa and keda alike), changing the bounds of the HPA or ScaledObject; an action fires only after it first appeared in the spec (recorded on the Deployment), a rate without StartTime counts from then; a later change of the scalable target's MinCapacity/MaxCapacity does not replace bounds a firing set, where Application Auto Scaling keeps whichever came last",
     ),
-    a(SA, "Timezone", "used with Schedule"),
-    a(SA, "StartTime", "used with Schedule"),
-    a(SA, "EndTime", "used with Schedule"),
-    a(
+    m(
+        SA,
+        "Timezone",
+        "the time zone of at(...) and cron(...) (IANA name; UTC by default)",
+    ),
+    m(
+        SA,
+        "StartTime",
+        "first firing of a recurring action; nothing fires before it",
+    ),
+    m(
+        SA,
+        "EndTime",
+        "nothing fires after it; the bounds it set stay",
+    ),
+    m(
         SA,
         "ScalableTargetAction",
-        "new minReplicas/maxReplicas at the scheduled time",
+        "new minimum/maximum of the HPA or ScaledObject at the scheduled time; without a scaler the running count is brought into the new bounds",
     ),
 ];
 

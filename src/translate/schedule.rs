@@ -14,6 +14,8 @@
 //! fire at exactly the same instants, and returns a descriptive error for
 //! everything else. It is pure: no I/O, no clock.
 
+use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
+use chrono_tz::Tz;
 use std::fmt::Write as _;
 
 /// Result of converting an EventBridge schedule expression.
@@ -93,6 +95,20 @@ pub enum ScheduleError {
         value: String,
         reason: String,
     },
+
+    #[error("{expression}: {reason}")]
+    InvalidActionCron { expression: String, reason: String },
+
+    #[error("{expression}: expected `at(yyyy-mm-ddThh:mm:ss)`")]
+    InvalidAt { expression: String },
+
+    #[error(
+        "Timezone `{zone}` is not a canonical IANA time zone name (such as Etc/GMT+9 or Pacific/Tahiti)"
+    )]
+    InvalidTimezone { zone: String },
+
+    #[error("{field} `{value}` is not a date and time (expected e.g. 2025-01-31T08:00:00Z)")]
+    InvalidTime { field: &'static str, value: String },
 }
 
 impl ScheduleError {
@@ -111,6 +127,10 @@ impl ScheduleError {
             ScheduleError::UnsupportedYear { .. } => "unsupported_year",
             ScheduleError::UnsupportedCronFeature { .. } => "unsupported_cron_feature",
             ScheduleError::InvalidCronField { .. } => "invalid_cron_field",
+            ScheduleError::InvalidActionCron { .. } => "invalid_action_cron",
+            ScheduleError::InvalidAt { .. } => "invalid_at",
+            ScheduleError::InvalidTimezone { .. } => "invalid_timezone",
+            ScheduleError::InvalidTime { .. } => "invalid_time",
         }
     }
 }
@@ -162,20 +182,32 @@ enum RateUnit {
 }
 
 fn rate_to_cron(expr: &str, inner: &str) -> Result<CronSchedule, ScheduleError> {
+    let (value, unit) = normalise_rate(parse_rate(expr, inner)?);
+    let (schedule, note) = match unit {
+        RateUnit::Minutes => minutes_schedule(expr, value)?,
+        RateUnit::Hours => hours_schedule(expr, value)?,
+        RateUnit::Days => days_schedule(expr, value)?,
+    };
+    Ok(CronSchedule {
+        schedule,
+        approximation: Some(note + &restart_note(value, unit)),
+    })
+}
+
+/// `value unit` of a `rate(...)` body, checked: a positive whole number, a known unit, and the
+/// singular unit exactly for 1.
+fn parse_rate(expr: &str, inner: &str) -> Result<(u64, RateUnit), ScheduleError> {
     let parts: Vec<&str> = inner.split_whitespace().collect();
     let [value_text, unit_text] = parts.as_slice() else {
         return Err(ScheduleError::InvalidRateFormat {
             expression: expr.to_string(),
         });
     };
-
     let value = parse_positive(value_text).ok_or_else(|| ScheduleError::InvalidRateValue {
         expression: expr.to_string(),
         value: value_text.to_string(),
     })?;
-
-    let unit_lower = unit_text.to_ascii_lowercase();
-    let (unit, plural) = match unit_lower.as_str() {
+    let (unit, plural) = match unit_text.to_ascii_lowercase().as_str() {
         "minute" => (RateUnit::Minutes, false),
         "minutes" => (RateUnit::Minutes, true),
         "hour" => (RateUnit::Hours, false),
@@ -196,10 +228,11 @@ fn rate_to_cron(expr: &str, inner: &str) -> Result<CronSchedule, ScheduleError> 
             unit: unit_text.to_string(),
         });
     }
+    Ok((value, unit))
+}
 
-    // Normalise: whole hours expressed in minutes become hours, whole days
-    // expressed in hours become days.
-    let (mut value, mut unit) = (value, unit);
+/// Whole hours expressed in minutes become hours, whole days expressed in hours become days.
+fn normalise_rate((mut value, mut unit): (u64, RateUnit)) -> (u64, RateUnit) {
     if unit == RateUnit::Minutes && value >= 60 && value % 60 == 0 {
         value /= 60;
         unit = RateUnit::Hours;
@@ -208,90 +241,103 @@ fn rate_to_cron(expr: &str, inner: &str) -> Result<CronSchedule, ScheduleError> 
         value /= 24;
         unit = RateUnit::Days;
     }
+    (value, unit)
+}
 
-    let (schedule, mut note) = match unit {
-        RateUnit::Minutes => {
-            if value >= 60 {
-                return Err(ScheduleError::UnrepresentableRate {
-                    expression: expr.to_string(),
-                    reason: format!(
-                        "an interval of {value} minutes is neither below an hour nor a whole number of hours, so no CronJob schedule repeats at that interval"
-                    ),
-                });
-            }
-            let schedule = if value == 1 {
-                "* * * * *".to_string()
-            } else {
-                format!("*/{value} * * * *")
-            };
-            let note = if value == 1 {
-                format!(
-                    "{expr} fires on the clock (at the start of every minute) rather than counting from when the rule was created"
-                )
-            } else {
-                format!(
-                    "{expr} fires on the clock (minute 0, {value}, {}, ... of each hour) rather than {value} minutes after the rule was created",
-                    value * 2
-                )
-            };
-            (schedule, note)
-        }
-        RateUnit::Hours => {
-            if value >= 24 {
-                return Err(ScheduleError::UnrepresentableRate {
-                    expression: expr.to_string(),
-                    reason: format!(
-                        "an interval of {value} hours is neither below a day nor a whole number of days, so no CronJob schedule repeats at that interval"
-                    ),
-                });
-            }
-            let schedule = if value == 1 {
-                "0 * * * *".to_string()
-            } else {
-                format!("0 */{value} * * *")
-            };
-            let note = if value == 1 {
-                format!(
-                    "{expr} fires on the clock (minute 0 of every hour) rather than one hour after the rule was created"
-                )
-            } else {
-                format!(
-                    "{expr} fires on the clock (minute 0 of hour 0, {value}, {}, ... of each day) rather than {value} hours after the rule was created",
-                    value * 2
-                )
-            };
-            (schedule, note)
-        }
-        RateUnit::Days => {
-            if value > 31 {
-                return Err(ScheduleError::UnrepresentableRate {
-                    expression: expr.to_string(),
-                    reason: format!(
-                        "an interval of {value} days is longer than a month, so no CronJob schedule repeats at that interval"
-                    ),
-                });
-            }
-            if value == 1 {
-                (
-                    "0 0 * * *".to_string(),
-                    format!(
-                        "{expr} fires on the clock (every day at midnight) rather than one day after the rule was created"
-                    ),
-                )
-            } else {
-                (
-                    format!("0 0 */{value} * *"),
-                    format!(
-                        "{expr} fires on the clock (midnight on day 1, {}, ... of each month) rather than {value} days after the rule was created; the count restarts on the 1st of every month, so the gap around a month boundary is shorter",
-                        1 + value
-                    ),
-                )
-            }
-        }
-    };
+fn unrepresentable(expr: &str, reason: String) -> ScheduleError {
+    ScheduleError::UnrepresentableRate {
+        expression: expr.to_string(),
+        reason,
+    }
+}
 
-    // Intervals that do not divide the enclosing period leave a short gap
-    // where the step restarts.
+/// `rate(N minutes)` with N below 60: every N minutes on the clock.
+fn minutes_schedule(expr: &str, value: u64) -> Result<(String, String), ScheduleError> {
+    if value >= 60 {
+        return Err(unrepresentable(
+            expr,
+            format!(
+                "an interval of {value} minutes is neither below an hour nor a whole number of hours, so no CronJob schedule repeats at that interval"
+            ),
+        ));
+    }
+    Ok(if value == 1 {
+        (
+            "* * * * *".to_string(),
+            format!(
+                "{expr} fires on the clock (at the start of every minute) rather than counting from when the rule was created"
+            ),
+        )
+    } else {
+        (
+            format!("*/{value} * * * *"),
+            format!(
+                "{expr} fires on the clock (minute 0, {value}, {}, ... of each hour) rather than {value} minutes after the rule was created",
+                value * 2
+            ),
+        )
+    })
+}
+
+/// `rate(N hours)` with N below 24: every N hours on the clock.
+fn hours_schedule(expr: &str, value: u64) -> Result<(String, String), ScheduleError> {
+    if value >= 24 {
+        return Err(unrepresentable(
+            expr,
+            format!(
+                "an interval of {value} hours is neither below a day nor a whole number of days, so no CronJob schedule repeats at that interval"
+            ),
+        ));
+    }
+    Ok(if value == 1 {
+        (
+            "0 * * * *".to_string(),
+            format!(
+                "{expr} fires on the clock (minute 0 of every hour) rather than one hour after the rule was created"
+            ),
+        )
+    } else {
+        (
+            format!("0 */{value} * * *"),
+            format!(
+                "{expr} fires on the clock (minute 0 of hour 0, {value}, {}, ... of each day) rather than {value} hours after the rule was created",
+                value * 2
+            ),
+        )
+    })
+}
+
+/// `rate(N days)` with N up to 31: midnight every N days of the month.
+fn days_schedule(expr: &str, value: u64) -> Result<(String, String), ScheduleError> {
+    if value > 31 {
+        return Err(unrepresentable(
+            expr,
+            format!(
+                "an interval of {value} days is longer than a month, so no CronJob schedule repeats at that interval"
+            ),
+        ));
+    }
+    Ok(if value == 1 {
+        (
+            "0 0 * * *".to_string(),
+            format!(
+                "{expr} fires on the clock (every day at midnight) rather than one day after the rule was created"
+            ),
+        )
+    } else {
+        (
+            format!("0 0 */{value} * *"),
+            format!(
+                "{expr} fires on the clock (midnight on day 1, {}, ... of each month) rather than {value} days after the rule was created; the count restarts on the 1st of every month, so the gap around a month boundary is shorter",
+                1 + value
+            ),
+        )
+    })
+}
+
+/// Intervals that do not divide the enclosing period leave a short gap where the step restarts.
+fn restart_note(value: u64, unit: RateUnit) -> String {
+    let mut note = String::new();
     match unit {
         RateUnit::Minutes if value > 1 && 60 % value != 0 => {
             let _ = write!(
@@ -309,11 +355,7 @@ fn rate_to_cron(expr: &str, inner: &str) -> Result<CronSchedule, ScheduleError> 
         }
         _ => {}
     }
-
-    Ok(CronSchedule {
-        schedule,
-        approximation: Some(note),
-    })
+    note
 }
 
 /// A strictly positive decimal integer (no sign, no fraction).
@@ -624,6 +666,205 @@ fn render_atom(field: Field, atom: &Atom<'_>) -> String {
         Atom::Number(v) if field == Field::DayOfWeek => (v - 1).to_string(),
         Atom::Number(v) => v.to_string(),
     }
+}
+
+// ---------------------------------------------------------------------------
+// Application Auto Scaling scheduled actions: when they fire
+// ---------------------------------------------------------------------------
+
+/// The recurrence of an Application Auto Scaling scheduled action (`Schedule`).
+#[derive(Debug, Clone)]
+pub enum Recurrence {
+    /// `at(yyyy-mm-ddThh:mm:ss)`: once, at this instant.
+    At(DateTime<Utc>),
+    /// `rate(value unit)`: every interval, counted from the start time (or the creation).
+    Rate(chrono::TimeDelta),
+    /// `cron(minutes hours day-of-month month day-of-week year)` in a time zone.
+    Cron(Box<croner::Cron>, Tz),
+}
+
+/// When one scheduled action fires: its `Schedule`, `Timezone`, `StartTime` and `EndTime`.
+#[derive(Debug, Clone)]
+pub struct ActionTimes {
+    /// The recurrence.
+    pub recurrence: Recurrence,
+    /// `StartTime`: the first firing of a recurring action, and no firing before it.
+    pub start: Option<DateTime<Utc>>,
+    /// `EndTime`: no firing after it.
+    pub end: Option<DateTime<Utc>>,
+}
+
+impl ActionTimes {
+    /// Parse a PutScheduledAction's schedule fields. `Timezone` applies to `at` and `cron`
+    /// (UTC by default); `StartTime` and `EndTime` are instants (RFC 3339, UTC when no offset).
+    pub fn parse(
+        schedule: &str,
+        timezone: Option<&str>,
+        start: Option<&str>,
+        end: Option<&str>,
+    ) -> Result<Self, ScheduleError> {
+        let tz = parse_timezone(timezone)?;
+        let recurrence = parse_recurrence(schedule.trim(), tz)?;
+        Ok(ActionTimes {
+            recurrence,
+            start: start.map(|s| parse_instant("StartTime", s)).transpose()?,
+            end: end.map(|s| parse_instant("EndTime", s)).transpose()?,
+        })
+    }
+
+    /// The latest firing in `[since, now]`: `since` is when the action came into existence.
+    pub fn last_firing(&self, since: DateTime<Utc>, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let upper = self.end.map_or(now, |e| e.min(now));
+        let latest = match &self.recurrence {
+            Recurrence::At(t) => Some(*t).filter(|t| *t <= upper),
+            Recurrence::Rate(every) => {
+                let (anchor, first) = self.rate_anchor(since, *every);
+                (first <= upper).then(|| anchor + *every * steps(upper - anchor, *every))
+            }
+            Recurrence::Cron(cron, tz) => {
+                let prev = cron
+                    .find_previous_occurrence(&upper.with_timezone(tz), true)
+                    .ok()
+                    .map(|t| t.with_timezone(&Utc))
+                    .filter(|t| self.start.is_none_or(|s| *t >= s));
+                prev.max(self.start.filter(|s| *s <= upper))
+            }
+        };
+        latest.filter(|t| *t >= since)
+    }
+
+    /// The first firing strictly after `now`, if any.
+    pub fn next_firing(&self, since: DateTime<Utc>, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let next = match &self.recurrence {
+            Recurrence::At(t) => Some(*t).filter(|t| *t > now),
+            Recurrence::Rate(every) => {
+                let (anchor, first) = self.rate_anchor(since, *every);
+                Some(if first > now {
+                    first
+                } else {
+                    anchor + *every * (steps(now - anchor, *every) + 1)
+                })
+            }
+            Recurrence::Cron(cron, tz) => match self.start.filter(|s| *s > now) {
+                Some(s) => Some(s),
+                None => cron
+                    .find_next_occurrence(&now.with_timezone(tz), false)
+                    .ok()
+                    .map(|t| t.with_timezone(&Utc)),
+            },
+        };
+        next.filter(|t| self.end.is_none_or(|e| *t <= e))
+    }
+
+    /// A rate counts from `StartTime` (which is its first firing) or else from `since` (first
+    /// firing one interval later).
+    fn rate_anchor(
+        &self,
+        since: DateTime<Utc>,
+        every: chrono::TimeDelta,
+    ) -> (DateTime<Utc>, DateTime<Utc>) {
+        match self.start {
+            Some(s) => (s, s),
+            None => (since, since + every),
+        }
+    }
+}
+
+/// Whole intervals in `span` (0 when negative).
+fn steps(span: chrono::TimeDelta, every: chrono::TimeDelta) -> i32 {
+    let n = span.num_seconds().max(0) / every.num_seconds().max(1);
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+fn parse_timezone(timezone: Option<&str>) -> Result<Tz, ScheduleError> {
+    match timezone.map(str::trim).filter(|z| !z.is_empty()) {
+        None => Ok(Tz::UTC),
+        Some(z) => z.parse().map_err(|_| ScheduleError::InvalidTimezone {
+            zone: z.to_string(),
+        }),
+    }
+}
+
+/// An instant: RFC 3339, or a date and time without offset (UTC), or epoch seconds.
+fn parse_instant(field: &'static str, value: &str) -> Result<DateTime<Utc>, ScheduleError> {
+    let v = value.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(v) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    for f in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+    ] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(v, f) {
+            return Ok(t.and_utc());
+        }
+    }
+    v.parse::<f64>()
+        .ok()
+        .and_then(|s| DateTime::from_timestamp(s.trunc() as i64, 0))
+        .ok_or_else(|| ScheduleError::InvalidTime {
+            field,
+            value: value.to_string(),
+        })
+}
+
+fn parse_recurrence(expr: &str, tz: Tz) -> Result<Recurrence, ScheduleError> {
+    if expr.is_empty() {
+        return Err(ScheduleError::Empty);
+    }
+    if let Some(inner) = call_body(expr, "at") {
+        let local = NaiveDateTime::parse_from_str(inner, "%Y-%m-%dT%H:%M:%S").map_err(|_| {
+            ScheduleError::InvalidAt {
+                expression: expr.to_string(),
+            }
+        })?;
+        let t =
+            tz.from_local_datetime(&local)
+                .earliest()
+                .ok_or_else(|| ScheduleError::InvalidAt {
+                    expression: expr.to_string(),
+                })?;
+        return Ok(Recurrence::At(t.with_timezone(&Utc)));
+    }
+    if let Some(inner) = call_body(expr, "rate") {
+        let (value, unit) = parse_rate(expr, inner)?;
+        let unit_secs = match unit {
+            RateUnit::Minutes => 60,
+            RateUnit::Hours => 3600,
+            RateUnit::Days => 86400,
+        };
+        let secs = i64::try_from(value).unwrap_or(i64::MAX / 86400) * unit_secs;
+        return Ok(Recurrence::Rate(chrono::TimeDelta::seconds(secs)));
+    }
+    if let Some(inner) = call_body(expr, "cron") {
+        return Ok(Recurrence::Cron(Box::new(action_cron(expr, inner)?), tz));
+    }
+    Err(ScheduleError::UnrecognizedForm {
+        expression: expr.to_string(),
+    })
+}
+
+/// An Application Auto Scaling cron (six fields, day-of-week 1-7 with 1 = Sunday, `?`, `L`,
+/// `W`, `#`, a year) as a croner pattern: seconds 0 prepended, Quartz weekday numbering.
+fn action_cron(expr: &str, inner: &str) -> Result<croner::Cron, ScheduleError> {
+    let fields: Vec<&str> = inner.split_whitespace().collect();
+    if fields.len() != 6 {
+        return Err(ScheduleError::CronFieldCount {
+            expression: expr.to_string(),
+            found: fields.len(),
+        });
+    }
+    croner::parser::CronParser::builder()
+        .seconds(croner::parser::Seconds::Required)
+        .year(croner::parser::Year::Required)
+        .alternative_weekdays(true)
+        .build()
+        .parse(&format!("0 {}", fields.join(" ")))
+        .map_err(|e| ScheduleError::InvalidActionCron {
+            expression: expr.to_string(),
+            reason: e.to_string(),
+        })
 }
 
 #[cfg(test)]
@@ -1139,5 +1380,63 @@ mod tests {
         labels.sort();
         labels.dedup();
         assert_eq!(labels.len(), errors.len());
+    }
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn next(schedule: &str, now: &str) -> String {
+        ActionTimes::parse(schedule, None, None, None)
+            .unwrap()
+            .next_firing(utc("2000-01-01T00:00:00Z"), utc(now))
+            .unwrap()
+            .to_rfc3339()
+    }
+
+    #[test]
+    fn action_crons_use_eventbridge_fields() {
+        // Day-of-week 1-7 with 1 = Sunday: 6#3 is the third Friday.
+        assert_eq!(
+            next("cron(0 10 ? * 6#3 *)", "2025-01-01T00:00:00Z"),
+            "2025-01-17T10:00:00+00:00"
+        );
+        assert_eq!(
+            next("cron(30 6 ? * MON *)", "2025-01-01T00:00:00Z"),
+            "2025-01-06T06:30:00+00:00"
+        );
+        // L: the last day of the month.
+        assert_eq!(
+            next("cron(0 12 L * ? *)", "2025-02-01T00:00:00Z"),
+            "2025-02-28T12:00:00+00:00"
+        );
+        // The year field.
+        assert_eq!(
+            next("cron(0 0 1 1 ? 2030)", "2025-06-01T00:00:00Z"),
+            "2030-01-01T00:00:00+00:00"
+        );
+        assert!(matches!(
+            ActionTimes::parse("cron(0 0 * *)", None, None, None),
+            Err(ScheduleError::CronFieldCount { found: 4, .. })
+        ));
+        assert!(matches!(
+            ActionTimes::parse("at(2025-01-01 10:00)", None, None, None),
+            Err(ScheduleError::InvalidAt { .. })
+        ));
+    }
+
+    #[test]
+    fn rate_actions_without_a_start_time_count_from_since() {
+        let t = ActionTimes::parse("rate(5 minutes)", None, None, None).unwrap();
+        let since = utc("2025-01-01T00:00:00Z");
+        assert_eq!(t.last_firing(since, utc("2025-01-01T00:04:59Z")), None);
+        assert_eq!(
+            t.last_firing(since, utc("2025-01-01T00:12:00Z")),
+            Some(utc("2025-01-01T00:10:00Z"))
+        );
+        assert_eq!(
+            t.next_firing(since, utc("2025-01-01T00:12:00Z")),
+            Some(utc("2025-01-01T00:15:00Z"))
+        );
     }
 }

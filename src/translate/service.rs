@@ -399,18 +399,21 @@ pub fn translate(input: ServiceInput<'_>) -> Translation {
     );
     objects.extend(network.into_objects());
     if let Some(a) = &spec.auto_scaling {
-        let kind = if rollout.daemon {
-            "DaemonSet"
-        } else {
-            "Deployment"
+        let input = scaling::ScalingInput {
+            workload: &workload.name,
+            kind: if rollout.daemon {
+                "DaemonSet"
+            } else {
+                "Deployment"
+            },
+            auto_scaling: a,
+            autoscaler: input.cluster.and_then(|c| c.autoscaler).unwrap_or_default(),
+            create,
+            task_definition: Some(input.task_definition),
+            labels: &object_labels,
         };
-        objects.push(Object::HorizontalPodAutoscaler(scaling::hpa(
-            &workload.name,
-            kind,
-            a,
-            &object_labels,
-            &mut w,
-        )));
+        objects.extend(scaling::objects(input, &mut w));
+        scaling::scheduled::parse_all(a, &mut w);
     }
     if let Some(stores) = input.cluster.and_then(|c| c.secret_store.as_ref()) {
         let refs = secrets::references(&input.task_definition.register);

@@ -14,6 +14,7 @@ const SKIPPED: &[&str] = &[
     "scheduleExpressionTimezone",
     "state",
     "secretStore",
+    "autoscaler",
 ];
 
 /// Walk a serialised spec of `request`, reporting table rows that must always be reported.

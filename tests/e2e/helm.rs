@@ -513,10 +513,13 @@ fn expected_rules(watched: bool, nodes: bool, lease: Option<&str>) -> Rules {
             &[
                 "targetgroupbindings.elbv2.k8s.aws",
                 "externalsecrets.external-secrets.io",
+                "scaledobjects.keda.sh",
+                "triggerauthentications.keda.sh",
             ],
             "[]",
             &["get", "list", "create", "patch", "delete"],
         );
+        add(&["deployments.apps/scale"], "[]", &["patch"]);
         add(&["events.events.k8s.io"], "[]", &["create", "patch"]);
     }
     if nodes {

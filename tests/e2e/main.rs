@@ -8,6 +8,7 @@
 //!
 //! Every test works in its own throwaway namespace, so the tests run in parallel.
 
+mod autoscaling;
 mod faults;
 mod helm;
 mod import;
