@@ -8,6 +8,7 @@ pub mod cluster;
 pub mod common;
 pub mod generated;
 pub mod quantity;
+pub mod rules;
 pub mod scheduled_task;
 pub mod service;
 pub mod task;

@@ -5,7 +5,7 @@ use super::generated::autoscaling::{
     PutScalingPolicyRequest, PutScheduledActionRequest, RegisterScalableTargetRequest,
 };
 use super::generated::{ecs::CreateServiceRequest, read_only::CreateServiceReadOnly};
-use crate::translate::validate::rules;
+use crate::api::rules;
 use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

@@ -2,7 +2,7 @@
 
 use super::common::CommonStatus;
 use super::generated::ecs::RunTaskRequest;
-use crate::translate::validate::rules;
+use crate::api::rules;
 use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

@@ -4,7 +4,7 @@ use super::common::CommonStatus;
 use super::generated::{
     ecs::RegisterTaskDefinitionRequest, read_only::RegisterTaskDefinitionReadOnly,
 };
-use crate::translate::validate::rules;
+use crate::api::rules;
 use kube::{CustomResource, KubeSchema};
 use serde::{Deserialize, Serialize};
 

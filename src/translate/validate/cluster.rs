@@ -1,15 +1,8 @@
 //! CreateCluster rules.
 
-use super::{Admission::*, Rule, ValidationErrors, capacity_provider_strategy, ecs_name, result};
+use super::{ValidationErrors, capacity_provider_strategy, ecs_name, result};
 use crate::api::cluster::ClusterSpec;
-
-pub const CLUSTER_NAME: Rule = Rule {
-    name: "cluster_name",
-    message: "clusterName: up to 255 letters (uppercase and lowercase), numbers, underscores, and hyphens are allowed",
-    admission: Reconcile,
-};
-
-pub(super) const RULES: &[&Rule] = &[&CLUSTER_NAME];
+use crate::api::rules::cluster::CLUSTER_NAME;
 
 /// What ECS rejects at CreateCluster.
 pub fn cluster(spec: &ClusterSpec) -> Result<(), ValidationErrors> {

@@ -23,92 +23,18 @@ pub use service::{service, service_with_task_definition};
 pub use task::{task, task_with_task_definition};
 pub use task_definition::task_definition;
 
-/// Rules by request, for the CRDs' `x-kubernetes-validations` (`rules::NAME.cel()`).
+/// Rules by request, for the CRDs' `x-kubernetes-validations` (`rules::NAME.cel()`), defined in
+/// [`crate::api::rules`] (the CRDs are built from them) and checked here.
 pub mod rules {
-    pub use super::cluster::CLUSTER_NAME;
-    pub use super::containers::*;
-    pub use super::ports::*;
-    pub use super::service::rules::*;
-    pub use super::task::rules::*;
-    pub use super::task_definition::rules::*;
+    pub use crate::api::rules::cluster::CLUSTER_NAME;
+    pub use crate::api::rules::containers::*;
+    pub use crate::api::rules::ports::*;
+    pub use crate::api::rules::service::*;
+    pub use crate::api::rules::task::*;
+    pub use crate::api::rules::task_definition::*;
 }
 
-/// One problem, naming the field.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{path}: {message}")]
-pub struct ValidationError {
-    /// JSON path inside the spec.
-    pub path: String,
-    /// What is wrong.
-    pub message: String,
-}
-
-/// All problems of a spec.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
-pub struct ValidationErrors(pub Vec<ValidationError>);
-
-/// Where the apiserver checks a rule, if it does.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Admission {
-    /// A CEL rule on the CRD: this expression, evaluated on the spec.
-    Cel(&'static str),
-    /// The CRD's OpenAPI schema (`maxItems`, `maximum`...), with the apiserver's own message.
-    Schema,
-    /// Not at `kubectl apply`: checked by `render` and the controllers only.
-    Reconcile,
-}
-
-/// One ECS rule.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Rule {
-    /// Its name, also the name of its test in `tests/ecs_rules_validation.rs`.
-    pub name: &'static str,
-    /// What is reported when the rule is broken (ECS's wording where known).
-    pub message: &'static str,
-    /// Where the apiserver checks it.
-    pub admission: Admission,
-}
-
-impl Rule {
-    /// The CEL expression of a rule the CRD declares.
-    pub const fn cel(&self) -> &'static str {
-        match self.admission {
-            Admission::Cel(expr) => expr,
-            _ => panic!("not a CEL rule"),
-        }
-    }
-
-    /// The error for `path`.
-    pub(crate) fn at(&self, path: impl Into<String>) -> ValidationError {
-        ValidationError {
-            path: path.into(),
-            message: self.message.to_string(),
-        }
-    }
-
-    /// The error for `path`, naming the offending value: the CEL message followed by
-    /// `` (`value`)`` (so that a placeholder left by `import` shows).
-    pub fn with_value(&self, path: impl Into<String>, value: &str) -> ValidationError {
-        ValidationError {
-            path: path.into(),
-            message: format!("{} (`{value}`)", self.message),
-        }
-    }
-}
-
-/// Every rule, in a stable order.
-pub fn all_rules() -> Vec<&'static Rule> {
-    [
-        task_definition::RULES,
-        containers::RULES,
-        ports::RULES,
-        service::RULES,
-        task::RULES,
-        cluster::RULES,
-    ]
-    .concat()
-}
+pub use crate::api::rules::{Admission, Rule, ValidationError, ValidationErrors, all_rules};
 
 /// `Err` with the problems, or `Ok` if there are none.
 fn result(out: Vec<ValidationError>) -> Result<(), ValidationErrors> {
@@ -133,7 +59,7 @@ fn capacity_provider_strategy(
     items: &[crate::api::ecs::CapacityProviderStrategyItem],
     out: &mut Vec<ValidationError>,
 ) {
-    use service::rules::{
+    use crate::api::rules::service::{
         CAPACITY_PROVIDER_BASE_RANGE, CAPACITY_PROVIDER_STRATEGY_SIZE,
         CAPACITY_PROVIDER_WEIGHT_RANGE, ONE_CAPACITY_PROVIDER_BASE,
     };
