@@ -365,6 +365,11 @@ fn render_and_the_operator_plan_every_corpus_file_alike() {
     let mut planned = 0;
     for dir in ["taskdefs", "services"] {
         for file in files(&corpus.join(dir)) {
+            // generate-cli-skeleton bodies (zeros, empty names) are errors in render: the
+            // apiserver would reject their objects (tests/corpus.rs checks them).
+            if file.display().to_string().contains("skeleton") {
+                continue;
+            }
             same_plan(
                 &file.display().to_string(),
                 read(std::slice::from_ref(&file)),
