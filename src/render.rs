@@ -168,7 +168,9 @@ pub fn render_documents(docs: &[(String, Value)], namespace: Option<&str>) -> Ou
     let mut accepted = Vec::new();
     for (file, doc) in docs {
         let bad = k8s_valid::check_input(doc);
-        if bad.is_empty() {
+        // A describe-services list keeps its good services: the objects of a bad one are
+        // caught below.
+        if bad.is_empty() || doc.get("services").is_some_and(Value::is_array) {
             accepted.push((file.clone(), doc.clone()));
         }
         errors.extend(bad.into_iter().map(|b| InputError {
@@ -240,7 +242,15 @@ pub fn render_files(paths: &[PathBuf], namespace: Option<&str>) -> Output {
         let name = display(&f);
         match read_input(&f) {
             Ok(text) => {
-                for d in crate::translate::input::documents_each(&name, &text) {
+                let read = crate::translate::input::documents_each(&name, &text);
+                if read.is_empty() {
+                    errors.push(error(
+                        &f,
+                        ".",
+                        "no documents (an empty file, or only comments)",
+                    ));
+                }
+                for d in read {
                     match d {
                         Ok(d) => docs.push((name.clone(), d)),
                         Err(e) => errors.push(e),

@@ -443,6 +443,15 @@ fn autoscaler(spec: &Value, out: &mut Vec<Violation>) {
 /// located by their path in the document: ports outside 1–65535, environment variable names
 /// Kubernetes refuses, an unknown schedule time zone, a negative desired count.
 pub fn check_input(doc: &Value) -> Vec<Violation> {
+    if doc.get("apiVersion").is_none()
+        && let Some(services) = doc["services"].as_array()
+    {
+        return services
+            .iter()
+            .enumerate()
+            .flat_map(|(i, s)| check_body(&format!("services[{i}]."), s))
+            .collect();
+    }
     let (base, body) = if doc.get("apiVersion").is_some() {
         ("spec.", &doc["spec"])
     } else if doc["taskDefinition"].is_object() {
@@ -450,6 +459,10 @@ pub fn check_input(doc: &Value) -> Vec<Violation> {
     } else {
         ("", doc)
     };
+    check_body(base, body)
+}
+
+fn check_body(base: &str, body: &Value) -> Vec<Violation> {
     let mut out = Vec::new();
     for (i, c) in array(body, "containerDefinitions") {
         container_input(c, &format!("{base}containerDefinitions[{i}]"), &mut out);
@@ -527,5 +540,106 @@ fn container_input(c: &Value, p: &str, out: &mut Vec<Violation>) {
                 "{soft} is more than memory ({hard}): memory must be greater than memoryReservation"
             ),
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_deployment_the_apiserver_rejects_lists_every_reason() {
+        let d = json!({
+            "kind": "Deployment",
+            "metadata": {"name": "Web_1", "labels": {"app": "-bad"}},
+            "spec": {"replicas": -1, "template": {"spec": {"containers": [{
+                "name": "web",
+                "ports": [{"containerPort": 70000, "name": "http"}, {"containerPort": 81, "name": "http"}],
+                "env": [{"name": "A=B"}],
+                "resources": {"requests": {"memory": "512Mi"}, "limits": {"memory": "128Mi"}}
+            }]}}}
+        });
+        let p = "spec.template.spec.containers[0]";
+        let paths: Vec<String> = check(&d).into_iter().map(|v| v.path).collect();
+        assert_eq!(
+            paths,
+            vec![
+                "metadata.name".to_string(),
+                "metadata.labels.app".into(),
+                "spec.replicas".into(),
+                format!("{p}.ports[0].containerPort"),
+                format!("{p}.ports[1].name"),
+                format!("{p}.env[0].name"),
+                format!("{p}.resources.requests.memory"),
+            ]
+        );
+    }
+
+    #[test]
+    fn services_cron_jobs_and_ingresses_follow_their_rules() {
+        let svc = json!({"kind": "Service", "metadata": {"name": "1web"}, "spec": {"ports": [{"port": 80}, {"port": 80}]}});
+        let paths: Vec<String> = check(&svc).into_iter().map(|v| v.path).collect();
+        assert_eq!(
+            paths,
+            vec![
+                "metadata.name",
+                "spec.ports[0].name",
+                "spec.ports[1].name",
+                "spec.ports[1].port"
+            ]
+        );
+        let cron = json!({"kind": "CronJob", "metadata": {"name": "job"}, "spec": {"schedule": "* * * * *", "timeZone": "Mars/Olympus", "jobTemplate": {"spec": {"template": {"spec": {"containers": []}}}}}});
+        let paths: Vec<String> = check(&cron).into_iter().map(|v| v.path).collect();
+        assert_eq!(
+            paths,
+            vec![
+                "spec.timeZone",
+                "spec.jobTemplate.spec.template.spec.containers"
+            ]
+        );
+        let ing = json!({"kind": "Ingress", "metadata": {"name": "web"}, "spec": {"rules": [{"host": "10.0.0.1", "http": {"paths": [{"path": "api", "pathType": "Prefix", "backend": {"service": {"name": "web", "port": {"number": 0}}}}]}}]}});
+        let paths: Vec<String> = check(&ing).into_iter().map(|v| v.path).collect();
+        assert_eq!(
+            paths,
+            vec![
+                "spec.rules[0].host",
+                "spec.rules[0].http.paths[0].path",
+                "spec.rules[0].http.paths[0].backend.service.port.number"
+            ]
+        );
+    }
+
+    #[test]
+    fn ecs_values_that_would_break_an_object_are_found_at_their_ecs_path() {
+        let td = json!({"containerDefinitions": [{"name": "a", "memory": 128, "memoryReservation": 256,
+            "portMappings": [{"containerPort": 70000}], "environment": [{"name": "A=B"}, {"name": ""}]}]});
+        let out = check_input(&td);
+        let paths: Vec<&str> = out.iter().map(|v| v.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            vec![
+                "containerDefinitions[0].portMappings[0].containerPort",
+                "containerDefinitions[0].environment[0].name",
+                "containerDefinitions[0].memoryReservation"
+            ]
+        );
+        let svcs = json!({"services": [{"desiredCount": 1}, {"desiredCount": -1}]});
+        assert_eq!(
+            check_input(&svcs),
+            vec![v(
+                "services[1].desiredCount",
+                "must be greater than or equal to 0"
+            )]
+        );
+    }
+
+    #[test]
+    fn names_and_quantities() {
+        assert!(is_env_var_name("my.var-1 x") && !is_env_var_name("A=B") && !is_env_var_name(""));
+        assert!(is_port_name("http-2") && !is_port_name("8080") && !is_port_name("a--b"));
+        assert!(is_time_zone("Europe/Paris") && !is_time_zone("Local"));
+        assert_eq!(quantity("1Gi"), Some(1073741824.0));
+        assert_eq!(quantity("500m"), Some(0.5));
     }
 }

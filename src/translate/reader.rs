@@ -86,8 +86,37 @@ fn shift_lines(message: &str, by: usize) -> String {
     out
 }
 
+/// Flow collections (`[`, `{`) open at once, at most: deeper input is refused before parsing
+/// (the YAML scanner slows down quadratically with the depth of flow collections; the
+/// deserializer refuses more than 128 levels anyway).
+pub const MAX_FLOW_DEPTH: usize = 1000;
+
+/// The line where more than [`MAX_FLOW_DEPTH`] flow collections are open (brackets in quoted
+/// text count too: only a document of more than a thousand unclosed brackets is refused).
+fn too_deep(chunk: &str) -> Option<usize> {
+    let (mut depth, mut line) = (0usize, 1);
+    for b in chunk.bytes() {
+        match b {
+            b'[' | b'{' => depth += 1,
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            b'\n' => line += 1,
+            _ => {}
+        }
+        if depth > MAX_FLOW_DEPTH {
+            return Some(line);
+        }
+    }
+    None
+}
+
 /// One document; the path of a duplicate key or a non-finite number is reported.
 fn document(chunk: &str) -> Result<Value, ReadError> {
+    if let Some(line) = too_deep(chunk) {
+        return Err(ReadError {
+            path: ".".into(),
+            message: format!("nested deeper than {MAX_FLOW_DEPTH} levels at line {line}"),
+        });
+    }
     let ctx = Context::default();
     let mut docs = serde_yaml_ng::Deserializer::from_str(chunk);
     let Some(de) = docs.next() else {
