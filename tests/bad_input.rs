@@ -152,96 +152,94 @@ fn yaml(v: &Value) -> Vec<u8> {
 }
 
 /// Wrong types at many paths of a task definition and a service, as raw JSON and as manifests.
+/// Task definition paths and wrong-typed values (JSON text).
+const TD_TYPES: &[(&str, &[&str])] = &[
+    ("family", &[r#"5"#, r#"{}"#, r#"[]"#]),
+    ("networkMode", &[r#"5"#, r#""bridgey""#, r#"[]"#]),
+    ("cpu", &[r#"{}"#, r#"[]"#]),
+    ("containerDefinitions[0].name", &[r#"5"#, r#"{}"#, r#"[]"#]),
+    (
+        "containerDefinitions[0].image",
+        &[r#"5"#, r#"{}"#, r#"[1]"#],
+    ),
+    (
+        "containerDefinitions[0].cpu",
+        &[r#""abc""#, r#"{}"#, r#"[]"#, r#"1.5"#],
+    ),
+    (
+        "containerDefinitions[0].memory",
+        &[r#""abc""#, r#"{}"#, r#"true"#],
+    ),
+    (
+        "containerDefinitions[0].memoryReservation",
+        &[r#""abc""#, r#"[]"#],
+    ),
+    (
+        "containerDefinitions[0].essential",
+        &[r#""yes please""#, r#"5"#, r#"[]"#],
+    ),
+    (
+        "containerDefinitions[0].portMappings[0].containerPort",
+        &[r#""abc""#, r#"{}"#, r#"[]"#],
+    ),
+    (
+        "containerDefinitions[0].portMappings[0].protocol",
+        &[r#""sctp-ish""#, r#"5"#],
+    ),
+    (
+        "containerDefinitions[0].environment[0].name",
+        &[r#"5"#, r#"{}"#, r#"[]"#],
+    ),
+    (
+        "containerDefinitions[0].environment",
+        &[r#""MODE=prod""#, r#"5"#],
+    ),
+    ("containerDefinitions[0].command", &[r#"5"#, r#"{"a": 1}"#]),
+    (
+        "containerDefinitions[0].healthCheck.interval",
+        &[r#""abc""#, r#"[]"#],
+    ),
+    (
+        "containerDefinitions[0].healthCheck.command",
+        &[r#"5"#, r#"{}"#],
+    ),
+    (
+        "containerDefinitions[0].ulimits[0].softLimit",
+        &[r#""abc""#, r#"{}"#],
+    ),
+    (
+        "containerDefinitions[0].mountPoints[0].containerPath",
+        &[r#"5"#, r#"[]"#],
+    ),
+    ("containerDefinitions", &[r#""web""#, r#"5"#]),
+    ("volumes[0].name", &[r#"5"#, r#"{}"#]),
+];
+/// Service paths and wrong-typed values (JSON text).
+const SERVICE_TYPES: &[(&str, &[&str])] = &[
+    ("desiredCount", &[r#""two""#, r#"{}"#, r#"2.5"#]),
+    (
+        "deploymentConfiguration.maximumPercent",
+        &[r#""abc""#, r#"[]"#],
+    ),
+    ("deploymentConfiguration", &[r#""fast""#, r#"5"#]),
+    ("loadBalancers[0].containerPort", &[r#""abc""#, r#"{}"#]),
+    ("launchType", &[r#""SPACESHIP""#, r#"5"#]),
+    ("schedulingStrategy", &[r#""SOMETIMES""#]),
+    (
+        "networkConfiguration.awsvpcConfiguration.subnets",
+        &[r#""subnet-1""#, r#"5"#],
+    ),
+];
+
 fn wrong_types() -> Vec<Case> {
-    let td_paths: &[(&str, &[Value])] = &[
-        ("family", &[json!(5), json!({}), json!([])]),
-        ("networkMode", &[json!(5), json!("bridgey"), json!([])]),
-        ("cpu", &[json!({}), json!([])]),
-        (
-            "containerDefinitions[0].name",
-            &[json!(5), json!({}), json!([])],
-        ),
-        (
-            "containerDefinitions[0].image",
-            &[json!(5), json!({}), json!([1])],
-        ),
-        (
-            "containerDefinitions[0].cpu",
-            &[json!("abc"), json!({}), json!([]), json!(1.5)],
-        ),
-        (
-            "containerDefinitions[0].memory",
-            &[json!("abc"), json!({}), json!(true)],
-        ),
-        (
-            "containerDefinitions[0].memoryReservation",
-            &[json!("abc"), json!([])],
-        ),
-        (
-            "containerDefinitions[0].essential",
-            &[json!("yes please"), json!(5), json!([])],
-        ),
-        (
-            "containerDefinitions[0].portMappings[0].containerPort",
-            &[json!("abc"), json!({}), json!([])],
-        ),
-        (
-            "containerDefinitions[0].portMappings[0].protocol",
-            &[json!("sctp-ish"), json!(5)],
-        ),
-        (
-            "containerDefinitions[0].environment[0].name",
-            &[json!(5), json!({}), json!([])],
-        ),
-        (
-            "containerDefinitions[0].environment",
-            &[json!("MODE=prod"), json!(5)],
-        ),
-        (
-            "containerDefinitions[0].command",
-            &[json!(5), json!({"a": 1})],
-        ),
-        (
-            "containerDefinitions[0].healthCheck.interval",
-            &[json!("abc"), json!([])],
-        ),
-        (
-            "containerDefinitions[0].healthCheck.command",
-            &[json!(5), json!({})],
-        ),
-        (
-            "containerDefinitions[0].ulimits[0].softLimit",
-            &[json!("abc"), json!({})],
-        ),
-        (
-            "containerDefinitions[0].mountPoints[0].containerPath",
-            &[json!(5), json!([])],
-        ),
-        ("containerDefinitions", &[json!("web"), json!(5)]),
-        ("volumes[0].name", &[json!(5), json!({})]),
-    ];
-    let svc_paths: &[(&str, &[Value])] = &[
-        ("desiredCount", &[json!("two"), json!({}), json!(2.5)]),
-        (
-            "deploymentConfiguration.maximumPercent",
-            &[json!("abc"), json!([])],
-        ),
-        ("deploymentConfiguration", &[json!("fast"), json!(5)]),
-        ("loadBalancers[0].containerPort", &[json!("abc"), json!({})]),
-        ("launchType", &[json!("SPACESHIP"), json!(5)]),
-        ("schedulingStrategy", &[json!("SOMETIMES")]),
-        (
-            "networkConfiguration.awsvpcConfiguration.subnets",
-            &[json!("subnet-1"), json!(5)],
-        ),
-    ];
     let mut out = Vec::new();
     for (base, paths, kind) in [
-        (task_definition(), td_paths, "TaskDefinition"),
-        (service(), svc_paths, "Service"),
+        (task_definition(), TD_TYPES, "TaskDefinition"),
+        (service(), SERVICE_TYPES, "Service"),
     ] {
         for (path, values) in paths {
             for (i, bad) in values.iter().enumerate() {
+                let bad: Value = serde_json::from_str(bad).unwrap();
                 let raw = set(base.clone(), path, bad.clone());
                 let name = format!("{kind} {path} = {bad}");
                 out.push(case(

@@ -76,9 +76,8 @@ fn shift_lines(message: &str, by: usize) -> String {
         let (head, tail) = rest.split_at(at + 5);
         out.push_str(head);
         let digits = tail.chars().take_while(char::is_ascii_digit).count();
-        match tail[..digits].parse::<usize>() {
-            Ok(n) => out.push_str(&(n + by).to_string()),
-            Err(_) => {}
+        if let Ok(n) = tail[..digits].parse::<usize>() {
+            out.push_str(&(n + by).to_string());
         }
         rest = &tail[digits..];
     }
