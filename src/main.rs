@@ -27,7 +27,8 @@ enum Command {
     Crd,
     /// Render manifests or raw ECS JSON into the Kubernetes objects the operator would create.
     Render {
-        /// Files or directories (YAML multi-document or JSON).
+        /// Files or directories (YAML multi-document or JSON); `-` reads standard input. Regular
+        /// files of at most 16 MiB; FIFOs and devices are refused.
         #[arg(short = 'f', long = "filename", required = true, num_args = 1..)]
         files: Vec<PathBuf>,
         /// Output format.

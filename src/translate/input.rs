@@ -76,23 +76,45 @@ impl Resource {
     }
 }
 
-/// Split a file's text into JSON documents (YAML multi-document; JSON is YAML).
+/// Split a file's text into JSON documents (YAML multi-document; JSON is YAML); the first
+/// document that cannot be read is the error. See [`documents_each`].
 pub fn documents(file: &str, text: &str) -> Result<Vec<Value>, InputError> {
-    let mut docs = Vec::new();
-    for de in serde_yaml_ng::Deserializer::from_str(text) {
-        let v: Value =
-            serde_yaml_ng::with::singleton_map_recursive::deserialize(de).map_err(|e| {
-                InputError {
-                    file: file.into(),
-                    path: ".".into(),
-                    message: format!("not valid YAML or JSON: {e}"),
-                }
-            })?;
-        if !v.is_null() {
-            docs.push(v);
-        }
+    documents_each(file, text).into_iter().collect()
+}
+
+/// Every document of a file, each read on its own (one broken document costs only itself);
+/// duplicate keys are errors naming their path ([`crate::translate::reader`]).
+pub fn documents_each(file: &str, text: &str) -> Vec<Result<Value, InputError>> {
+    crate::translate::reader::documents(text)
+        .into_iter()
+        .map(|d| {
+            d.map_err(|e| InputError {
+                file: file.into(),
+                path: e.path,
+                message: e.message,
+            })
+        })
+        .collect()
+}
+
+/// Like [`recognise`], but each service of a `describe-services` list on its own: one bad
+/// service is its own error and the others are still read.
+pub fn recognise_each(file: &str, doc: &Value) -> Vec<Result<(Resource, Notes), InputError>> {
+    let services = doc.get("services").and_then(Value::as_array);
+    let other_shape = doc.get("apiVersion").is_some_and(Value::is_string)
+        || doc.get("taskDefinition").is_some_and(Value::is_object)
+        || doc.get("containerDefinitions").is_some();
+    match services {
+        Some(services) if !other_shape => services
+            .iter()
+            .enumerate()
+            .map(|(i, s)| recognise_service(file, &format!("services[{i}]"), s))
+            .collect(),
+        _ => match recognise(file, doc) {
+            Ok(rs) => rs.into_iter().map(Ok).collect(),
+            Err(e) => vec![Err(e)],
+        },
     }
-    Ok(docs)
 }
 
 fn stem(file: &str) -> String {

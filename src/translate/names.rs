@@ -56,6 +56,17 @@ pub fn dns_label(raw: &str) -> String {
     fit(raw, 63, "x")
 }
 
+/// A DNS-1035 label (a DNS-1123 label starting with a letter), as Kubernetes needs for Service
+/// names: a name starting with a digit gets the prefix `s-`.
+pub fn dns1035_label(raw: &str) -> String {
+    let name = dns_label(raw);
+    if name.starts_with(|c: char| c.is_ascii_digit()) {
+        dns_label(&format!("s-{name}"))
+    } else {
+        name
+    }
+}
+
 /// A DNS-1123 label of at most `max` characters, for names that get suffixes appended.
 pub fn dns_label_max(raw: &str, max: usize) -> String {
     fit(raw, max.clamp(8, 63), "x")

@@ -156,10 +156,10 @@ pub fn capacity(spec: &mut PodSpec, cap: &Capacity<'_>, w: &mut Warnings) -> Opt
         many => {
             let mut alternatives = Vec::new();
             let mut preferred = Vec::new();
-            let total: i32 = many
+            let total: i64 = many
                 .iter()
-                .map(|i| i.weight.unwrap_or(0))
-                .sum::<i32>()
+                .map(|i| i64::from(i.weight.unwrap_or(0).max(0)))
+                .sum::<i64>()
                 .max(1);
             for (i, item) in many.iter().enumerate() {
                 let p = at(&idx(&cap.path, i), "capacityProvider");
@@ -174,7 +174,8 @@ pub fn capacity(spec: &mut PodSpec, cap: &Capacity<'_>, w: &mut Warnings) -> Opt
                 let weight = item.weight.unwrap_or(0);
                 if weight > 0 {
                     preferred.push(PreferredSchedulingTerm {
-                        weight: (weight * 100 / total).clamp(1, 100),
+                        // i64: weight × 100 never overflows.
+                        weight: (i64::from(weight) * 100 / total).clamp(1, 100) as i32,
                         preference: NodeSelectorTerm {
                             match_expressions: Some(vec![req]),
                             match_fields: None,

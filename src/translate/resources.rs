@@ -13,7 +13,7 @@ pub fn cpu(units: u64) -> Quantity {
 }
 
 fn milli_of(units: u64) -> u64 {
-    (units * 1000).div_ceil(1024)
+    units.saturating_mul(1000).div_ceil(1024)
 }
 
 fn millicores(milli: u64) -> Quantity {
@@ -272,7 +272,8 @@ fn cpu_split(total: u64, asks: &[Ask], running: &[usize], f: &mut Findings) -> V
     let (mut sum, mut before) = (0, 0);
     for &i in running {
         sum += weight(i);
-        let now = total * sum / weights;
+        // u128: task cpu × summed shares never overflows; the quotient is at most `total`.
+        let now = (u128::from(total) * u128::from(sum) / u128::from(weights)) as u64;
         requests[i] = now - before;
         before = now;
     }

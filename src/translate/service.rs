@@ -243,7 +243,8 @@ pub struct Workload {
 impl Workload {
     fn of(input: &ServiceInput<'_>) -> Workload {
         let create = &input.spec.create;
-        let name = names::dns_label(
+        // Also the Kubernetes Service's name: a DNS-1035 label.
+        let name = names::dns1035_label(
             create
                 .service_name
                 .as_deref()

@@ -171,9 +171,9 @@ pub fn plan_documents(docs: &[(String, Value)], namespace: Option<&str>) -> Outp
 fn recognise_all(docs: &[(String, Value)], out: &mut Output) -> Vec<(String, Resource)> {
     let mut resources = Vec::new();
     for (file, doc) in docs {
-        match input::recognise(file, doc) {
-            Ok(rs) => {
-                for (r, notes) in rs {
+        for recognised in input::recognise_each(file, doc) {
+            match recognised {
+                Ok((r, notes)) => {
                     // The rules of the request alone: what the CRD rejects at `kubectl apply`.
                     if let Err(e) = r.admit() {
                         out.errors.extend(e.0.into_iter().map(|v| InputError {
@@ -194,8 +194,8 @@ fn recognise_all(docs: &[(String, Value)], out: &mut Output) -> Vec<(String, Res
                         }));
                     resources.push((file.clone(), r));
                 }
+                Err(e) => out.errors.push(e),
             }
-            Err(e) => out.errors.push(e),
         }
     }
     resources

@@ -235,12 +235,8 @@ pub fn rolling_bounds(
     minimum_healthy_percent: i32,
     maximum_percent: i32,
 ) -> (i32, i32) {
-    let desired = desired.max(0);
-    let min_healthy = (desired * minimum_healthy_percent.clamp(0, 100) + 99) / 100; // rounded up
-    let max_tasks = desired * maximum_percent.max(100) / 100; // rounded down
-    let unavailable = (desired - min_healthy).max(0);
-    let surge = (max_tasks - desired).max(0);
-    (surge, unavailable)
+    // In i64, so desiredCount × maximumPercent never overflows.
+    crate::translate::service::ecs_task_bounds(desired, minimum_healthy_percent, maximum_percent)
 }
 
 /// The PodDisruptionBudget keeping minimumHealthyPercent during voluntary disruptions.

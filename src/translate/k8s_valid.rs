@@ -1,0 +1,645 @@
+//! Kubernetes' own validation rules (the apiserver's `ValidateObjectMeta`, `ValidatePodSpec`,
+//! `ValidateService`, `ValidateIngress`, `ValidateCronJob` ..., Kubernetes 1.33), as pure
+//! functions over an emitted object: `check(object)` lists what the apiserver would reject, each
+//! with its path in the object. `render` runs it on everything it emits (an object the
+//! apiserver would reject is an error, never output), and the tests run it on every golden,
+//! corpus and example render. [`check_input`] finds, in an input document, the ECS values that
+//! would make such an object, so the error names the ECS path.
+
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::str::FromStr;
+
+/// One rule an object breaks.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Violation {
+    /// JSON path in the object (or input document).
+    pub path: String,
+    /// What is wrong, in the apiserver's words where it has them.
+    pub message: String,
+}
+
+fn v(path: impl Into<String>, message: impl Into<String>) -> Violation {
+    Violation {
+        path: path.into(),
+        message: message.into(),
+    }
+}
+
+/// RFC 1123 label: lowercase alphanumerics and `-`, alphanumeric at both ends, ≤ 63.
+pub fn is_dns_label(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.len() <= 63
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b[0] != b'-'
+        && b[b.len() - 1] != b'-'
+}
+
+/// RFC 1123 subdomain: labels joined by `.`, ≤ 253.
+pub fn is_dns_subdomain(s: &str) -> bool {
+    s.len() <= 253 && s.split('.').all(is_dns_label)
+}
+
+/// RFC 1035 label (Service names): an RFC 1123 label starting with a letter.
+pub fn is_dns1035_label(s: &str) -> bool {
+    is_dns_label(s) && s.as_bytes()[0].is_ascii_lowercase()
+}
+
+/// A label value: empty, or ≤ 63 of `[A-Za-z0-9_.-]` with alphanumerics at both ends.
+pub fn is_label_value(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.is_empty()
+        || (b.len() <= 63
+            && b.iter()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+            && b[0].is_ascii_alphanumeric()
+            && b[b.len() - 1].is_ascii_alphanumeric())
+}
+
+/// A label key: optional DNS subdomain prefix and `/`, then a non-empty label-value-like name.
+pub fn is_label_key(s: &str) -> bool {
+    let (prefix, name) = match s.rsplit_once('/') {
+        Some((p, n)) => (Some(p), n),
+        None => (None, s),
+    };
+    prefix.is_none_or(is_dns_subdomain) && !name.is_empty() && is_label_value(name)
+}
+
+/// IANA service name (port names): ≤ 15 of lowercase alphanumerics and `-`, at least one
+/// letter, no `--`, not starting or ending with `-`.
+pub fn is_port_name(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.len() <= 15
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b.iter().any(u8::is_ascii_lowercase)
+        && !s.contains("--")
+        && b[0] != b'-'
+        && b[b.len() - 1] != b'-'
+}
+
+/// An environment variable name (Kubernetes 1.33, RelaxedEnvironmentVariableValidation):
+/// non-empty printable ASCII without `=`.
+pub fn is_env_var_name(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|c| (b' '..=b'~').contains(&c) && c != b'=')
+}
+
+/// A time zone name of the IANA database, as CronJob `spec.timeZone` needs.
+pub fn is_time_zone(s: &str) -> bool {
+    s != "Local" && chrono_tz::Tz::from_str(s).is_ok()
+}
+
+/// A quantity (`500m`, `1.5Gi`, `1e3`) as a number, for comparing requests and limits.
+pub fn quantity(s: &str) -> Option<f64> {
+    const SUFFIXES: &[(&str, f64)] = &[
+        ("Ki", 1024.0),
+        ("Mi", 1048576.0),
+        ("Gi", 1073741824.0),
+        ("Ti", 1099511627776.0),
+        ("Pi", 1125899906842624.0),
+        ("Ei", 1152921504606846976.0),
+        ("n", 1e-9),
+        ("u", 1e-6),
+        ("m", 1e-3),
+        ("k", 1e3),
+        ("M", 1e6),
+        ("G", 1e9),
+        ("T", 1e12),
+        ("P", 1e15),
+        ("E", 1e18),
+    ];
+    for (suffix, factor) in SUFFIXES {
+        if let Some(n) = s.strip_suffix(suffix) {
+            return n.parse::<f64>().ok().map(|n| n * factor);
+        }
+    }
+    s.parse::<f64>().ok()
+}
+
+/// Every rule `object` breaks.
+pub fn check(object: &Value) -> Vec<Violation> {
+    let mut out = Vec::new();
+    let kind = object["kind"].as_str().unwrap_or_default();
+    metadata(kind, &object["metadata"], "metadata", &mut out);
+    let spec = &object["spec"];
+    match kind {
+        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" => {
+            replicas(spec, "spec", &mut out);
+            template(&spec["template"], "spec.template", &mut out);
+        }
+        "CronJob" => cron_job(spec, &mut out),
+        "PodTemplate" => template(&object["template"], "template", &mut out),
+        "Pod" => pod_spec(spec, "spec", &mut out),
+        "Service" => service(spec, &mut out),
+        "Ingress" => ingress(spec, &mut out),
+        "HorizontalPodAutoscaler" => autoscaler(spec, &mut out),
+        _ => {}
+    }
+    out
+}
+
+fn metadata(kind: &str, meta: &Value, path: &str, out: &mut Vec<Violation>) {
+    if let Some(name) = meta["name"].as_str() {
+        let ok = match kind {
+            "Service" => is_dns1035_label(name),
+            "Namespace" => is_dns_label(name),
+            "CronJob" => is_dns_subdomain(name) && name.len() <= 52,
+            _ => is_dns_subdomain(name),
+        };
+        if !ok {
+            out.push(v(
+                format!("{path}.name"),
+                format!("`{name}` is not a valid {kind} name (RFC 1123)"),
+            ));
+        }
+    } else if !kind.is_empty() && meta.get("generateName").is_none() {
+        out.push(v(
+            format!("{path}.name"),
+            "name or generateName is required",
+        ));
+    }
+    labels(&meta["labels"], &format!("{path}.labels"), out);
+}
+
+fn labels(labels: &Value, path: &str, out: &mut Vec<Violation>) {
+    for (k, val) in labels.as_object().into_iter().flatten() {
+        if !is_label_key(k) {
+            out.push(v(format!("{path}.{k}"), "not a valid label key"));
+        }
+        match val.as_str() {
+            Some(s) if is_label_value(s) => {}
+            _ => out.push(v(format!("{path}.{k}"), format!("{val} is not a valid label value (at most 63 characters: alphanumerics, '-', '_' or '.', alphanumeric at both ends)"))),
+        }
+    }
+}
+
+fn replicas(spec: &Value, path: &str, out: &mut Vec<Violation>) {
+    for field in ["replicas", "parallelism", "completions", "backoffLimit"] {
+        if spec[field].as_i64().is_some_and(|n| n < 0) {
+            out.push(v(
+                format!("{path}.{field}"),
+                "must be greater than or equal to 0",
+            ));
+        }
+    }
+}
+
+fn template(t: &Value, path: &str, out: &mut Vec<Violation>) {
+    labels(
+        &t["metadata"]["labels"],
+        &format!("{path}.metadata.labels"),
+        out,
+    );
+    pod_spec(&t["spec"], &format!("{path}.spec"), out);
+}
+
+fn cron_job(spec: &Value, out: &mut Vec<Violation>) {
+    if let Some(tz) = spec["timeZone"].as_str()
+        && !is_time_zone(tz)
+    {
+        out.push(v(
+            "spec.timeZone",
+            format!("unknown time zone `{tz}` (an IANA time zone name)"),
+        ));
+    }
+    if spec["schedule"]
+        .as_str()
+        .is_none_or(|s| s.trim().is_empty())
+    {
+        out.push(v("spec.schedule", "required"));
+    }
+    let job = &spec["jobTemplate"]["spec"];
+    replicas(job, "spec.jobTemplate.spec", out);
+    template(&job["template"], "spec.jobTemplate.spec.template", out);
+}
+
+fn array<'a>(v: &'a Value, key: &str) -> impl Iterator<Item = (usize, &'a Value)> {
+    v[key].as_array().into_iter().flatten().enumerate()
+}
+
+fn pod_spec(spec: &Value, path: &str, out: &mut Vec<Violation>) {
+    if spec["containers"].as_array().is_none_or(Vec::is_empty) {
+        out.push(v(
+            format!("{path}.containers"),
+            "at least one container is required",
+        ));
+    }
+    let mut volumes = BTreeSet::new();
+    for (i, vol) in array(spec, "volumes") {
+        let name = vol["name"].as_str().unwrap_or_default();
+        if !is_dns_label(name) || !volumes.insert(name) {
+            out.push(v(
+                format!("{path}.volumes[{i}].name"),
+                format!("`{name}` is not a valid, unique volume name (RFC 1123 label)"),
+            ));
+        }
+    }
+    let mut names = BTreeSet::new();
+    for list in ["initContainers", "containers"] {
+        for (i, c) in array(spec, list) {
+            let p = format!("{path}.{list}[{i}]");
+            let name = c["name"].as_str().unwrap_or_default();
+            if !is_dns_label(name) || !names.insert(name) {
+                out.push(v(
+                    format!("{p}.name"),
+                    format!("`{name}` is not a valid, unique container name (RFC 1123 label)"),
+                ));
+            }
+            container(c, &p, &volumes, out);
+        }
+    }
+}
+
+fn container(c: &Value, path: &str, volumes: &BTreeSet<&str>, out: &mut Vec<Violation>) {
+    let mut port_names = BTreeSet::new();
+    for (j, p) in array(c, "ports") {
+        let pp = format!("{path}.ports[{j}]");
+        port_number(
+            &p["containerPort"],
+            &format!("{pp}.containerPort"),
+            false,
+            out,
+        );
+        port_number(&p["hostPort"], &format!("{pp}.hostPort"), true, out);
+        if let Some(name) = p["name"].as_str()
+            && (!is_port_name(name) || !port_names.insert(name))
+        {
+            out.push(v(format!("{pp}.name"), format!("`{name}` is not a valid, unique port name (IANA service name: at most 15 lowercase alphanumerics or '-')")));
+        }
+    }
+    for (k, e) in array(c, "env") {
+        let name = e["name"].as_str().unwrap_or_default();
+        if !is_env_var_name(name) {
+            out.push(v(
+                format!("{path}.env[{k}].name"),
+                format!(
+                    "`{name}` is not a valid environment variable name (printable ASCII, not '=')"
+                ),
+            ));
+        }
+    }
+    let mut mount_paths = BTreeSet::new();
+    for (k, m) in array(c, "volumeMounts") {
+        let name = m["name"].as_str().unwrap_or_default();
+        if !volumes.contains(name) {
+            out.push(v(
+                format!("{path}.volumeMounts[{k}].name"),
+                format!("volume `{name}` not found"),
+            ));
+        }
+        let mp = m["mountPath"].as_str().unwrap_or_default();
+        if mp.is_empty() || !mount_paths.insert(mp) {
+            out.push(v(
+                format!("{path}.volumeMounts[{k}].mountPath"),
+                format!("`{mp}` must be non-empty and unique"),
+            ));
+        }
+    }
+    resources(&c["resources"], &format!("{path}.resources"), out);
+}
+
+fn port_number(p: &Value, path: &str, zero_ok: bool, out: &mut Vec<Violation>) {
+    if p.is_null() && zero_ok {
+        return;
+    }
+    let ok = p
+        .as_i64()
+        .is_some_and(|n| (1..=65535).contains(&n) || (zero_ok && n == 0));
+    if !ok {
+        out.push(v(
+            path,
+            format!("{p} must be between 1 and 65535, inclusive"),
+        ));
+    }
+}
+
+fn resources(r: &Value, path: &str, out: &mut Vec<Violation>) {
+    for (name, request) in r["requests"].as_object().into_iter().flatten() {
+        let request = request.as_str().and_then(quantity);
+        let limit = r["limits"][name].as_str().and_then(quantity);
+        if request.is_none_or(|q| q < 0.0) {
+            out.push(v(
+                format!("{path}.requests.{name}"),
+                "must be a non-negative quantity",
+            ));
+        }
+        if let (Some(req), Some(lim)) = (request, limit)
+            && req > lim
+        {
+            out.push(v(
+                format!("{path}.requests.{name}"),
+                format!(
+                    "must be less than or equal to {name} limit of {}",
+                    r["limits"][name]
+                ),
+            ));
+        }
+    }
+}
+
+fn service(spec: &Value, out: &mut Vec<Violation>) {
+    let ports: Vec<_> = array(spec, "ports").collect();
+    let mut names = BTreeSet::new();
+    let mut numbers = BTreeSet::new();
+    for (i, p) in &ports {
+        let pp = format!("spec.ports[{i}]");
+        port_number(&p["port"], &format!("{pp}.port"), false, out);
+        port_number(&p["nodePort"], &format!("{pp}.nodePort"), true, out);
+        match &p["targetPort"] {
+            Value::String(s) if !is_port_name(s) => out.push(v(
+                format!("{pp}.targetPort"),
+                format!("`{s}` is not a valid port name"),
+            )),
+            n @ Value::Number(_) => port_number(n, &format!("{pp}.targetPort"), false, out),
+            _ => {}
+        }
+        let name = p["name"].as_str().unwrap_or_default();
+        if (ports.len() > 1 && name.is_empty())
+            || (!name.is_empty() && !is_port_name(name))
+            || !names.insert(name)
+        {
+            out.push(v(
+                format!("{pp}.name"),
+                format!("`{name}`: each port of a multi-port Service needs a unique, valid name"),
+            ));
+        }
+        let key = (
+            p["port"].to_string(),
+            p["protocol"].as_str().unwrap_or("TCP").to_string(),
+        );
+        if !numbers.insert(key) {
+            out.push(v(format!("{pp}.port"), "duplicate port and protocol"));
+        }
+    }
+}
+
+fn ingress(spec: &Value, out: &mut Vec<Violation>) {
+    for (i, rule) in array(spec, "rules") {
+        let p = format!("spec.rules[{i}]");
+        if let Some(host) = rule["host"].as_str() {
+            let bare = host.strip_prefix("*.").unwrap_or(host);
+            if !is_dns_subdomain(bare) || bare.parse::<std::net::IpAddr>().is_ok() {
+                out.push(v(
+                    format!("{p}.host"),
+                    format!("`{host}` is not a valid host (a DNS name, not an IP address)"),
+                ));
+            }
+        }
+        for (j, path) in array(&rule["http"], "paths") {
+            let pp = format!("{p}.http.paths[{j}]");
+            let kind = path["pathType"].as_str().unwrap_or_default();
+            if !matches!(kind, "Exact" | "Prefix" | "ImplementationSpecific") {
+                out.push(v(
+                    format!("{pp}.pathType"),
+                    "must be Exact, Prefix or ImplementationSpecific",
+                ));
+            }
+            let value = path["path"].as_str().unwrap_or_default();
+            if kind != "ImplementationSpecific" && !value.starts_with('/') {
+                out.push(v(
+                    format!("{pp}.path"),
+                    format!("`{value}` must be an absolute path"),
+                ));
+            }
+            let backend = &path["backend"]["service"];
+            if !backend.is_null() {
+                if !backend["name"].as_str().is_some_and(is_dns1035_label) {
+                    out.push(v(
+                        format!("{pp}.backend.service.name"),
+                        "not a valid Service name",
+                    ));
+                }
+                if !backend["port"]["number"].is_null() {
+                    port_number(
+                        &backend["port"]["number"],
+                        &format!("{pp}.backend.service.port.number"),
+                        false,
+                        out,
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn autoscaler(spec: &Value, out: &mut Vec<Violation>) {
+    let min = spec["minReplicas"].as_i64().unwrap_or(1);
+    let max = spec["maxReplicas"].as_i64().unwrap_or(0);
+    if min < 1 {
+        out.push(v("spec.minReplicas", "must be greater than or equal to 1"));
+    }
+    if max < min.max(1) {
+        out.push(v(
+            "spec.maxReplicas",
+            "must be greater than or equal to minReplicas and 1",
+        ));
+    }
+}
+
+/// The ECS values in one input document that would make an object the apiserver rejects,
+/// located by their path in the document: ports outside 1–65535, environment variable names
+/// Kubernetes refuses, an unknown schedule time zone, a negative desired count.
+pub fn check_input(doc: &Value) -> Vec<Violation> {
+    if doc.get("apiVersion").is_none()
+        && let Some(services) = doc["services"].as_array()
+    {
+        return services
+            .iter()
+            .enumerate()
+            .flat_map(|(i, s)| check_body(&format!("services[{i}]."), s))
+            .collect();
+    }
+    let (base, body) = if doc.get("apiVersion").is_some() {
+        ("spec.", &doc["spec"])
+    } else if doc["taskDefinition"].is_object() {
+        ("taskDefinition.", &doc["taskDefinition"])
+    } else {
+        ("", doc)
+    };
+    check_body(base, body)
+}
+
+fn check_body(base: &str, body: &Value) -> Vec<Violation> {
+    let mut out = Vec::new();
+    for (i, c) in array(body, "containerDefinitions") {
+        container_input(c, &format!("{base}containerDefinitions[{i}]"), &mut out);
+    }
+    if let Some(tz) = body["scheduleExpressionTimezone"].as_str()
+        && !is_time_zone(tz)
+    {
+        out.push(v(
+            format!("{base}scheduleExpressionTimezone"),
+            format!("unknown time zone `{tz}` (an IANA time zone name)"),
+        ));
+    }
+    for list in ["loadBalancers", "serviceRegistries"] {
+        for (i, entry) in array(body, list) {
+            for field in ["containerPort", "port"] {
+                if entry[field].is_i64() {
+                    port_number(
+                        &entry[field],
+                        &format!("{base}{list}[{i}].{field}"),
+                        false,
+                        &mut out,
+                    );
+                }
+            }
+        }
+    }
+    if body["desiredCount"].as_i64().is_some_and(|n| n < 0) {
+        out.push(v(
+            format!("{base}desiredCount"),
+            "must be greater than or equal to 0",
+        ));
+    }
+    out
+}
+
+fn container_input(c: &Value, p: &str, out: &mut Vec<Violation>) {
+    let mut port_names = BTreeSet::new();
+    for (j, m) in array(c, "portMappings") {
+        for (field, zero_ok) in [("containerPort", false), ("hostPort", true)] {
+            // 0 (and negative numbers) are left out with a warning by the translation.
+            if m[field].as_i64().is_some_and(|n| n > 65535) {
+                port_number(
+                    &m[field],
+                    &format!("{p}.portMappings[{j}].{field}"),
+                    zero_ok,
+                    out,
+                );
+            }
+        }
+        if let Some(name) = m["name"].as_str()
+            && !port_names.insert(name)
+        {
+            out.push(v(
+                format!("{p}.portMappings[{j}].name"),
+                format!("port mapping name `{name}` is used twice in this container"),
+            ));
+        }
+    }
+    for (k, e) in array(c, "environment") {
+        // Empty names are left out by the translation.
+        if let Some(name) = e["name"].as_str().filter(|n| !n.is_empty())
+            && !is_env_var_name(name)
+        {
+            out.push(v(format!("{p}.environment[{k}].name"), format!("`{name}` is not a valid environment variable name in Kubernetes (printable ASCII, not '=')")));
+        }
+    }
+    // "If you specify both, memory must be greater than memoryReservation." (ECS
+    // ContainerDefinition.memoryReservation)
+    if let (Some(hard), Some(soft)) = (c["memory"].as_i64(), c["memoryReservation"].as_i64())
+        && soft > hard
+    {
+        out.push(v(
+            format!("{p}.memoryReservation"),
+            format!(
+                "{soft} is more than memory ({hard}): memory must be greater than memoryReservation"
+            ),
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_deployment_the_apiserver_rejects_lists_every_reason() {
+        let d = json!({
+            "kind": "Deployment",
+            "metadata": {"name": "Web_1", "labels": {"app": "-bad"}},
+            "spec": {"replicas": -1, "template": {"spec": {"containers": [{
+                "name": "web",
+                "ports": [{"containerPort": 70000, "name": "http"}, {"containerPort": 81, "name": "http"}],
+                "env": [{"name": "A=B"}],
+                "resources": {"requests": {"memory": "512Mi"}, "limits": {"memory": "128Mi"}}
+            }]}}}
+        });
+        let p = "spec.template.spec.containers[0]";
+        let paths: Vec<String> = check(&d).into_iter().map(|v| v.path).collect();
+        assert_eq!(
+            paths,
+            vec![
+                "metadata.name".to_string(),
+                "metadata.labels.app".into(),
+                "spec.replicas".into(),
+                format!("{p}.ports[0].containerPort"),
+                format!("{p}.ports[1].name"),
+                format!("{p}.env[0].name"),
+                format!("{p}.resources.requests.memory"),
+            ]
+        );
+    }
+
+    #[test]
+    fn services_cron_jobs_and_ingresses_follow_their_rules() {
+        let svc = json!({"kind": "Service", "metadata": {"name": "1web"}, "spec": {"ports": [{"port": 80}, {"port": 80}]}});
+        let paths: Vec<String> = check(&svc).into_iter().map(|v| v.path).collect();
+        assert_eq!(
+            paths,
+            vec![
+                "metadata.name",
+                "spec.ports[0].name",
+                "spec.ports[1].name",
+                "spec.ports[1].port"
+            ]
+        );
+        let cron = json!({"kind": "CronJob", "metadata": {"name": "job"}, "spec": {"schedule": "* * * * *", "timeZone": "Mars/Olympus", "jobTemplate": {"spec": {"template": {"spec": {"containers": []}}}}}});
+        let paths: Vec<String> = check(&cron).into_iter().map(|v| v.path).collect();
+        assert_eq!(
+            paths,
+            vec![
+                "spec.timeZone",
+                "spec.jobTemplate.spec.template.spec.containers"
+            ]
+        );
+        let ing = json!({"kind": "Ingress", "metadata": {"name": "web"}, "spec": {"rules": [{"host": "10.0.0.1", "http": {"paths": [{"path": "api", "pathType": "Prefix", "backend": {"service": {"name": "web", "port": {"number": 0}}}}]}}]}});
+        let paths: Vec<String> = check(&ing).into_iter().map(|v| v.path).collect();
+        assert_eq!(
+            paths,
+            vec![
+                "spec.rules[0].host",
+                "spec.rules[0].http.paths[0].path",
+                "spec.rules[0].http.paths[0].backend.service.port.number"
+            ]
+        );
+    }
+
+    #[test]
+    fn ecs_values_that_would_break_an_object_are_found_at_their_ecs_path() {
+        let td = json!({"containerDefinitions": [{"name": "a", "memory": 128, "memoryReservation": 256,
+            "portMappings": [{"containerPort": 70000}], "environment": [{"name": "A=B"}, {"name": ""}]}]});
+        let out = check_input(&td);
+        let paths: Vec<&str> = out.iter().map(|v| v.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            vec![
+                "containerDefinitions[0].portMappings[0].containerPort",
+                "containerDefinitions[0].environment[0].name",
+                "containerDefinitions[0].memoryReservation"
+            ]
+        );
+        let svcs = json!({"services": [{"desiredCount": 1}, {"desiredCount": -1}]});
+        assert_eq!(
+            check_input(&svcs),
+            vec![v(
+                "services[1].desiredCount",
+                "must be greater than or equal to 0"
+            )]
+        );
+    }
+
+    #[test]
+    fn names_and_quantities() {
+        assert!(is_env_var_name("my.var-1 x") && !is_env_var_name("A=B") && !is_env_var_name(""));
+        assert!(is_port_name("http-2") && !is_port_name("8080") && !is_port_name("a--b"));
+        assert!(is_time_zone("Europe/Paris") && !is_time_zone("Local"));
+        assert_eq!(quantity("1Gi"), Some(1073741824.0));
+        assert_eq!(quantity("500m"), Some(0.5));
+    }
+}
