@@ -75,7 +75,7 @@ const REJECTED_BY_ECS: &[(&str, &str)] = &[
     ),
     (
         "services/010-docs-create-service-skeleton.json",
-        "launchType and capacityProviderStrategy are mutually exclusive",
+        "0 must be between 1 and 65535, inclusive",
     ),
 ];
 
