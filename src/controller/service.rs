@@ -52,18 +52,30 @@ pub fn resolve_revision(
     Caches::new(&ctx.stores, namespace, running).revision(&TaskDefinitionRef::parse(reference))
 }
 
-/// Whether a TaskDefinition of `reference`'s family exists in `namespace` and has not yet
-/// registered its current spec (its revision is on the way).
+/// Whether a TaskDefinition of `reference`'s family exists in `namespace` and its revision is on
+/// the way: it has not yet registered its current spec, or its status names a latest revision
+/// (the one `reference` resolves to) that has not reached the revision cache yet.
 pub fn registering(ctx: &Context, namespace: &str, reference: &str) -> bool {
-    let (family, _) = revisions::parse_reference(reference);
+    let (family, pinned) = revisions::parse_reference(reference);
     ctx.stores.task_definitions.state().iter().any(|td| {
-        td.namespace().as_deref() == Some(namespace)
-            && translate::task_definition::family(&td.spec, &td.name_any()) == family
-            && td
-                .status
-                .as_ref()
-                .and_then(|s| s.common.observed_generation)
-                != td.metadata.generation
+        if td.namespace().as_deref() != Some(namespace)
+            || translate::task_definition::family(&td.spec, &td.name_any()) != family
+        {
+            return false;
+        }
+        let status = td.status.as_ref();
+        let behind = status.and_then(|s| s.common.observed_generation) != td.metadata.generation;
+        let latest = status.and_then(|s| s.revision);
+        let uncached = latest.is_some_and(|n| {
+            pinned.is_none_or(|p| p == n)
+                && cached(
+                    &ctx.stores.revisions,
+                    namespace,
+                    &revisions::name(&family, n),
+                )
+                .is_none()
+        });
+        behind || uncached
     })
 }
 
@@ -250,7 +262,7 @@ fn cached_live(ctx: &Context, ns: &str, desired: &Value) -> Option<Value> {
         "Ingress" => v(cached(&s.ingresses, ns, name)),
         "HorizontalPodAutoscaler" => v(cached(&s.hpas, ns, name)),
         "PodDisruptionBudget" => v(cached(&s.pdbs, ns, name)),
-        _ => None,
+        kind => s.third_party.get(kind, ns, name),
     }
 }
 
@@ -304,6 +316,14 @@ async fn prune(ctx: &Context, ns: &str, objects: &[Value], owner: &Owner) -> Res
     prune_kind!(s.ingresses, "Ingress");
     prune_kind!(s.hpas, "HorizontalPodAutoscaler");
     prune_kind!(s.pdbs, "PodDisruptionBudget");
+    for (ar, store) in s.third_party.all() {
+        let live: Vec<_> = store
+            .state()
+            .into_iter()
+            .filter(|o| in_ns(o.namespace()))
+            .collect();
+        apply::prune_dynamic(c, ns, ar, &live, &keep(&ar.kind), owner, m).await?;
+    }
     Ok(())
 }
 
