@@ -523,7 +523,8 @@ impl Watches {
 
 /// TaskDefinition: its revisions.
 fn task_definition_controller(w: &Watches, shutdown: &Signal) -> Controller<TaskDefinition> {
-    Controller::for_shared_stream(w.tds.subscribe(), w.tds.reader.clone())
+    let tds = watch::changed(w.tds.subscribe(), watch::object_key::<TaskDefinition>);
+    Controller::for_shared_stream(tds, w.tds.reader.clone())
         .with_config(controller_config())
         .owns_shared_stream(w.revs.subscribe())
         .graceful_shutdown_on(shutdown.clone())
@@ -874,4 +875,57 @@ where
         })
         .map(|t| ObjectRef::from_obj(&**t))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::controller::testing::{empty_stores, store_of};
+    use serde_json::json;
+
+    fn svc(name: &str, task_definition: &str, running: Option<&str>) -> Service {
+        serde_json::from_value(json!({
+            "apiVersion": "ecs.tidewater.dev/v1alpha1",
+            "kind": "Service",
+            "metadata": {"name": name, "namespace": "default"},
+            "spec": {"taskDefinition": task_definition},
+            "status": running.map(|r| json!({"taskDefinition": r})).unwrap_or(json!({})),
+        }))
+        .unwrap()
+    }
+
+    fn woken(revision: Option<i64>) -> Vec<String> {
+        let stores = Stores {
+            services: store_of(vec![
+                svc("follows-and-runs-2", "web", Some("web:2")),
+                svc("follows-and-runs-1", "web", Some("web:1")),
+                svc("follows-new", "web", None),
+                svc("pinned-1-runs-1", "web:1", Some("web:1")),
+                svc("pinned-2-waits", "web:2", None),
+                svc("other-family", "api", None),
+            ]),
+            ..empty_stores()
+        };
+        let mut names: Vec<String> = services_to_wake(&stores, Some("default"), "web", revision)
+            .into_iter()
+            .map(|r| r.name)
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_task_definition_change_wakes_only_services_whose_revision_changes() {
+        assert_eq!(
+            woken(Some(2)),
+            vec!["follows-and-runs-1", "follows-new", "pinned-2-waits"]
+        );
+        assert_eq!(woken(Some(1)), vec!["follows-and-runs-2", "follows-new"]);
+        // No revision registered yet: the Services following the family (a pinned one is
+        // woken when its revision arrives).
+        assert_eq!(
+            woken(None),
+            vec!["follows-and-runs-1", "follows-and-runs-2", "follows-new"]
+        );
+    }
 }

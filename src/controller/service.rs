@@ -837,6 +837,29 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn a_revision_its_task_definition_registered_but_not_yet_cached_is_awaited_quietly() {
+        let td: crate::api::TaskDefinition = serde_json::from_value(json!({
+            "apiVersion": "ecs.tidewater.dev/v1alpha1",
+            "kind": "TaskDefinition",
+            "metadata": {"name": "web", "namespace": "default", "generation": 1},
+            "spec": {"family": "web", "containerDefinitions": []},
+            "status": {"revision": 1, "taskDefinition": "web:1", "observedGeneration": 1},
+        }))
+        .unwrap();
+        let stores = context::Stores {
+            task_definitions: store_of(vec![td]),
+            ..testing::empty_stores()
+        };
+        let (ctx, mut api) = testing::context(stores);
+        let done = reconcile_in_background(ctx.clone());
+        // No status (no TaskDefinitionNotFound), no Event: the revision is on its way.
+        api.no_more().await;
+        let action = done.await.unwrap().unwrap();
+        assert_eq!(action, Action::requeue(Settings::default().poll));
+        assert!(!ctx.metrics.render().contains("task_definition_not_found"));
+    }
+
     // -----------------------------------------------------------------------------------------
     // compute_status: pure.
     // -----------------------------------------------------------------------------------------
