@@ -34,7 +34,7 @@ async fn a_revision_arriving_after_its_task_definition_status_wakes_the_service(
         tds.patch_status("web", &PatchParams::default(), &Patch::Merge(&status))
             .await?;
         let blocker: ControllerRevision = serde_json::from_value(json!({
-            "metadata": {"name": "web.1"}, "revision": 1,
+            "metadata": {"name": "web.1"}, "revision": 1, "data": {},
         }))?;
         revs.create(&PostParams::default(), &blocker).await?;
         apply(&ctx, &service("web", "web", 1, json!({})))?;
