@@ -217,13 +217,48 @@ pub async fn discover_third_party(client: &Client) -> Vec<ApiResource> {
     for (group, version, kind) in THIRD_PARTY_KINDS {
         let gvk = GroupVersionKind::gvk(group, version, kind);
         match kube::discovery::pinned_kind(client, &gvk).await {
-            Ok((ar, _)) => found.push(ar),
+            Ok((ar, _)) if may_watch(client, &ar).await => found.push(ar),
+            Ok(_) => {
+                tracing::info!(
+                    kind,
+                    group,
+                    "kind installed but not watchable by the operator (RBAC): not watched (its objects are read before each apply)"
+                )
+            }
             Err(e) => {
                 tracing::info!(kind, group, error = %e, "kind not installed: not watched (its objects are read before each apply)")
             }
         }
     }
     found
+}
+
+/// Whether the operator may list and watch `ar` in every namespace (a SelfSubjectAccessReview;
+/// RBAC that grants only reads and writes of the kind leaves it unwatched).
+async fn may_watch(client: &Client, ar: &ApiResource) -> bool {
+    use k8s_openapi::api::authorization::v1::{
+        ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
+    };
+    let api: kube::Api<SelfSubjectAccessReview> = kube::Api::all(client.clone());
+    let review = SelfSubjectAccessReview {
+        spec: SelfSubjectAccessReviewSpec {
+            resource_attributes: Some(ResourceAttributes {
+                group: Some(ar.group.clone()),
+                resource: Some(ar.plural.clone()),
+                verb: Some("watch".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    match api.create(&Default::default(), &review).await {
+        Ok(r) => r.status.is_some_and(|s| s.allowed),
+        Err(e) => {
+            tracing::info!(kind = %ar.kind, error = %e, "could not check the permission to watch");
+            false
+        }
+    }
 }
 
 /// Caches of third-party children, by kind.
