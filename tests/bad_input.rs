@@ -287,7 +287,7 @@ fn out_of_range() -> Vec<Case> {
         ("containerDefinitions[0].cpu", json!(4294967296u64)),
         ("containerDefinitions[0].cpu", json!(-5_000_000_000i64)),
         ("containerDefinitions[0].memory", json!(1e30)),
-        ("containerDefinitions[0].memoryReservation", json!(100000)),
+        ("containerDefinitions[0].memory", json!(-1)),
         (
             "containerDefinitions[0].healthCheck.retries",
             json!(1u64 << 40),
@@ -768,7 +768,7 @@ fn huge() -> Vec<Case> {
             pretty(&name),
             Expect::Error {
                 file: "td.json".into(),
-                path: "spec.family".into(),
+                path: "family".into(),
             },
         ),
     ]

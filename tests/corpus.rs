@@ -75,7 +75,7 @@ const REJECTED_BY_ECS: &[(&str, &str)] = &[
     ),
     (
         "services/010-docs-create-service-skeleton.json",
-        "0 must be between 1 and 65535, inclusive",
+        "0 should be less than or equal to 65535 and greater than or equal to 1",
     ),
 ];
 

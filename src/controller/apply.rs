@@ -333,6 +333,36 @@ where
     Ok(n)
 }
 
+/// [`prune`] for a third-party kind (`ar`) cached as dynamic objects.
+pub async fn prune_dynamic(
+    client: &Client,
+    namespace: &str,
+    ar: &ApiResource,
+    live: &[std::sync::Arc<DynamicObject>],
+    keep: &std::collections::BTreeSet<String>,
+    owner: &Owner,
+    metrics: &Metrics,
+) -> Result<usize, Error> {
+    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, ar);
+    let mut n = 0;
+    for o in live {
+        let controlled = o
+            .owner_references()
+            .iter()
+            .any(|r| r.uid == owner.uid && r.controller == Some(true));
+        if !controlled || keep.contains(&o.name_any()) || o.meta().deletion_timestamp.is_some() {
+            continue;
+        }
+        metrics.api_call("delete");
+        match api.delete(&o.name_any(), &DeleteParams::background()).await {
+            Ok(_) => n += 1,
+            Err(kube::Error::Api(s)) if s.code == 404 => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -74,6 +74,8 @@ pub struct Stores {
     pub cron_jobs: Store<CronJob>,
     /// Nodes (only when the operator may list them: all-namespaces mode).
     pub nodes: Option<Store<Node>>,
+    /// Children of other projects' kinds whose CRDs are installed.
+    pub third_party: super::watch::ThirdParty,
 }
 
 /// Shared by every reconcile.

@@ -25,6 +25,7 @@ pub mod task;
 pub mod task_definition;
 #[cfg(test)]
 pub mod testing;
+pub mod watch;
 
 use std::fmt::Debug;
 use std::net::SocketAddr;
@@ -41,7 +42,7 @@ use k8s_openapi::api::batch::v1::CronJob;
 use k8s_openapi::api::core::v1::{Node, Pod, Service as KService, ServiceAccount};
 use k8s_openapi::api::networking::v1::Ingress;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
-use kube::api::Api;
+use kube::api::{Api, ApiResource, DynamicObject};
 use kube::runtime::WatchStreamExt;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector::{self, ObjectRef, Store};
@@ -196,6 +197,7 @@ fn spawn_scopes(
     metrics: &Metrics,
     health: &http::Health,
     shutdown: &Signal,
+    third_party: &[ApiResource],
 ) -> Vec<tokio::task::JoinHandle<()>> {
     let scopes: Vec<Option<String>> = if args.namespaces.is_empty() {
         vec![None]
@@ -211,6 +213,7 @@ fn spawn_scopes(
             metrics.clone(),
             settings_of(args),
             shutdown.clone(),
+            third_party,
         );
         runs.push(tokio::spawn(run));
         readiness.push(ready);
@@ -250,7 +253,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
     metrics.set_leader(true);
     health.set_ready(false);
 
-    let runs = spawn_scopes(&args, &client, &metrics, &health, &shutdown);
+    let third_party = watch::discover_third_party(&client).await;
+    let runs = spawn_scopes(&args, &client, &metrics, &health, &shutdown, &third_party);
     let controllers = futures::future::join_all(runs);
     let lost = async {
         match &elector {
@@ -277,6 +281,8 @@ struct SharedWatch<K: Resource<DynamicType = ()> + Clone + 'static> {
     writer: Option<reflector::store::Writer<K>>,
     api: Api<K>,
     config: watcher::Config,
+    /// What is dropped from every object before it enters the cache.
+    trim: fn(&mut K),
 }
 
 impl<K> SharedWatch<K>
@@ -290,7 +296,13 @@ where
             writer: Some(writer),
             api,
             config,
+            trim: watch::trim::<K>,
         }
+    }
+
+    /// Trim objects with `trim` before they enter the cache.
+    fn trimmed(self, trim: fn(&mut K)) -> Self {
+        SharedWatch { trim, ..self }
     }
 
     fn subscribe(&self) -> impl Stream<Item = Arc<K>> + Send + 'static {
@@ -305,7 +317,8 @@ where
         let writer = self.writer.take().expect("started once");
         let kind = K::kind(&()).into_owned();
         watcher(self.api.clone(), self.config.clone())
-            .default_backoff()
+            .modify(self.trim)
+            .backoff(watch::QuickBackoff::default())
             .reflect_shared(writer)
             .for_each(move |r| {
                 if let Err(e) = r {
@@ -368,11 +381,64 @@ struct Watches {
     cjs: SharedWatch<CronJob>,
     /// Nodes are cluster-scoped: only counted when watching all namespaces.
     nodes: Option<SharedWatch<Node>>,
+    /// Children of other projects' kinds whose CRDs are installed.
+    third_party: Vec<DynamicWatch>,
+}
+
+/// The watch of a third-party child kind (see [`watch::THIRD_PARTY_KINDS`]).
+struct DynamicWatch {
+    ar: ApiResource,
+    reader: Store<DynamicObject>,
+    writer: Option<reflector::store::Writer<DynamicObject>>,
+    api: Api<DynamicObject>,
+    config: watcher::Config,
+}
+
+impl DynamicWatch {
+    fn new(
+        client: &Client,
+        scope: &Option<String>,
+        ar: &ApiResource,
+        config: watcher::Config,
+    ) -> Self {
+        let writer = reflector::store::Writer::new(ar.clone());
+        let api = match scope {
+            Some(ns) => Api::namespaced_with(client.clone(), ns, ar),
+            None => Api::all_with(client.clone(), ar),
+        };
+        DynamicWatch {
+            ar: ar.clone(),
+            reader: writer.as_reader(),
+            writer: Some(writer),
+            api,
+            config,
+        }
+    }
+
+    fn api_resource(&self) -> ApiResource {
+        self.ar.clone()
+    }
+
+    fn start(&mut self) -> BoxFuture<'static, ()> {
+        let writer = self.writer.take().expect("started once");
+        let kind = self.api.resource_url().to_string();
+        let events = watcher(self.api.clone(), self.config.clone())
+            .modify(watch::trim::<DynamicObject>)
+            .backoff(watch::QuickBackoff::default());
+        reflector::reflector(writer, events)
+            .for_each(move |r| {
+                if let Err(e) = r {
+                    tracing::warn!(kind = %kind, error = %e, "watch error (retrying)");
+                }
+                futures::future::ready(())
+            })
+            .boxed()
+    }
 }
 
 impl Watches {
     /// The watches of `scope`: Tidewater's kinds, revisions, and the children it manages.
-    fn new(client: &Client, scope: &Option<String>) -> Self {
+    fn new(client: &Client, scope: &Option<String>, third_party: &[ApiResource]) -> Self {
         let managed = watcher::Config::default().labels("app.kubernetes.io/managed-by=tidewater");
         let all = watcher::Config::default();
         let revisions = watcher::Config::default().labels(revisions::REGISTERED_BY);
@@ -383,7 +449,7 @@ impl Watches {
             tasks: SharedWatch::new(scoped(client, scope), all.clone()),
             scheds: SharedWatch::new(scoped(client, scope), all.clone()),
             revs: SharedWatch::new(scoped(client, scope), revisions),
-            pods: SharedWatch::new(scoped(client, scope), managed.clone()),
+            pods: SharedWatch::new(scoped(client, scope), managed.clone()).trimmed(watch::trim_pod),
             deploys: SharedWatch::new(scoped(client, scope), managed.clone()),
             dss: SharedWatch::new(scoped(client, scope), managed.clone()),
             ksvcs: SharedWatch::new(scoped(client, scope), managed.clone()),
@@ -391,7 +457,11 @@ impl Watches {
             ings: SharedWatch::new(scoped(client, scope), managed.clone()),
             hpas: SharedWatch::new(scoped(client, scope), managed.clone()),
             pdbs: SharedWatch::new(scoped(client, scope), managed.clone()),
-            cjs: SharedWatch::new(scoped(client, scope), managed),
+            cjs: SharedWatch::new(scoped(client, scope), managed.clone()),
+            third_party: third_party
+                .iter()
+                .map(|ar| DynamicWatch::new(client, scope, ar, managed.clone()))
+                .collect(),
             nodes: scope
                 .is_none()
                 .then(|| SharedWatch::new(Api::all(client.clone()), all)),
@@ -417,6 +487,13 @@ impl Watches {
             pdbs: self.pdbs.reader.clone(),
             cron_jobs: self.cjs.reader.clone(),
             nodes: self.nodes.as_ref().map(|n| n.reader.clone()),
+            third_party: {
+                let mut t = watch::ThirdParty::default();
+                for d in &self.third_party {
+                    t.insert(d.api_resource(), d.reader.clone());
+                }
+                t
+            },
         }
     }
 
@@ -440,13 +517,16 @@ impl Watches {
             self.cjs.start(),
         ];
         watches.extend(self.nodes.as_mut().map(SharedWatch::start));
+        watches.extend(self.third_party.iter_mut().map(DynamicWatch::start));
         watches
     }
 }
 
 /// TaskDefinition: its revisions.
 fn task_definition_controller(w: &Watches, shutdown: &Signal) -> Controller<TaskDefinition> {
-    Controller::for_shared_stream(w.tds.subscribe(), w.tds.reader.clone())
+    let tds = watch::changed(w.tds.subscribe(), watch::object_key::<TaskDefinition>);
+    Controller::for_shared_stream(tds, w.tds.reader.clone())
+        .with_config(controller_config())
         .owns_shared_stream(w.revs.subscribe())
         .graceful_shutdown_on(shutdown.clone())
 }
@@ -488,40 +568,91 @@ fn service_of_pod(stores: &Stores, p: &Pod) -> Vec<ObjectRef<Service>> {
         .collect()
 }
 
+/// Reconciles of one kind running at once: enough to keep the API server busy, few enough that
+/// about a thousand new Services do not queue hundreds of creates on it at once.
+const CONCURRENCY: u16 = 16;
+
+/// Events for one object closer together than this are reconciled once.
+const DEBOUNCE: Duration = Duration::from_millis(200);
+
+/// The controllers' configuration: bounded concurrency, a short debounce.
+fn controller_config() -> kube::runtime::controller::Config {
+    kube::runtime::controller::Config::default()
+        .concurrency(CONCURRENCY)
+        .debounce(DEBOUNCE)
+}
+
 /// Service: its children, and what it depends on (task definitions, revisions, clusters, pods).
+/// Only changes a Service reads wake it: not its own status writes, not the status of its
+/// autoscaler or the timestamps of its Deployment's conditions.
 fn service_controller(w: &Watches, stores: &Stores, shutdown: &Signal) -> Controller<Service> {
-    let (s1, s2, s3) = (stores.clone(), stores.clone(), stores.clone());
-    Controller::for_shared_stream(w.svcs.subscribe(), w.svcs.reader.clone())
-        .owns_shared_stream(w.deploys.subscribe())
-        .owns_shared_stream(w.dss.subscribe())
-        .owns_shared_stream(w.ksvcs.subscribe())
-        .owns_shared_stream(w.sas.subscribe())
-        .owns_shared_stream(w.ings.subscribe())
-        .owns_shared_stream(w.hpas.subscribe())
-        .owns_shared_stream(w.pdbs.subscribe())
-        .watches_shared_stream(w.tds.subscribe(), move |td: Arc<TaskDefinition>| {
-            let family = crate::translate::task_definition::family(&td.spec, &td.name_any());
-            services_using(&s1, td.namespace().as_deref(), &family)
+    let (s1, s2, s3, s4) = (
+        stores.clone(),
+        stores.clone(),
+        stores.clone(),
+        stores.clone(),
+    );
+    let svcs = watch::changed(w.svcs.subscribe(), watch::object_key::<Service>);
+    Controller::for_shared_stream(svcs, w.svcs.reader.clone())
+        .with_config(controller_config())
+        .owns_shared_stream(watch::changed(w.deploys.subscribe(), watch::deployment_key))
+        .owns_shared_stream(watch::changed(w.dss.subscribe(), watch::daemon_set_key))
+        .owns_shared_stream(watch::changed(w.ksvcs.subscribe(), watch::spec_fingerprint))
+        .owns_shared_stream(watch::changed(w.sas.subscribe(), watch::spec_fingerprint))
+        .owns_shared_stream(watch::changed(w.ings.subscribe(), watch::spec_fingerprint))
+        .owns_shared_stream(watch::changed(w.hpas.subscribe(), watch::spec_fingerprint))
+        .owns_shared_stream(watch::changed(w.pdbs.subscribe(), watch::spec_fingerprint))
+        .watches_shared_stream(
+            watch::changed(w.tds.subscribe(), watch::task_definition_key),
+            move |td: Arc<TaskDefinition>| {
+                let family = crate::translate::task_definition::family(&td.spec, &td.name_any());
+                let latest = td.status.as_ref().and_then(|s| s.revision);
+                services_to_wake(&s1, td.namespace().as_deref(), &family, latest)
+            },
+        )
+        .watches_shared_stream(w.revs.subscribe(), move |cr: Arc<ControllerRevision>| {
+            // A revision reaching the cache wakes the Services waiting for it.
+            revisions::from_object(&cr)
+                .map(|r| {
+                    services_to_wake(&s4, cr.namespace().as_deref(), &r.family, Some(r.number))
+                })
+                .unwrap_or_default()
         })
         .watches_shared_stream(w.clusters.subscribe(), move |c: Arc<Cluster>| {
             services_in_cluster(&s2, &c)
         })
-        .watches_shared_stream(w.pods.subscribe(), move |p: Arc<Pod>| {
-            service_of_pod(&s3, &p)
-        })
+        .watches_shared_stream(
+            watch::changed(w.pods.subscribe(), watch::pod_key),
+            move |p: Arc<Pod>| service_of_pod(&s3, &p),
+        )
         .graceful_shutdown_on(shutdown.clone())
 }
 
 /// Tasks: their pods, and the task definitions and Clusters they use (a Task waiting for its
 /// task definition starts as soon as it is registered).
 fn task_controller(w: &Watches, shutdown: &Signal) -> Controller<Task> {
-    let (t1, t2) = (w.tasks.reader.clone(), w.tasks.reader.clone());
+    let (t1, t2, t3) = (
+        w.tasks.reader.clone(),
+        w.tasks.reader.clone(),
+        w.tasks.reader.clone(),
+    );
     Controller::for_shared_stream(w.tasks.subscribe(), w.tasks.reader.clone())
+        .with_config(controller_config())
         .owns_shared_stream(w.pods.subscribe())
         .watches_shared_stream(w.tds.subscribe(), move |td: Arc<TaskDefinition>| {
             run_tasks_using(&t1, td.namespace().as_deref(), Some(&td), |t: &Task| {
                 &t.spec.run
             })
+        })
+        .watches_shared_stream(w.revs.subscribe(), move |cr: Arc<ControllerRevision>| {
+            // A revision reaching the cache wakes the Tasks of its family.
+            let family = revisions::from_object(&cr).map(|r| r.family);
+            match family {
+                Some(f) => run_tasks_of(&t3, cr.namespace().as_deref(), Some(&f), |t: &Task| {
+                    &t.spec.run
+                }),
+                None => vec![],
+            }
         })
         .watches_shared_stream(w.clusters.subscribe(), move |c: Arc<Cluster>| {
             run_tasks_using(&t2, c.namespace().as_deref(), None, |t: &Task| &t.spec.run)
@@ -537,6 +668,7 @@ fn scheduled_task_controller(w: &Watches, shutdown: &Signal) -> Controller<Sched
         &t.spec.run
     }
     Controller::for_shared_stream(w.scheds.subscribe(), w.scheds.reader.clone())
+        .with_config(controller_config())
         .owns_shared_stream(w.cjs.subscribe())
         .watches_shared_stream(w.tds.subscribe(), move |td: Arc<TaskDefinition>| {
             run_tasks_using(&t3, td.namespace().as_deref(), Some(&td), run)
@@ -552,6 +684,7 @@ fn cluster_controller(w: &Watches, stores: &Stores, shutdown: &Signal) -> Contro
     let (s4, s5) = (stores.clone(), stores.clone());
     let controller =
         Controller::for_shared_stream(w.clusters.subscribe(), w.clusters.reader.clone())
+            .with_config(controller_config())
             .watches_shared_stream(w.svcs.subscribe(), move |s: Arc<Service>| {
                 cluster::clusters_named(
                     &s4,
@@ -606,6 +739,9 @@ async fn wait_synced(ctx: Arc<Context>, ready: Arc<AtomicBool>) {
     if let Some(n) = &s.nodes {
         let _ = n.wait_until_ready().await;
     }
+    for (_, store) in s.third_party.all() {
+        let _ = store.wait_until_ready().await;
+    }
     ctx.set_synced();
     ready.store(true, Ordering::SeqCst);
 }
@@ -618,8 +754,9 @@ fn scope_controllers(
     metrics: Metrics,
     settings: Settings,
     shutdown: Signal,
+    third_party: &[ApiResource],
 ) -> (BoxFuture<'static, ()>, Arc<AtomicBool>) {
-    let mut w = Watches::new(&client, &scope);
+    let mut w = Watches::new(&client, &scope, third_party);
     let stores = w.stores();
     let c = Context::new(client, stores.clone(), metrics, settings);
     let td = task_definition_controller(&w, &shutdown);
@@ -670,11 +807,14 @@ fn scope_controllers(
     (run, ready)
 }
 
-/// Services in `namespace` whose taskDefinition names `family`.
-fn services_using(
+/// Services in `namespace` whose taskDefinition names `family` and whose resolved revision
+/// changes with `revision` (the family's latest, or one just registered): those following the
+/// family, or pinned to that revision, and not already running it.
+fn services_to_wake(
     stores: &Stores,
     namespace: Option<&str>,
     family: &str,
+    revision: Option<i64>,
 ) -> Vec<ObjectRef<Service>> {
     stores
         .services
@@ -682,12 +822,20 @@ fn services_using(
         .iter()
         .filter(|s| s.namespace().as_deref() == namespace)
         .filter(|s| {
-            s.spec
+            let Some((f, pinned)) = s
+                .spec
                 .create
                 .task_definition
                 .as_deref()
-                .map(|r| revisions::parse_reference(r).0 == family)
-                .unwrap_or(false)
+                .map(revisions::parse_reference)
+            else {
+                return false;
+            };
+            let wanted = pinned.or(revision);
+            let running = s.status.as_ref().and_then(|st| st.task_definition.clone());
+            f == family
+                && (pinned.is_none() || pinned == revision)
+                && (wanted.is_none() || running != wanted.map(|n| format!("{family}:{n}")))
         })
         .map(|s| ObjectRef::from_obj(&**s))
         .collect()
@@ -705,6 +853,19 @@ where
     K: Resource<DynamicType = ()> + Clone + 'static,
 {
     let family = td.map(|td| crate::translate::task_definition::family(&td.spec, &td.name_any()));
+    run_tasks_of(store, namespace, family.as_deref(), run)
+}
+
+/// Tasks or ScheduledTasks in `namespace` that run `family` (every one when `None`).
+fn run_tasks_of<K>(
+    store: &Store<K>,
+    namespace: Option<&str>,
+    family: Option<&str>,
+    run: impl Fn(&K) -> &crate::api::ecs::RunTaskRequest,
+) -> Vec<ObjectRef<K>>
+where
+    K: Resource<DynamicType = ()> + Clone + 'static,
+{
     store
         .state()
         .iter()
@@ -715,4 +876,57 @@ where
         })
         .map(|t| ObjectRef::from_obj(&**t))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::controller::testing::{empty_stores, store_of};
+    use serde_json::json;
+
+    fn svc(name: &str, task_definition: &str, running: Option<&str>) -> Service {
+        serde_json::from_value(json!({
+            "apiVersion": "ecs.tidewater.dev/v1alpha1",
+            "kind": "Service",
+            "metadata": {"name": name, "namespace": "default"},
+            "spec": {"taskDefinition": task_definition},
+            "status": running.map(|r| json!({"taskDefinition": r})).unwrap_or(json!({})),
+        }))
+        .unwrap()
+    }
+
+    fn woken(revision: Option<i64>) -> Vec<String> {
+        let stores = Stores {
+            services: store_of(vec![
+                svc("follows-and-runs-2", "web", Some("web:2")),
+                svc("follows-and-runs-1", "web", Some("web:1")),
+                svc("follows-new", "web", None),
+                svc("pinned-1-runs-1", "web:1", Some("web:1")),
+                svc("pinned-2-waits", "web:2", None),
+                svc("other-family", "api", None),
+            ]),
+            ..empty_stores()
+        };
+        let mut names: Vec<String> = services_to_wake(&stores, Some("default"), "web", revision)
+            .into_iter()
+            .map(|r| r.name)
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_task_definition_change_wakes_only_services_whose_revision_changes() {
+        assert_eq!(
+            woken(Some(2)),
+            vec!["follows-and-runs-1", "follows-new", "pinned-2-waits"]
+        );
+        assert_eq!(woken(Some(1)), vec!["follows-and-runs-2", "follows-new"]);
+        // No revision registered yet: the Services following the family (a pinned one is
+        // woken when its revision arrives).
+        assert_eq!(
+            woken(None),
+            vec!["follows-and-runs-1", "follows-and-runs-2", "follows-new"]
+        );
+    }
 }

@@ -53,18 +53,30 @@ pub fn resolve_revision(
     Caches::new(&ctx.stores, namespace, running).revision(&TaskDefinitionRef::parse(reference))
 }
 
-/// Whether a TaskDefinition of `reference`'s family exists in `namespace` and has not yet
-/// registered its current spec (its revision is on the way).
+/// Whether a TaskDefinition of `reference`'s family exists in `namespace` and its revision is on
+/// the way: it has not yet registered its current spec, or its status names a latest revision
+/// (the one `reference` resolves to) that has not reached the revision cache yet.
 pub fn registering(ctx: &Context, namespace: &str, reference: &str) -> bool {
-    let (family, _) = revisions::parse_reference(reference);
+    let (family, pinned) = revisions::parse_reference(reference);
     ctx.stores.task_definitions.state().iter().any(|td| {
-        td.namespace().as_deref() == Some(namespace)
-            && translate::task_definition::family(&td.spec, &td.name_any()) == family
-            && td
-                .status
-                .as_ref()
-                .and_then(|s| s.common.observed_generation)
-                != td.metadata.generation
+        if td.namespace().as_deref() != Some(namespace)
+            || translate::task_definition::family(&td.spec, &td.name_any()) != family
+        {
+            return false;
+        }
+        let status = td.status.as_ref();
+        let behind = status.and_then(|s| s.common.observed_generation) != td.metadata.generation;
+        let latest = status.and_then(|s| s.revision);
+        let uncached = latest.is_some_and(|n| {
+            pinned.is_none_or(|p| p == n)
+                && cached(
+                    &ctx.stores.revisions,
+                    namespace,
+                    &revisions::name(&family, n),
+                )
+                .is_none()
+        });
+        behind || uncached
     })
 }
 
@@ -251,7 +263,7 @@ fn cached_live(ctx: &Context, ns: &str, desired: &Value) -> Option<Value> {
         "Ingress" => v(cached(&s.ingresses, ns, name)),
         "HorizontalPodAutoscaler" => v(cached(&s.hpas, ns, name)),
         "PodDisruptionBudget" => v(cached(&s.pdbs, ns, name)),
-        _ => None,
+        kind => s.third_party.get(kind, ns, name),
     }
 }
 
@@ -309,7 +321,15 @@ async fn prune(ctx: &Context, ns: &str, objects: &[Value], owner: &Owner) -> Res
     prune_kind!(s.ingresses, "Ingress");
     prune_kind!(s.hpas, "HorizontalPodAutoscaler");
     prune_kind!(s.pdbs, "PodDisruptionBudget");
-    super::autoscaling::prune(ctx, ns, objects, owner).await
+    for (ar, store) in s.third_party.all() {
+        let live: Vec<_> = store
+            .state()
+            .into_iter()
+            .filter(|o| in_ns(o.namespace()))
+            .collect();
+        apply::prune_dynamic(c, ns, ar, &live, &keep(&ar.kind), owner, m).await?;
+    }
+    autoscaling::prune(ctx, ns, objects, owner).await
 }
 
 fn pod_facts(p: &Pod) -> PodFacts {
@@ -838,6 +858,29 @@ mod tests {
             ),
             "{metrics}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_revision_its_task_definition_registered_but_not_yet_cached_is_awaited_quietly() {
+        let td: crate::api::TaskDefinition = serde_json::from_value(json!({
+            "apiVersion": "ecs.tidewater.dev/v1alpha1",
+            "kind": "TaskDefinition",
+            "metadata": {"name": "web", "namespace": "default", "generation": 1},
+            "spec": {"family": "web", "containerDefinitions": []},
+            "status": {"revision": 1, "taskDefinition": "web:1", "observedGeneration": 1},
+        }))
+        .unwrap();
+        let stores = context::Stores {
+            task_definitions: store_of(vec![td]),
+            ..testing::empty_stores()
+        };
+        let (ctx, mut api) = testing::context(stores);
+        let done = reconcile_in_background(ctx.clone());
+        // No status (no TaskDefinitionNotFound), no Event: the revision is on its way.
+        api.no_more().await;
+        let action = done.await.unwrap().unwrap();
+        assert_eq!(action, Action::requeue(Settings::default().poll));
+        assert!(!ctx.metrics.render().contains("task_definition_not_found"));
     }
 
     // -----------------------------------------------------------------------------------------

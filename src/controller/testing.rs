@@ -47,6 +47,7 @@ pub fn empty_stores() -> Stores {
         pdbs: store_of(vec![]),
         cron_jobs: store_of(vec![]),
         nodes: None,
+        third_party: Default::default(),
     }
 }
 

@@ -316,6 +316,19 @@ fn port_number(p: &Value, path: &str, zero_ok: bool, out: &mut Vec<Violation>) {
     }
 }
 
+/// An ECS port value outside what the CRD schema allows, in the apiserver's words (so `render`
+/// and `kubectl apply` say the same).
+fn ecs_port_number(p: &Value, path: &str, zero_ok: bool, out: &mut Vec<Violation>) {
+    let mut found = Vec::new();
+    port_number(p, path, zero_ok, &mut found);
+    out.extend(found.into_iter().map(|f| {
+        v(
+            f.path,
+            format!("{p} should be less than or equal to 65535 and greater than or equal to 1"),
+        )
+    }));
+}
+
 fn resources(r: &Value, path: &str, out: &mut Vec<Violation>) {
     for (name, request) in r["requests"].as_object().into_iter().flatten() {
         let request = request.as_str().and_then(quantity);
@@ -479,7 +492,7 @@ fn check_body(base: &str, body: &Value) -> Vec<Violation> {
         for (i, entry) in array(body, list) {
             for field in ["containerPort", "port"] {
                 if entry[field].is_i64() {
-                    port_number(
+                    ecs_port_number(
                         &entry[field],
                         &format!("{base}{list}[{i}].{field}"),
                         false,
@@ -504,7 +517,7 @@ fn container_input(c: &Value, p: &str, out: &mut Vec<Violation>) {
         for (field, zero_ok) in [("containerPort", false), ("hostPort", true)] {
             // 0 (and negative numbers) are left out with a warning by the translation.
             if m[field].as_i64().is_some_and(|n| n > 65535) {
-                port_number(
+                ecs_port_number(
                     &m[field],
                     &format!("{p}.portMappings[{j}].{field}"),
                     zero_ok,
@@ -522,24 +535,13 @@ fn container_input(c: &Value, p: &str, out: &mut Vec<Violation>) {
         }
     }
     for (k, e) in array(c, "environment") {
-        // Empty names are left out by the translation.
+        // Empty names are left out by the translation. (memory below memoryReservation is an
+        // ECS rule of translate::validate, with the CRD's message.)
         if let Some(name) = e["name"].as_str().filter(|n| !n.is_empty())
             && !is_env_var_name(name)
         {
             out.push(v(format!("{p}.environment[{k}].name"), format!("`{name}` is not a valid environment variable name in Kubernetes (printable ASCII, not '=')")));
         }
-    }
-    // "If you specify both, memory must be greater than memoryReservation." (ECS
-    // ContainerDefinition.memoryReservation)
-    if let (Some(hard), Some(soft)) = (c["memory"].as_i64(), c["memoryReservation"].as_i64())
-        && soft > hard
-    {
-        out.push(v(
-            format!("{p}.memoryReservation"),
-            format!(
-                "{soft} is more than memory ({hard}): memory must be greater than memoryReservation"
-            ),
-        ));
     }
 }
 
@@ -621,7 +623,6 @@ mod tests {
             vec![
                 "containerDefinitions[0].portMappings[0].containerPort",
                 "containerDefinitions[0].environment[0].name",
-                "containerDefinitions[0].memoryReservation"
             ]
         );
         let svcs = json!({"services": [{"desiredCount": 1}, {"desiredCount": -1}]});

@@ -14,6 +14,7 @@ mod helm;
 mod import;
 mod operator;
 mod operator_tasks;
+mod scale;
 mod simulation;
 mod smoke;
 mod support;

@@ -60,9 +60,12 @@ impl Operator {
             ns,
             "--log-format",
             "json",
-            "--poll-seconds",
-            "1",
         ])
+        .args(if extra.contains(&"--poll-seconds") {
+            &[][..]
+        } else {
+            &["--poll-seconds", "1"][..]
+        })
         .args(extra)
         .env(
             "KUBECONFIG",

@@ -166,19 +166,68 @@ pub fn plan_documents(docs: &[(String, Value)], namespace: Option<&str>) -> Outp
     out
 }
 
+/// Where a resource was read: its file and its path in the document (`spec` of a manifest,
+/// `services[1]` of describe-services output, nothing for a raw request body).
+#[derive(Clone, Debug)]
+pub struct Source {
+    /// The file.
+    pub file: String,
+    /// Path of the resource's spec in its document (empty for the whole document).
+    pub base: String,
+}
+
+impl Source {
+    /// `path` (relative to the spec) as a path in the document.
+    fn at(&self, path: &str) -> String {
+        if self.base.is_empty() {
+            path.to_string()
+        } else {
+            format!("{}.{path}", self.base)
+        }
+    }
+
+    /// The whole spec.
+    fn whole(&self) -> String {
+        if self.base.is_empty() {
+            ".".to_string()
+        } else {
+            self.base.clone()
+        }
+    }
+}
+
+/// Path of the `i`-th resource's spec in `doc` (see [`input::recognise_each`]).
+fn base_of(doc: &Value, i: usize) -> String {
+    if doc.get("apiVersion").is_some() {
+        "spec".into()
+    } else if doc.get("taskDefinition").is_some_and(Value::is_object) {
+        "taskDefinition".into()
+    } else if doc.get("services").is_some_and(Value::is_array) {
+        format!("services[{i}]")
+    } else if doc.get("service").is_some_and(Value::is_object) {
+        "service".into()
+    } else {
+        String::new()
+    }
+}
+
 /// The resources of `docs`; what was not read as written becomes a warning, what could not be
 /// read an error.
-fn recognise_all(docs: &[(String, Value)], out: &mut Output) -> Vec<(String, Resource)> {
+fn recognise_all(docs: &[(String, Value)], out: &mut Output) -> Vec<(Source, Resource)> {
     let mut resources = Vec::new();
     for (file, doc) in docs {
-        for recognised in input::recognise_each(file, doc) {
+        for (i, recognised) in input::recognise_each(file, doc).into_iter().enumerate() {
+            let src = Source {
+                file: file.clone(),
+                base: base_of(doc, i),
+            };
             match recognised {
                 Ok((r, notes)) => {
                     // The rules of the request alone: what the CRD rejects at `kubectl apply`.
                     if let Err(e) = r.admit() {
                         out.errors.extend(e.0.into_iter().map(|v| InputError {
                             file: file.clone(),
-                            path: format!("spec.{}", v.path),
+                            path: src.at(&v.path),
                             message: format!("{}: {}", r.describe(), v.message),
                         }));
                         continue;
@@ -192,7 +241,7 @@ fn recognise_all(docs: &[(String, Value)], out: &mut Output) -> Vec<(String, Res
                                 message,
                             },
                         }));
-                    resources.push((file.clone(), r));
+                    resources.push((src, r));
                 }
                 Err(e) => out.errors.push(e),
             }
@@ -203,10 +252,10 @@ fn recognise_all(docs: &[(String, Value)], out: &mut Output) -> Vec<(String, Res
 
 /// Task definitions first (their own checks and warnings), then every workload, then a
 /// PodTemplate for each valid task definition nothing runs.
-fn plan_resources(resources: &[(String, Resource)], namespace: Option<&str>, out: &mut Output) {
+fn plan_resources(resources: &[(Source, Resource)], namespace: Option<&str>, out: &mut Output) {
     let set = InputSet::new(resources.iter().map(|(_, r)| r));
     let mut invalid = BTreeSet::new();
-    for (file, r) in resources {
+    for (src, r) in resources {
         if let Resource::TaskDefinition { name, spec } = r {
             match super::task_definition(name, spec) {
                 Ok(warnings) => {
@@ -219,8 +268,8 @@ fn plan_resources(resources: &[(String, Resource)], namespace: Option<&str>, out
                 Err(e) => {
                     invalid.insert(name.as_str());
                     out.errors.extend(e.0.into_iter().map(|v| InputError {
-                        file: file.clone(),
-                        path: format!("spec.{}", v.path),
+                        file: src.file.clone(),
+                        path: src.at(&v.path),
                         message: format!("TaskDefinition/{name}: {}", v.message),
                     }));
                 }
@@ -228,7 +277,7 @@ fn plan_resources(resources: &[(String, Resource)], namespace: Option<&str>, out
         }
     }
     let mut used = BTreeSet::new();
-    for (file, r) in resources {
+    for (src, r) in resources {
         let Some(workload) = workload_of(r) else {
             continue;
         };
@@ -249,14 +298,14 @@ fn plan_resources(resources: &[(String, Resource)], namespace: Option<&str>, out
             // The workload's own fields at their paths; anything else about the whole spec.
             Err(super::PlanError::Invalid(errors)) => {
                 out.errors.extend(errors.0.into_iter().map(|v| InputError {
-                    file: file.clone(),
-                    path: format!("spec.{}", v.path),
+                    file: src.file.clone(),
+                    path: src.at(&v.path),
                     message: format!("{}: {}", r.describe(), v.message),
                 }))
             }
             Err(e) => out.errors.push(InputError {
-                file: file.clone(),
-                path: "spec".into(),
+                file: src.file.clone(),
+                path: src.whole(),
                 message: format!("{}: {}", r.describe(), message(&e)),
             }),
         }

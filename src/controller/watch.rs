@@ -1,0 +1,386 @@
+//! How the operator watches at scale: a watch backoff that recovers within seconds of the API
+//! server coming back, caches trimmed of what no reconcile reads, event filters that let only
+//! relevant changes wake an owner, and the third-party child kinds watched only when their CRDs
+//! are installed.
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::{Stream, StreamExt};
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::utils::Backoff;
+use kube::{Client, Resource};
+use serde_json::Value;
+
+use crate::api::TaskDefinition;
+
+/// Children of other projects' kinds that the operator applies and caches when their CRD is
+/// installed: (group, version, kind). A kind joins by adding its row.
+pub const THIRD_PARTY_KINDS: &[(&str, &str, &str)] = &[
+    ("elbv2.k8s.aws", "v1beta1", "TargetGroupBinding"),
+    ("external-secrets.io", "v1", "ExternalSecret"),
+];
+
+/// The annotation `kubectl apply` leaves: a copy of the whole object, never read.
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// Watch retry delays: 250 ms doubling up to 2 s, so that a watch broken by an API server
+/// restart (410 Gone, connection refused) resumes within about 2 s of the API server being
+/// ready (kube's default backoff reaches 30 s).
+#[derive(Clone, Debug, Default)]
+pub struct QuickBackoff {
+    attempt: u32,
+}
+
+/// Longest wait between two watch retries.
+pub const MAX_WATCH_BACKOFF: Duration = Duration::from_secs(2);
+
+impl Iterator for QuickBackoff {
+    type Item = Duration;
+
+    fn next(&mut self) -> Option<Duration> {
+        let delay = Duration::from_millis(250) * 2u32.saturating_pow(self.attempt.min(8));
+        self.attempt = self.attempt.saturating_add(1);
+        Some(delay.min(MAX_WATCH_BACKOFF))
+    }
+}
+
+impl Backoff for QuickBackoff {
+    fn reset(&mut self) {
+        self.attempt = 0;
+    }
+}
+
+/// Drop what no reconcile reads before an object enters a cache: managed fields and the
+/// last-applied copy of the object.
+pub fn trim<K: Resource>(obj: &mut K) {
+    let meta = obj.meta_mut();
+    meta.managed_fields = None;
+    if let Some(a) = meta.annotations.as_mut() {
+        a.remove(LAST_APPLIED);
+    }
+}
+
+/// [`trim`] a pod, and keep of its spec only what the reconcilers read: the names (and restart
+/// policy) of its containers, its node and its termination grace period. Pods are the most
+/// numerous objects cached, and their specs the largest part of them.
+pub fn trim_pod(p: &mut Pod) {
+    trim(p);
+    if let Some(spec) = p.spec.as_mut() {
+        let names = |cs: &[k8s_openapi::api::core::v1::Container]| {
+            cs.iter()
+                .map(|c| k8s_openapi::api::core::v1::Container {
+                    name: c.name.clone(),
+                    restart_policy: c.restart_policy.clone(),
+                    ..Default::default()
+                })
+                .collect::<Vec<_>>()
+        };
+        *spec = k8s_openapi::api::core::v1::PodSpec {
+            containers: names(&spec.containers),
+            init_containers: spec.init_containers.as_deref().map(names),
+            node_name: spec.node_name.clone(),
+            termination_grace_period_seconds: spec.termination_grace_period_seconds,
+            ..Default::default()
+        };
+    }
+}
+
+/// A fingerprint of `v`.
+pub fn fingerprint<T: Hash + ?Sized>(v: &T) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    v.hash(&mut h);
+    h.finish()
+}
+
+/// A fingerprint of everything but the status and the bookkeeping metadata (resourceVersion,
+/// managed fields): what a hand edit changes, not what the object's controller reports.
+pub fn spec_fingerprint<K: serde::Serialize>(obj: &K) -> u64 {
+    let mut v = serde_json::to_value(obj).unwrap_or(Value::Null);
+    if let Some(o) = v.as_object_mut() {
+        o.remove("status");
+    }
+    if let Some(m) = v["metadata"].as_object_mut() {
+        m.remove("resourceVersion");
+        m.remove("managedFields");
+    }
+    fingerprint(&v.to_string())
+}
+
+/// What a Service reads of its Deployment: the spec and metadata (drift), and the rollout
+/// counts of the status (not its timestamps).
+pub fn deployment_key(d: &Deployment) -> u64 {
+    let st = d.status.clone().unwrap_or_default();
+    let deadline = st.conditions.iter().flatten().any(|c| {
+        c.type_ == "Progressing" && c.reason.as_deref() == Some("ProgressDeadlineExceeded")
+    });
+    fingerprint(&(
+        spec_fingerprint(d),
+        st.observed_generation,
+        st.updated_replicas,
+        st.available_replicas,
+        deadline,
+    ))
+}
+
+/// What a Service reads of its DaemonSet: the spec and metadata, and the rollout counts.
+pub fn daemon_set_key(d: &DaemonSet) -> u64 {
+    let st = d.status.clone().unwrap_or_default();
+    fingerprint(&(
+        spec_fingerprint(d),
+        st.observed_generation,
+        st.desired_number_scheduled,
+        st.updated_number_scheduled,
+        st.number_available,
+    ))
+}
+
+/// What a Service reads of a pod: its labels, phase, readiness, restarts, scheduling failure
+/// and whether it is terminating.
+pub fn pod_key(p: &Pod) -> u64 {
+    let status = p.status.as_ref();
+    let conditions: Vec<(&str, &str, Option<&str>)> = status
+        .and_then(|s| s.conditions.as_ref())
+        .into_iter()
+        .flatten()
+        .filter(|c| c.type_ == "Ready" || c.type_ == "PodScheduled")
+        .map(|c| (c.type_.as_str(), c.status.as_str(), c.reason.as_deref()))
+        .collect();
+    let restarts: i32 = status
+        .and_then(|s| s.container_statuses.as_ref())
+        .map(|cs| cs.iter().map(|c| c.restart_count).sum())
+        .unwrap_or(0);
+    fingerprint(&(
+        &p.metadata.labels,
+        status.and_then(|s| s.phase.as_deref()),
+        conditions,
+        restarts,
+        p.metadata.deletion_timestamp.is_some(),
+    ))
+}
+
+/// What the workloads of a TaskDefinition's family read of it: its spec (generation), the
+/// latest registered revision and whether registration caught up.
+pub fn task_definition_key(td: &TaskDefinition) -> u64 {
+    let st = td.status.as_ref();
+    fingerprint(&(
+        td.metadata.generation,
+        st.and_then(|s| s.revision),
+        st.and_then(|s| s.common.observed_generation),
+    ))
+}
+
+/// What a reconcile of an object reads of it besides its status: spec, labels, annotations,
+/// deletion (its own status writes do not wake it).
+pub fn object_key<K: Resource>(obj: &K) -> u64 {
+    let m = obj.meta();
+    fingerprint(&(
+        m.generation,
+        &m.labels,
+        &m.annotations,
+        m.deletion_timestamp.is_some(),
+    ))
+}
+
+/// Only the events of `events` whose `key` differs from the last one seen for the same object:
+/// status updates and resyncs that change nothing the owner reads do not wake it.
+pub fn changed<K, S, F>(events: S, key: F) -> impl Stream<Item = Arc<K>> + Send + 'static
+where
+    K: Resource + Send + Sync + 'static,
+    S: Stream<Item = Arc<K>> + Send + 'static,
+    F: Fn(&K) -> u64 + Send + 'static,
+{
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    events.filter(move |o| {
+        let meta = o.meta();
+        let id = meta
+            .uid
+            .clone()
+            .unwrap_or_else(|| format!("{:?}/{:?}", meta.namespace, meta.name));
+        let k = key(o);
+        if seen.len() > 200_000 {
+            seen.clear();
+        }
+        let new = seen.insert(id, k) != Some(k);
+        futures::future::ready(new)
+    })
+}
+
+/// The API resources of [`THIRD_PARTY_KINDS`] whose CRD is installed (API discovery).
+pub async fn discover_third_party(client: &Client) -> Vec<ApiResource> {
+    let mut found = Vec::new();
+    for (group, version, kind) in THIRD_PARTY_KINDS {
+        let gvk = GroupVersionKind::gvk(group, version, kind);
+        match kube::discovery::pinned_kind(client, &gvk).await {
+            Ok((ar, _)) if may_watch(client, &ar).await => found.push(ar),
+            Ok(_) => {
+                tracing::info!(
+                    kind,
+                    group,
+                    "kind installed but not watchable by the operator (RBAC): not watched (its objects are read before each apply)"
+                )
+            }
+            Err(e) => {
+                tracing::info!(kind, group, error = %e, "kind not installed: not watched (its objects are read before each apply)")
+            }
+        }
+    }
+    found
+}
+
+/// Whether the operator may list and watch `ar` in every namespace (a SelfSubjectAccessReview;
+/// RBAC that grants only reads and writes of the kind leaves it unwatched).
+async fn may_watch(client: &Client, ar: &ApiResource) -> bool {
+    use k8s_openapi::api::authorization::v1::{
+        ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
+    };
+    let api: kube::Api<SelfSubjectAccessReview> = kube::Api::all(client.clone());
+    let review = SelfSubjectAccessReview {
+        spec: SelfSubjectAccessReviewSpec {
+            resource_attributes: Some(ResourceAttributes {
+                group: Some(ar.group.clone()),
+                resource: Some(ar.plural.clone()),
+                verb: Some("watch".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    match api.create(&Default::default(), &review).await {
+        Ok(r) => r.status.is_some_and(|s| s.allowed),
+        Err(e) => {
+            tracing::info!(kind = %ar.kind, error = %e, "could not check the permission to watch");
+            false
+        }
+    }
+}
+
+/// Caches of third-party children, by kind.
+#[derive(Clone, Default)]
+pub struct ThirdParty {
+    stores: HashMap<String, (ApiResource, Store<DynamicObject>)>,
+}
+
+impl ThirdParty {
+    /// Add the cache of `ar`'s kind.
+    pub fn insert(&mut self, ar: ApiResource, store: Store<DynamicObject>) {
+        self.stores.insert(ar.kind.clone(), (ar, store));
+    }
+
+    /// Whether `kind` is cached.
+    pub fn watches(&self, kind: &str) -> bool {
+        self.stores.contains_key(kind)
+    }
+
+    /// The cached `namespace/name` of `kind`, as JSON.
+    pub fn get(&self, kind: &str, namespace: &str, name: &str) -> Option<Value> {
+        let (ar, store) = self.stores.get(kind)?;
+        let key = ObjectRef::<DynamicObject>::new_with(name, ar.clone()).within(namespace);
+        store
+            .get(&key)
+            .map(|o| serde_json::to_value(&*o).expect("objects serialise"))
+    }
+
+    /// The caches.
+    pub fn all(&self) -> impl Iterator<Item = &(ApiResource, Store<DynamicObject>)> {
+        self.stores.values()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::core::v1::ConfigMap;
+    use serde_json::json;
+
+    #[test]
+    fn the_watch_backoff_doubles_up_to_two_seconds_and_resets() {
+        let mut b = QuickBackoff::default();
+        let delays: Vec<u64> = (&mut b).take(6).map(|d| d.as_millis() as u64).collect();
+        assert_eq!(delays, vec![250, 500, 1000, 2000, 2000, 2000]);
+        b.reset();
+        assert_eq!(b.next(), Some(Duration::from_millis(250)));
+    }
+
+    #[test]
+    fn trimming_drops_managed_fields_and_the_last_applied_copy_only() {
+        let mut cm: ConfigMap = serde_json::from_value(json!({
+            "metadata": {
+                "name": "a",
+                "annotations": {LAST_APPLIED: "{...}", "keep": "me"},
+                "managedFields": [{"manager": "kubectl"}],
+            },
+            "data": {"k": "v"},
+        }))
+        .unwrap();
+        trim(&mut cm);
+        assert_eq!(
+            serde_json::to_value(&cm).unwrap(),
+            json!({
+                "apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "a", "annotations": {"keep": "me"}}, "data": {"k": "v"},
+            })
+        );
+    }
+
+    #[test]
+    fn a_trimmed_pod_keeps_container_names_node_grace_and_status() {
+        let mut p: Pod = serde_json::from_value(json!({
+            "metadata": {"name": "p", "labels": {"a": "b"}, "managedFields": [{"manager": "k"}]},
+            "spec": {
+                "nodeName": "n1",
+                "terminationGracePeriodSeconds": 30,
+                "volumes": [{"name": "v", "emptyDir": {}}],
+                "initContainers": [{"name": "init", "image": "busybox", "restartPolicy": "Always"}],
+                "containers": [{"name": "app", "image": "nginx", "env": [{"name": "X", "value": "1"}]}],
+            },
+            "status": {"phase": "Running"},
+        }))
+        .unwrap();
+        trim_pod(&mut p);
+        assert_eq!(
+            serde_json::to_value(&p).unwrap(),
+            json!({
+                "apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": "p", "labels": {"a": "b"}},
+                "spec": {
+                    "nodeName": "n1",
+                    "terminationGracePeriodSeconds": 30,
+                    "initContainers": [{"name": "init", "restartPolicy": "Always"}],
+                    "containers": [{"name": "app"}],
+                },
+                "status": {"phase": "Running"},
+            })
+        );
+    }
+
+    #[tokio::test]
+    async fn only_changes_of_the_key_pass() {
+        let cm = |uid: &str, rv: &str, v: &str| {
+            Arc::new(
+                serde_json::from_value::<ConfigMap>(json!({
+                    "metadata": {"name": "a", "uid": uid, "resourceVersion": rv},
+                    "data": {"k": v},
+                }))
+                .unwrap(),
+            )
+        };
+        let events = futures::stream::iter(vec![
+            cm("1", "1", "x"),
+            cm("1", "2", "x"),
+            cm("2", "3", "x"),
+            cm("1", "4", "y"),
+        ]);
+        let passed: Vec<String> = changed(events, spec_fingerprint)
+            .map(|c| c.metadata.resource_version.clone().unwrap())
+            .collect()
+            .await;
+        assert_eq!(passed, vec!["1", "3", "4"]);
+    }
+}
