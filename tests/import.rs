@@ -145,9 +145,8 @@ fn import_then_render_gives_the_objects_of_render() {
     assert_eq!(
         skipped,
         vec![
-            // Raw, ECS rejects them (launchType with a skeleton capacity provider strategy; an
-            // empty port mapping); the import drops the empty items and they render.
-            "tests/fixtures/corpus/services/010-docs-create-service-skeleton.json",
+            // Raw, ECS rejects them (an empty port mapping); the import drops the empty items
+            // and they render. (services/010, a skeleton with port 0, is rejected both ways.)
             "tests/fixtures/corpus/taskdefs/013-firelens-logstash-awsvpc.json",
             "tests/fixtures/corpus/taskdefs/058-docs-register-skeleton-all-fields.json"
         ],

@@ -503,9 +503,10 @@ fn check_body(base: &str, body: &Value) -> Vec<Violation> {
         }
     }
     if body["desiredCount"].as_i64().is_some_and(|n| n < 0) {
+        // The CRD's rule, in its words.
         out.push(v(
             format!("{base}desiredCount"),
-            "must be greater than or equal to 0",
+            crate::api::rules::service::DESIRED_COUNT_NOT_NEGATIVE.message,
         ));
     }
     out
@@ -630,7 +631,7 @@ mod tests {
             check_input(&svcs),
             vec![v(
                 "services[1].desiredCount",
-                "must be greater than or equal to 0"
+                "desiredCount: must be 0 or more"
             )]
         );
     }
