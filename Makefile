@@ -28,6 +28,7 @@ test: test-unit test-e2e
 
 test-unit:
 	cargo fmt --all -- --check
+	cargo clippy --all-targets --features e2e -- -D warnings
 	cargo test --all-targets
 	$(MAKE) check-generated
 

@@ -4,6 +4,8 @@
 //! spec in, Kubernetes objects and warnings out) → the edges ([`render`] offline, the
 //! controllers online).
 
+#![forbid(unsafe_code)]
+
 pub mod api;
 pub mod controller;
 pub mod import;

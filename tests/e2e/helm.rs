@@ -657,7 +657,7 @@ fn expect_denied_everywhere(user: &str, namespaces: &[&str]) -> Result<()> {
             &["create", "roles.rbac.authorization.k8s.io", "-n", ns],
             &["*", "*", "-n", ns],
         ] {
-            expect_can(user, &args, false)?;
+            expect_can(user, args, false)?;
         }
     }
     expect_can(user, &["list", "secrets", "--all-namespaces"], false)?;

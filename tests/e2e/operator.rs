@@ -93,10 +93,10 @@ impl Operator {
             }
             let text = std::fs::read_to_string(&log).unwrap_or_default();
             for line in text.lines() {
-                if let Ok(v) = serde_json::from_str::<Value>(line) {
-                    if let Some(a) = v["addr"].as_str() {
-                        op.addr = a.to_string();
-                    }
+                if let Ok(v) = serde_json::from_str::<Value>(line)
+                    && let Some(a) = v["addr"].as_str()
+                {
+                    op.addr = a.to_string();
                 }
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
