@@ -34,24 +34,54 @@ fn check(input: &Path, expected_path: &Path) {
     );
 }
 
-#[test]
-fn golden_objects() {
+/// `tests/golden/NAME.yaml` against `tests/golden/NAME.expected.yaml`.
+fn case(name: &str) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
-    let mut n = 0;
-    let mut inputs: Vec<_> = std::fs::read_dir(&dir)
+    check(
+        &dir.join(format!("{name}.yaml")),
+        &dir.join(format!("{name}.expected.yaml")),
+    );
+}
+
+/// One test per golden case, so one failure does not hide the others.
+macro_rules! golden_cases {
+    ($($test:ident => $name:literal),* $(,)?) => {
+        $(
+            #[test]
+            fn $test() {
+                case($name);
+            }
+        )*
+
+        /// The golden cases that have a test above.
+        const CASES: &[&str] = &[$($name),*];
+    };
+}
+
+golden_cases! {
+    commands_env_secrets => "commands-env-secrets",
+    daemon_task_schedule => "daemon-task-schedule",
+    health_dependencies => "health-dependencies",
+    placement_scaling => "placement-scaling",
+    ports_network => "ports-network",
+    resources => "resources",
+    volumes_security => "volumes-security",
+}
+
+#[test]
+fn every_golden_input_has_its_test() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
+    let mut inputs: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
-        .map(|e| e.unwrap().path())
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".yaml") && !n.ends_with(".expected.yaml"))
+        .map(|n| n.trim_end_matches(".yaml").to_string())
         .collect();
     inputs.sort();
-    for input in inputs {
-        let name = input.file_name().unwrap().to_str().unwrap().to_string();
-        if name.ends_with(".expected.yaml") || !name.ends_with(".yaml") {
-            continue;
-        }
-        check(&input, &dir.join(name.replace(".yaml", ".expected.yaml")));
-        n += 1;
-    }
-    assert!(n >= 6, "only {n} golden inputs");
+    assert_eq!(
+        inputs, CASES,
+        "add a line to golden_cases! for each tests/golden/NAME.yaml"
+    );
 }
 
 #[test]
