@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod controller;
+pub mod ecs_api;
 pub mod import;
 pub mod render;
 pub mod translate;

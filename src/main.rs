@@ -44,6 +44,8 @@ enum Command {
     Run(tidewater::controller::Args),
     /// Import AWS CLI JSON, CloudFormation or Terraform into Tidewater manifests and a report.
     Import(tidewater::import::Args),
+    /// Serve the Amazon ECS API (JSON 1.1, SigV4) over the Tidewater custom resources.
+    EcsApi(tidewater::ecs_api::Args),
 }
 
 fn main() -> ExitCode {
@@ -55,6 +57,7 @@ fn main() -> ExitCode {
         }
         Command::Run(args) => tidewater::controller::main(args),
         Command::Import(args) => tidewater::import::main(args),
+        Command::EcsApi(args) => tidewater::ecs_api::main(args),
         Command::Render {
             files,
             output,
