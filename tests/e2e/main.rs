@@ -9,6 +9,7 @@
 //! Every test works in its own throwaway namespace, so the tests run in parallel.
 
 mod autoscaling;
+mod ecs_api_lifecycle;
 mod faults;
 mod helm;
 mod import;

@@ -17,7 +17,7 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
 use kube::ResourceExt;
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use serde::Deserialize;
@@ -32,7 +32,7 @@ use super::{
 };
 use crate::api::Service;
 use crate::api::service::{ServiceDeployment, ServiceSpec};
-use crate::translate::{labels, names, reference};
+use crate::translate::{names, reference};
 
 /// Annotation on a Service: the time of the last `forceNewDeployment` (RFC 3339).
 pub const FORCED_AT: &str = "ecs.tidewater.dev/force-new-deployment";
@@ -425,28 +425,31 @@ pub async fn update(ctx: &Ctx<'_>, body: Value) -> Result<Value, ApiError> {
     Ok(json!({"service": output(&ctx.scope, &updated, false)}))
 }
 
-/// Restarts the pods of a service's Deployment (`kubectl rollout restart`).
+/// Restarts the pods of a service's Deployment or DaemonSet (named after the service), as
+/// `kubectl rollout restart` does.
 async fn restart(ctx: &Ctx<'_>, svc: &Service, now: &str) -> Result<(), ApiError> {
-    let selector = format!(
-        "{}={}",
-        labels::SERVICE,
-        names::dns1035_label(&name_of(svc))
-    );
-    let api = ctx.api::<Deployment>();
-    let found = api
-        .list(&ListParams::default().labels(&selector))
-        .await
-        .map_err(|e| ctx.kube(e))?;
+    let name = names::dns1035_label(&name_of(svc));
     let patch = json!({"spec": {"template": {"metadata": {"annotations": {
         "kubectl.kubernetes.io/restartedAt": now,
     }}}}});
     let pp = PatchParams::apply(FIELD_MANAGER);
-    for d in found.items {
-        api.patch(&d.name_any(), &pp, &Patch::Merge(&patch))
+    let patched = match ctx
+        .api::<Deployment>()
+        .patch(&name, &pp, &Patch::Merge(&patch))
+        .await
+    {
+        Err(kube::Error::Api(s)) if s.code == 404 => ctx
+            .api::<DaemonSet>()
+            .patch(&name, &pp, &Patch::Merge(&patch))
             .await
-            .map_err(|e| ctx.kube(e))?;
+            .map(|_| ()),
+        other => other.map(|_| ()),
+    };
+    match patched {
+        // Nothing runs yet: nothing to restart.
+        Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+        other => other.map_err(|e| ctx.kube(e)),
     }
-    Ok(())
 }
 
 /// DeleteService: refused while `desiredCount > 0` unless `force` (REPLICA services), as ECS.

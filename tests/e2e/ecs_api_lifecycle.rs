@@ -1,0 +1,586 @@
+//! End-to-end tests of the ECS API operations (issue 13) on the real control plane, with the
+//! operator running: every operation called through `ecs_api::ops::dispatch` with a caller on
+//! the test's admin client, every answer checked against the ECS output model, and the same
+//! objects checked through the Kubernetes API and `kubectl get ecs`.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, anyhow, bail, ensure};
+use k8s_openapi::api::apps::v1::{ControllerRevision, Deployment};
+use kube::api::Api;
+use serde_json::{Value, json};
+use tidewater::api::{Service, Task, TaskDefinition};
+use tidewater::ecs_api::Caller;
+use tidewater::ecs_api::ops::{dispatch, shape_check};
+
+use crate::operator::Operator;
+use crate::support::{self, Ctx};
+
+const REGION: &str = "eu-west-1";
+const ACCOUNT: &str = "123456789012";
+
+fn caller(ctx: &Ctx) -> Caller {
+    Caller {
+        namespace: ctx.ns.clone(),
+        region: REGION.into(),
+        account_id: ACCOUNT.into(),
+        access_key_id: "AKIDE2ETEST".into(),
+        client: ctx.client.clone(),
+    }
+}
+
+fn arn(resource: &str) -> String {
+    format!("arn:aws:ecs:{REGION}:{ACCOUNT}:{resource}")
+}
+
+/// Calls `operation`; the answer must match the ECS output model.
+async fn call(c: &Caller, operation: &str, body: Value) -> Result<Value> {
+    let out = dispatch(c, operation, body.clone())
+        .await
+        .map_err(|e| anyhow!("{operation} {body}: {}: {e}", e.type_name()))?;
+    if let Err(errors) = shape_check::check(operation, &out) {
+        bail!("{operation}: the answer does not match the ECS model: {errors:#?}\n{out:#}");
+    }
+    Ok(out)
+}
+
+/// Calls `operation`, which must fail with `type_name`; returns the message.
+async fn refused(c: &Caller, operation: &str, body: Value, type_name: &str) -> Result<String> {
+    match dispatch(c, operation, body.clone()).await {
+        Ok(out) => bail!("{operation} {body} answered {out} where {type_name} was expected"),
+        Err(e) if e.type_name() == type_name => Ok(e.to_string()),
+        Err(e) => bail!(
+            "{operation}: {} ({e}) where {type_name} was expected",
+            e.type_name()
+        ),
+    }
+}
+
+/// What `aws ecs wait services-stable` checks, by polling DescribeServices (every 500 ms).
+pub async fn wait_stable(c: &Caller, cluster: &str, service: &str) -> Result<Value> {
+    let deadline = Instant::now() + support::WAIT;
+    loop {
+        let out = call(
+            c,
+            "DescribeServices",
+            json!({"cluster": cluster, "services": [service]}),
+        )
+        .await?;
+        let s = &out["services"][0];
+        ensure!(out["failures"] == json!([]), "failures: {out}");
+        ensure!(s["status"] == "ACTIVE", "status: {s}");
+        let stable = s["deployments"].as_array().map(Vec::len) == Some(1)
+            && s["runningCount"] == s["desiredCount"];
+        if stable {
+            return Ok(s.clone());
+        }
+        if Instant::now() > deadline {
+            bail!("service {service} not stable: {s:#}");
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// What `aws ecs wait tasks-running` / `tasks-stopped` check.
+pub async fn wait_task(c: &Caller, cluster: &str, task: &str, last: &str) -> Result<Value> {
+    let deadline = Instant::now() + support::WAIT;
+    loop {
+        let out = call(
+            c,
+            "DescribeTasks",
+            json!({"cluster": cluster, "tasks": [task]}),
+        )
+        .await?;
+        ensure!(out["failures"] == json!([]), "failures: {out}");
+        let t = &out["tasks"][0];
+        if t["lastStatus"] == last {
+            return Ok(t.clone());
+        }
+        ensure!(
+            last == "STOPPED" || t["lastStatus"] != "STOPPED",
+            "task stopped: {t:#}"
+        );
+        if Instant::now() > deadline {
+            bail!("task {task} not {last}: {t:#}");
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+fn task_definition(image: &str) -> Value {
+    json!({
+        "family": "web",
+        "networkMode": "awsvpc",
+        "requiresCompatibilities": ["FARGATE"],
+        "cpu": "256",
+        "memory": "512",
+        "containerDefinitions": [{
+            "name": "app", "image": image, "essential": true,
+            "portMappings": [{"containerPort": 8080}],
+        }],
+        "tags": [{"key": "team", "value": "shop"}],
+    })
+}
+
+/// The image the Deployment of service `name` runs.
+async fn deployed_image(ctx: &Ctx, name: &str) -> Result<String> {
+    let d = ctx.api::<Deployment>().get(name).await?;
+    let spec = d
+        .spec
+        .and_then(|s| s.template.spec)
+        .context("pod template")?;
+    Ok(spec.containers[0].image.clone().unwrap_or_default())
+}
+
+#[tokio::test]
+async fn every_operation_through_dispatch() {
+    support::run("ecsapi-ops", |ctx| async move {
+        let op = Operator::start(&ctx.ns, &[]).await?;
+        op.wait_leading().await?;
+        let c = caller(&ctx);
+        clusters(&c).await.context("clusters")?;
+        task_definitions(&ctx, &c)
+            .await
+            .context("task_definitions")?;
+        services(&ctx, &c).await.context("services")?;
+        tasks(&ctx, &c).await.context("tasks")?;
+        tags(&c).await.context("tags")?;
+        teardown(&ctx, &c).await.context("teardown")?;
+        Ok(())
+    })
+    .await;
+}
+
+async fn clusters(c: &Caller) -> Result<()> {
+    let body = json!({"clusterName": "prod", "tags": [{"key": "env", "value": "prod"}]});
+    let created = call(c, "CreateCluster", body.clone()).await?;
+    ensure!(
+        created["cluster"]["clusterArn"] == arn("cluster/prod"),
+        "{created}"
+    );
+    ensure!(created["cluster"]["status"] == "ACTIVE");
+    // Idempotent, as ECS.
+    let again = call(c, "CreateCluster", body).await?;
+    ensure!(again["cluster"]["clusterArn"] == arn("cluster/prod"));
+    let list = call(c, "ListClusters", json!({})).await?;
+    ensure!(
+        list["clusterArns"] == json!([arn("cluster/prod")]),
+        "{list}"
+    );
+    let described = call(
+        c,
+        "DescribeClusters",
+        json!({"clusters": ["prod", arn("cluster/nope"), "default"], "include": ["TAGS"]}),
+    )
+    .await?;
+    ensure!(
+        described["clusters"].as_array().map(Vec::len) == Some(2),
+        "{described}"
+    );
+    ensure!(described["clusters"][0]["tags"] == json!([{"key": "env", "value": "prod"}]));
+    ensure!(described["clusters"][1]["clusterName"] == "default");
+    ensure!(
+        described["failures"] == json!([{"arn": arn("cluster/nope"), "reason": "MISSING"}]),
+        "{described}"
+    );
+    let msg = refused(
+        c,
+        "DescribeServices",
+        json!({"cluster": "nope", "services": ["web"]}),
+        "ClusterNotFoundException",
+    )
+    .await?;
+    ensure!(msg == "Cluster not found.");
+    let msg = refused(
+        c,
+        "DescribeClusters",
+        json!({"clusters": ["arn:aws:ecs:us-east-1:123456789012:cluster/prod"]}),
+        "InvalidParameterException",
+    )
+    .await?;
+    ensure!(msg == "Invalid Region in ARN");
+    Ok(())
+}
+
+async fn task_definitions(ctx: &Ctx, c: &Caller) -> Result<()> {
+    let one = call(c, "RegisterTaskDefinition", task_definition("nginx:1.0")).await?;
+    ensure!(
+        one["taskDefinition"]["taskDefinitionArn"] == arn("task-definition/web:1"),
+        "{one}"
+    );
+    ensure!(one["taskDefinition"]["status"] == "ACTIVE");
+    ensure!(one["tags"] == json!([{"key": "team", "value": "shop"}]));
+    let two = call(c, "RegisterTaskDefinition", task_definition("nginx:2.0")).await?;
+    ensure!(two["taskDefinition"]["revision"] == 2, "{two}");
+    // Invalid bodies change nothing: ECS's rules, checked before anything is written.
+    let mut bad = task_definition("nginx:3.0");
+    bad["containerDefinitions"][0]["essential"] = json!(false);
+    refused(c, "RegisterTaskDefinition", bad, "ClientException").await?;
+    let described = call(
+        c,
+        "DescribeTaskDefinition",
+        json!({"taskDefinition": "web", "include": ["TAGS"]}),
+    )
+    .await?;
+    ensure!(described["taskDefinition"]["revision"] == 2, "{described}");
+    ensure!(described["taskDefinition"]["containerDefinitions"][0]["image"] == "nginx:2.0");
+    let first = call(
+        c,
+        "DescribeTaskDefinition",
+        json!({"taskDefinition": arn("task-definition/web:1")}),
+    )
+    .await?;
+    ensure!(first["taskDefinition"]["containerDefinitions"][0]["image"] == "nginx:1.0");
+    refused(
+        c,
+        "DescribeTaskDefinition",
+        json!({"taskDefinition": "web:9"}),
+        "ClientException",
+    )
+    .await?;
+    // Pagination: one per page.
+    let page = call(c, "ListTaskDefinitions", json!({"maxResults": 1})).await?;
+    ensure!(
+        page["taskDefinitionArns"] == json!([arn("task-definition/web:1")]),
+        "{page}"
+    );
+    let token = page["nextToken"].as_str().context("nextToken")?;
+    let rest = call(
+        c,
+        "ListTaskDefinitions",
+        json!({"maxResults": 1, "nextToken": token}),
+    )
+    .await?;
+    ensure!(
+        rest["taskDefinitionArns"] == json!([arn("task-definition/web:2")]),
+        "{rest}"
+    );
+    ensure!(rest.get("nextToken").is_none(), "{rest}");
+    let desc = call(
+        c,
+        "ListTaskDefinitions",
+        json!({"familyPrefix": "web", "sort": "DESC"}),
+    )
+    .await?;
+    ensure!(
+        desc["taskDefinitionArns"][0] == arn("task-definition/web:2"),
+        "{desc}"
+    );
+    let families = call(
+        c,
+        "ListTaskDefinitionFamilies",
+        json!({"familyPrefix": "w"}),
+    )
+    .await?;
+    ensure!(families["families"] == json!(["web"]), "{families}");
+    // The same revisions through the Kubernetes API.
+    let revs = ctx
+        .api::<ControllerRevision>()
+        .list(&Default::default())
+        .await?;
+    let mut names: Vec<String> = revs
+        .items
+        .iter()
+        .filter_map(|r| r.metadata.name.clone())
+        .collect();
+    names.sort();
+    ensure!(names == ["web.1", "web.2"], "{names:?}");
+    let td = ctx.api::<TaskDefinition>().get("web").await?;
+    ensure!(td.status.and_then(|s| s.task_definition).as_deref() == Some("web:2"));
+    Ok(())
+}
+
+async fn services(ctx: &Ctx, c: &Caller) -> Result<()> {
+    let body = json!({
+        "serviceName": "web", "cluster": "prod", "taskDefinition": "web:1", "desiredCount": 2,
+        "launchType": "FARGATE",
+        "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["subnet-1"]}},
+        "deploymentConfiguration": {"maximumPercent": 200, "minimumHealthyPercent": 50},
+    });
+    let created = call(c, "CreateService", body.clone()).await?;
+    ensure!(
+        created["service"]["serviceArn"] == arn("service/prod/web"),
+        "{created}"
+    );
+    ensure!(created["service"]["deployments"].as_array().map(Vec::len) == Some(1));
+    let msg = refused(c, "CreateService", body, "InvalidParameterException").await?;
+    ensure!(msg == "Creation of service was not idempotent.");
+    let steady = wait_stable(c, "prod", "web").await?;
+    ensure!(
+        steady["runningCount"] == 2 && steady["taskDefinition"] == arn("task-definition/web:1")
+    );
+    ensure!(deployed_image(ctx, "web").await? == "nginx:1.0");
+    // A new revision: the answer already shows the new PRIMARY deployment.
+    let updated = call(
+        c,
+        "UpdateService",
+        json!({"cluster": arn("cluster/prod"), "service": arn("service/prod/web"), "taskDefinition": "web"}),
+    )
+    .await?;
+    ensure!(
+        updated["service"]["deployments"].as_array().map(Vec::len) == Some(2),
+        "{updated}"
+    );
+    let rolled = wait_stable(c, "prod", "web").await?;
+    ensure!(
+        rolled["taskDefinition"] == arn("task-definition/web:2"),
+        "{rolled}"
+    );
+    ensure!(deployed_image(ctx, "web").await? == "nginx:2.0");
+    let svc = ctx.api::<Service>().get("web").await?;
+    ensure!(
+        svc.spec.create.task_definition.as_deref() == Some("web:2"),
+        "pinned: {:?}",
+        svc.spec.create.task_definition
+    );
+    // Scale.
+    let scaled = call(
+        c,
+        "UpdateService",
+        json!({"cluster": "prod", "service": "web", "desiredCount": 3}),
+    )
+    .await?;
+    ensure!(scaled["service"]["desiredCount"] == 3);
+    let three = wait_stable(c, "prod", "web").await?;
+    ensure!(three["runningCount"] == 3, "{three}");
+    call(
+        c,
+        "UpdateService",
+        json!({"cluster": "prod", "service": "web", "forceNewDeployment": true}),
+    )
+    .await?;
+    let d = ctx.api::<Deployment>().get("web").await?;
+    let restarted = d
+        .spec
+        .and_then(|s| s.template.metadata)
+        .and_then(|m| m.annotations)
+        .unwrap_or_default();
+    ensure!(
+        restarted.contains_key("kubectl.kubernetes.io/restartedAt"),
+        "{restarted:?}"
+    );
+    wait_stable(c, "prod", "web").await?;
+    let described = call(
+        c,
+        "DescribeServices",
+        json!({"cluster": "prod", "services": ["web", "nope"], "include": ["TAGS"]}),
+    )
+    .await?;
+    ensure!(
+        described["failures"]
+            == json!([{"arn": arn("service/prod/web").replace("/web", "/nope"), "reason": "MISSING"}]),
+        "{described}"
+    );
+    let list = call(c, "ListServices", json!({"cluster": "prod"})).await?;
+    ensure!(
+        list["serviceArns"] == json!([arn("service/prod/web")]),
+        "{list}"
+    );
+    refused(
+        c,
+        "UpdateService",
+        json!({"cluster": "prod", "service": "nope", "desiredCount": 1}),
+        "ServiceNotFoundException",
+    )
+    .await?;
+    refused(
+        c,
+        "UpdateService",
+        json!({"cluster": "prod", "service": "web", "taskDefinition": "web:7"}),
+        "ClientException",
+    )
+    .await?;
+    let kubectl = ctx.kubectl(&["get", "ecs"]).ok()?;
+    ensure!(
+        kubectl.contains("service.ecs.tidewater.dev/web")
+            && kubectl.contains("taskdefinition.ecs.tidewater.dev/web"),
+        "{kubectl}"
+    );
+    Ok(())
+}
+
+async fn tasks(ctx: &Ctx, c: &Caller) -> Result<()> {
+    let service_tasks = call(
+        c,
+        "ListTasks",
+        json!({"cluster": "prod", "serviceName": "web"}),
+    )
+    .await?;
+    let arns = service_tasks["taskArns"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    ensure!(arns.len() == 3, "{service_tasks}");
+    let described = call(
+        c,
+        "DescribeTasks",
+        json!({"cluster": "prod", "tasks": arns}),
+    )
+    .await?;
+    ensure!(
+        described["tasks"]
+            .as_array()
+            .is_some_and(|t| t.iter().all(|t| t["lastStatus"] == "RUNNING")),
+        "{described}"
+    );
+    let ran = call(
+        c,
+        "RunTask",
+        json!({"cluster": "prod", "taskDefinition": "web", "startedBy": "e2e", "launchType": "FARGATE",
+               "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["subnet-1"]}}}),
+    )
+    .await?;
+    let task_arn = ran["tasks"][0]["taskArn"]
+        .as_str()
+        .context("taskArn")?
+        .to_string();
+    ensure!(
+        ran["tasks"][0]["taskDefinitionArn"] == arn("task-definition/web:2"),
+        "{ran}"
+    );
+    let running = wait_task(c, "prod", &task_arn, "RUNNING").await?;
+    ensure!(running["startedBy"] == "e2e");
+    let listed = call(
+        c,
+        "ListTasks",
+        json!({"cluster": "prod", "startedBy": "e2e"}),
+    )
+    .await?;
+    ensure!(listed["taskArns"] == json!([task_arn]), "{listed}");
+    let stopped = call(
+        c,
+        "StopTask",
+        json!({"cluster": "prod", "task": task_arn, "reason": "e2e done"}),
+    )
+    .await?;
+    ensure!(stopped["task"]["desiredStatus"] == "STOPPED", "{stopped}");
+    let done = wait_task(c, "prod", &task_arn, "STOPPED").await?;
+    ensure!(
+        done["stoppedReason"] == "e2e done" && done["stopCode"] == "UserInitiated",
+        "{done}"
+    );
+    let listed = call(
+        c,
+        "ListTasks",
+        json!({"cluster": "prod", "desiredStatus": "STOPPED"}),
+    )
+    .await?;
+    ensure!(listed["taskArns"] == json!([task_arn]), "{listed}");
+    let missing = call(
+        c,
+        "DescribeTasks",
+        json!({"cluster": "prod", "tasks": ["nope-0"]}),
+    )
+    .await?;
+    ensure!(missing["failures"][0]["reason"] == "MISSING", "{missing}");
+    let tasks = ctx.api::<Task>().list(&Default::default()).await?;
+    ensure!(tasks.items.len() == 1);
+    Ok(())
+}
+
+async fn tags(c: &Caller) -> Result<()> {
+    let resources = [
+        arn("cluster/prod"),
+        arn("service/prod/web"),
+        arn("task-definition/web:2"),
+    ];
+    for resource in &resources {
+        call(
+            c,
+            "TagResource",
+            json!({"resourceArn": resource, "tags": [{"key": "owner", "value": "e2e"}]}),
+        )
+        .await?;
+        let tags = call(c, "ListTagsForResource", json!({"resourceArn": resource})).await?;
+        ensure!(
+            tags["tags"]
+                .as_array()
+                .is_some_and(|t| t.contains(&json!({"key": "owner", "value": "e2e"}))),
+            "{resource}: {tags}"
+        );
+        call(
+            c,
+            "UntagResource",
+            json!({"resourceArn": resource, "tagKeys": ["owner"]}),
+        )
+        .await?;
+        let tags = call(c, "ListTagsForResource", json!({"resourceArn": resource})).await?;
+        ensure!(!tags.to_string().contains("owner"), "{resource}: {tags}");
+    }
+    refused(
+        c,
+        "ListTagsForResource",
+        json!({"resourceArn": arn("service/prod/nope")}),
+        "ResourceNotFoundException",
+    )
+    .await?;
+    Ok(())
+}
+
+async fn teardown(ctx: &Ctx, c: &Caller) -> Result<()> {
+    refused(
+        c,
+        "DeleteCluster",
+        json!({"cluster": "prod"}),
+        "ClusterContainsServicesException",
+    )
+    .await?;
+    let msg = refused(
+        c,
+        "DeleteService",
+        json!({"cluster": "prod", "service": "web"}),
+        "InvalidParameterException",
+    )
+    .await?;
+    ensure!(msg == "The service cannot be stopped while it is scaled above 0.");
+    let deleted = call(
+        c,
+        "DeleteService",
+        json!({"cluster": "prod", "service": "web", "force": true}),
+    )
+    .await?;
+    ensure!(deleted["service"]["status"] == "DRAINING", "{deleted}");
+    crate::operator::eventually("the service is gone", support::WAIT, || {
+        let api: Api<Service> = ctx.api();
+        async move { Ok(api.get_opt("web").await?.is_none()) }
+    })
+    .await?;
+    let gone = call(
+        c,
+        "DescribeServices",
+        json!({"cluster": "prod", "services": ["web"]}),
+    )
+    .await?;
+    ensure!(gone["failures"][0]["reason"] == "MISSING", "{gone}");
+    let dereg = call(
+        c,
+        "DeregisterTaskDefinition",
+        json!({"taskDefinition": "web:1"}),
+    )
+    .await?;
+    ensure!(dereg["taskDefinition"]["status"] == "INACTIVE", "{dereg}");
+    let inactive = call(c, "ListTaskDefinitions", json!({"status": "INACTIVE"})).await?;
+    ensure!(
+        inactive["taskDefinitionArns"] == json!([arn("task-definition/web:1")]),
+        "{inactive}"
+    );
+    let rev = ctx.api::<ControllerRevision>().get("web.1").await?;
+    ensure!(
+        rev.metadata
+            .labels
+            .unwrap_or_default()
+            .get("ecs.tidewater.dev/status")
+            .map(String::as_str)
+            == Some("INACTIVE")
+    );
+    refused(
+        c,
+        "RunTask",
+        json!({"cluster": "prod", "taskDefinition": "web:1"}),
+        "ClientException",
+    )
+    .await?;
+    let deleted = call(c, "DeleteCluster", json!({"cluster": "prod"})).await?;
+    ensure!(deleted["cluster"]["status"] == "INACTIVE", "{deleted}");
+    Ok(())
+}
