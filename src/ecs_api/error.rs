@@ -19,6 +19,11 @@ pub enum ApiError {
     /// The named service exists but is not ACTIVE.
     #[error("{0}")]
     ServiceNotActive(String),
+    /// DeleteCluster on a cluster with services, with tasks, or a resource that does not exist
+    /// (`ClusterContainsServicesException`, `ClusterContainsTasksException`,
+    /// `ResourceNotFoundException`): the `__type` is carried.
+    #[error("{1}")]
+    Named(&'static str, String),
     /// The caller's identity may not do this (Kubernetes RBAC refused, or another namespace).
     #[error("{0}")]
     AccessDenied(String),
@@ -57,6 +62,7 @@ impl ApiError {
             Self::ClusterNotFound(_) => "ClusterNotFoundException",
             Self::ServiceNotFound(_) => "ServiceNotFoundException",
             Self::ServiceNotActive(_) => "ServiceNotActiveException",
+            Self::Named(type_name, _) => type_name,
             Self::AccessDenied(_) => "AccessDeniedException",
             Self::UnrecognizedClient(_) => "UnrecognizedClientException",
             Self::InvalidSignature(_) => "InvalidSignatureException",
