@@ -33,6 +33,18 @@ pub enum ApiError {
     /// The signature does not match, or the request is expired or replayed.
     #[error("{0}")]
     InvalidSignature(String),
+    /// The request carries no `Authorization` header (AWS's `MissingAuthenticationTokenException`).
+    #[error("{0}")]
+    MissingAuthenticationToken(String),
+    /// The `Authorization` header is malformed (AWS's `IncompleteSignatureException`).
+    #[error("{0}")]
+    IncompleteSignature(String),
+    /// The body is not valid JSON (the JSON protocol's `SerializationException`).
+    #[error("{0}")]
+    Serialization(String),
+    /// The body exceeds the request size limit: a `ClientException` with HTTP status 413.
+    #[error("{0}")]
+    RequestTooLarge(String),
     /// The operation is not one this server implements.
     #[error("{0}")]
     UnknownOperation(String),
@@ -54,6 +66,10 @@ impl ApiError {
             Self::AccessDenied(_) => "AccessDeniedException",
             Self::UnrecognizedClient(_) => "UnrecognizedClientException",
             Self::InvalidSignature(_) => "InvalidSignatureException",
+            Self::MissingAuthenticationToken(_) => "MissingAuthenticationTokenException",
+            Self::IncompleteSignature(_) => "IncompleteSignatureException",
+            Self::Serialization(_) => "SerializationException",
+            Self::RequestTooLarge(_) => "ClientException",
             Self::UnknownOperation(_) => "UnknownOperationException",
             Self::Server(_) => "ServerException",
         }
@@ -63,6 +79,7 @@ impl ApiError {
     pub fn status(&self) -> u16 {
         match self {
             Self::Server(_) => 500,
+            Self::RequestTooLarge(_) => 413,
             _ => 400,
         }
     }
@@ -70,5 +87,75 @@ impl ApiError {
     /// The response body: `{"__type": ..., "message": ...}`.
     pub fn body(&self) -> serde_json::Value {
         serde_json::json!({"__type": self.type_name(), "message": self.to_string()})
+    }
+}
+
+impl ApiError {
+    /// An error of the Kubernetes API, in ECS terms, for the operations' catch-all: 403
+    /// (RBAC refused the impersonated identity) → `AccessDeniedException`; 409 (conflict) and
+    /// 422 (invalid object) → `InvalidParameterException`; 400 → `ClientException`; anything
+    /// else, transport errors included → `ServerException`. A 404 becomes a `ClientException`
+    /// here: an operation that expects one (a cluster, a service not found) checks for it
+    /// first and answers with its own `...NotFoundException`.
+    pub fn from_kube(err: kube::Error) -> ApiError {
+        let kube::Error::Api(status) = &err else {
+            return Self::Server(format!("Kubernetes API request failed: {err}"));
+        };
+        let message = if status.message.is_empty() {
+            err.to_string()
+        } else {
+            status.message.clone()
+        };
+        match status.code {
+            403 => Self::AccessDenied(format!(
+                "User is not authorized to perform this action (Kubernetes RBAC): {message}"
+            )),
+            409 | 422 => Self::InvalidParameter(message),
+            400 | 404 => Self::Client(message),
+            _ => Self::Server(format!("Kubernetes API error {}: {message}", status.code)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kube_error(code: u16, message: &str) -> kube::Error {
+        let status: kube::core::Status = serde_json::from_value(serde_json::json!({
+            "status": "Failure", "code": code, "message": message, "reason": "x"
+        }))
+        .unwrap();
+        kube::Error::Api(Box::new(status))
+    }
+
+    #[test]
+    fn kube_errors_map_to_ecs_exceptions() {
+        let cases = [
+            (403, "AccessDeniedException", 400),
+            (409, "InvalidParameterException", 400),
+            (422, "InvalidParameterException", 400),
+            (400, "ClientException", 400),
+            (404, "ClientException", 400),
+            (500, "ServerException", 500),
+            (503, "ServerException", 500),
+        ];
+        for (code, type_name, status) in cases {
+            let e = ApiError::from_kube(kube_error(code, "nope"));
+            assert_eq!((e.type_name(), e.status()), (type_name, status), "{code}");
+            assert!(e.to_string().contains("nope"), "{code}: {e}");
+        }
+    }
+
+    #[test]
+    fn too_large_is_a_client_exception_with_status_413() {
+        let e = ApiError::RequestTooLarge("too big".into());
+        assert_eq!(
+            (e.status(), e.body()),
+            (
+                413,
+                serde_json::json!({"__type": "ClientException", "message": "too big"})
+            )
+        );
     }
 }

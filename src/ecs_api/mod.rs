@@ -13,6 +13,8 @@ pub mod auth;
 pub mod error;
 pub mod ops;
 pub mod server;
+#[cfg(test)]
+pub(crate) mod testing;
 
 pub use error::ApiError;
 pub use server::{Args, main};
