@@ -584,3 +584,84 @@ async fn teardown(ctx: &Ctx, c: &Caller) -> Result<()> {
     ensure!(deleted["cluster"]["status"] == "INACTIVE", "{deleted}");
     Ok(())
 }
+
+/// p50 / p95 / max of durations, in milliseconds.
+fn percentiles(mut d: Vec<Duration>) -> String {
+    d.sort();
+    let at = |q: f64| d[((d.len() as f64 - 1.0) * q).round() as usize].as_secs_f64() * 1000.0;
+    format!(
+        "p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms",
+        at(0.5),
+        at(0.95),
+        at(1.0)
+    )
+}
+
+/// Times `n` sequential calls made by `make(i)`.
+async fn timed<F, Fut>(n: usize, mut make: F) -> Result<(Duration, Vec<Duration>)>
+where
+    F: FnMut(usize) -> Fut,
+    Fut: std::future::Future<Output = Result<Value>>,
+{
+    let start = Instant::now();
+    let mut each = Vec::with_capacity(n);
+    for i in 0..n {
+        let t = Instant::now();
+        make(i).await?;
+        each.push(t.elapsed());
+    }
+    Ok((start.elapsed(), each))
+}
+
+/// Benchmark (figures printed with `support::report`): RegisterTaskDefinition throughput (each
+/// call waits for the operator to register the revision) and DescribeServices of 100 services
+/// (10 calls of 10, ECS's limit per call), through the operations.
+#[tokio::test]
+async fn benchmark_register_and_describe_100_services() {
+    support::run("ecsapi-bench", |ctx| async move {
+        let op = Operator::start(&ctx.ns, &[]).await?;
+        op.wait_leading().await?;
+        let c = caller(&ctx);
+        let n = 20;
+        let (total, each) = timed(n, |i| {
+            call(&c, "RegisterTaskDefinition", task_definition(&format!("nginx:1.{i}")))
+        })
+        .await?;
+        support::report(&format!(
+            "ecs-api bench (dispatch): RegisterTaskDefinition x{n} sequential: {:.1}/s ({})",
+            n as f64 / total.as_secs_f64(),
+            percentiles(each)
+        ));
+        let (total, each) = timed(100, |i| {
+            let body = json!({"serviceName": format!("svc-{i:03}"), "taskDefinition": "web",
+                              "desiredCount": 0});
+            call(&c, "CreateService", body)
+        })
+        .await?;
+        support::report(&format!(
+            "ecs-api bench (dispatch): CreateService x100 sequential: {:.1}/s ({})",
+            100.0 / total.as_secs_f64(),
+            percentiles(each)
+        ));
+        let mut rounds = Vec::new();
+        let mut calls = Vec::new();
+        for _ in 0..5 {
+            let (total, each) = timed(10, |i| {
+                let names: Vec<String> = (0..10).map(|j| format!("svc-{:03}", i * 10 + j)).collect();
+                call(&c, "DescribeServices", json!({"services": names}))
+            })
+            .await?;
+            rounds.push(total);
+            calls.extend(each);
+        }
+        support::report(&format!(
+            "ecs-api bench (dispatch): DescribeServices of 100 services (10 calls of 10): {} per 100; per call {}",
+            percentiles(rounds),
+            percentiles(calls)
+        ));
+        let listed = call(&c, "ListServices", json!({"maxResults": 100})).await?;
+        ensure!(listed["serviceArns"].as_array().map(Vec::len) == Some(100));
+        Ok(())
+    })
+    .await;
+}

@@ -336,6 +336,38 @@ pub async fn create(ctx: &Ctx<'_>, body: Value) -> Result<Value, ApiError> {
     Ok(json!({"service": output(&ctx.scope, &created, false)}))
 }
 
+/// Looks services up by name: first by their object name (one GET each, the common case),
+/// listing the namespace once only for a name not found that way (a Service created with
+/// another `metadata.name`, or none at all).
+struct Lookup<'c, 'a> {
+    ctx: &'c Ctx<'a>,
+    all: Option<Vec<Service>>,
+}
+
+impl<'c, 'a> Lookup<'c, 'a> {
+    fn new(ctx: &'c Ctx<'a>) -> Self {
+        Lookup { ctx, all: None }
+    }
+
+    async fn find(&mut self, cluster: &str, name: &str) -> Result<Option<Service>, ApiError> {
+        let object = names::dns1035_label(name);
+        let direct = self
+            .ctx
+            .api::<Service>()
+            .get_opt(&object)
+            .await
+            .map_err(|e| self.ctx.kube(e))?;
+        if let Some(s) = direct.filter(|s| cluster_of(s) == cluster && name_of(s) == name) {
+            return Ok(Some(s));
+        }
+        if self.all.is_none() {
+            self.all = Some(all(self.ctx).await?);
+        }
+        let listed = self.all.as_deref().unwrap_or_default();
+        Ok(find(listed, cluster, name).cloned())
+    }
+}
+
 /// The service the request names, in the cluster it names.
 async fn named(ctx: &Ctx<'_>, body: &Value) -> Result<Service, ApiError> {
     let cluster = ctx
@@ -347,8 +379,9 @@ async fn named(ctx: &Ctx<'_>, body: &Value) -> Result<Service, ApiError> {
         .and_then(Value::as_str)
         .unwrap_or_default();
     let name = ctx.scope.service_name(&cluster, value)?;
-    find(&all(ctx).await?, &cluster, &name)
-        .cloned()
+    Lookup::new(ctx)
+        .find(&cluster, &name)
+        .await?
         .ok_or_else(|| ApiError::ServiceNotFound("Service not found.".into()))
 }
 
@@ -496,13 +529,13 @@ pub async fn describe(ctx: &Ctx<'_>, body: Value) -> Result<Value, ApiError> {
     }
     let cluster = ctx.scope.cluster_name(req.cluster.as_deref())?;
     super::clusters::require(ctx, &cluster).await?;
-    let all = all(ctx).await?;
+    let mut lookup = Lookup::new(ctx);
     let with_tags = include_tags(&req.include);
     let (mut services, mut failures) = (Vec::new(), Vec::new());
     for value in &req.services {
         let name = ctx.scope.service_name(&cluster, value)?;
-        match find(&all, &cluster, &name) {
-            Some(s) => services.push(output(&ctx.scope, s, with_tags)),
+        match lookup.find(&cluster, &name).await? {
+            Some(s) => services.push(output(&ctx.scope, &s, with_tags)),
             None => failures.push(failure(&ctx.scope.service(&cluster, &name), "MISSING")),
         }
     }
