@@ -38,6 +38,12 @@ main() {
   export TIDEWATER_HELM
   log "helm: $TIDEWATER_HELM ($("$TIDEWATER_HELM" version --short 2>/dev/null || echo '?'))"
 
+  # The real AWS clients of the ECS API tests: pinned AWS CLI and boto3 in a cached virtualenv,
+  # and the AWS SDK for Go v2 driver (hack/ecs-clients.sh; cached after the first time).
+  local ecs_clients
+  ecs_clients="$(hack/ecs-clients.sh env)" || { log "ERROR: hack/ecs-clients.sh failed"; exit 1; }
+  while IFS='=' read -r k v; do export "$k=$v"; done <<<"$ecs_clients"
+
   have_crds() { [[ -d crds ]] && compgen -G 'crds/*.yaml' >/dev/null; }
   if [[ -n "${CI:-}" ]] && ! have_crds; then
     log "ERROR: no CRD YAML files in crds/ (required in CI)"

@@ -79,17 +79,21 @@ impl AccessKey {
                 .filter(|v| !v.is_empty())
         };
         let name = secret.name_any();
+        let namespace = secret.namespace().unwrap_or_default();
+        let service_account = field("serviceAccount").unwrap_or_else(|| name.clone());
         let result = match (field("accessKeyId"), field("secretAccessKey")) {
+            _ if !is_dns_subdomain(&service_account) => Err(format!(
+                "Secret {namespace}/{name}: serviceAccount '{service_account:.80}' is not a ServiceAccount name"
+            )),
             (Some(access_key_id), Some(secret_access_key)) => Ok(AccessKey {
                 access_key_id,
                 secret_access_key,
-                namespace: secret.namespace().unwrap_or_default(),
-                service_account: field("serviceAccount").unwrap_or_else(|| name.clone()),
+                namespace,
+                service_account,
                 secret_name: name,
             }),
             _ => Err(format!(
-                "Secret {}/{name} of type {SECRET_TYPE} needs data keys accessKeyId and secretAccessKey",
-                secret.namespace().unwrap_or_default()
+                "Secret {namespace}/{name} of type {SECRET_TYPE} needs data keys accessKeyId and secretAccessKey"
             )),
         };
         Some(result)
@@ -102,6 +106,17 @@ impl AccessKey {
             self.namespace, self.service_account
         )
     }
+}
+
+/// A Kubernetes object name (DNS-1123 subdomain): what a ServiceAccount name must be.
+fn is_dns_subdomain(name: &str) -> bool {
+    let ok_char = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.';
+    let bytes = name.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= 253
+        && bytes.iter().all(|&b| ok_char(b))
+        && bytes[0].is_ascii_alphanumeric()
+        && bytes[bytes.len() - 1].is_ascii_alphanumeric()
 }
 
 /// The parsed `Authorization: AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...`.
@@ -332,11 +347,20 @@ impl KeyIndex {
 
     /// Replaces every key (after a fresh list).
     pub fn replace_all(&self, all: Vec<AccessKey>) {
-        let mut map: HashMap<String, Vec<AccessKey>> = HashMap::new();
-        for key in all {
-            map.entry(key.access_key_id.clone()).or_default().push(key);
+        self.replace_scope(None, all);
+    }
+
+    /// Replaces the keys of `namespace` (every namespace when `None`) after a fresh list.
+    pub fn replace_scope(&self, namespace: Option<&str>, listed: Vec<AccessKey>) {
+        let mut keys = self.keys.write().unwrap_or_else(|e| e.into_inner());
+        for list in keys.values_mut() {
+            list.retain(|k| namespace.is_some_and(|ns| k.namespace != ns));
         }
-        *self.keys.write().unwrap_or_else(|e| e.into_inner()) = map;
+        keys.retain(|_, list| !list.is_empty());
+        for key in listed {
+            keys.entry(key.access_key_id.clone()).or_default().push(key);
+        }
+        drop(keys);
         self.changed.notify_waiters();
     }
 
@@ -389,22 +413,38 @@ fn key_of(secret: &Secret) -> Option<AccessKey> {
     }
 }
 
-/// Keeps `index` current from a watch over the access-key Secrets of every namespace (a field
-/// selector on the Secret type: the server never sees other Secrets). Calls `synced` after the
-/// first complete list. Runs until the stream ends.
-pub async fn watch_keys(client: kube::Client, index: Arc<KeyIndex>, synced: impl Fn()) {
-    let api: Api<Secret> = Api::all(client);
+/// Keeps `index` current from a watch over the access-key Secrets of `namespace` (every
+/// namespace when `None`), with a field selector on the Secret type: the server is sent no
+/// other Secret. Calls `synced` once, after the first complete list. Runs until the stream
+/// ends.
+pub async fn watch_keys(
+    client: kube::Client,
+    index: Arc<KeyIndex>,
+    namespace: Option<String>,
+    synced: impl FnOnce(),
+) {
+    let api: Api<Secret> = match &namespace {
+        Some(ns) => Api::namespaced(client, ns),
+        None => Api::all(client),
+    };
     let config = watcher::Config::default().fields(&format!("type={SECRET_TYPE}"));
     let mut stream = watcher(api, config).default_backoff().boxed();
     let mut initial: Vec<AccessKey> = Vec::new();
+    let mut synced = Some(synced);
     while let Some(event) = stream.next().await {
         match event {
             Ok(watcher::Event::Init) => initial.clear(),
             Ok(watcher::Event::InitApply(s)) => initial.extend(key_of(&s)),
             Ok(watcher::Event::InitDone) => {
-                index.replace_all(std::mem::take(&mut initial));
-                tracing::info!(keys = index.len(), "access keys loaded");
-                synced();
+                index.replace_scope(namespace.as_deref(), std::mem::take(&mut initial));
+                tracing::info!(
+                    namespace = namespace.as_deref().unwrap_or("*"),
+                    keys = index.len(),
+                    "access keys loaded"
+                );
+                if let Some(synced) = synced.take() {
+                    synced();
+                }
             }
             Ok(watcher::Event::Apply(s)) => index.upsert(
                 &s.namespace().unwrap_or_default(),
@@ -501,12 +541,12 @@ impl Authenticator {
             return Ok(client.clone());
         }
         let mut config = self.base.clone();
+        // Only the user: for a ServiceAccount user the API server adds its groups itself
+        // (`system:serviceaccounts`, `system:serviceaccounts:<ns>`, `system:authenticated`),
+        // so the server needs `impersonate` on serviceaccounts and never on groups (a right to
+        // impersonate groups would include `system:masters`).
         config.auth_info.impersonate = Some(user.clone());
-        config.auth_info.impersonate_groups = Some(vec![
-            "system:serviceaccounts".into(),
-            format!("system:serviceaccounts:{}", key.namespace),
-            "system:authenticated".into(),
-        ]);
+        config.auth_info.impersonate_groups = None;
         let client = kube::Client::try_from(config)
             .map_err(|e| ApiError::Server(format!("building the Kubernetes client: {e}")))?;
         clients.insert(user, client.clone());

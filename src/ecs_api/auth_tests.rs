@@ -335,6 +335,17 @@ fn access_keys_are_read_from_secrets_of_their_type() {
         "deployer"
     );
     assert_eq!(key(&secret("ci", "Opaque", &data)), None);
+    let bad_sa = [
+        ("accessKeyId", "AK1"),
+        ("secretAccessKey", "S1"),
+        ("serviceAccount", "x:admin"),
+    ];
+    assert_eq!(
+        key(&secret("ci", SECRET_TYPE, &bad_sa)),
+        Some(Err(
+            "Secret team-a/ci: serviceAccount 'x:admin' is not a ServiceAccount name".into()
+        ))
+    );
     assert_eq!(
         key(&secret("ci", SECRET_TYPE, &[("accessKeyId", "AK1")])),
         Some(Err(format!(
@@ -373,4 +384,26 @@ fn the_debug_form_of_a_key_hides_its_secret() {
         service_account: "s".into(),
     };
     assert!(!format!("{k:?}").contains("very-secret"));
+}
+
+#[test]
+fn a_fresh_list_of_one_namespace_replaces_only_that_namespace() {
+    let index = KeyIndex::default();
+    let key = |id: &str, ns: &str| AccessKey {
+        access_key_id: id.into(),
+        secret_access_key: "S".into(),
+        namespace: ns.into(),
+        secret_name: id.to_lowercase(),
+        service_account: "sa".into(),
+    };
+    index.replace_scope(Some("a"), vec![key("A1", "a"), key("A2", "a")]);
+    index.replace_scope(Some("b"), vec![key("B1", "b")]);
+    index.replace_scope(Some("a"), vec![key("A3", "a")]);
+    let known: Vec<bool> = ["A1", "A2", "A3", "B1"]
+        .iter()
+        .map(|id| index.get(id).is_some())
+        .collect();
+    assert_eq!(known, [false, false, true, true]);
+    index.replace_all(vec![key("C1", "c")]);
+    assert_eq!((index.len(), index.get("C1")), (1, Some(key("C1", "c"))));
 }

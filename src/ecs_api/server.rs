@@ -48,6 +48,11 @@ pub struct Args {
     /// PEM private key of --tls-cert.
     #[arg(long, requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Serve only the access keys of this namespace (repeatable): the server then lists and
+    /// watches Secrets in these namespaces only, and needs no cluster-wide right to Secrets.
+    /// Default: every namespace.
+    #[arg(long = "namespace", short = 'n')]
+    pub namespaces: Vec<String>,
     /// The account id used in the ARNs returned.
     #[arg(long, default_value = "000000000000")]
     pub account_id: String,
@@ -143,11 +148,23 @@ async fn run(args: Args) -> Result<()> {
     let app = Arc::new(App {
         auth: Authenticator::new(config, args.account_id.clone()),
     });
-    let (synced_tx, mut synced) = tokio::sync::watch::channel(false);
-    tokio::spawn(watch_keys(client, app.auth.keys.clone(), move || {
-        let _ = synced_tx.send(true);
-    }));
-    tokio::time::timeout(KEYS_SYNC_TIMEOUT, synced.wait_for(|s| *s))
+    let scopes: Vec<Option<String>> = if args.namespaces.is_empty() {
+        vec![None]
+    } else {
+        args.namespaces.iter().cloned().map(Some).collect()
+    };
+    let (synced_tx, mut synced) = tokio::sync::watch::channel(0usize);
+    for scope in scopes.iter().cloned() {
+        let tx = synced_tx.clone();
+        let done = move || tx.send_modify(|n| *n += 1);
+        tokio::spawn(watch_keys(
+            client.clone(),
+            app.auth.keys.clone(),
+            scope,
+            done,
+        ));
+    }
+    tokio::time::timeout(KEYS_SYNC_TIMEOUT, synced.wait_for(|n| *n == scopes.len()))
         .await
         .map_err(|_| {
             anyhow!(

@@ -9,7 +9,9 @@
 //! Every test works in its own throwaway namespace, so the tests run in parallel.
 
 mod autoscaling;
+mod ecs_api;
 mod ecs_api_lifecycle;
+mod ecs_api_security;
 mod faults;
 mod helm;
 mod import;
