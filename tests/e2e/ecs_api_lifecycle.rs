@@ -7,12 +7,17 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, anyhow, bail, ensure};
 use k8s_openapi::api::apps::v1::{ControllerRevision, Deployment};
+use k8s_openapi::api::rbac::v1::PolicyRule;
+use kube::ResourceExt;
 use kube::api::Api;
 use serde_json::{Value, json};
 use tidewater::api::{Service, Task, TaskDefinition};
 use tidewater::ecs_api::Caller;
 use tidewater::ecs_api::ops::{dispatch, shape_check};
 
+use crate::ecs_api::{
+    AccessKeyCreds, EcsApiServer, aws, boto3, create_access_key, ecs_full_access_rules, sdk_go,
+};
 use crate::operator::Operator;
 use crate::support::{self, Ctx};
 
@@ -661,6 +666,428 @@ async fn benchmark_register_and_describe_100_services() {
         ));
         let listed = call(&c, "ListServices", json!({"maxResults": 100})).await?;
         ensure!(listed["serviceArns"].as_array().map(Vec::len) == Some(100));
+        Ok(())
+    })
+    .await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The lifecycle of issue 13 through the real clients: the AWS CLI, boto3 and the AWS SDK for
+// Go v2 (the SDK ecspresso is built on), against `tidewater ecs-api`.
+// ---------------------------------------------------------------------------------------------
+
+/// One of the real clients.
+#[derive(Clone, Copy, Debug)]
+enum Client {
+    /// `aws ecs <operation> --cli-input-json ...`, `aws ecs wait ...` (the CLI's waiters).
+    AwsCli,
+    /// `boto3.client('ecs').<operation>(**input)`, its waiters; every raw answer is checked
+    /// against the ECS model.
+    Boto3,
+    /// hack/ecs-sdk-go: the SDK's operations (its deserializers reject a wrong type) and
+    /// waiters.
+    SdkGo,
+}
+
+/// `RegisterTaskDefinition` → `register-task-definition` (or with `_` for boto3).
+fn words(operation: &str, sep: char) -> String {
+    let mut out = String::new();
+    for (i, ch) in operation.chars().enumerate() {
+        if ch.is_ascii_uppercase() && i > 0 {
+            out.push(sep);
+        }
+        out.push(ch.to_ascii_lowercase());
+    }
+    out
+}
+
+/// Marker of the raw answers the boto3 runner prints on stderr.
+const RAW: &str = "RAW-ECS-ANSWER ";
+
+/// The boto3 prelude: every raw answer body goes to stderr, for the model check.
+const BOTO3_HOOK: &str = "def _raw(http_response, model, **kw):\n    \
+    print('RAW-ECS-ANSWER ' + json.dumps({'op': model.name, 'body': http_response.text}), file=sys.stderr)\n\
+ecs.meta.events.register('after-call.ecs', _raw)\n";
+
+impl Client {
+    /// Calls `operation` with `input`; the answer as JSON.
+    fn call(
+        self,
+        s: &EcsApiServer,
+        key: &AccessKeyCreds,
+        operation: &str,
+        input: &Value,
+    ) -> Result<Value> {
+        let input_text = input.to_string();
+        let out = match self {
+            Client::AwsCli => {
+                let op = words(operation, '-');
+                aws(s, key, &["ecs", &op, "--cli-input-json", &input_text])
+            }
+            Client::Boto3 => {
+                let script = format!(
+                    "{BOTO3_HOOK}print(json.dumps(ecs.{}(**json.loads({input_text:?})), default=str))",
+                    words(operation, '_')
+                );
+                boto3(s, key, &script)
+            }
+            Client::SdkGo => sdk_go(s, key, &["call", operation, &input_text]),
+        };
+        let answer = out.ok_json()?;
+        check_raw_answers(self, &out.stderr)?;
+        Ok(answer)
+    }
+
+    /// Runs the client's waiter `waiter` (`services-stable`, `tasks-running`, `tasks-stopped`).
+    fn wait(
+        self,
+        s: &EcsApiServer,
+        key: &AccessKeyCreds,
+        waiter: &str,
+        cluster: &str,
+        ids: &[&str],
+    ) -> Result<()> {
+        let what = if waiter == "services-stable" {
+            "services"
+        } else {
+            "tasks"
+        };
+        let out = match self {
+            Client::AwsCli => {
+                let flag = format!("--{what}");
+                let mut args = vec!["ecs", "wait", waiter, "--cluster", cluster, &flag];
+                args.extend(ids);
+                aws(s, key, &args)
+            }
+            Client::Boto3 => {
+                let script = format!(
+                    "{BOTO3_HOOK}ecs.get_waiter('{}').wait(cluster='{cluster}', {what}={ids:?}, WaiterConfig={{'Delay': 1, 'MaxAttempts': 120}})",
+                    waiter.replace('-', "_")
+                );
+                boto3(s, key, &script)
+            }
+            Client::SdkGo => {
+                let flag = format!("--{what}");
+                let mut args = vec!["wait", waiter, "--cluster", cluster, &flag];
+                let joined = ids.join(",");
+                args.push(&joined);
+                args.extend(["--timeout", "3m"]);
+                sdk_go(s, key, &args)
+            }
+        };
+        out.ok_json().map(|_| ())?;
+        check_raw_answers(self, &out.stderr)
+    }
+}
+
+/// Every raw answer boto3 printed matches the ECS output model (and boto3 printed some).
+fn check_raw_answers(client: Client, stderr: &str) -> Result<()> {
+    let raw: Vec<&str> = stderr.lines().filter_map(|l| l.strip_prefix(RAW)).collect();
+    ensure!(
+        !matches!(client, Client::Boto3) || !raw.is_empty(),
+        "boto3 printed no raw answer: {stderr}"
+    );
+    for line in raw {
+        let v: Value = serde_json::from_str(line)?;
+        let op = v["op"].as_str().unwrap_or_default();
+        let body: Value = serde_json::from_str(v["body"].as_str().unwrap_or("{}"))?;
+        if let Err(errors) = shape_check::check(op, &body) {
+            bail!("{op}: the raw answer does not match the ECS model: {errors:#?}");
+        }
+    }
+    Ok(())
+}
+
+/// RBAC of the lifecycle key: the Tidewater resources, and what the operations read or change
+/// besides (revisions, the pods of tasks, the Deployments `forceNewDeployment` restarts).
+fn lifecycle_rules() -> Vec<PolicyRule> {
+    let rule = |group: &str, resources: &[&str], verbs: &[&str]| PolicyRule {
+        api_groups: Some(vec![group.into()]),
+        resources: Some(resources.iter().map(|r| r.to_string()).collect()),
+        verbs: verbs.iter().map(|v| v.to_string()).collect(),
+        ..Default::default()
+    };
+    let mut rules = ecs_full_access_rules();
+    rules.push(rule(
+        "apps",
+        &["controllerrevisions"],
+        &["get", "list", "watch", "patch"],
+    ));
+    rules.push(rule(
+        "apps",
+        &["deployments", "daemonsets"],
+        &["get", "patch"],
+    ));
+    rules.push(rule("", &["pods"], &["get", "list", "delete"]));
+    rules
+}
+
+/// The Service and TaskDefinition as the Kubernetes API shows them agree with what the client
+/// was told; `kubectl get ecs` lists them.
+async fn consistent(ctx: &Ctx, service: &Value) -> Result<()> {
+    let svc = ctx.api::<Service>().get("web").await?;
+    let st = svc.status.clone().unwrap_or_default();
+    let td = service["taskDefinition"].as_str().unwrap_or_default();
+    ensure!(
+        td.ends_with(&format!(
+            "task-definition/{}",
+            st.task_definition.clone().unwrap_or_default()
+        )),
+        "kube status {:?} vs ECS {td}",
+        st.task_definition
+    );
+    ensure!(
+        service["runningCount"] == st.running_count && service["desiredCount"] == st.desired_count,
+        "kube status {}/{} vs ECS {service}",
+        st.running_count,
+        st.desired_count
+    );
+    let d = ctx.api::<Deployment>().get("web").await?;
+    ensure!(d.spec.and_then(|s| s.replicas) == Some(st.desired_count));
+    let listed = ctx.kubectl(&["get", "ecs", "-o", "name"]).ok()?;
+    ensure!(
+        listed.contains("service.ecs.tidewater.dev/web")
+            && listed.contains("taskdefinition.ecs.tidewater.dev/web"),
+        "{listed}"
+    );
+    Ok(())
+}
+
+/// register → create service → wait services-stable → update with a new revision → wait stable
+/// (the Deployment rolled) → scale → run-task → describe-tasks → stop-task → delete service →
+/// deregister, with `client`; each step checked through the Kubernetes API as well.
+async fn lifecycle(ctx: Ctx, client: Client) -> Result<()> {
+    let op = Operator::start(&ctx.ns, &[]).await?;
+    op.wait_leading().await?;
+    let server = EcsApiServer::start().await?;
+    let key = create_access_key(&ctx, "deployer", lifecycle_rules()).await?;
+    let (s, k) = (&server, &key);
+    let arn = |r: &str| {
+        format!(
+            "arn:aws:ecs:{}:{}:{r}",
+            crate::ecs_api::REGION,
+            crate::ecs_api::ACCOUNT_ID
+        )
+    };
+    client.call(s, k, "CreateCluster", &json!({"clusterName": "prod"}))?;
+    let one = client.call(
+        s,
+        k,
+        "RegisterTaskDefinition",
+        &task_definition("nginx:1.0"),
+    )?;
+    ensure!(
+        one["taskDefinition"]["taskDefinitionArn"] == arn("task-definition/web:1"),
+        "{one}"
+    );
+    let td = ctx.api::<TaskDefinition>().get("web").await?;
+    ensure!(td.status.and_then(|s| s.task_definition).as_deref() == Some("web:1"));
+    let create = json!({"cluster": "prod", "serviceName": "web", "taskDefinition": "web", "desiredCount": 2,
+        "launchType": "FARGATE", "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["subnet-1"]}}});
+    client.call(s, k, "CreateService", &create)?;
+    client.wait(s, k, "services-stable", "prod", &["web"])?;
+    let described = client.call(
+        s,
+        k,
+        "DescribeServices",
+        &json!({"cluster": "prod", "services": ["web"]}),
+    )?;
+    consistent(&ctx, &described["services"][0]).await?;
+    ensure!(deployed_image(&ctx, "web").await? == "nginx:1.0");
+    // A new revision, rolled out.
+    let two = client.call(
+        s,
+        k,
+        "RegisterTaskDefinition",
+        &task_definition("nginx:2.0"),
+    )?;
+    ensure!(two["taskDefinition"]["revision"] == 2, "{two}");
+    let updated = client.call(
+        s,
+        k,
+        "UpdateService",
+        &json!({"cluster": "prod", "service": "web", "taskDefinition": "web"}),
+    )?;
+    ensure!(
+        updated["service"]["taskDefinition"] == arn("task-definition/web:2"),
+        "{updated}"
+    );
+    client.wait(s, k, "services-stable", "prod", &["web"])?;
+    ensure!(
+        deployed_image(&ctx, "web").await? == "nginx:2.0",
+        "the Deployment did not roll"
+    );
+    let described = client.call(
+        s,
+        k,
+        "DescribeServices",
+        &json!({"cluster": "prod", "services": ["web"]}),
+    )?;
+    consistent(&ctx, &described["services"][0]).await?;
+    // Scale.
+    client.call(
+        s,
+        k,
+        "UpdateService",
+        &json!({"cluster": "prod", "service": "web", "desiredCount": 3}),
+    )?;
+    client.wait(s, k, "services-stable", "prod", &["web"])?;
+    let described = client.call(
+        s,
+        k,
+        "DescribeServices",
+        &json!({"cluster": "prod", "services": ["web"]}),
+    )?;
+    ensure!(described["services"][0]["runningCount"] == 3, "{described}");
+    consistent(&ctx, &described["services"][0]).await?;
+    tasks_lifecycle(&ctx, client, s, k).await?;
+    // Delete and deregister.
+    let deleted = client.call(
+        s,
+        k,
+        "DeleteService",
+        &json!({"cluster": "prod", "service": "web", "force": true}),
+    )?;
+    ensure!(deleted["service"]["status"] == "DRAINING", "{deleted}");
+    crate::operator::eventually("the Service resource is gone", support::WAIT, || {
+        let api: Api<Service> = ctx.api();
+        async move { Ok(api.get_opt("web").await?.is_none()) }
+    })
+    .await?;
+    let dereg = client.call(
+        s,
+        k,
+        "DeregisterTaskDefinition",
+        &json!({"taskDefinition": "web:1"}),
+    )?;
+    ensure!(dereg["taskDefinition"]["status"] == "INACTIVE", "{dereg}");
+    let rev = ctx.api::<ControllerRevision>().get("web.1").await?;
+    ensure!(
+        rev.labels()
+            .get("ecs.tidewater.dev/status")
+            .map(String::as_str)
+            == Some("INACTIVE")
+    );
+    Ok(())
+}
+
+/// run-task → wait tasks-running → describe-tasks → stop-task → wait tasks-stopped.
+async fn tasks_lifecycle(
+    ctx: &Ctx,
+    client: Client,
+    s: &EcsApiServer,
+    k: &AccessKeyCreds,
+) -> Result<()> {
+    let ran = client.call(
+        s,
+        k,
+        "RunTask",
+        &json!({"cluster": "prod", "taskDefinition": "web", "launchType": "FARGATE",
+        "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["subnet-1"]}}}),
+    )?;
+    let task = ran["tasks"][0]["taskArn"]
+        .as_str()
+        .context("taskArn")?
+        .to_string();
+    client.wait(s, k, "tasks-running", "prod", &[&task])?;
+    let described = client.call(
+        s,
+        k,
+        "DescribeTasks",
+        &json!({"cluster": "prod", "tasks": [task]}),
+    )?;
+    ensure!(
+        described["tasks"][0]["lastStatus"] == "RUNNING",
+        "{described}"
+    );
+    let id = task.rsplit('/').next().unwrap_or_default().to_string();
+    let owner = id
+        .rsplit_once('-')
+        .map(|(o, _)| o.to_string())
+        .unwrap_or_default();
+    let t = ctx.api::<Task>().get(&owner).await?;
+    let recorded = t.status.map(|s| s.tasks).unwrap_or_default();
+    ensure!(
+        recorded
+            .iter()
+            .any(|r| r.task_id == id && r.last_status == "RUNNING"),
+        "{recorded:?}"
+    );
+    client.call(
+        s,
+        k,
+        "StopTask",
+        &json!({"cluster": "prod", "task": task, "reason": "lifecycle test"}),
+    )?;
+    client.wait(s, k, "tasks-stopped", "prod", &[&task])?;
+    let stopped = client.call(
+        s,
+        k,
+        "DescribeTasks",
+        &json!({"cluster": "prod", "tasks": [task]}),
+    )?;
+    ensure!(
+        stopped["tasks"][0]["stoppedReason"] == "lifecycle test",
+        "{stopped}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn lifecycle_with_the_aws_cli() {
+    support::run("ecsapi-cli", |ctx| lifecycle(ctx, Client::AwsCli)).await;
+}
+
+#[tokio::test]
+async fn lifecycle_with_boto3() {
+    support::run("ecsapi-boto3", |ctx| lifecycle(ctx, Client::Boto3)).await;
+}
+
+#[tokio::test]
+async fn lifecycle_with_the_aws_sdk_for_go() {
+    support::run("ecsapi-sdkgo", |ctx| lifecycle(ctx, Client::SdkGo)).await;
+}
+
+/// The benchmark through the API with a real client: one boto3 process (so that no process
+/// start is measured) times 20 RegisterTaskDefinition calls, 100 CreateService calls and 5
+/// rounds of DescribeServices of the 100 services (10 calls of 10), against `tidewater ecs-api`.
+#[tokio::test]
+async fn benchmark_through_the_api_with_boto3() {
+    support::run("ecsapi-bench-http", |ctx| async move {
+        let op = Operator::start(&ctx.ns, &[]).await?;
+        op.wait_leading().await?;
+        let server = EcsApiServer::start().await?;
+        let key = create_access_key(&ctx, "bench", lifecycle_rules()).await?;
+        let td = task_definition("nginx:IMAGE").to_string();
+        let script = format!(
+            "import time\n\
+             def timed(n, f):\n    out = []\n    for i in range(n):\n        t = time.perf_counter(); f(i); out.append(time.perf_counter() - t)\n    return out\n\
+             td = {td:?}\n\
+             reg = timed(20, lambda i: ecs.register_task_definition(**json.loads(td.replace('IMAGE', str(i)))))\n\
+             create = timed(100, lambda i: ecs.create_service(serviceName='svc-%03d' % i, taskDefinition='web', desiredCount=0))\n\
+             rounds = []\n\
+             for r in range(5):\n    rounds.append(sum(timed(10, lambda i: ecs.describe_services(services=['svc-%03d' % (i * 10 + j) for j in range(10)]))))\n\
+             calls = timed(50, lambda i: ecs.describe_services(services=['svc-%03d' % ((i % 10) * 10 + j) for j in range(10)]))\n\
+             print(json.dumps({{'register': reg, 'create': create, 'rounds': rounds, 'calls': calls}}))"
+        );
+        let out = boto3(&server, &key, &script).ok_json()?;
+        let secs = |k: &str| -> Vec<Duration> {
+            out[k].as_array().into_iter().flatten().filter_map(Value::as_f64).map(Duration::from_secs_f64).collect()
+        };
+        let rate = |d: &[Duration]| d.len() as f64 / d.iter().sum::<Duration>().as_secs_f64();
+        let (reg, create) = (secs("register"), secs("create"));
+        support::report(&format!(
+            "ecs-api bench (boto3 over HTTP): RegisterTaskDefinition x20 sequential: {:.1}/s ({})",
+            rate(&reg), percentiles(reg.clone())
+        ));
+        support::report(&format!(
+            "ecs-api bench (boto3 over HTTP): CreateService x100 sequential: {:.1}/s ({})",
+            rate(&create), percentiles(create.clone())
+        ));
+        support::report(&format!(
+            "ecs-api bench (boto3 over HTTP): DescribeServices of 100 services (10 calls of 10): {} per 100; per call of 10 {}",
+            percentiles(secs("rounds")), percentiles(secs("calls"))
+        ));
         Ok(())
     })
     .await;
