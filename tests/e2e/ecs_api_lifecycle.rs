@@ -664,8 +664,28 @@ async fn benchmark_register_and_describe_100_services() {
             percentiles(rounds),
             percentiles(calls)
         ));
-        let listed = call(&c, "ListServices", json!({"maxResults": 100})).await?;
-        ensure!(listed["serviceArns"].as_array().map(Vec::len) == Some(100));
+        // ListServices pages of 30: 30, 30, 30, 10, every service once, in order.
+        let (mut seen, mut token, mut pages) = (Vec::new(), None::<String>, Vec::new());
+        loop {
+            let mut body = json!({"maxResults": 30});
+            if let Some(t) = &token {
+                body["nextToken"] = json!(t);
+            }
+            let page = call(&c, "ListServices", body).await?;
+            let arns = page["serviceArns"].as_array().cloned().unwrap_or_default();
+            pages.push(arns.len());
+            seen.extend(arns);
+            match page["nextToken"].as_str() {
+                Some(t) => token = Some(t.to_string()),
+                None => break,
+            }
+        }
+        ensure!(pages == [30, 30, 30, 10], "{pages:?}");
+        let want: Vec<Value> = (0..100).map(|i| json!(arn(&format!("service/default/svc-{i:03}")))).collect();
+        ensure!(seen == want);
+        // ListServices defaults to 10 per page, as ECS.
+        let first = call(&c, "ListServices", json!({})).await?;
+        ensure!(first["serviceArns"].as_array().map(Vec::len) == Some(10) && first["nextToken"].is_string());
         Ok(())
     })
     .await;

@@ -28,6 +28,7 @@ use super::pagination::{self, Page};
 use super::{Ctx, FIELD_MANAGER, epoch, failure, include_tags, parse, put};
 use crate::api::Task;
 use crate::api::task::{TaskSpec, TaskState};
+use crate::controller::rollout::{DEPLOYMENT_LABEL, deployment_id};
 use crate::controller::task::{last_status, observe, pod_facts};
 use crate::translate::{labels, reference};
 
@@ -144,7 +145,9 @@ pub fn view_of_pod(p: &Pod) -> TaskView {
         cluster: reference::cluster_of(labels_of.get(labels::CLUSTER).map(String::as_str)),
         task_definition: format!("{}:{}", get(labels::FAMILY), get(labels::REVISION)),
         state,
-        run: json!({}),
+        // ECS: "If a task is started by an Amazon ECS service, the startedBy parameter contains
+        // the deployment ID of the service that starts it."
+        run: json!({"startedBy": deployment_id(&get(DEPLOYMENT_LABEL))}),
         created_at: epoch(p.metadata.creation_timestamp.as_ref()),
         group: format!("service:{}", get(labels::SERVICE)),
         stop_reason: None,
@@ -171,6 +174,22 @@ async fn service_tasks(ctx: &Ctx<'_>, service: Option<&str>) -> Result<Vec<TaskV
 async fn all_tasks(ctx: &Ctx<'_>) -> Result<Vec<TaskView>, ApiError> {
     let mut out: Vec<TaskView> = all_runs(ctx).await?.iter().flat_map(views_of_run).collect();
     out.extend(service_tasks(ctx, None).await?);
+    Ok(out)
+}
+
+/// The tasks among which `ids` (of `cluster`) are looked up: the RunTask tasks, plus the
+/// service tasks only when some id is not a RunTask task (so a key without rights on pods can
+/// still describe and stop the tasks it ran).
+async fn tasks_for(
+    ctx: &Ctx<'_>,
+    cluster: &str,
+    ids: &[String],
+) -> Result<Vec<TaskView>, ApiError> {
+    let mut out: Vec<TaskView> = all_runs(ctx).await?.iter().flat_map(views_of_run).collect();
+    let known = |id: &String| out.iter().any(|v| v.id == *id && v.cluster == cluster);
+    if !ids.iter().all(known) {
+        out.extend(service_tasks(ctx, None).await?);
+    }
     Ok(out)
 }
 
@@ -302,11 +321,15 @@ pub async fn describe(ctx: &Ctx<'_>, body: Value) -> Result<Value, ApiError> {
     }
     let cluster = ctx.scope.cluster_name(req.cluster.as_deref())?;
     super::clusters::require(ctx, &cluster).await?;
-    let all = all_tasks(ctx).await?;
+    let ids = req
+        .tasks
+        .iter()
+        .map(|t| ctx.scope.task_id(&cluster, t))
+        .collect::<Result<Vec<String>, ApiError>>()?;
+    let all = tasks_for(ctx, &cluster, &ids).await?;
     let with_tags = include_tags(&req.include);
     let (mut tasks, mut failures) = (Vec::new(), Vec::new());
-    for value in &req.tasks {
-        let id = ctx.scope.task_id(&cluster, value)?;
+    for id in ids {
         match all.iter().find(|v| v.id == id && v.cluster == cluster) {
             Some(v) => tasks.push(output(&ctx.scope, v, with_tags)),
             None => failures.push(failure(&ctx.scope.task(&cluster, &id), "MISSING")),
@@ -323,7 +346,7 @@ pub async fn stop(ctx: &Ctx<'_>, body: Value) -> Result<Value, ApiError> {
     super::clusters::require(ctx, &cluster).await?;
     let value = body.get("task").and_then(Value::as_str).unwrap_or_default();
     let id = ctx.scope.task_id(&cluster, value)?;
-    let mut view = all_tasks(ctx)
+    let mut view = tasks_for(ctx, &cluster, std::slice::from_ref(&id))
         .await?
         .into_iter()
         .find(|v| v.id == id && v.cluster == cluster)
@@ -504,5 +527,42 @@ mod tests {
         assert_eq!(out["containers"][0]["exitCode"], 143);
         let answer = json!({"tasks": [out], "failures": [{"arn": "x", "reason": "MISSING"}]});
         assert_eq!(shape_check::check("DescribeTasks", &answer), Ok(()));
+    }
+
+    /// "If a task is started by an Amazon ECS service, the startedBy parameter contains the
+    /// deployment ID of the service that starts it." (Task): a service's pod is one of its
+    /// tasks, RUNNING once its containers run.
+    #[test]
+    fn a_service_pod_is_a_task_of_the_service() {
+        let pod: Pod = serde_json::from_value(json!({
+            "metadata": {"name": "web-7d9f-abcde", "creationTimestamp": "2026-01-01T00:00:00Z",
+                "labels": {"ecs.tidewater.dev/service": "web", "ecs.tidewater.dev/cluster": "prod",
+                           "ecs.tidewater.dev/family": "web", "ecs.tidewater.dev/revision": "2",
+                           "ecs.tidewater.dev/deployment": "5f7c"}},
+            "spec": {"nodeName": "n1", "containers": [{"name": "app", "image": "nginx"}]},
+            "status": {"phase": "Running", "containerStatuses": [{"name": "app", "ready": true,
+                "restartCount": 0, "image": "nginx", "imageID": "",
+                "state": {"running": {"startedAt": "2026-01-01T00:00:05Z"}}}]},
+        }))
+        .unwrap();
+        let out = output(&scope(), &view_of_pod(&pod), false);
+        assert_eq!(
+            out,
+            json!({
+                "taskArn": "arn:aws:ecs:eu-west-1:123456789012:task/prod/web-7d9f-abcde",
+                "clusterArn": "arn:aws:ecs:eu-west-1:123456789012:cluster/prod",
+                "taskDefinitionArn": "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:2",
+                "lastStatus": "RUNNING", "desiredStatus": "RUNNING",
+                "containers": [{"taskArn": "arn:aws:ecs:eu-west-1:123456789012:task/prod/web-7d9f-abcde",
+                                "name": "app", "lastStatus": "RUNNING"}],
+                "group": "service:web",
+                "overrides": {"containerOverrides": [], "inferenceAcceleratorOverrides": []},
+                "version": 1, "createdAt": 1767225600.0, "startedBy": "ecs-svc/5f7c",
+            })
+        );
+        assert_eq!(
+            shape_check::check("DescribeTasks", &json!({"tasks": [out]})),
+            Ok(())
+        );
     }
 }
