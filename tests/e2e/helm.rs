@@ -794,6 +794,14 @@ fn helm_lint_strict() {
             "--set",
             "rbac.create=false",
         ],
+        &[
+            "--set",
+            "ecsApi.enabled=true",
+            "--set",
+            "ecsApi.tls.secretName=ecs-api-tls",
+            "--set",
+            "ecsApi.namespaces={team-a}",
+        ],
     ];
     for extra in good {
         let mut args: Vec<&str> = vec!["lint", "--strict", chart.as_str()];
@@ -816,6 +824,7 @@ fn helm_lint_strict() {
             "watchNamespaces",
         ),
         (&["--set", "runAsUser=0"], "runAsUser"),
+        (&["--set", "ecsApi.accountId=12"], "accountId"),
     ];
     for (extra, expect) in bad {
         let mut args: Vec<&str> = vec!["lint", "--strict", chart.as_str()];
@@ -853,6 +862,7 @@ fn helm_lint_strict() {
             &["--set", "serviceAccount.create=false"],
             "serviceAccount.name is required",
         ),
+        (&["--set", "ecsApi.enabled=true"], "ecsApi.tls.secretName"),
     ];
     for (extra, expect) in bad {
         let mut args: Vec<&str> = vec!["template", "tw", chart.as_str()];
