@@ -10,6 +10,7 @@
 
 mod autoscaling;
 mod ecs_api;
+mod ecs_api_lifecycle;
 mod ecs_api_security;
 mod faults;
 mod helm;

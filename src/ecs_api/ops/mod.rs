@@ -132,12 +132,12 @@ pub async fn dispatch(caller: &Caller, operation: &str, body: Value) -> Result<V
     }
 }
 
-/// Reads a request body into its type; a member of the wrong type is an
-/// `InvalidParameterException` naming it.
+/// Reads a request body into its type; a member of the wrong type is a
+/// `SerializationException` naming it, as the JSON protocol answers.
 pub fn parse<T: DeserializeOwned>(body: Value) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(body).map_err(|e| {
         let path = e.path().to_string();
-        ApiError::InvalidParameter(format!("{path}: {}", e.into_inner()))
+        ApiError::Serialization(format!("{path}: {}", e.into_inner()))
     })
 }
 

@@ -17,7 +17,7 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
 use kube::ResourceExt;
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use serde::Deserialize;
@@ -32,7 +32,7 @@ use super::{
 };
 use crate::api::Service;
 use crate::api::service::{ServiceDeployment, ServiceSpec};
-use crate::translate::{labels, names, reference};
+use crate::translate::{names, reference};
 
 /// Annotation on a Service: the time of the last `forceNewDeployment` (RFC 3339).
 pub const FORCED_AT: &str = "ecs.tidewater.dev/force-new-deployment";
@@ -336,6 +336,38 @@ pub async fn create(ctx: &Ctx<'_>, body: Value) -> Result<Value, ApiError> {
     Ok(json!({"service": output(&ctx.scope, &created, false)}))
 }
 
+/// Looks services up by name: first by their object name (one GET each, the common case),
+/// listing the namespace once only for a name not found that way (a Service created with
+/// another `metadata.name`, or none at all).
+struct Lookup<'c, 'a> {
+    ctx: &'c Ctx<'a>,
+    all: Option<Vec<Service>>,
+}
+
+impl<'c, 'a> Lookup<'c, 'a> {
+    fn new(ctx: &'c Ctx<'a>) -> Self {
+        Lookup { ctx, all: None }
+    }
+
+    async fn find(&mut self, cluster: &str, name: &str) -> Result<Option<Service>, ApiError> {
+        let object = names::dns1035_label(name);
+        let direct = self
+            .ctx
+            .api::<Service>()
+            .get_opt(&object)
+            .await
+            .map_err(|e| self.ctx.kube(e))?;
+        if let Some(s) = direct.filter(|s| cluster_of(s) == cluster && name_of(s) == name) {
+            return Ok(Some(s));
+        }
+        if self.all.is_none() {
+            self.all = Some(all(self.ctx).await?);
+        }
+        let listed = self.all.as_deref().unwrap_or_default();
+        Ok(find(listed, cluster, name).cloned())
+    }
+}
+
 /// The service the request names, in the cluster it names.
 async fn named(ctx: &Ctx<'_>, body: &Value) -> Result<Service, ApiError> {
     let cluster = ctx
@@ -347,8 +379,9 @@ async fn named(ctx: &Ctx<'_>, body: &Value) -> Result<Service, ApiError> {
         .and_then(Value::as_str)
         .unwrap_or_default();
     let name = ctx.scope.service_name(&cluster, value)?;
-    find(&all(ctx).await?, &cluster, &name)
-        .cloned()
+    Lookup::new(ctx)
+        .find(&cluster, &name)
+        .await?
         .ok_or_else(|| ApiError::ServiceNotFound("Service not found.".into()))
 }
 
@@ -425,28 +458,31 @@ pub async fn update(ctx: &Ctx<'_>, body: Value) -> Result<Value, ApiError> {
     Ok(json!({"service": output(&ctx.scope, &updated, false)}))
 }
 
-/// Restarts the pods of a service's Deployment (`kubectl rollout restart`).
+/// Restarts the pods of a service's Deployment or DaemonSet (named after the service), as
+/// `kubectl rollout restart` does.
 async fn restart(ctx: &Ctx<'_>, svc: &Service, now: &str) -> Result<(), ApiError> {
-    let selector = format!(
-        "{}={}",
-        labels::SERVICE,
-        names::dns1035_label(&name_of(svc))
-    );
-    let api = ctx.api::<Deployment>();
-    let found = api
-        .list(&ListParams::default().labels(&selector))
-        .await
-        .map_err(|e| ctx.kube(e))?;
+    let name = names::dns1035_label(&name_of(svc));
     let patch = json!({"spec": {"template": {"metadata": {"annotations": {
         "kubectl.kubernetes.io/restartedAt": now,
     }}}}});
     let pp = PatchParams::apply(FIELD_MANAGER);
-    for d in found.items {
-        api.patch(&d.name_any(), &pp, &Patch::Merge(&patch))
+    let patched = match ctx
+        .api::<Deployment>()
+        .patch(&name, &pp, &Patch::Merge(&patch))
+        .await
+    {
+        Err(kube::Error::Api(s)) if s.code == 404 => ctx
+            .api::<DaemonSet>()
+            .patch(&name, &pp, &Patch::Merge(&patch))
             .await
-            .map_err(|e| ctx.kube(e))?;
+            .map(|_| ()),
+        other => other.map(|_| ()),
+    };
+    match patched {
+        // Nothing runs yet: nothing to restart.
+        Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+        other => other.map_err(|e| ctx.kube(e)),
     }
-    Ok(())
 }
 
 /// DeleteService: refused while `desiredCount > 0` unless `force` (REPLICA services), as ECS.
@@ -493,13 +529,13 @@ pub async fn describe(ctx: &Ctx<'_>, body: Value) -> Result<Value, ApiError> {
     }
     let cluster = ctx.scope.cluster_name(req.cluster.as_deref())?;
     super::clusters::require(ctx, &cluster).await?;
-    let all = all(ctx).await?;
+    let mut lookup = Lookup::new(ctx);
     let with_tags = include_tags(&req.include);
     let (mut services, mut failures) = (Vec::new(), Vec::new());
     for value in &req.services {
         let name = ctx.scope.service_name(&cluster, value)?;
-        match find(&all, &cluster, &name) {
-            Some(s) => services.push(output(&ctx.scope, s, with_tags)),
+        match lookup.find(&cluster, &name).await? {
+            Some(s) => services.push(output(&ctx.scope, &s, with_tags)),
             None => failures.push(failure(&ctx.scope.service(&cluster, &name), "MISSING")),
         }
     }
