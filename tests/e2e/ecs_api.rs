@@ -58,8 +58,14 @@ impl EcsApiServer {
         Self::start_with(&[]).await
     }
 
-    /// As [`EcsApiServer::start`], with extra arguments (`--tls-cert`, ...).
+    /// As [`EcsApiServer::start`], with extra arguments (`--namespace`, `--tls-cert`, ...).
     pub async fn start_with(extra: &[&str]) -> Result<EcsApiServer> {
+        Self::start_as(&support::kubeconfig_path(), extra).await
+    }
+
+    /// As [`EcsApiServer::start_with`], with another kubeconfig (e.g. a ServiceAccount token:
+    /// the server with exactly the chart's rights).
+    pub async fn start_as(kubeconfig: &std::path::Path, extra: &[&str]) -> Result<EcsApiServer> {
         let log = std::env::temp_dir().join(format!(
             "tidewater-ecs-api-{}.log",
             support::random_suffix()
@@ -69,7 +75,7 @@ impl EcsApiServer {
             .args(["ecs-api", "--listen", "127.0.0.1:0", "--log-format", "json"])
             .args(["--account-id", ACCOUNT_ID])
             .args(extra)
-            .env("KUBECONFIG", support::kubeconfig_path())
+            .env("KUBECONFIG", kubeconfig)
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
             .stderr(file)

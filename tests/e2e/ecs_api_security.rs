@@ -253,3 +253,75 @@ async fn a_key_whose_identity_lacks_rbac_is_denied_and_writes_nothing() {
     })
     .await;
 }
+
+/// `--namespace A`: the server lists and serves only A's keys; a valid key of B is unknown.
+#[tokio::test]
+async fn a_server_limited_to_namespace_a_does_not_know_the_keys_of_b() {
+    support::run("ecs-sec-only-a", |ctx: Ctx| async move {
+        let ns_b = TestNamespace::create("ecs-sec-only-b").await;
+        let key_a = create_access_key(&ctx, "deployer", ecs_full_access_rules()).await?;
+        let key_b = create_access_key(&ns_b.ctx(), "deployer", ecs_full_access_rules()).await?;
+        let server = EcsApiServer::start_with(&["--namespace", &ctx.ns]).await?;
+        aws(&server, &key_a, &["ecs", "list-clusters"]).ok_json()?;
+        let create = ["ecs", "create-cluster", "--cluster-name", "b-side"];
+        assert_eq!(
+            aws(&server, &key_b, &create).error_code()?,
+            "UnrecognizedClientException"
+        );
+        assert_eq!(written(&ctx.client, ns_b.name()).await?, (0, 0));
+        Ok(())
+    })
+    .await;
+}
+
+/// With `--tls-cert/--tls-key` the server speaks HTTPS (rustls); the AWS CLI verifies the
+/// certificate against `AWS_CA_BUNDLE`. A self-signed certificate for 127.0.0.1 is made here.
+#[tokio::test]
+async fn the_server_serves_https_with_a_certificate() {
+    support::run("ecs-sec-tls", |ctx: Ctx| async move {
+        let dir = std::env::temp_dir().join(format!("tidewater-ecs-tls-{}", ctx.ns));
+        std::fs::create_dir_all(&dir)?;
+        let (cert, key_file) = (dir.join("tls.crt"), dir.join("tls.key"));
+        let openssl = std::process::Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+            ])
+            .args(["-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"])
+            .args(["-addext", "subjectAltName=IP:127.0.0.1"])
+            .arg("-keyout")
+            .arg(&key_file)
+            .arg("-out")
+            .arg(&cert)
+            .output()?;
+        ensure!(
+            openssl.status.success(),
+            "openssl: {}",
+            String::from_utf8_lossy(&openssl.stderr)
+        );
+        let (c, k) = (cert.display().to_string(), key_file.display().to_string());
+        let server = EcsApiServer::start_with(&["--tls-cert", &c, "--tls-key", &k]).await?;
+        let key = create_access_key(&ctx, "deployer", ecs_full_access_rules()).await?;
+        let https = format!("https://{}", server.addr);
+        let out = aws(
+            &server,
+            &key,
+            &[
+                "ecs",
+                "list-clusters",
+                "--endpoint-url",
+                &https,
+                "--ca-bundle",
+                &c,
+            ],
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+        out.ok_json()?;
+        Ok(())
+    })
+    .await;
+}

@@ -794,6 +794,14 @@ fn helm_lint_strict() {
             "--set",
             "rbac.create=false",
         ],
+        &[
+            "--set",
+            "ecsApi.enabled=true",
+            "--set",
+            "ecsApi.tls.secretName=ecs-api-tls",
+            "--set",
+            "ecsApi.namespaces={team-a}",
+        ],
     ];
     for extra in good {
         let mut args: Vec<&str> = vec!["lint", "--strict", chart.as_str()];
@@ -816,6 +824,7 @@ fn helm_lint_strict() {
             "watchNamespaces",
         ),
         (&["--set", "runAsUser=0"], "runAsUser"),
+        (&["--set", "ecsApi.accountId=12"], "accountId"),
     ];
     for (extra, expect) in bad {
         let mut args: Vec<&str> = vec!["lint", "--strict", chart.as_str()];
@@ -853,6 +862,7 @@ fn helm_lint_strict() {
             &["--set", "serviceAccount.create=false"],
             "serviceAccount.name is required",
         ),
+        (&["--set", "ecsApi.enabled=true"], "ecsApi.tls.secretName"),
     ];
     for (extra, expect) in bad {
         let mut args: Vec<&str> = vec!["template", "tw", chart.as_str()];
@@ -1502,6 +1512,131 @@ async fn operator_runs_with_chart_rbac() {
         );
         drop(rel);
         let _ = std::fs::remove_dir_all(&dir);
+        Ok(())
+    })
+    .await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The ECS API server (ecsApi.enabled)
+// ---------------------------------------------------------------------------------------------
+
+/// The ECS API server's ServiceAccount may list/watch Secrets and impersonate ServiceAccounts,
+/// nothing else (no `get` of a Secret, no impersonation of users or groups), and that is
+/// enough: the real binary, run here with a token of that ServiceAccount, serves the AWS CLI.
+/// With `ecsApi.namespaces` its rights are Roles in those namespaces only.
+#[tokio::test]
+async fn helm_ecs_api_rbac_minimal_and_sufficient() {
+    run("helm-ecsapi", |ctx: Ctx| async move {
+        let rel = Release::new(&ctx.ns);
+        let enable = [
+            "--set",
+            "ecsApi.enabled=true",
+            "--set",
+            "ecsApi.allowInsecureHttp=true",
+        ];
+        rel.install(false, &[&enable[..], &["--set", "replicaCount=0"]].concat())?;
+        let sa = format!("{}-ecs-api", rel.fullname());
+        let user = format!("system:serviceaccount:{}:{sa}", ctx.ns);
+        let want: Rules = [
+            (("secrets", "[]"), &["list", "watch"][..]),
+            (("serviceaccounts", "[]"), &["impersonate"][..]),
+        ]
+        .into_iter()
+        .map(|((r, n), vs)| {
+            let vs = vs.iter().map(|v| v.to_string()).collect();
+            ((r.to_string(), n.to_string()), vs)
+        })
+        .collect();
+        for ns in [ctx.ns.as_str(), "default"] {
+            let got = extra_rules(&user, &ctx.ns, ns)?;
+            ensure!(
+                got == want,
+                "ecs-api rights in {ns}:\n{}",
+                diff(&want, &got)
+            );
+        }
+        for (args, allowed) in [
+            (&["get", "secrets", "-n", "default"][..], false),
+            (&["impersonate", "groups"], false),
+            (&["impersonate", "users"], false),
+            (&["list", "deployments.apps", "--all-namespaces"], false),
+            (
+                &["create", "clusters.ecs.tidewater.dev", "-n", "default"],
+                false,
+            ),
+        ] {
+            expect_can(&user, args, allowed)?;
+        }
+
+        // Sufficient: the server with exactly these rights serves a key of this namespace.
+        let token = ctx
+            .kubectl(&["create", "token", &sa, "--duration=1h"])
+            .ok()?;
+        let dir = std::env::temp_dir().join(format!("tidewater-e2e-{}", ctx.ns));
+        std::fs::create_dir_all(&dir)?;
+        let kubeconfig = dir.join("kubeconfig");
+        token_kubeconfig(token.trim(), &kubeconfig)?;
+        let server = crate::ecs_api::EcsApiServer::start_as(&kubeconfig, &[]).await?;
+        let key = crate::ecs_api::create_access_key(
+            &ctx,
+            "deployer",
+            crate::ecs_api::ecs_full_access_rules(),
+        )
+        .await?;
+        let create = ["ecs", "create-cluster", "--cluster-name", "via-chart-rbac"];
+        crate::ecs_api::aws(&server, &key, &create).ok_json()?;
+        get_json(&[
+            "get",
+            "clusters.ecs.tidewater.dev",
+            "via-chart-rbac",
+            "-n",
+            &ctx.ns,
+        ])?;
+        drop(server);
+        let _ = std::fs::remove_dir_all(&dir);
+
+        // Namespaced mode: Roles in the listed namespaces, no ClusterRole for the server.
+        let only = format!("ecsApi.namespaces={{{}}}", ctx.ns);
+        let yaml = template(
+            &rel.name,
+            &ctx.ns,
+            &[&enable[..], &["--set", &only]].concat(),
+        )?;
+        let docs = documents(&yaml)?;
+        let ecs_api_objects: Vec<String> = docs
+            .iter()
+            .filter(|d| {
+                d["metadata"]["name"]
+                    .as_str()
+                    .is_some_and(|n| n.ends_with("-ecs-api"))
+            })
+            .map(|d| {
+                format!(
+                    "{}/{}",
+                    d["kind"].as_str().unwrap_or("?"),
+                    d["metadata"]["namespace"].as_str().unwrap_or("-")
+                )
+            })
+            .collect();
+        ensure!(
+            ecs_api_objects.len() == 5
+                && ecs_api_objects
+                    .iter()
+                    .all(|o| o.ends_with(&format!("/{}", ctx.ns))),
+            "namespaced ecs-api objects: {ecs_api_objects:?}"
+        );
+        let deploy = docs
+            .iter()
+            .find(|d| d["kind"] == "Deployment" && d["metadata"]["name"] == sa.as_str())
+            .context("the ecs-api Deployment")?;
+        let args = container_args(deploy);
+        ensure!(
+            args.contains(&format!("--namespace={}", ctx.ns))
+                && args.contains(&"--allow-insecure-http".to_string()),
+            "ecs-api args: {args:?}"
+        );
+        server_dry_run(&yaml).context("server dry run, ecsApi.namespaces")?;
         Ok(())
     })
     .await;
