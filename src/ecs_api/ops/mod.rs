@@ -21,6 +21,28 @@
 //! | TagResource, UntagResource, ListTagsForResource | `spec.tags` of Clusters and Services; an annotation `ecs.tidewater.dev/tags` on revisions and Tasks (their specs are immutable) |
 //!
 //! Every write names the field manager [`FIELD_MANAGER`].
+//!
+//! The Kubernetes rights a key's ServiceAccount needs, per namespace (RBAC decides; a request
+//! it refuses is `AccessDeniedException`):
+//!
+//! | rights | for |
+//! | --- | --- |
+//! | `ecs.tidewater.dev`: all resources, `get list watch create update patch delete` | every operation (`watch` on taskdefinitions: RegisterTaskDefinition waits for the revision) |
+//! | `apps` `controllerrevisions`: `get list patch` | the task definition revisions (describe, list, deregister, tags) |
+//! | core `pods`: `get list delete` | the tasks of services (ListTasks, DescribeTasks), StopTask |
+//! | `apps` `deployments`, `daemonsets`: `patch` | UpdateService `forceNewDeployment` |
+//!
+//! Differences from ECS, all deliberate (the module docs of each operation say more):
+//! - an identical RegisterTaskDefinition body registers no new revision (the operator
+//!   registers one per spec change); revisions beyond the operator's
+//!   `--revision-history-limit` that nothing uses are deleted;
+//! - service names are unique per namespace, not per cluster;
+//! - `forceNewDeployment` restarts the pods within the same deployment id;
+//! - a deleted service is MISSING as soon as its resource is gone (no INACTIVE period), so
+//!   `aws ecs wait services-inactive` fails where ECS would succeed;
+//! - task ids are pod names (`<32 hex>-<n>` for RunTask), stopped service tasks disappear with
+//!   their pod;
+//! - timestamps the operator does not record (`startedAt`, `stoppedAt`, ...) are left out.
 
 pub mod arn;
 pub mod clusters;
