@@ -664,6 +664,31 @@ async fn benchmark_register_and_describe_100_services() {
             percentiles(rounds),
             percentiles(calls)
         ));
+        // Concurrent registrations of one family: each answer holds its own body.
+        let (total, _) = timed(1, |_| async {
+            let calls = (0..4).map(|i| {
+                let mut td = task_definition(&format!("busybox:{i}"));
+                td["family"] = json!("conc");
+                call(&c, "RegisterTaskDefinition", td)
+            });
+            let answers = futures::future::join_all(calls).await;
+            let mut revisions = Vec::new();
+            for (i, a) in answers.into_iter().enumerate() {
+                let a = a?;
+                let td = &a["taskDefinition"];
+                ensure!(td["containerDefinitions"][0]["image"] == format!("busybox:{i}"), "{a}");
+                revisions.push(td["revision"].as_i64().unwrap_or_default());
+            }
+            revisions.sort();
+            revisions.dedup();
+            ensure!(revisions.len() == 4, "{revisions:?}");
+            Ok(Value::Null)
+        })
+        .await?;
+        support::report(&format!(
+            "ecs-api bench (dispatch): 4 concurrent RegisterTaskDefinition of one family: {:.0} ms",
+            total.as_secs_f64() * 1000.0
+        ));
         // ListServices pages of 30: 30, 30, 30, 10, every service once, in order.
         let (mut seen, mut token, mut pages) = (Vec::new(), None::<String>, Vec::new());
         loop {

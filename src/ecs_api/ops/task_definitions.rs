@@ -5,7 +5,9 @@
 //! RegisterTaskDefinition validates the body with the plan the operator runs (so an invalid
 //! body changes nothing), creates or replaces the family's TaskDefinition, then watches it until
 //! the operator reports the revision of that generation (at most [`REGISTER_WAIT`]), and
-//! answers with that revision. Differences from ECS: a body identical to the latest revision's
+//! answers with the revision holding the body. Registrations of one family are serialised in
+//! the server (the operator registers the spec it sees: a body replaced before it was
+//! registered would get no revision), so concurrent calls each get their own revision. Differences from ECS: a body identical to the latest revision's
 //! registers no new revision (the operator registers one per spec change) and the latest is
 //! returned; revisions beyond the operator's `--revision-history-limit` that nothing uses are
 //! deleted, where ECS keeps them.
@@ -184,35 +186,87 @@ pub async fn register(ctx: &Ctx<'_>, body: Value) -> Result<Value, ApiError> {
     if let Err(errors) = translate::plan::task_definition(&family, &spec) {
         return Err(ApiError::Client(errors.to_string()));
     }
+    let wanted = serde_json::to_value(&spec.register).unwrap_or_default();
+    // One registration of a family at a time (in this server): the operator registers the
+    // spec it sees, so a body replaced before it was registered would never get a revision.
+    let lock = family_lock(&ctx.caller.namespace, &family);
+    let _one_at_a_time = lock.lock().await;
     let (name, generation) = write_family(ctx, &family, spec).await?;
     let number = wait_registered(ctx, &name, generation).await?;
-    let registered = resolve(ctx, &format!("{family}:{number}"))
-        .await?
-        .ok_or_else(|| ApiError::Server(format!("revision {family}:{number} vanished")))?;
+    let registered = holding(ctx, &family, &wanted, number).await?;
     let tags = super::tags::revision_tags(&registered);
     Ok(json!({"taskDefinition": output(&ctx.scope, &registered), "tags": tags}))
 }
 
+/// The lock serialising the registrations of `family` in `namespace`.
+fn family_lock(namespace: &str, family: &str) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+    type Locks = std::sync::Mutex<BTreeMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>>;
+    static LOCKS: std::sync::OnceLock<Locks> = std::sync::OnceLock::new();
+    let locks = LOCKS.get_or_init(Locks::default);
+    let mut locks = locks.lock().unwrap_or_else(|e| e.into_inner());
+    // Forget the families nobody registers right now (bounded memory).
+    locks.retain(|_, l| std::sync::Arc::strong_count(l) > 1);
+    locks
+        .entry(format!("{namespace}/{family}"))
+        .or_default()
+        .clone()
+}
+
+/// The newest revision of `family` holding `spec`: the one the operator registered for this
+/// call. None holds it when another writer (kubectl, another server replica) replaced the
+/// spec before the operator registered it: a `ServerException` the client may retry.
+async fn holding(
+    ctx: &Ctx<'_>,
+    family: &str,
+    spec: &Value,
+    number: i64,
+) -> Result<Registered, ApiError> {
+    let mut revs = revisions_of(ctx, Some(family)).await?;
+    let at = revs
+        .iter()
+        .rposition(|r| r.revision.spec == *spec)
+        .ok_or_else(|| {
+            ApiError::Server(format!(
+                "the task definition of family {family} was replaced (now {family}:{number}) \
+                 before the operator registered this one; retry"
+            ))
+        })?;
+    Ok(revs.swap_remove(at))
+}
+
 /// Creates or replaces the family's TaskDefinition with `spec`: (object name, generation).
+/// A concurrent write of the same family (409) is retried on the fresh object.
 async fn write_family(
     ctx: &Ctx<'_>,
     family: &str,
     spec: TaskDefinitionSpec,
 ) -> Result<(String, i64), ApiError> {
+    let mut attempt = 0;
+    loop {
+        match write_family_once(ctx, family, spec.clone()).await {
+            Err(kube::Error::Api(s)) if s.code == 409 && attempt < 4 => attempt += 1,
+            Ok(td) => return Ok((td.name_any(), td.metadata.generation.unwrap_or(1))),
+            Err(e) => return Err(register_error(ctx, e)),
+        }
+    }
+}
+
+async fn write_family_once(
+    ctx: &Ctx<'_>,
+    family: &str,
+    spec: TaskDefinitionSpec,
+) -> Result<TaskDefinition, kube::Error> {
     let api = ctx.api::<TaskDefinition>();
     let pp = PostParams {
         field_manager: Some(FIELD_MANAGER.into()),
         ..PostParams::default()
     };
-    let existing = api
-        .list(&ListParams::default())
-        .await
-        .map_err(|e| ctx.kube(e))?;
+    let existing = api.list(&ListParams::default()).await?;
     let current = existing
         .items
         .into_iter()
         .find(|td| translate::task_definition::family(&td.spec, &td.name_any()) == family);
-    let written = match current {
+    match current {
         Some(mut td) => {
             td.spec = spec;
             td.status = None;
@@ -223,8 +277,6 @@ async fn write_family(
             api.create(&pp, &td).await
         }
     }
-    .map_err(|e| register_error(ctx, e))?;
-    Ok((written.name_any(), written.metadata.generation.unwrap_or(1)))
 }
 
 /// The apiserver refusing a task definition (its CEL rules) is a `ClientException`, as ECS
@@ -236,8 +288,8 @@ fn register_error(ctx: &Ctx<'_>, e: kube::Error) -> ApiError {
     }
 }
 
-/// Watches TaskDefinition `name` until the operator reported `generation`: the revision
-/// registered, or the operator's refusal as a `ClientException`.
+/// Watches TaskDefinition `name` until the operator reported `generation` (or a later one):
+/// the revision registered, or the operator's refusal as a `ClientException`.
 async fn wait_registered(ctx: &Ctx<'_>, name: &str, generation: i64) -> Result<i64, ApiError> {
     let seen = |td: Option<&TaskDefinition>| {
         td.and_then(|t| t.status.as_ref())
