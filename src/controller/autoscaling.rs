@@ -227,10 +227,14 @@ pub async fn desired_count(
     Ok(true)
 }
 
-/// Delete the ScaledObjects and TriggerAuthentications of `owner` that are no longer desired.
-/// Nothing to do when KEDA's CRDs are not installed.
+/// Delete the ScaledObjects and TriggerAuthentications of `owner` that are no longer desired,
+/// when their kind is not cached (a cached kind is pruned from its cache with the other
+/// third-party children, without a LIST). Nothing to do when KEDA's CRDs are not installed.
 pub async fn prune(ctx: &Context, ns: &str, objects: &[Value], owner: &Owner) -> Result<(), Error> {
     for kind in ["ScaledObject", "TriggerAuthentication"] {
+        if ctx.stores.third_party.watches(kind) {
+            continue;
+        }
         let ar = apply::api_resource(&json!({"apiVersion": "keda.sh/v1alpha1", "kind": kind}));
         let api: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), ns, &ar);
         let lp = ListParams::default().labels("app.kubernetes.io/managed-by=tidewater");
