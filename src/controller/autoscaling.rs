@@ -173,12 +173,14 @@ pub fn sooner(interval: Duration, p: &Prepared) -> Duration {
 }
 
 /// desiredCount under autoscaling: write the scale subresource once per change of desiredCount
-/// (and, without a scaler, whenever the running count is outside the bounds). Returns whether a
-/// write happened.
+/// (and, without a scaler, whenever the running count is outside the bounds). `fresh` is the
+/// Deployment as this reconcile just wrote it, if it did (newer than the cache, and no read
+/// needed for one just created). Returns whether a write happened.
 pub async fn desired_count(
     ctx: &Context,
     svc: &Service,
     workload: &str,
+    fresh: Option<&Value>,
     p: &Prepared,
 ) -> Result<bool, Error> {
     let Some(cap) = p.capacity else {
@@ -186,8 +188,11 @@ pub async fn desired_count(
     };
     let ns = svc.namespace().unwrap_or_default();
     let api: Api<Deployment> = Api::namespaced(ctx.client.clone(), &ns);
-    let live = match cached(&ctx.stores.deployments, &ns, workload) {
-        Some(d) => Some((*d).clone()),
+    let fresh = fresh.and_then(|v| serde_json::from_value::<Deployment>(v.clone()).ok());
+    let live = match fresh
+        .or_else(|| cached(&ctx.stores.deployments, &ns, workload).map(|d| (*d).clone()))
+    {
+        Some(d) => Some(d),
         None => {
             ctx.metrics.api_call("get");
             api.get_opt(workload).await?
