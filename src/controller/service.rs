@@ -59,7 +59,7 @@ pub fn resolve_revision(
 pub fn registering(ctx: &Context, namespace: &str, reference: &str) -> bool {
     let (family, pinned) = revisions::parse_reference(reference);
     ctx.stores.task_definitions.state().iter().any(|td| {
-        if td.namespace().as_deref() != Some(namespace)
+        if td.metadata.namespace.as_deref() != Some(namespace)
             || translate::task_definition::family(&td.spec, &td.name_any()) != family
         {
             return false;
@@ -302,7 +302,14 @@ async fn prune(ctx: &Context, ns: &str, objects: &[Value], owner: &Owner) -> Res
             .filter_map(|o| o["metadata"]["name"].as_str().map(String::from))
             .collect()
     };
-    let in_ns = |ns2: Option<String>| ns2.as_deref() == Some(ns);
+    // Only what this Service controls is pruned: pick it out without copying every name.
+    let ours = |m: &kube::api::ObjectMeta| {
+        m.namespace.as_deref() == Some(ns)
+            && m.owner_references
+                .iter()
+                .flatten()
+                .any(|r| r.uid == owner.uid)
+    };
     let s = &ctx.stores;
     let (c, m) = (&ctx.client, &ctx.metrics);
     macro_rules! prune_kind {
@@ -310,7 +317,7 @@ async fn prune(ctx: &Context, ns: &str, objects: &[Value], owner: &Owner) -> Res
             let live: Vec<_> = $store
                 .state()
                 .into_iter()
-                .filter(|o| in_ns(o.namespace()))
+                .filter(|o| ours(&o.metadata))
                 .collect();
             apply::prune(c, ns, &live, &keep($kind), owner, m).await?;
         }};
@@ -326,7 +333,7 @@ async fn prune(ctx: &Context, ns: &str, objects: &[Value], owner: &Owner) -> Res
         let live: Vec<_> = store
             .state()
             .into_iter()
-            .filter(|o| in_ns(o.namespace()))
+            .filter(|o| ours(&o.metadata))
             .collect();
         apply::prune_dynamic(c, ns, ar, &live, &keep(&ar.kind), owner, m).await?;
     }
@@ -420,7 +427,7 @@ fn observation(ctx: &Context, svc: &Service, plan: &Plan, now: Timestamp) -> Obs
         .pods
         .state()
         .iter()
-        .filter(|p| p.namespace().as_deref() == Some(ns.as_str()))
+        .filter(|p| p.metadata.namespace.as_deref() == Some(ns.as_str()))
         .filter(|p| p.labels().get(labels::SERVICE) == Some(&plan.workload))
         .map(|p| pod_facts(p))
         .collect();
