@@ -73,6 +73,16 @@ bench-operator:
 	KUBECONFIG=$(TIDEWATER_CLUSTER_DIR)/kubeconfig kubectl apply --server-side --force-conflicts -f crds/ -R -f tests/fixtures/third-party-crds/
 	KUBECONFIG=$(TIDEWATER_CLUSTER_DIR)/kubeconfig python3 hack/bench-operator.py --services $(N)
 
+# The same benchmark with the operator's CPU profile (perf record, flat) and its cache sizes per
+# kind, into $(PROFILE_DIR). `make profile-operator N=1000`.
+.PHONY: profile-operator
+PROFILE_DIR ?= $(or $(CARGO_TARGET_DIR),target)/profile
+profile-operator:
+	cargo build --release
+	hack/cluster.sh up
+	KUBECONFIG=$(TIDEWATER_CLUSTER_DIR)/kubeconfig kubectl apply --server-side --force-conflicts -f crds/ -R -f tests/fixtures/third-party-crds/
+	KUBECONFIG=$(TIDEWATER_CLUSTER_DIR)/kubeconfig python3 hack/bench-operator.py --services $(N) --profile $(PROFILE_DIR)
+
 # Long fuzz run (tests/fuzz.rs, release build): FUZZ_CASES inputs per reader target, 20 times
 # that per expression parser. `make test` runs a short pass of the same targets.
 .PHONY: fuzz

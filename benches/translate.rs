@@ -2,6 +2,11 @@
 //! (the pure core the operator runs on every reconcile), and a synthetic namespace of many
 //! Services. Prints its figures; run with `cargo bench --bench translate`.
 //!
+//! It also compares, per task definition, the pure core (a parsed task definition to its pod
+//! template) with the full path `render` and every reconcile run (reading the document,
+//! validation, Kubernetes checks, the field-table walk, the emitted objects): issue 12 wants the
+//! full path within 2× of the core.
+//!
 //! Not a test: numbers vary by machine, so nothing here asserts on time.
 
 use std::hint::black_box;
@@ -81,6 +86,67 @@ fn measure(label: &str, docs: &[(String, Value)], rounds: usize) {
     );
 }
 
+/// The task definitions of `docs`: the document as render reads it, and the parsed spec the
+/// pure core takes with its family.
+fn task_definitions(
+    docs: &[(String, Value)],
+) -> Vec<(
+    (String, Value),
+    tidewater::api::task_definition::TaskDefinitionSpec,
+    String,
+)> {
+    use tidewater::translate::input::{Resource, recognise_each};
+    let mut out = Vec::new();
+    for (file, doc) in docs {
+        for (resource, _) in recognise_each(file, doc).into_iter().flatten() {
+            if let Resource::TaskDefinition { name, spec } = resource {
+                let family = tidewater::translate::task_definition::family(&spec, &name);
+                out.push(((file.clone(), doc.clone()), spec, family));
+            }
+        }
+    }
+    out
+}
+
+/// Task definitions per second: the pure core against the full path, and their ratio.
+fn core_vs_full(label: &str, docs: &[(String, Value)], rounds: usize) {
+    use tidewater::translate::Warnings;
+    use tidewater::translate::task_definition::{PodContext, pod_template};
+    let tds = task_definitions(docs);
+    let n = (tds.len() * rounds) as f64;
+    let start = Instant::now();
+    for _ in 0..rounds {
+        for (_, spec, family) in &tds {
+            let ctx = PodContext {
+                family: family.clone(),
+                service_account: family.clone(),
+                ..PodContext::default()
+            };
+            black_box(pod_template(
+                black_box(spec),
+                &ctx,
+                &mut Warnings::default(),
+            ));
+        }
+    }
+    let core = n / start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    for _ in 0..rounds {
+        for (doc, _, _) in &tds {
+            black_box(tidewater::render::render_documents(
+                std::slice::from_ref(black_box(doc)),
+                None,
+            ));
+        }
+    }
+    let full = n / start.elapsed().as_secs_f64();
+    println!(
+        "{label:<28} {:>6} task definitions: pure core {core:>9.0}/s, full path {full:>9.0}/s, full path {:.2}x the core's time (goal <= 2)",
+        tds.len(),
+        core / full,
+    );
+}
+
 fn main() {
     // `cargo test --benches` runs bench targets once as tests; keep that quick.
     let quick =
@@ -90,4 +156,7 @@ fn main() {
     measure("corpus (taskdefs+services)", &corpus(), rounds);
     measure("synthetic 100 services", &synthetic(100), rounds);
     measure("synthetic 1000 services", &synthetic(1000), rounds.min(5));
+    let rounds = if quick { 1 } else { 200 };
+    core_vs_full("corpus task definitions", &corpus(), rounds);
+    core_vs_full("synthetic task definitions", &synthetic(100), rounds / 4);
 }

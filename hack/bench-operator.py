@@ -15,7 +15,9 @@ run:
   (f) resync     write requests made by the operator over one forced resync after convergence
                  (must be 0),
 
-then prints them with the ratios. Needs the local control plane (hack/cluster.sh up) with the
+then prints them with the ratios. With --profile DIR it also records the operator's CPU profile
+over the convergence (`perf record`, flat, into DIR/perf-N.data, top symbols printed) and
+estimates what its caches hold: objects and JSON bytes (without managedFields) per watched kind. Needs the local control plane (hack/cluster.sh up) with the
 CRDs installed (hack/e2e.sh does it; so does `make bench-operator`) and a release build of
 tidewater. Python 3 standard library only. Every namespace it makes is deleted at the end
 (unless --keep).
@@ -230,6 +232,55 @@ class Operator:
             self.proc.kill()
 
 
+# The kinds the operator caches for the benchmark shape (label selector as in controller/mod.rs).
+CACHED = {
+    "taskdefinitions.ecs.tidewater.dev": None,
+    "services.ecs.tidewater.dev": None,
+    "controllerrevisions.apps": "ecs.tidewater.dev/task-definition",
+    "pods": "app.kubernetes.io/managed-by=tidewater",
+    "deployments.apps": "app.kubernetes.io/managed-by=tidewater",
+    "services": "app.kubernetes.io/managed-by=tidewater",
+    "serviceaccounts": "app.kubernetes.io/managed-by=tidewater",
+    "horizontalpodautoscalers.autoscaling": "app.kubernetes.io/managed-by=tidewater",
+    "poddisruptionbudgets.policy": "app.kubernetes.io/managed-by=tidewater",
+    "targetgroupbindings.elbv2.k8s.aws": "app.kubernetes.io/managed-by=tidewater",
+}
+
+
+def cache_estimate(ns: str) -> dict[str, tuple[int, int]]:
+    """Objects and JSON bytes (managedFields and last-applied dropped) per cached kind."""
+    out = {}
+    for res, selector in CACHED.items():
+        args = ["get", res, "-n", ns, "-o", "json"] + (["-l", selector] if selector else [])
+        items = json.loads(kubectl(*args, check=False) or '{"items": []}')["items"]
+        size = 0
+        for o in items:
+            o["metadata"].pop("managedFields", None)
+            (o["metadata"].get("annotations") or {}).pop(
+                "kubectl.kubernetes.io/last-applied-configuration", None)
+            size += len(json.dumps(o, separators=(",", ":")))
+        out[res] = (len(items), size)
+    return out
+
+
+class Profiler:
+    """`perf record` of a running process (flat profile: release builds have no frame pointers)."""
+
+    def __init__(self, pid: int, path: Path):
+        self.path = path
+        self.proc = subprocess.Popen(["perf", "record", "-F", "499", "-p", str(pid), "-o", str(path)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def stop(self, top: int = 40) -> str:
+        self.proc.send_signal(2)
+        self.proc.wait(30)
+        p = subprocess.run(["perf", "report", "-i", str(self.path), "--stdio", "--no-children",
+                            "--sort", "symbol", "--percent-limit", "0.7"],
+                           capture_output=True, text=True)
+        lines = [l for l in p.stdout.splitlines() if l.strip() and not l.startswith("#")]
+        return "\n".join(lines[:top])
+
+
 def by_label(m: dict[str, float], name: str, label: str) -> dict[str, float]:
     out = {}
     for k, v in m.items():
@@ -250,7 +301,32 @@ def wait_until(what: str, timeout: float, check) -> float:
         time.sleep(0.5)
 
 
-def bench(n: int, binary: str, resync: int, keep: bool) -> dict:
+def capacity_node(name: str, pods: int) -> dict:
+    """A fake Fargate node (kwok) with room for `pods` benchmark pods: the local cluster's two
+    Fargate nodes take 110 pods each, and the floor's pods and the operator's both need places."""
+    return {
+        "apiVersion": "v1", "kind": "Node",
+        "metadata": {
+            "name": name,
+            "annotations": {"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"},
+            "labels": {
+                "eks.amazonaws.com/compute-type": "fargate", "kubernetes.io/arch": "amd64",
+                "kubernetes.io/os": "linux", "kubernetes.io/hostname": name,
+                "tidewater.dev/fake-node": "true", "type": "kwok",
+                "topology.kubernetes.io/region": "us-east-1",
+                "topology.kubernetes.io/zone": "us-east-1a",
+            },
+        },
+        "spec": {"taints": [{"effect": "NoSchedule", "key": "eks.amazonaws.com/compute-type",
+                             "value": "fargate"}]},
+        "status": {
+            "allocatable": {"cpu": str(pods), "memory": f"{pods}Gi", "pods": str(pods)},
+            "capacity": {"cpu": str(pods), "memory": f"{pods}Gi", "pods": str(pods)},
+        },
+    }
+
+
+def bench(n: int, binary: str, resync: int, keep: bool, profile: Path | None = None) -> dict:
     suffix = f"{n}-{int(time.time()) % 100000}"
     ns_floor, ns_op = f"bench-floor-{suffix}", f"bench-op-{suffix}"
     res: dict = {"n": n}
@@ -265,6 +341,8 @@ def bench(n: int, binary: str, resync: int, keep: bool) -> dict:
         res["children"] = dict(expected)
         for ns in (ns_floor, ns_op):
             kubectl("create", "namespace", ns)
+        node = f"bench-fargate-{suffix}"
+        kubectl("create", "-f", "-", stdin=json.dumps(capacity_node(node, 2 * n + 100)))
         try:
             log(f"N={n}: floor: {len(rendered)} rendered objects, {CLIENTS} clients")
             res["floor_s"] = create_parallel(rendered, ns_floor, tmp, "floor")
@@ -272,6 +350,7 @@ def bench(n: int, binary: str, resync: int, keep: bool) -> dict:
             try:
                 op.wait_leading()
                 log(f"N={n}: operator: creating {len(items)} custom resources")
+                prof = Profiler(op.proc.pid, profile / f"perf-{n}.data") if profile else None
                 t0 = time.monotonic()
                 res["create_s"] = create_parallel(items, ns_op, tmp, "cr")
 
@@ -286,6 +365,9 @@ def bench(n: int, binary: str, resync: int, keep: bool) -> dict:
                     return ok == n and total == n, f"{ok}/{total}"
                 wait_until("runningCount = desiredCount", 1800, running)
                 res["running_s"] = time.monotonic() - t0
+                if prof:
+                    res["profile"] = prof.stop()
+                    res["caches"] = cache_estimate(ns_op)
                 time.sleep(5)
                 res["rss_peak_mib"] = max(op.rss_kib("VmHWM"), op.peak_sampled) / 1024
                 res["rss_settled_mib"] = op.rss_kib("VmRSS") / 1024
@@ -308,6 +390,7 @@ def bench(n: int, binary: str, resync: int, keep: bool) -> dict:
             if not keep:
                 for ns in (ns_floor, ns_op):
                     kubectl("delete", "namespace", ns, "--wait=false", check=False)
+                kubectl("delete", "node", node, "--wait=false", check=False)
     return res
 
 
@@ -331,6 +414,14 @@ def report(results: list[dict]) -> None:
               f"{ {k: int(v) for k, v in sorted(r['requests'].items())} }; reconciles by kind "
               f"{ {k: int(v) for k, v in sorted(r['reconciles'].items())} }; "
               f"Service reconciles during the resync window {r['resync_service_reconciles']:.0f}")
+        if "caches" in r:
+            total = sum(b for _, b in r["caches"].values())
+            print(f"N={r['n']}: cached objects (JSON bytes without managedFields), "
+                  f"{total / 2**20:.1f} MiB in all:")
+            for res, (count, size) in r["caches"].items():
+                print(f"  {res}: {count} objects, {size / 2**20:.2f} MiB")
+        if "profile" in r:
+            print(f"N={r['n']}: operator CPU profile (perf, flat, convergence):\n{r['profile']}")
 
 
 def main() -> int:
@@ -341,13 +432,16 @@ def main() -> int:
                              / "release" / "tidewater")))
     ap.add_argument("--resync-seconds", type=int, default=30)
     ap.add_argument("--keep", action="store_true", help="keep the namespaces")
+    ap.add_argument("--profile", type=Path, help="record a CPU profile and cache sizes into DIR")
     args = ap.parse_args()
     if not Path(args.binary).exists():
         log(f"no tidewater binary at {args.binary} (cargo build --release)")
         return 1
     results = []
     for n in args.services:
-        results.append(bench(n, args.binary, args.resync_seconds, args.keep))
+        if args.profile:
+            args.profile.mkdir(parents=True, exist_ok=True)
+        results.append(bench(n, args.binary, args.resync_seconds, args.keep, args.profile))
         report(results[-1:])
     if len(results) > 1:
         report(results)

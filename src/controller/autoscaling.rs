@@ -173,12 +173,14 @@ pub fn sooner(interval: Duration, p: &Prepared) -> Duration {
 }
 
 /// desiredCount under autoscaling: write the scale subresource once per change of desiredCount
-/// (and, without a scaler, whenever the running count is outside the bounds). Returns whether a
-/// write happened.
+/// (and, without a scaler, whenever the running count is outside the bounds). `fresh` is the
+/// Deployment as this reconcile just wrote it, if it did (newer than the cache, and no read
+/// needed for one just created). Returns whether a write happened.
 pub async fn desired_count(
     ctx: &Context,
     svc: &Service,
     workload: &str,
+    fresh: Option<&Value>,
     p: &Prepared,
 ) -> Result<bool, Error> {
     let Some(cap) = p.capacity else {
@@ -186,8 +188,11 @@ pub async fn desired_count(
     };
     let ns = svc.namespace().unwrap_or_default();
     let api: Api<Deployment> = Api::namespaced(ctx.client.clone(), &ns);
-    let live = match cached(&ctx.stores.deployments, &ns, workload) {
-        Some(d) => Some((*d).clone()),
+    let fresh = fresh.and_then(|v| serde_json::from_value::<Deployment>(v.clone()).ok());
+    let live = match fresh
+        .or_else(|| cached(&ctx.stores.deployments, &ns, workload).map(|d| (*d).clone()))
+    {
+        Some(d) => Some(d),
         None => {
             ctx.metrics.api_call("get");
             api.get_opt(workload).await?
@@ -227,10 +232,14 @@ pub async fn desired_count(
     Ok(true)
 }
 
-/// Delete the ScaledObjects and TriggerAuthentications of `owner` that are no longer desired.
-/// Nothing to do when KEDA's CRDs are not installed.
+/// Delete the ScaledObjects and TriggerAuthentications of `owner` that are no longer desired,
+/// when their kind is not cached (a cached kind is pruned from its cache with the other
+/// third-party children, without a LIST). Nothing to do when KEDA's CRDs are not installed.
 pub async fn prune(ctx: &Context, ns: &str, objects: &[Value], owner: &Owner) -> Result<(), Error> {
     for kind in ["ScaledObject", "TriggerAuthentication"] {
+        if ctx.stores.third_party.watches(kind) {
+            continue;
+        }
         let ar = apply::api_resource(&json!({"apiVersion": "keda.sh/v1alpha1", "kind": kind}));
         let api: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), ns, &ar);
         let lp = ListParams::default().labels("app.kubernetes.io/managed-by=tidewater");

@@ -34,7 +34,7 @@ pub fn clusters_named(
         .clusters
         .state()
         .iter()
-        .filter(|c| c.namespace().as_deref() == namespace)
+        .filter(|c| c.metadata.namespace.as_deref() == namespace)
         .filter(|c| {
             reference::is_cluster(&name, &c.name_any(), c.spec.create.cluster_name.as_deref())
         })
@@ -94,19 +94,21 @@ fn count(ctx: &Context, cluster: &Cluster) -> Counts {
         .chain(cluster.spec.create.cluster_name.clone())
         .collect();
     let ours = |c: Option<&str>| names.contains(&reference::cluster_of(c));
-    let in_ns = |n: Option<String>| n.as_deref() == Some(ns.as_str());
+    let in_ns = |n: Option<&str>| n == Some(ns.as_str());
     let mut counts = Counts {
         services: ctx
             .stores
             .services
             .state()
             .iter()
-            .filter(|s| in_ns(s.namespace()) && ours(s.spec.create.cluster.as_deref()))
+            .filter(|s| {
+                in_ns(s.metadata.namespace.as_deref()) && ours(s.spec.create.cluster.as_deref())
+            })
             .count() as i32,
         ..Counts::default()
     };
     for p in ctx.stores.pods.state() {
-        if !in_ns(p.namespace())
+        if !in_ns(p.metadata.namespace.as_deref())
             || !ours(p.labels().get(labels::CLUSTER).map(String::as_str))
             || p.metadata.deletion_timestamp.is_some()
         {

@@ -94,7 +94,15 @@ pub struct Context {
     /// Status written by this process whose watch event has not reached the cache yet, by uid:
     /// (resourceVersion after the write, status).
     written: std::sync::Mutex<std::collections::HashMap<String, (u64, serde_json::Value)>>,
+    /// Looks in a row at an object in progress that found nothing to do, by uid.
+    idle_polls: std::sync::Mutex<std::collections::HashMap<String, u32>>,
 }
+
+/// A poll that finds nothing to do doubles the next interval, up to this many times the poll
+/// setting: every change a rollout shows (pods, the workload, the task definition) wakes the
+/// object through its watches anyway, so polling is only a safety net, and a thousand rollouts
+/// waiting for their pods must not each cost a reconcile every few seconds.
+pub const MAX_POLL_FACTOR: u32 = 8;
 
 impl Context {
     /// A context.
@@ -111,7 +119,30 @@ impl Context {
             settings,
             synced: std::sync::atomic::AtomicBool::new(false),
             written: Default::default(),
+            idle_polls: Default::default(),
         })
+    }
+
+    /// How soon to look again at `uid` while it is in progress: the poll interval after a look
+    /// that changed something (`changed`), else twice the previous interval, up to
+    /// [`MAX_POLL_FACTOR`] times the poll interval.
+    pub fn poll_after(&self, uid: &str, changed: bool) -> Duration {
+        let mut idle = self.idle_polls.lock().expect("idle polls lock");
+        let n = if changed {
+            idle.remove(uid);
+            0
+        } else {
+            let n = idle.entry(uid.to_string()).or_insert(0);
+            *n = n.saturating_add(1);
+            *n
+        };
+        let factor = 2u32.saturating_pow(n).min(MAX_POLL_FACTOR);
+        self.settings.poll * factor
+    }
+
+    /// `uid` is no longer in progress: forget its idle looks.
+    pub fn settled(&self, uid: &str) {
+        self.idle_polls.lock().expect("idle polls lock").remove(uid);
     }
 
     /// Mark every cache synced: reconciles may trust what the caches lack.
@@ -237,4 +268,28 @@ where
     K: Resource<DynamicType = ()> + Clone + 'static,
 {
     store.get(&ObjectRef::new(name).within(namespace))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing;
+
+    #[tokio::test]
+    async fn idle_polls_back_off_up_to_a_bound_and_a_change_resets_them() {
+        let (ctx, _api) = testing::context(testing::empty_stores());
+        let poll = ctx.settings.poll;
+        let looks: Vec<u32> = [false, false, false, false, false]
+            .iter()
+            .map(|changed| (ctx.poll_after("a", *changed).as_millis() / poll.as_millis()) as u32)
+            .collect();
+        assert_eq!(looks, vec![2, 4, 8, 8, 8]);
+        // Another object keeps its own count.
+        assert_eq!(ctx.poll_after("b", false), poll * 2);
+        // A look that changed something polls at the interval again.
+        assert_eq!(ctx.poll_after("a", true), poll);
+        assert_eq!(ctx.poll_after("a", false), poll * 2);
+        // Settled: the next rollout starts from the interval.
+        ctx.settled("a");
+        assert_eq!(ctx.poll_after("a", true), poll);
+    }
 }

@@ -78,10 +78,9 @@ impl<'a> Caches<'a> {
         cached(self.task_definitions, self.namespace, family)
             .filter(|td| of_family(td))
             .or_else(|| {
-                self.task_definitions
-                    .state()
-                    .into_iter()
-                    .find(|td| td.namespace().as_deref() == Some(self.namespace) && of_family(td))
+                self.task_definitions.state().into_iter().find(|td| {
+                    td.metadata.namespace.as_deref() == Some(self.namespace) && of_family(td)
+                })
             })
     }
 
@@ -94,7 +93,7 @@ impl<'a> Caches<'a> {
         reference::pick_cluster(
             name,
             all.iter()
-                .filter(|c| c.namespace().as_deref() == Some(self.namespace))
+                .filter(|c| c.metadata.namespace.as_deref() == Some(self.namespace))
                 .map(|c| {
                     (
                         c.metadata.name.as_deref().unwrap_or_default(),

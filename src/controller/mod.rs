@@ -820,7 +820,7 @@ fn services_to_wake(
         .services
         .state()
         .iter()
-        .filter(|s| s.namespace().as_deref() == namespace)
+        .filter(|s| s.metadata.namespace.as_deref() == namespace)
         .filter(|s| {
             let Some((f, pinned)) = s
                 .spec
@@ -869,7 +869,7 @@ where
     store
         .state()
         .iter()
-        .filter(|t| t.namespace().as_deref() == namespace)
+        .filter(|t| t.meta().namespace.as_deref() == namespace)
         .filter(|t| match &family {
             Some(f) => revisions::parse_reference(&run(t).task_definition).0 == *f,
             None => true,

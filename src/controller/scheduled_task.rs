@@ -145,7 +145,7 @@ async fn apply_children(
             .service_accounts
             .state()
             .into_iter()
-            .filter(|o| o.namespace().as_deref() == Some(ns.as_str()))
+            .filter(|o| o.metadata.namespace.as_deref() == Some(ns.as_str()))
             .collect();
         apply::prune(&ctx.client, &ns, &live, &keep, owner, &ctx.metrics).await?;
     }

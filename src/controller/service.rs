@@ -59,7 +59,7 @@ pub fn resolve_revision(
 pub fn registering(ctx: &Context, namespace: &str, reference: &str) -> bool {
     let (family, pinned) = revisions::parse_reference(reference);
     ctx.stores.task_definitions.state().iter().any(|td| {
-        if td.namespace().as_deref() != Some(namespace)
+        if td.metadata.namespace.as_deref() != Some(namespace)
             || translate::task_definition::family(&td.spec, &td.name_any()) != family
         {
             return false;
@@ -283,7 +283,8 @@ async fn apply_children(
     // apply step reads it before writing.
     let live = |desired: &Value| cached_live(ctx, &ns, desired);
     let children = apply::apply_all(ctx, &ns, &plan.objects, owner, live).await?;
-    autoscaling::desired_count(ctx, svc, &plan.workload, &scaling).await?;
+    let fresh = children.fresh("Deployment", &plan.workload);
+    autoscaling::desired_count(ctx, svc, &plan.workload, fresh, &scaling).await?;
     if prev.common.observed_generation != svc.metadata.generation
         || prev.task_definition.as_deref() != Some(plan.revision.reference().as_str())
         || scaling.scaler_changed
@@ -301,7 +302,14 @@ async fn prune(ctx: &Context, ns: &str, objects: &[Value], owner: &Owner) -> Res
             .filter_map(|o| o["metadata"]["name"].as_str().map(String::from))
             .collect()
     };
-    let in_ns = |ns2: Option<String>| ns2.as_deref() == Some(ns);
+    // Only what this Service controls is pruned: pick it out without copying every name.
+    let ours = |m: &kube::api::ObjectMeta| {
+        m.namespace.as_deref() == Some(ns)
+            && m.owner_references
+                .iter()
+                .flatten()
+                .any(|r| r.uid == owner.uid)
+    };
     let s = &ctx.stores;
     let (c, m) = (&ctx.client, &ctx.metrics);
     macro_rules! prune_kind {
@@ -309,7 +317,7 @@ async fn prune(ctx: &Context, ns: &str, objects: &[Value], owner: &Owner) -> Res
             let live: Vec<_> = $store
                 .state()
                 .into_iter()
-                .filter(|o| in_ns(o.namespace()))
+                .filter(|o| ours(&o.metadata))
                 .collect();
             apply::prune(c, ns, &live, &keep($kind), owner, m).await?;
         }};
@@ -325,7 +333,7 @@ async fn prune(ctx: &Context, ns: &str, objects: &[Value], owner: &Owner) -> Res
         let live: Vec<_> = store
             .state()
             .into_iter()
-            .filter(|o| in_ns(o.namespace()))
+            .filter(|o| ours(&o.metadata))
             .collect();
         apply::prune_dynamic(c, ns, ar, &live, &keep(&ar.kind), owner, m).await?;
     }
@@ -419,7 +427,7 @@ fn observation(ctx: &Context, svc: &Service, plan: &Plan, now: Timestamp) -> Obs
         .pods
         .state()
         .iter()
-        .filter(|p| p.namespace().as_deref() == Some(ns.as_str()))
+        .filter(|p| p.metadata.namespace.as_deref() == Some(ns.as_str()))
         .filter(|p| p.labels().get(labels::SERVICE) == Some(&plan.workload))
         .map(|p| pod_facts(p))
         .collect();
@@ -536,14 +544,23 @@ pub fn compute_status(prev: &ServiceStatus, r: &Reconciled) -> (ServiceStatus, V
     (st, notes)
 }
 
-/// How soon to look again: at once after a rollback, soon while something changes, else at the
-/// resync interval.
-fn requeue(ctx: &Context, r: &Reconciled, scaling: &super::autoscaling::Prepared) -> Action {
+/// How soon to look again: at once after a rollback, soon while something changes (less and
+/// less often while looks find nothing new: see [`Context::poll_after`]), else at the resync
+/// interval. `changed`: this look wrote a child, the status or an Event.
+fn requeue(
+    ctx: &Context,
+    uid: &str,
+    r: &Reconciled,
+    changed: bool,
+    scaling: &super::autoscaling::Prepared,
+) -> Action {
     if r.rollout.rollback_to.is_some() {
         Action::requeue(std::time::Duration::from_millis(200))
     } else if r.rollout.progressing || r.children.written > 0 {
-        Action::requeue(super::autoscaling::sooner(ctx.settings.poll, scaling))
+        let poll = ctx.poll_after(uid, changed || r.children.written > 0);
+        Action::requeue(super::autoscaling::sooner(poll, scaling))
     } else {
+        ctx.settled(uid);
         Action::requeue(super::autoscaling::sooner(ctx.settings.resync, scaling))
     }
 }
@@ -582,9 +599,10 @@ pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Context>) -> Result<Action, E
         now,
     };
     let (st, notes) = compute_status(&prev, &reconciled);
-    status::write(&ctx, &*svc, Some(&prev), &st).await?;
+    let written = status::write(&ctx, &*svc, Some(&prev), &st).await?;
     ctx.publish(&*svc, &notes).await;
-    Ok(requeue(&ctx, &reconciled, &scaling))
+    let changed = written || !notes.is_empty();
+    Ok(requeue(&ctx, &owner.uid, &reconciled, changed, &scaling))
 }
 
 #[cfg(test)]
@@ -637,29 +655,40 @@ mod tests {
         tokio::spawn(reconcile(Arc::new(service()), ctx))
     }
 
-    /// The child `path` is read (not in the cache: it may exist unlabelled), found absent, and
-    /// server-side applied by the field manager `tidewater`, owned by the Service.
-    async fn expect_created(api: &mut ApiServer, path: &str) -> Value {
-        let get = api.next().await;
-        assert_eq!((&get.method, get.uri.as_str()), (&Method::GET, path));
-        get.not_found();
-        let apply = api.next().await;
-        assert_eq!(apply.method, Method::PATCH);
-        assert_eq!(
-            apply.uri,
-            format!("{path}?&force=true&fieldManager=tidewater")
-        );
-        assert_eq!(apply.content_type, "application/apply-patch+yaml");
-        assert_eq!(
-            apply.body["metadata"]["ownerReferences"],
-            json!([{
-                "apiVersion": "ecs.tidewater.dev/v1alpha1", "kind": "Service", "name": "web",
-                "uid": UID, "controller": true, "blockOwnerDeletion": true,
-            }])
-        );
-        let body = apply.body.clone();
-        apply.echo();
-        body
+    /// The children `paths` are each read (not in the cache: they may exist unlabelled), found
+    /// absent, and server-side applied by the field manager `tidewater`, owned by the Service.
+    /// The children are applied concurrently: the requests of different children may come in
+    /// any order, those of one child in this one. Returns the applied bodies, in `paths` order.
+    async fn expect_created(api: &mut ApiServer, paths: &[&str]) -> Vec<Value> {
+        let mut read = BTreeSet::new();
+        let mut bodies: Vec<Option<Value>> = vec![None; paths.len()];
+        while bodies.iter().any(Option::is_none) {
+            let r = api.next().await;
+            let path = r.uri.split('?').next().unwrap_or_default().to_string();
+            let i = paths
+                .iter()
+                .position(|p| *p == path)
+                .unwrap_or_else(|| panic!("unexpected request {} {}", r.method, r.uri));
+            if r.method == Method::GET {
+                assert!(read.insert(i), "{path} read twice");
+                r.not_found();
+                continue;
+            }
+            assert!(read.contains(&i), "{path} applied before it was read");
+            assert_eq!(r.method, Method::PATCH);
+            assert_eq!(r.uri, format!("{path}?&force=true&fieldManager=tidewater"));
+            assert_eq!(r.content_type, "application/apply-patch+yaml");
+            assert_eq!(
+                r.body["metadata"]["ownerReferences"],
+                json!([{
+                    "apiVersion": "ecs.tidewater.dev/v1alpha1", "kind": "Service", "name": "web",
+                    "uid": UID, "controller": true, "blockOwnerDeletion": true,
+                }])
+            );
+            bodies[i] = Some(r.body.clone());
+            r.echo();
+        }
+        bodies.into_iter().flatten().collect()
     }
 
     /// Pruning lists the KEDA kinds (not cached); here their CRDs are not installed.
@@ -728,18 +757,20 @@ mod tests {
     async fn a_new_service_is_applied_server_side_and_reported_in_progress() {
         let (ctx, mut api) = testing::context(stores(vec![]));
         let done = reconcile_in_background(ctx);
-        let deployment =
-            expect_created(&mut api, "/apis/apps/v1/namespaces/default/deployments/web").await;
+        let created = expect_created(
+            &mut api,
+            &[
+                "/apis/apps/v1/namespaces/default/deployments/web",
+                "/apis/policy/v1/namespaces/default/poddisruptionbudgets/web",
+            ],
+        )
+        .await;
+        let deployment = &created[0];
         assert_eq!(deployment["spec"]["replicas"], 2);
         let number = deployment["spec"]["template"]["metadata"]["labels"][DEPLOYMENT_LABEL]
             .as_str()
             .unwrap()
             .to_string();
-        expect_created(
-            &mut api,
-            "/apis/policy/v1/namespaces/default/poddisruptionbudgets/web",
-        )
-        .await;
         expect_keda_lists(&mut api).await;
         let status = expect_status(&mut api).await;
         let in_progress = format!("deployment ecs-svc/{number} in progress: 0 of 2 tasks running");
@@ -789,7 +820,7 @@ mod tests {
         // The Deployment is in the cache and not ours: no request at all for it.
         expect_created(
             &mut api,
-            "/apis/policy/v1/namespaces/default/poddisruptionbudgets/web",
+            &["/apis/policy/v1/namespaces/default/poddisruptionbudgets/web"],
         )
         .await;
         expect_keda_lists(&mut api).await;

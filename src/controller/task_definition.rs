@@ -33,46 +33,49 @@ pub fn owned_revisions(
         .revisions
         .state()
         .iter()
-        .filter(|cr| cr.namespace().as_deref() == Some(namespace))
+        .filter(|cr| cr.metadata.namespace.as_deref() == Some(namespace))
         .filter(|cr| cr.owner_references().iter().any(|r| r.uid == owner_uid))
         .filter_map(|cr| revisions::from_object(cr))
         .filter(|r| r.family == family)
         .collect()
 }
 
-/// `family:N` references in use by Services, Tasks and ScheduledTasks of `namespace`.
-pub fn in_use(ctx: &Context, namespace: &str) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    let pinned = |r: Option<&str>, out: &mut BTreeSet<String>| {
-        if let Some((family, Some(n))) = r.map(revisions::parse_reference) {
-            out.insert(format!("{family}:{n}"));
-        }
+/// `family:N` references of `family` in use by Services, Tasks and ScheduledTasks of
+/// `namespace`.
+pub fn in_use(ctx: &Context, namespace: &str, family: &str) -> BTreeSet<String> {
+    let pinned = |r: &str| match revisions::parse_reference(r) {
+        (f, Some(n)) => Some(format!("{f}:{n}")),
+        _ => None,
     };
+    let in_ns = |m: &kube::api::ObjectMeta| m.namespace.as_deref() == Some(namespace);
+    let mut refs: Vec<String> = Vec::new();
     for s in ctx.stores.services.state() {
-        if s.namespace().as_deref() != Some(namespace) {
+        if !in_ns(&s.metadata) {
             continue;
         }
-        pinned(s.spec.create.task_definition.as_deref(), &mut out);
+        refs.extend(s.spec.create.task_definition.as_deref().and_then(pinned));
         if let Some(st) = &s.status {
-            out.extend(st.task_definition.clone());
-            out.extend(st.deployments.iter().map(|d| d.task_definition.clone()));
+            refs.extend(st.task_definition.clone());
+            refs.extend(st.deployments.iter().map(|d| d.task_definition.clone()));
         }
     }
     for t in ctx.stores.tasks.state() {
-        if t.namespace().as_deref() != Some(namespace) {
+        if !in_ns(&t.metadata) {
             continue;
         }
-        pinned(Some(&t.spec.run.task_definition), &mut out);
+        refs.extend(pinned(&t.spec.run.task_definition));
         if let Some(st) = &t.status {
-            out.extend(st.task_definition.clone());
+            refs.extend(st.task_definition.clone());
         }
     }
     for t in ctx.stores.scheduled_tasks.state() {
-        if t.namespace().as_deref() == Some(namespace) {
-            pinned(Some(&t.spec.run.task_definition), &mut out);
+        if in_ns(&t.metadata) {
+            refs.extend(pinned(&t.spec.run.task_definition));
         }
     }
-    out
+    refs.into_iter()
+        .filter(|r| revisions::parse_reference(r).0 == family)
+        .collect()
 }
 
 /// What registering gave.
@@ -146,9 +149,17 @@ async fn register(
 
 /// History: keep the newest `limit`, and every revision something still uses.
 async fn prune_history(ctx: &Context, ns: &str, revisions: &[Revision]) -> Result<(), Error> {
-    let used = in_use(ctx, ns);
+    let limit = ctx.settings.revision_history_limit;
+    let Some(family) = revisions.first().map(|r| r.family.clone()) else {
+        return Ok(());
+    };
+    if revisions.len() <= limit.max(1) {
+        // Nothing beyond the history limit: no need to look for the revisions in use.
+        return Ok(());
+    }
+    let used = in_use(ctx, ns, &family);
     let api: Api<ControllerRevision> = Api::namespaced(ctx.client.clone(), ns);
-    for doomed in revisions::to_prune(revisions, ctx.settings.revision_history_limit, &used) {
+    for doomed in revisions::to_prune(revisions, limit, &used) {
         ctx.metrics.api_call("delete");
         match api.delete(&doomed, &DeleteParams::background()).await {
             Ok(_) => {}

@@ -24,6 +24,8 @@ use crate::api::TaskDefinition;
 pub const THIRD_PARTY_KINDS: &[(&str, &str, &str)] = &[
     ("elbv2.k8s.aws", "v1beta1", "TargetGroupBinding"),
     ("external-secrets.io", "v1", "ExternalSecret"),
+    ("keda.sh", "v1alpha1", "ScaledObject"),
+    ("keda.sh", "v1alpha1", "TriggerAuthentication"),
 ];
 
 /// The annotation `kubectl apply` leaves: a copy of the whole object, never read.

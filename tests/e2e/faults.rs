@@ -215,6 +215,81 @@ async fn scale_and_converge(ctx: &Ctx, count: i32, timeout: Duration) -> Result<
     Ok(t0.elapsed())
 }
 
+/// How long a change took after the API server turned ready, by who had to act.
+struct Phases {
+    /// Until svc-0's Deployment asks for the new count (the operator).
+    applied: Duration,
+    /// Until the Deployment reports them available (the controller-manager, the scheduler, kwok).
+    available: Duration,
+    /// Until the Service reports them running (the operator again).
+    converged: Duration,
+}
+
+impl Phases {
+    /// The operator's share: applying the change and reporting it.
+    fn operator(&self) -> Duration {
+        self.applied + self.converged.saturating_sub(self.available)
+    }
+}
+
+/// Patch `svc-0` to `count` tasks and time each phase until it reports them running.
+async fn scale_in_phases(ctx: &Ctx, count: i32, timeout: Duration) -> Result<Phases> {
+    let t0 = Instant::now();
+    ctx.kubectl(&[
+        "patch",
+        "services.ecs.tidewater.dev",
+        "svc-0",
+        "--type=merge",
+        "-p",
+        &json!({"spec": {"desiredCount": count}}).to_string(),
+    ])
+    .ok()?;
+    let deployments = ctx.api::<Deployment>();
+    let deployment = |f: fn(&Deployment) -> Option<i32>| {
+        let api = deployments.clone();
+        move || {
+            let api = api.clone();
+            async move { Ok(f(&api.get("svc-0").await?) == Some(count)) }
+        }
+    };
+    eventually(
+        "svc-0's Deployment scaled",
+        timeout,
+        deployment(|d| d.spec.as_ref()?.replicas),
+    )
+    .await?;
+    let applied = t0.elapsed();
+    eventually(
+        "svc-0's Deployment available",
+        timeout,
+        deployment(|d| d.status.as_ref()?.available_replicas),
+    )
+    .await?;
+    let available = t0.elapsed();
+    let api = ctx.api::<Service>();
+    eventually("svc-0 scaled", timeout, || {
+        let api = api.clone();
+        async move {
+            let s = api.get("svc-0").await?;
+            Ok(s.status
+                .is_some_and(|st| st.desired_count == count && st.running_count == count))
+        }
+    })
+    .await?;
+    Ok(Phases {
+        applied,
+        available,
+        converged: t0.elapsed(),
+    })
+}
+
+/// The goal of issue 12: a change made as the API server turns ready converges within 10 s, as
+/// far as the operator is concerned. What the controller-manager, the scheduler and kwok take
+/// to recover (their own watch backoffs, up to a minute after a restart) is measured and printed
+/// but not ours to bound. The operator's part includes the API server serving the CRDs again:
+/// their watches answer only once the CRD handlers are rebuilt, seconds after /readyz.
+const CAUGHT_UP_WITHIN: Duration = Duration::from_secs(10);
+
 #[tokio::test]
 async fn an_apiserver_outage_is_survived_and_caught_up() {
     support::run_alone("fault-apiserver", |ctx| async move {
@@ -228,11 +303,24 @@ async fn an_apiserver_outage_is_survived_and_caught_up() {
         cluster(&["start", "kube-apiserver"])?;
         apiserver_ready().await?;
         let outage = down.elapsed();
-        let caught_up = scale_and_converge(&ctx, 2, Duration::from_secs(120)).await?;
+        let p = scale_in_phases(&ctx, 2, Duration::from_secs(120)).await?;
         ensure!(op.running(), "the operator exited during the outage:\n{}", op.logs());
+        let figures = format!(
+            "a change made once it was ready reached the Deployment in {:.1?}, was available in {:.1?} and reported running in {:.1?}: the operator's part {:.1?} (goal {CAUGHT_UP_WITHIN:?}), the controller-manager's, scheduler's and kwok's {:.1?}",
+            p.applied,
+            p.available,
+            p.converged,
+            p.operator(),
+            p.available.saturating_sub(p.applied)
+        );
         support::report(&format!(
-            "fault apiserver: down {outage:.1?}; a change made once it was ready converged in {caught_up:.1?}; operator still running"
+            "fault apiserver: down {outage:.1?}; {figures}; operator still running"
         ));
+        ensure!(
+            p.operator() <= CAUGHT_UP_WITHIN,
+            "{figures}; operator log:\n{}",
+            op.logs()
+        );
         Ok(())
     })
     .await;

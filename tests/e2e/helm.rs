@@ -517,7 +517,7 @@ fn expected_rules(watched: bool, nodes: bool, lease: Option<&str>) -> Rules {
                 "triggerauthentications.keda.sh",
             ],
             "[]",
-            &["get", "list", "create", "patch", "delete"],
+            ALL,
         );
         add(&["deployments.apps/scale"], "[]", &["patch"]);
         add(&["events.events.k8s.io"], "[]", &["create", "patch"]);

@@ -62,10 +62,10 @@ async fn a_revision_arriving_after_its_task_definition_status_wakes_the_service(
             async move { Ok(deployments.get_opt("web").await?.is_some()) }
         })
         .await?;
-        eprintln!(
-            "children {:.1} s after the revision could be registered",
+        support::report(&format!(
+            "scale wake-up: children {:.1} s after the revision could be registered",
             gone.elapsed().as_secs_f64()
-        );
+        ));
         let st = serde_json::to_value(svcs.get("web").await?)?["status"].clone();
         ensure!(!not_found(&st), "reported as a user error: {st}");
         let errors = op.metric("tidewater_reconcile_errors_total{kind=\"Service\",error=\"task_definition_not_found\"}");
@@ -127,13 +127,13 @@ async fn many_services_converge_at_a_bounded_cost_per_service() {
             .metric("tidewater_api_requests_total{verb=\"get\"}")
             .unwrap_or(0.0);
         let n = SERVICES as f64;
-        eprintln!(
-            "{SERVICES} Services converged in {:.1} s: {:.2} Service reconciles, {:.2} API requests ({:.2} GETs) per Service",
+        support::report(&format!(
+            "scale: {SERVICES} Services converged in {:.1} s: {:.2} Service reconciles, {:.2} API requests ({:.2} GETs) per Service (bounds {MAX_RECONCILES_PER_SERVICE}, {MAX_REQUESTS_PER_SERVICE})",
             started.elapsed().as_secs_f64(),
             reconciles / n,
             requests / n,
             gets / n
-        );
+        ));
         ensure!(
             reconciles / n <= MAX_RECONCILES_PER_SERVICE,
             "{} Service reconciles per Service (bound {MAX_RECONCILES_PER_SERVICE})",
