@@ -83,9 +83,11 @@ profile-operator:
 	KUBECONFIG=$(TIDEWATER_CLUSTER_DIR)/kubeconfig kubectl apply --server-side --force-conflicts -f crds/ -R -f tests/fixtures/third-party-crds/
 	KUBECONFIG=$(TIDEWATER_CLUSTER_DIR)/kubeconfig python3 hack/bench-operator.py --services $(N) --profile $(PROFILE_DIR)
 
-# Long fuzz run (tests/fuzz.rs, release build): FUZZ_CASES inputs per reader target, 20 times
+# Long fuzz run (tests/fuzz.rs, release build with overflow checks in Tidewater's code, so that
+# wrapped arithmetic is a crash, as in debug): FUZZ_CASES inputs per reader target, 20 times
 # that per expression parser. `make test` runs a short pass of the same targets.
 .PHONY: fuzz
 FUZZ_CASES ?= 100000
 fuzz:
-	TIDEWATER_FUZZ_CASES=$(FUZZ_CASES) cargo test --release --test fuzz -- --nocapture
+	TIDEWATER_FUZZ_CASES=$(FUZZ_CASES) cargo test --release \
+		--config 'profile.release.package.tidewater.overflow-checks=true' --test fuzz -- --nocapture

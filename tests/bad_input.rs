@@ -26,6 +26,8 @@ enum Expect {
     ErrorAndObjects { file: String, path: String },
     /// No error (a valid input among the mutations; guards the mutations themselves).
     Clean,
+    /// No error, and a warning naming this path (what differs from ECS, never silent).
+    Warning { path: String },
 }
 
 /// How a case is run.
@@ -774,6 +776,75 @@ fn huge() -> Vec<Case> {
     ]
 }
 
+/// A task definition and a Service of it, as one manifest file.
+fn with_service(service: Value) -> Vec<u8> {
+    let td = manifest("TaskDefinition", "web", task_definition());
+    let mut out = yaml(&td);
+    out.extend(b"---\n");
+    out.extend(yaml(&manifest("Service", "web", service)));
+    out
+}
+
+/// User numbers at the ends of their ranges where Tidewater multiplies or adds them: checked
+/// arithmetic, never a wrap-around or an overflow panic.
+fn arithmetic() -> Vec<Case> {
+    let scheduled = |schedule: &str| {
+        set(
+            service(),
+            "autoScaling",
+            json!({
+                "scalableTarget": {"MinCapacity": 1, "MaxCapacity": 4},
+                "scheduledActions": [{
+                    "ScheduledActionName": "far",
+                    "Schedule": schedule,
+                    "ScalableTargetAction": {"MinCapacity": 2}
+                }]
+            }),
+        )
+    };
+    let checked = |name: &str, svc: Value, expect: Expect| {
+        case(
+            "checked arithmetic",
+            name,
+            "svc.yaml",
+            with_service(svc),
+            expect,
+        )
+    };
+    vec![
+        // "healthCheckGracePeriodSeconds ... Valid values are 0 through 2147483647": the
+        // startup probe covers it in failures of `interval` seconds (no i32 overflow).
+        checked(
+            "grace period of i32::MAX seconds",
+            set(service(), "healthCheckGracePeriodSeconds", json!(i32::MAX)),
+            Expect::Warning {
+                path: "healthCheckGracePeriodSeconds".into(),
+            },
+        ),
+        // More seconds than a time span holds: reported on the schedule, not a panic.
+        checked(
+            "rate of 200000000000 days",
+            scheduled("rate(200000000000 days)"),
+            Expect::Warning {
+                path: "autoScaling.scheduledActions[0].Schedule".into(),
+            },
+        ),
+        checked(
+            "rate of u64::MAX minutes",
+            scheduled("rate(18446744073709551615 minutes)"),
+            Expect::Warning {
+                path: "autoScaling.scheduledActions[0].Schedule".into(),
+            },
+        ),
+        // Past the last representable date from now: never fires, no overflow.
+        checked(
+            "rate of 100000000 days",
+            scheduled("rate(100000000 days)"),
+            Expect::Clean,
+        ),
+    ]
+}
+
 fn fifo(dir: &Path) {
     let path = dir.join("pipe.yaml");
     let ok = Command::new("mkfifo")
@@ -794,7 +865,8 @@ fn symlink_out(dir: &Path) {
         "{}-secret.yaml",
         dir.file_name().unwrap().to_string_lossy()
     ));
-    std::fs::write(&outside, GOOD).unwrap();
+    // The name marks the object: it must never be rendered (hack/bad-input-classes.py looks for it).
+    std::fs::write(&outside, GOOD.replace("good", "outside-secret")).unwrap();
     std::fs::create_dir_all(dir.join("d")).unwrap();
     std::os::unix::fs::symlink(&outside, dir.join("d/link.yaml")).unwrap();
     std::fs::write(dir.join("d/good.yaml"), GOOD.replace("good", "inside")).unwrap();
@@ -893,6 +965,7 @@ fn all_cases() -> Vec<Case> {
         partial(),
         duplicate_resources(),
         huge(),
+        arithmetic(),
         files(),
     ]
     .into_iter()
@@ -910,6 +983,7 @@ fn all_cases() -> Vec<Case> {
 /// The outcome of one case: errors as `file: path: message` lines, objects, exit code.
 struct Outcome {
     errors: Vec<(String, String, String)>,
+    warnings: Vec<String>,
     objects: usize,
     code: Option<i32>,
 }
@@ -923,6 +997,7 @@ fn run_library(dir: &Path, c: &Case) -> Outcome {
             .iter()
             .map(|e| (e.file.clone(), e.path.clone(), e.message.clone()))
             .collect(),
+        warnings: out.warnings.iter().map(|w| w.to_string()).collect(),
         objects: out.objects.len(),
         code: None,
     }
@@ -967,8 +1042,14 @@ fn run_binary(dir: &Path, c: &Case) -> Outcome {
         })
         .collect();
     let stdout = String::from_utf8_lossy(&out.stdout);
+    let warnings = stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("warning: "))
+        .map(str::to_string)
+        .collect();
     Outcome {
         errors,
+        warnings,
         objects: stdout.matches("\nkind: ").count() + usize::from(stdout.starts_with("kind: ")),
         code: out.status.code(),
     }
@@ -1006,6 +1087,16 @@ fn check(dir: &Path, c: &Case, o: &Outcome) -> Result<(), String> {
     match &c.expect {
         Expect::Clean if !o.errors.is_empty() || !exit_ok(false) => failed("expected no error"),
         Expect::Clean => Ok(()),
+        Expect::Warning { .. } if !o.errors.is_empty() || !exit_ok(false) => {
+            failed("expected no error")
+        }
+        Expect::Warning { path } if !o.warnings.iter().any(|w| w.contains(path.as_str())) => {
+            failed(&format!(
+                "no warning names {path}: warnings {:?}",
+                o.warnings
+            ))
+        }
+        Expect::Warning { .. } => Ok(()),
         Expect::Error { file, path } | Expect::ErrorAndObjects { file, path }
             if !names(&o.errors, dir, file, path, true) =>
         {
@@ -1088,6 +1179,53 @@ fn every_bad_input_gets_a_clear_answer() {
     );
 }
 
+/// With `TIDEWATER_BAD_INPUT_DUMP=DIR`, every case is written to `DIR/render/NNN/` (its files and
+/// special files; `NNN.stdin` and `NNN.json` next to it: class, name, arguments, expectation) for
+/// `hack/bad-input-classes.py`, which runs them through any `tidewater` binary and counts the
+/// outcomes per class.
+#[test]
+fn dump_cases_for_the_class_driver() {
+    let Some(root) = std::env::var_os("TIDEWATER_BAD_INPUT_DUMP") else {
+        return;
+    };
+    let root = PathBuf::from(root).join("render");
+    let _ = std::fs::remove_dir_all(&root);
+    for (i, c) in all_cases().iter().enumerate() {
+        let dir = root.join(format!("{i:03}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (f, bytes) in &c.files {
+            std::fs::write(dir.join(f), bytes).unwrap();
+        }
+        if let Some(setup) = c.setup {
+            setup(&dir);
+        }
+        if let Some(stdin) = &c.stdin {
+            std::fs::write(root.join(format!("{i:03}.stdin")), stdin).unwrap();
+        }
+        let args: Vec<String> = c.args.clone().unwrap_or_else(|| {
+            c.files
+                .iter()
+                .flat_map(|(f, _)| ["-f".to_string(), format!("{{dir}}/{f}")])
+                .collect()
+        });
+        let (kind, file, path) = match &c.expect {
+            Expect::Error { file, path } => ("error", file.as_str(), path.as_str()),
+            Expect::ErrorWithin { file, path } => ("within", file.as_str(), path.as_str()),
+            Expect::ErrorAndObjects { file, path } => {
+                ("error+objects", file.as_str(), path.as_str())
+            }
+            Expect::Clean => ("clean", "", ""),
+            Expect::Warning { path } => ("warning", "", path.as_str()),
+        };
+        let meta = json!({
+            "class": c.class, "name": c.name, "args": args, "stdin": c.stdin.is_some(),
+            "expect": {"kind": kind, "file": file, "path": path},
+            "forbidden": ["outside-secret"],
+        });
+        std::fs::write(root.join(format!("{i:03}.json")), pretty(&meta)).unwrap();
+    }
+}
+
 /// Every object of the goldens, the corpus and the examples passes Kubernetes' validation
 /// rules (render drops and reports any that would not; here none may be dropped).
 #[test]
@@ -1119,4 +1257,53 @@ fn every_rendered_object_is_valid_kubernetes() {
         }
     }
     assert!(checked > 100, "only {checked} objects");
+}
+
+/// The API server does not enforce `format: int32` (kubernetes/kubernetes#136091): without
+/// bounds it stores `2147483648` in an `int32` field, which the operator's typed watch cannot
+/// read, and the list of the whole kind fails with it (kube-rs/kube#774): one bad object would
+/// stall every object of its kind. Every integer of every CRD carries bounds its Rust type holds.
+#[test]
+fn the_apiserver_stores_no_integer_the_operator_cannot_read() {
+    /// Integers of `schema` whose bounds are missing or wider than their Rust type's.
+    fn unbounded(schema: &Value, path: &str, bad: &mut Vec<String>, seen: &mut usize) {
+        match schema {
+            Value::Object(m) => {
+                if m.get("type") == Some(&json!("integer")) {
+                    *seen += 1;
+                    let (min, max) = (&m.get("minimum"), &m.get("maximum"));
+                    let fits = match m.get("format").and_then(Value::as_str) {
+                        // JSON decoding in the API server refuses what is past int64.
+                        Some("int64") => true,
+                        Some("int32") => {
+                            min.and_then(Value::as_f64)
+                                .is_some_and(|x| x >= f64::from(i32::MIN))
+                                && max
+                                    .and_then(Value::as_f64)
+                                    .is_some_and(|x| x <= f64::from(i32::MAX))
+                        }
+                        _ => false,
+                    };
+                    if !fits {
+                        bad.push(format!("{path}: {m:?}"));
+                    }
+                }
+                for (k, v) in m {
+                    unbounded(v, &format!("{path}.{k}"), bad, seen);
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|v| unbounded(v, path, bad, seen)),
+            _ => {}
+        }
+    }
+    let (mut bad, mut seen) = (Vec::new(), 0);
+    for crd in tidewater::api::crds() {
+        let name = crd.metadata.name.clone().unwrap_or_default();
+        for v in &crd.spec.versions {
+            let schema = serde_json::to_value(&v.schema).unwrap();
+            unbounded(&schema, &name, &mut bad, &mut seen);
+        }
+    }
+    assert!(seen > 100, "only {seen} integers");
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
 }

@@ -1162,6 +1162,7 @@ fn cases() -> Vec<Case> {
     all.extend(syntax_cases());
     all.extend(type_cases());
     all.extend(more_cases());
+    all.extend(duplicate_name_cases());
     all
 }
 
@@ -1198,6 +1199,65 @@ fn more_cases() -> Vec<Case> {
             "",
             "recursion limit",
         ),
+        // Found by `fuzz_aws_cli_reader`: a stray quote in every line hid the nesting from the
+        // bracket check, and the YAML scanner took 88 s over 12,000 levels of it.
+        case(
+            "json-stray-quotes-deep",
+            vec![(
+                "task.json",
+                text(&format!(
+                    "{{\n  \"family\": \"x\",\n  \"containerDefinitions\": [{{\n{}  }}]\n}}\n",
+                    "    \"name\": \"exit\",\n    ontainerDefinitions\": [{\n".repeat(12_000)
+                )),
+            )],
+            "task.json",
+            "line ",
+            "brackets nested deeper than 64 levels",
+        ),
+    ]
+}
+
+/// Two resources that become the same Kubernetes object, and names given twice.
+fn duplicate_name_cases() -> Vec<Case> {
+    let td = |id: &str| {
+        format!(
+            "  {id}:\n    Type: AWS::ECS::TaskDefinition\n    Properties:\n      Family: web\n      ContainerDefinitions:\n        - Name: web\n          Image: nginx\n          Memory: 256\n"
+        )
+    };
+    vec![
+        cfn(
+            "cfn-same-family-twice",
+            &format!("Resources:\n{}{}", td("A"), td("B")),
+            "Resources.B",
+            "TaskDefinition/web was already imported",
+        ),
+        tf(
+            "tf-same-cluster-name-twice",
+            "resource \"aws_ecs_cluster\" \"a\" {\n  name = \"main\"\n}\nresource \"aws_ecs_cluster\" \"b\" {\n  name = \"main\"\n}\n",
+            "aws_ecs_cluster.b",
+            "Cluster/main was already imported",
+        ),
+        case(
+            "json-same-service-twice",
+            vec![(
+                "services.json",
+                text(
+                    "{\"services\": [{\"serviceName\": \"web\", \"taskDefinition\": \"web:1\"}, {\"serviceName\": \"web\", \"taskDefinition\": \"web:2\"}]}",
+                ),
+            )],
+            "services.json",
+            "services[1]",
+            "Service/web was already imported",
+        ),
+        cfn(
+            "cfn-two-containers-one-name",
+            &format!(
+                "Resources:\n{}        - Name: web\n          Image: nginx:2\n",
+                td("Td")
+            ),
+            "Resources.Td: spec.containerDefinitions[1].name",
+            "container names must be unique within a task definition",
+        ),
     ]
 }
 
@@ -1233,6 +1293,43 @@ fn every_bad_input_is_reported_with_file_and_path() {
         cases.len(),
         failures.join("\n")
     );
+}
+
+/// With `TIDEWATER_BAD_INPUT_DUMP=DIR`, every case is written to `DIR/import/NAME/` (its files,
+/// FIFOs, sparse files and symlinks; `NAME.json` next to it: name, inputs, expected file, path and
+/// message) for `hack/bad-input-classes.py`, which runs them through any `tidewater` binary and
+/// counts the outcomes per class.
+#[test]
+fn dump_cases_for_the_class_driver() {
+    let Some(root) = std::env::var_os("TIDEWATER_BAD_INPUT_DUMP") else {
+        return;
+    };
+    let root = PathBuf::from(root).join("import");
+    let _ = std::fs::remove_dir_all(&root);
+    // What the symlink cases point at, as `symlink_and_special_file_cases` sets it up.
+    std::fs::create_dir_all(root.join("outside-dir")).unwrap();
+    std::fs::write(
+        root.join("outside.json"),
+        "[{\"name\":\"x\",\"image\":\"secret\"}]",
+    )
+    .unwrap();
+    std::fs::write(root.join("outside-dir/x.json"), "[]").unwrap();
+    for c in cases() {
+        let dir = root.join(&c.name);
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, content) in &c.files {
+            write(&dir, name, content);
+        }
+        let meta = serde_json::json!({
+            "name": c.name, "inputs": c.inputs,
+            "expect": {"file": c.file, "path": c.path, "message": c.message},
+        });
+        std::fs::write(
+            root.join(format!("{}.json", c.name)),
+            serde_json::to_vec_pretty(&meta).unwrap(),
+        )
+        .unwrap();
+    }
 }
 
 /// Run the real binary with a deadline: (success, stdout, stderr).

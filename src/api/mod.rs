@@ -56,4 +56,32 @@ pub fn crds() -> Vec<CustomResourceDefinition> {
         Task::crd(),
         ScheduledTask::crd(),
     ]
+    .into_iter()
+    .map(bound_int32)
+    .collect()
+}
+
+/// Every `format: int32` integer of `crd` gets the bounds of `i32` (unless it has its own).
+/// The API server does not enforce the format (kubernetes/kubernetes#136091), so it would store
+/// `2147483648`, which the operator's typed watch cannot read: the list of the whole kind fails,
+/// and one bad object stalls the watch of every object of its kind (kube-rs/kube#774).
+fn bound_int32(crd: CustomResourceDefinition) -> CustomResourceDefinition {
+    fn walk(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(m) => {
+                if m.get("type").and_then(|t| t.as_str()) == Some("integer")
+                    && m.get("format").and_then(|f| f.as_str()) == Some("int32")
+                {
+                    m.entry("minimum").or_insert(i32::MIN.into());
+                    m.entry("maximum").or_insert(i32::MAX.into());
+                }
+                m.values_mut().for_each(walk);
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    let mut v = serde_json::to_value(crd).expect("CRDs serialise");
+    walk(&mut v);
+    serde_json::from_value(v).expect("CRDs deserialise")
 }

@@ -19,14 +19,22 @@ pub const MAX_STEPS: u64 = 500_000;
 pub const MAX_PRODUCED_BYTES: usize = 64 * 1024 * 1024;
 
 /// The first bracket nested deeper than [`MAX_NESTING`], as `line L, column C`. Brackets in
-/// double-quoted strings are not counted.
+/// double-quoted strings are not counted. A string opens only where a token can start (after a
+/// space, a bracket, `,`, `:`, `=` or at a line start, as in JSON, YAML and HCL): a stray quote
+/// inside a word (`name": [{`) hides nothing, or a line of them would hide any nesting from
+/// this check, and the YAML scanner is quadratic in the depth of flow collections.
 pub fn too_deep(text: &str) -> Option<String> {
     let mut depth = 0usize;
     let (mut line, mut column) = (1, 0);
     let mut in_string = false;
     let mut escaped = false;
+    let mut token_start = true;
     for c in text.chars() {
         column += 1;
+        let at_token_start = std::mem::replace(
+            &mut token_start,
+            c.is_whitespace() || matches!(c, '{' | '[' | '(' | ',' | ':' | '='),
+        );
         match c {
             '\n' => {
                 line += 1;
@@ -35,7 +43,8 @@ pub fn too_deep(text: &str) -> Option<String> {
             }
             _ if escaped => escaped = false,
             '\\' if in_string => escaped = true,
-            '"' => in_string = !in_string,
+            '"' if in_string => in_string = false,
+            '"' if at_token_start => in_string = true,
             '{' | '[' | '(' if !in_string => {
                 depth += 1;
                 if depth > MAX_NESTING {
@@ -165,25 +174,30 @@ impl Budget {
     }
 }
 
-/// The approximate size of a value in bytes, `None` when it exceeds `limit`.
+/// The approximate size of a value in memory, in bytes, `None` when it exceeds `limit`: each
+/// value (and key) counts its own `Value` (or `String`) besides its text, so that a list of
+/// millions of one-letter strings costs what it takes in memory (counting only the text let
+/// `concat` doubling reach 7 GB within a 64 MiB budget).
 pub fn size(v: &Value, limit: usize) -> Option<usize> {
+    const VALUE: usize = std::mem::size_of::<Value>();
     let n = match v {
-        Value::String(s) => s.len(),
+        Value::String(s) => VALUE + s.len(),
         Value::Array(a) => {
-            let mut n = 8;
+            let mut n = VALUE;
             for x in a {
                 n += size(x, limit.checked_sub(n)?)?;
             }
             n
         }
         Value::Object(m) => {
-            let mut n = 8;
+            let mut n = VALUE;
             for (k, x) in m {
-                n += k.len() + size(x, limit.checked_sub(n + k.len())?)?;
+                let key = std::mem::size_of::<String>() + k.len();
+                n += key + size(x, limit.checked_sub(n + key)?)?;
             }
             n
         }
-        _ => 8,
+        _ => VALUE,
     };
     (n <= limit).then_some(n)
 }
@@ -198,6 +212,19 @@ mod tests {
         assert_eq!(too_deep(&"[".repeat(65)), Some("line 1, column 65".into()));
         assert_eq!(too_deep(&format!("\"{}\"", "[".repeat(100))), None);
         assert_eq!(too_deep("a\n{{"), None);
+        assert_eq!(too_deep("x = \"${upper(\"a[\")}\""), None);
+    }
+
+    /// Found by the fuzzer (`fuzz_aws_cli_reader`): a JSON seed mutated so
+    /// that every line had a stray quote (`ontainerDefinitions": [{`) hid 12,000 levels of
+    /// nesting from this check, and the YAML scanner took 88 s over the megabyte.
+    #[test]
+    fn a_quote_inside_a_word_hides_no_bracket() {
+        let line = "    ontainerDefinitions\": [{\n";
+        assert_eq!(
+            too_deep(&line.repeat(40)),
+            Some("line 33, column 27".into())
+        );
     }
 
     #[test]

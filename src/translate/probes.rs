@@ -124,8 +124,11 @@ fn startup_probe(
         start_period
     };
     let wanted = using.awaited_healthy || (restarts && !using.start_sidecar && covered > 0);
+    // In i64: the grace period may be up to i32::MAX seconds (checked arithmetic, no overflow).
+    let (covered, interval) = (i64::from(covered), i64::from(interval).max(1));
+    let threshold = (covered + interval - 1) / interval + i64::from(retries);
     wanted.then(|| Probe {
-        failure_threshold: Some((covered + interval - 1) / interval + retries),
+        failure_threshold: Some(i32::try_from(threshold).unwrap_or(i32::MAX)),
         ..base.clone()
     })
 }

@@ -88,10 +88,10 @@ fn shift_lines(message: &str, by: usize) -> String {
 /// Flow collections (`[`, `{`) open at once, at most: deeper input is refused before parsing
 /// (the YAML scanner slows down quadratically with the depth of flow collections; the
 /// deserializer refuses more than 128 levels anyway).
-pub const MAX_FLOW_DEPTH: usize = 1000;
+pub const MAX_FLOW_DEPTH: usize = 256;
 
 /// The line where more than [`MAX_FLOW_DEPTH`] flow collections are open (brackets in quoted
-/// text count too: only a document of more than a thousand unclosed brackets is refused).
+/// text count too: only a document of more than 256 unclosed brackets is refused).
 fn too_deep(chunk: &str) -> Option<usize> {
     let (mut depth, mut line) = (0usize, 1);
     for b in chunk.bytes() {

@@ -717,10 +717,10 @@ impl ActionTimes {
         let upper = self.end.map_or(now, |e| e.min(now));
         let latest = match &self.recurrence {
             Recurrence::At(t) => Some(*t).filter(|t| *t <= upper),
-            Recurrence::Rate(every) => {
-                let (anchor, first) = self.rate_anchor(since, *every);
-                (first <= upper).then(|| anchor + *every * steps(upper - anchor, *every))
-            }
+            Recurrence::Rate(every) => self
+                .rate_anchor(since, *every)
+                .filter(|(_, first)| *first <= upper)
+                .and_then(|(anchor, _)| nth(anchor, *every, steps(upper - anchor, *every))),
             Recurrence::Cron(cron, tz) => {
                 let prev = cron
                     .find_previous_occurrence(&upper.with_timezone(tz), true)
@@ -738,12 +738,11 @@ impl ActionTimes {
         let next = match &self.recurrence {
             Recurrence::At(t) => Some(*t).filter(|t| *t > now),
             Recurrence::Rate(every) => {
-                let (anchor, first) = self.rate_anchor(since, *every);
-                Some(if first > now {
-                    first
-                } else {
-                    anchor + *every * (steps(now - anchor, *every) + 1)
-                })
+                self.rate_anchor(since, *every)
+                    .and_then(|(anchor, first)| match first > now {
+                        true => Some(first),
+                        false => nth(anchor, *every, steps(now - anchor, *every) + 1),
+                    })
             }
             Recurrence::Cron(cron, tz) => match self.start.filter(|s| *s > now) {
                 Some(s) => Some(s),
@@ -757,23 +756,31 @@ impl ActionTimes {
     }
 
     /// A rate counts from `StartTime` (which is its first firing) or else from `since` (first
-    /// firing one interval later).
+    /// firing one interval later); `None` when that is past the last representable time.
     fn rate_anchor(
         &self,
         since: DateTime<Utc>,
         every: chrono::TimeDelta,
-    ) -> (DateTime<Utc>, DateTime<Utc>) {
+    ) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
         match self.start {
-            Some(s) => (s, s),
-            None => (since, since + every),
+            Some(s) => Some((s, s)),
+            None => since.checked_add_signed(every).map(|first| (since, first)),
         }
     }
 }
 
 /// Whole intervals in `span` (0 when negative).
-fn steps(span: chrono::TimeDelta, every: chrono::TimeDelta) -> i32 {
-    let n = span.num_seconds().max(0) / every.num_seconds().max(1);
-    i32::try_from(n).unwrap_or(i32::MAX)
+fn steps(span: chrono::TimeDelta, every: chrono::TimeDelta) -> i64 {
+    span.num_seconds().max(0) / every.num_seconds().max(1)
+}
+
+/// `anchor` plus `n` intervals; `None` past the last representable time (never an overflow).
+fn nth(anchor: DateTime<Utc>, every: chrono::TimeDelta, n: i64) -> Option<DateTime<Utc>> {
+    every
+        .num_seconds()
+        .checked_mul(n)
+        .and_then(chrono::TimeDelta::try_seconds)
+        .and_then(|d| anchor.checked_add_signed(d))
 }
 
 fn parse_timezone(timezone: Option<&str>) -> Result<Tz, ScheduleError> {
@@ -834,8 +841,18 @@ fn parse_recurrence(expr: &str, tz: Tz) -> Result<Recurrence, ScheduleError> {
             RateUnit::Hours => 3600,
             RateUnit::Days => 86400,
         };
-        let secs = i64::try_from(value).unwrap_or(i64::MAX / 86400) * unit_secs;
-        return Ok(Recurrence::Rate(chrono::TimeDelta::seconds(secs)));
+        // Checked: `rate(200000000000 days)` is more seconds than a time span holds.
+        return i64::try_from(value)
+            .ok()
+            .and_then(|v| v.checked_mul(unit_secs))
+            .and_then(chrono::TimeDelta::try_seconds)
+            .map(Recurrence::Rate)
+            .ok_or_else(|| {
+                unrepresentable(
+                    expr,
+                    format!("a rate of {value} is longer than a time span can be"),
+                )
+            });
     }
     if let Some(inner) = call_body(expr, "cron") {
         return Ok(Recurrence::Cron(Box::new(action_cron(expr, inner)?), tz));
