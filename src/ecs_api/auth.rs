@@ -49,6 +49,8 @@ pub struct AccessKey {
     pub secret_name: String,
     /// The ServiceAccount (in `namespace`) whose RBAC rights the key carries.
     pub service_account: String,
+    /// When the Secret was created: of two Secrets holding the same id, the older one wins.
+    pub created: Option<k8s_openapi::jiff::Timestamp>,
 }
 
 impl std::fmt::Debug for AccessKey {
@@ -59,6 +61,7 @@ impl std::fmt::Debug for AccessKey {
             .field("namespace", &self.namespace)
             .field("secret_name", &self.secret_name)
             .field("service_account", &self.service_account)
+            .field("created", &self.created)
             .finish()
     }
 }
@@ -91,6 +94,7 @@ impl AccessKey {
                 namespace,
                 service_account,
                 secret_name: name,
+                created: secret.metadata.creation_timestamp.as_ref().map(|t| t.0),
             }),
             _ => Err(format!(
                 "Secret {namespace}/{name} of type {SECRET_TYPE} needs data keys accessKeyId and secretAccessKey"
@@ -328,7 +332,8 @@ pub fn verify_signature(
 }
 
 /// The access keys by access key id, kept current by a watch over the access-key Secrets.
-/// An id held by two Secrets is ambiguous and refused.
+/// An id held by several Secrets belongs to the one created first (a later Secret cannot take
+/// over, or disable, a key someone else already holds); when that is not clear, it is refused.
 #[derive(Default)]
 pub struct KeyIndex {
     keys: RwLock<HashMap<String, Vec<AccessKey>>>,
@@ -336,13 +341,28 @@ pub struct KeyIndex {
 }
 
 impl KeyIndex {
-    /// The key with this id, if exactly one Secret holds it.
+    /// The key with this id: the only Secret holding it, or the one created strictly first.
     pub fn get(&self, access_key_id: &str) -> Option<AccessKey> {
         let keys = self.keys.read().unwrap_or_else(|e| e.into_inner());
-        match keys.get(access_key_id).map(Vec::as_slice) {
-            Some([key]) => Some(key.clone()),
-            _ => None,
+        let holders = keys.get(access_key_id)?;
+        if let [key] = holders.as_slice() {
+            return Some(key.clone());
         }
+        let first = holders.iter().min_by_key(|k| k.created)?;
+        let clear = first.created.is_some()
+            && holders
+                .iter()
+                .filter(|k| k.created == first.created)
+                .count()
+                == 1;
+        if !clear {
+            tracing::warn!(
+                access_key_id,
+                "access key id held by several Secrets created together; refused"
+            );
+            return None;
+        }
+        Some(first.clone())
     }
 
     /// Replaces every key (after a fresh list).

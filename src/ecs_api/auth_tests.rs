@@ -320,6 +320,7 @@ fn access_keys_are_read_from_secrets_of_their_type() {
             namespace: "team-a".into(),
             secret_name: "ci".into(),
             service_account: "ci".into(),
+            created: None,
         }))
     );
     let with_sa = [
@@ -355,21 +356,30 @@ fn access_keys_are_read_from_secrets_of_their_type() {
 }
 
 #[test]
-fn an_access_key_id_held_by_two_secrets_is_refused() {
+fn an_access_key_id_held_by_two_secrets_belongs_to_the_older_or_to_none() {
     let index = KeyIndex::default();
-    let key = |ns: &str, name: &str| AccessKey {
+    let at = |secs: i64| Some(k8s_openapi::jiff::Timestamp::from_second(secs).unwrap());
+    let key = |ns: &str, created| AccessKey {
         access_key_id: "AK".into(),
-        secret_access_key: "S".into(),
+        secret_access_key: format!("S-{ns}"),
         namespace: ns.into(),
-        secret_name: name.into(),
-        service_account: name.into(),
+        secret_name: "k".into(),
+        service_account: "k".into(),
+        created,
     };
-    index.upsert("a", "k", Some(key("a", "k")));
-    assert_eq!(index.get("AK"), Some(key("a", "k")));
-    index.upsert("b", "k", Some(key("b", "k")));
+    index.upsert("a", "k", Some(key("a", at(100))));
+    assert_eq!(index.get("AK"), Some(key("a", at(100))));
+    // A later Secret of another namespace with the same id neither takes over nor disables it.
+    index.upsert("b", "k", Some(key("b", at(200))));
+    assert_eq!(index.get("AK"), Some(key("a", at(100))));
+    // Created in the same second, or without a creation time: ambiguous, refused.
+    index.upsert("b", "k", Some(key("b", at(100))));
+    assert_eq!(index.get("AK"), None);
+    index.upsert("b", "k", Some(key("b", None)));
+    index.upsert("a", "k", Some(key("a", None)));
     assert_eq!(index.get("AK"), None);
     index.upsert("b", "k", None);
-    assert_eq!(index.get("AK"), Some(key("a", "k")));
+    assert_eq!(index.get("AK"), Some(key("a", None)));
     index.upsert("a", "k", None);
     assert!(index.is_empty());
 }
@@ -382,6 +392,7 @@ fn the_debug_form_of_a_key_hides_its_secret() {
         namespace: "n".into(),
         secret_name: "s".into(),
         service_account: "s".into(),
+        created: None,
     };
     assert!(!format!("{k:?}").contains("very-secret"));
 }
@@ -395,6 +406,7 @@ fn a_fresh_list_of_one_namespace_replaces_only_that_namespace() {
         namespace: ns.into(),
         secret_name: id.to_lowercase(),
         service_account: "sa".into(),
+        created: None,
     };
     index.replace_scope(Some("a"), vec![key("A1", "a"), key("A2", "a")]);
     index.replace_scope(Some("b"), vec![key("B1", "b")]);

@@ -80,6 +80,7 @@ pub fn authenticator() -> Authenticator {
         namespace: "team-a".into(),
         secret_name: "deployer".into(),
         service_account: "deployer".into(),
+        created: None,
     }]);
     auth
 }

@@ -248,6 +248,18 @@ pub async fn create_access_key(
         region: REGION.into(),
         namespace: ctx.ns.clone(),
     };
+    create_key_secret(ctx, name, &creds).await?;
+    Ok(creds)
+}
+
+/// Creates only the access-key Secret `name` holding `creds` in the test namespace (its
+/// ServiceAccount defaults to `name`), e.g. to give a second Secret an id already in use.
+pub async fn create_key_secret(ctx: &Ctx, name: &str, creds: &AccessKeyCreds) -> Result<()> {
+    let meta = ObjectMeta {
+        name: Some(name.into()),
+        namespace: Some(ctx.ns.clone()),
+        ..Default::default()
+    };
     let data = [
         ("accessKeyId", &creds.access_key_id),
         ("secretAccessKey", &creds.secret_access_key),
@@ -256,16 +268,16 @@ pub async fn create_access_key(
     .map(|(k, v)| (k.to_string(), ByteString(v.as_bytes().to_vec())))
     .collect();
     let secret = Secret {
-        metadata: meta(),
+        metadata: meta,
         type_: Some("ecs.tidewater.dev/access-key".into()),
         data: Some(data),
         ..Default::default()
     };
     ctx.api::<Secret>()
-        .create(&pp, &secret)
+        .create(&PostParams::default(), &secret)
         .await
         .context("creating the access-key Secret")?;
-    Ok(creds)
+    Ok(())
 }
 
 /// The result of one client run.

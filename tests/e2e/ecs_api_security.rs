@@ -11,7 +11,8 @@ use serde_json::Value;
 use tidewater::api::{Cluster, TaskDefinition};
 
 use crate::ecs_api::{
-    AccessKeyCreds, EcsApiServer, aws, boto3, create_access_key, ecs_full_access_rules, sdk_go,
+    AccessKeyCreds, EcsApiServer, aws, boto3, create_access_key, create_key_secret,
+    ecs_full_access_rules, sdk_go,
 };
 use crate::support::{self, Ctx, TestNamespace};
 
@@ -321,6 +322,43 @@ async fn the_server_serves_https_with_a_certificate() {
         );
         let _ = std::fs::remove_dir_all(&dir);
         out.ok_json()?;
+        Ok(())
+    })
+    .await;
+}
+
+/// A Secret in namespace B copying the access key id of A's key (ids are not secret) neither
+/// takes the key over nor disables it: the Secret created first keeps the id, and a request
+/// signed with B's secret is a bad signature.
+#[tokio::test]
+async fn a_later_secret_reusing_a_key_id_takes_nothing_over() {
+    support::run("ecs-sec-dup-a", |ctx: Ctx| async move {
+        let ns_b = TestNamespace::create("ecs-sec-dup-b").await;
+        let server = EcsApiServer::start().await?;
+        let key_a = create_access_key(&ctx, "deployer", ecs_full_access_rules()).await?;
+        // Creation times have a one-second resolution: make B's Secret clearly later.
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        let copy = AccessKeyCreds {
+            secret_access_key: "attackers-own-secret".into(),
+            namespace: ns_b.name().into(),
+            ..key_a.clone()
+        };
+        create_key_secret(&ns_b.ctx(), "copy", &copy).await?;
+        // Let the server's watch see the copy before the checks.
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let create = ["ecs", "create-cluster", "--cluster-name", "hijack"];
+        assert_eq!(
+            aws(&server, &copy, &create).error_code()?,
+            "InvalidSignatureException"
+        );
+        assert_eq!(written(&ctx.client, ns_b.name()).await?, (0, 0));
+        aws(
+            &server,
+            &key_a,
+            &["ecs", "create-cluster", "--cluster-name", "mine"],
+        )
+        .ok_json()?;
+        assert_eq!(written(&ctx.client, &ctx.ns).await?, (1, 0));
         Ok(())
     })
     .await;

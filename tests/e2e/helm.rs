@@ -1569,75 +1569,79 @@ async fn helm_ecs_api_rbac_minimal_and_sufficient() {
             expect_can(&user, args, allowed)?;
         }
 
-        // Sufficient: the server with exactly these rights serves a key of this namespace.
-        let token = ctx
-            .kubectl(&["create", "token", &sa, "--duration=1h"])
-            .ok()?;
-        let dir = std::env::temp_dir().join(format!("tidewater-e2e-{}", ctx.ns));
-        std::fs::create_dir_all(&dir)?;
-        let kubeconfig = dir.join("kubeconfig");
-        token_kubeconfig(token.trim(), &kubeconfig)?;
-        let server = crate::ecs_api::EcsApiServer::start_as(&kubeconfig, &[]).await?;
-        let key = crate::ecs_api::create_access_key(
-            &ctx,
-            "deployer",
-            crate::ecs_api::ecs_full_access_rules(),
-        )
-        .await?;
-        let create = ["ecs", "create-cluster", "--cluster-name", "via-chart-rbac"];
-        crate::ecs_api::aws(&server, &key, &create).ok_json()?;
-        get_json(&[
-            "get",
-            "clusters.ecs.tidewater.dev",
-            "via-chart-rbac",
-            "-n",
-            &ctx.ns,
-        ])?;
-        drop(server);
-        let _ = std::fs::remove_dir_all(&dir);
-
-        // Namespaced mode: Roles in the listed namespaces, no ClusterRole for the server.
-        let only = format!("ecsApi.namespaces={{{}}}", ctx.ns);
-        let yaml = template(
-            &rel.name,
-            &ctx.ns,
-            &[&enable[..], &["--set", &only]].concat(),
-        )?;
-        let docs = documents(&yaml)?;
-        let ecs_api_objects: Vec<String> = docs
-            .iter()
-            .filter(|d| {
-                d["metadata"]["name"]
-                    .as_str()
-                    .is_some_and(|n| n.ends_with("-ecs-api"))
-            })
-            .map(|d| {
-                format!(
-                    "{}/{}",
-                    d["kind"].as_str().unwrap_or("?"),
-                    d["metadata"]["namespace"].as_str().unwrap_or("-")
-                )
-            })
-            .collect();
-        ensure!(
-            ecs_api_objects.len() == 5
-                && ecs_api_objects
-                    .iter()
-                    .all(|o| o.ends_with(&format!("/{}", ctx.ns))),
-            "namespaced ecs-api objects: {ecs_api_objects:?}"
-        );
-        let deploy = docs
-            .iter()
-            .find(|d| d["kind"] == "Deployment" && d["metadata"]["name"] == sa.as_str())
-            .context("the ecs-api Deployment")?;
-        let args = container_args(deploy);
-        ensure!(
-            args.contains(&format!("--namespace={}", ctx.ns))
-                && args.contains(&"--allow-insecure-http".to_string()),
-            "ecs-api args: {args:?}"
-        );
-        server_dry_run(&yaml).context("server dry run, ecsApi.namespaces")?;
+        ecs_api_serves_with_token(&ctx, &sa).await?;
+        ecs_api_namespaced_mode(&ctx, &rel, &enable, &sa)?;
         Ok(())
     })
     .await;
+}
+
+/// The real server, run here with a token of the chart's ServiceAccount `sa`, serves a key of
+/// the test namespace: the chart's rights are sufficient.
+async fn ecs_api_serves_with_token(ctx: &Ctx, sa: &str) -> Result<()> {
+    let token = ctx
+        .kubectl(&["create", "token", sa, "--duration=1h"])
+        .ok()?;
+    let dir = std::env::temp_dir().join(format!("tidewater-e2e-{}", ctx.ns));
+    std::fs::create_dir_all(&dir)?;
+    let kubeconfig = dir.join("kubeconfig");
+    token_kubeconfig(token.trim(), &kubeconfig)?;
+    let server = crate::ecs_api::EcsApiServer::start_as(&kubeconfig, &[]).await?;
+    let key =
+        crate::ecs_api::create_access_key(ctx, "deployer", crate::ecs_api::ecs_full_access_rules())
+            .await?;
+    let create = ["ecs", "create-cluster", "--cluster-name", "via-chart-rbac"];
+    crate::ecs_api::aws(&server, &key, &create).ok_json()?;
+    get_json(&[
+        "get",
+        "clusters.ecs.tidewater.dev",
+        "via-chart-rbac",
+        "-n",
+        &ctx.ns,
+    ])?;
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+/// With `ecsApi.namespaces`, the server's objects (ServiceAccount, Role, RoleBinding,
+/// Deployment, Service) all live in the namespace and it runs with `--namespace`.
+fn ecs_api_namespaced_mode(ctx: &Ctx, rel: &Release, enable: &[&str], sa: &str) -> Result<()> {
+    let only = format!("ecsApi.namespaces={{{}}}", ctx.ns);
+    let yaml = template(&rel.name, &ctx.ns, &[enable, &["--set", &only]].concat())?;
+    let docs = documents(&yaml)?;
+    let ecs_api_objects: Vec<String> = docs
+        .iter()
+        .filter(|d| {
+            d["metadata"]["name"]
+                .as_str()
+                .is_some_and(|n| n.ends_with("-ecs-api"))
+        })
+        .map(|d| {
+            format!(
+                "{}/{}",
+                d["kind"].as_str().unwrap_or("?"),
+                d["metadata"]["namespace"].as_str().unwrap_or("-")
+            )
+        })
+        .collect();
+    ensure!(
+        ecs_api_objects.len() == 5
+            && ecs_api_objects
+                .iter()
+                .all(|o| o.ends_with(&format!("/{}", ctx.ns))),
+        "namespaced ecs-api objects: {ecs_api_objects:?}"
+    );
+    let deploy = docs
+        .iter()
+        .find(|d| d["kind"] == "Deployment" && d["metadata"]["name"] == sa)
+        .context("the ecs-api Deployment")?;
+    let args = container_args(deploy);
+    ensure!(
+        args.contains(&format!("--namespace={}", ctx.ns))
+            && args.contains(&"--allow-insecure-http".to_string()),
+        "ecs-api args: {args:?}"
+    );
+    server_dry_run(&yaml).context("server dry run, ecsApi.namespaces")?;
+    Ok(())
 }
