@@ -85,9 +85,11 @@ profile-operator:
 
 # Long fuzz run (tests/fuzz.rs, release build with overflow checks in Tidewater's code, so that
 # wrapped arithmetic is a crash, as in debug): FUZZ_CASES inputs per reader target, 20 times
-# that per expression parser. `make test` runs a short pass of the same targets.
+# that per expression parser; FUZZ_SECONDS (optional) bounds each target's time, and each
+# prints the executions it ran. `make test` runs a short pass of the same targets.
 .PHONY: fuzz
 FUZZ_CASES ?= 100000
+FUZZ_SECONDS ?=
 fuzz:
-	TIDEWATER_FUZZ_CASES=$(FUZZ_CASES) cargo test --release \
+	TIDEWATER_FUZZ_CASES=$(FUZZ_CASES) TIDEWATER_FUZZ_SECONDS=$(FUZZ_SECONDS) cargo test --release \
 		--config 'profile.release.package.tidewater.overflow-checks=true' --test fuzz -- --nocapture

@@ -1271,7 +1271,7 @@ fn the_apiserver_stores_no_integer_the_operator_cannot_read() {
             Value::Object(m) => {
                 if m.get("type") == Some(&json!("integer")) {
                     *seen += 1;
-                    let (min, max) = (&m.get("minimum"), &m.get("maximum"));
+                    let (min, max) = (m.get("minimum"), m.get("maximum"));
                     let fits = match m.get("format").and_then(Value::as_str) {
                         // JSON decoding in the API server refuses what is past int64.
                         Some("int64") => true,

@@ -10,13 +10,13 @@
 //!
 //! `make test` runs a short pass (`TIDEWATER_FUZZ_CASES`, default 24 per reader target and 20
 //! times that for the expression parsers); `make fuzz` a long one (`FUZZ_CASES=... make fuzz`,
-//! release build). Each target prints the
-//! executions it ran. Coverage-guided fuzzing (cargo-afl) needs AFL++ built from source with
-//! LLVM, which this project's machines do not carry; these generators are the fallback the
-//! issue allows.
+//! release build with overflow checks; `FUZZ_SECONDS` bounds each target's time). Each target
+//! prints the executions it ran. Coverage-guided fuzzing (cargo-afl) needs AFL++ built from
+//! source with LLVM, which this project's machines do not carry; these generators are the
+//! fallback the issue allows.
 
 use proptest::prelude::*;
-use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
+use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -28,6 +28,15 @@ fn cases() -> u32 {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(24)
+}
+
+/// A time budget per target (`TIDEWATER_FUZZ_SECONDS`): a target stops when it has run its
+/// cases or spent its budget, whichever comes first, and prints what it ran.
+fn budget() -> Option<Duration> {
+    std::env::var("TIDEWATER_FUZZ_SECONDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map(Duration::from_secs)
 }
 
 fn root() -> PathBuf {
@@ -277,6 +286,8 @@ where
         failure_persistence: None,
         // Shrinking a slow case can take very long; the first failing input is reported as is.
         max_shrink_iters: 64,
+        // Once the time budget is spent every case is rejected: the first rejection ends the run.
+        max_global_rejects: 0,
         ..Config::default()
     };
     // The short pass of `make test` is the same every run (a red CI names a known input); a
@@ -288,7 +299,12 @@ where
     };
     let executions = std::cell::Cell::new(0u64);
     let started = Instant::now();
+    let deadline = budget().map(|b| started + b);
+    let spent = || deadline.is_some_and(|d| Instant::now() > d);
     let result = runner.run(&strategy, |input| {
+        if spent() {
+            return Err(TestCaseError::reject("time budget spent"));
+        }
         executions.set(executions.get() + 1);
         let t0 = Instant::now();
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| target(&input)));
@@ -300,6 +316,10 @@ where
         }
         Ok(())
     });
+    let result = match result {
+        Err(TestError::Abort(_)) if spent() => Ok(()),
+        other => other,
+    };
     eprintln!(
         "fuzz {name}: {} executions in {:.1?}, {}",
         executions.get(),

@@ -738,11 +738,13 @@ impl ActionTimes {
         let next = match &self.recurrence {
             Recurrence::At(t) => Some(*t).filter(|t| *t > now),
             Recurrence::Rate(every) => {
-                self.rate_anchor(since, *every)
-                    .and_then(|(anchor, first)| match first > now {
-                        true => Some(first),
-                        false => nth(anchor, *every, steps(now - anchor, *every) + 1),
-                    })
+                self.rate_anchor(since, *every).and_then(|(anchor, first)| {
+                    if first > now {
+                        Some(first)
+                    } else {
+                        nth(anchor, *every, steps(now - anchor, *every) + 1)
+                    }
+                })
             }
             Recurrence::Cron(cron, tz) => match self.start.filter(|s| *s > now) {
                 Some(s) => Some(s),
