@@ -158,5 +158,9 @@ fn main() {
     measure("synthetic 1000 services", &synthetic(1000), rounds.min(5));
     let rounds = if quick { 1 } else { 200 };
     core_vs_full("corpus task definitions", &corpus(), rounds);
-    core_vs_full("synthetic task definitions", &synthetic(100), rounds / 4);
+    core_vs_full(
+        "synthetic task definitions",
+        &synthetic(100),
+        (rounds / 4).max(1),
+    );
 }
