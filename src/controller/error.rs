@@ -68,6 +68,10 @@ pub enum Error {
     /// A JSON (de)serialisation failed.
     #[error("serialisation: {0}")]
     Serde(#[from] serde_json::Error),
+    /// Reconciling this object panicked: a bug in Tidewater. Only this object is affected; the
+    /// controller of its kind goes on with the others.
+    #[error("internal error (a bug in Tidewater, please report it): reconcile panicked: {0}")]
+    Panicked(String),
 }
 
 impl Error {
@@ -86,6 +90,7 @@ impl Error {
             Error::Policy(_) => "policy_violation",
             Error::Schedule(_) => "invalid_schedule",
             Error::Serde(_) => "serialisation",
+            Error::Panicked(_) => "panicked",
         }
     }
 
@@ -104,13 +109,14 @@ impl Error {
             Error::Policy(_) => "PolicyViolation",
             Error::Schedule(_) => "InvalidSchedule",
             Error::Serde(_) => "SerialisationError",
+            Error::Panicked(_) => "InternalError",
         }
     }
 
     /// Whether the error is about the user's input (reported in status, retried slowly) rather
     /// than transient (retried with backoff).
     pub fn is_user_error(&self) -> bool {
-        !matches!(self, Error::Kube(_) | Error::Serde(_))
+        !matches!(self, Error::Kube(_) | Error::Serde(_) | Error::Panicked(_))
     }
 
     /// How soon an object stopped by this user error is looked at again: soon when it waits

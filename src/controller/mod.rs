@@ -344,7 +344,37 @@ fn error_policy<K>(kind: &'static str) -> impl Fn(Arc<K>, &Error, Arc<Context>) 
     move |_obj, e, ctx| {
         ctx.metrics.failure(kind, e.label());
         tracing::warn!(kind, error = %e, label = e.label(), "reconcile failed");
-        Action::requeue(Duration::from_secs(if e.is_user_error() { 60 } else { 5 }))
+        let slow = e.is_user_error() || matches!(e, Error::Panicked(_));
+        Action::requeue(Duration::from_secs(if slow { 60 } else { 5 }))
+    }
+}
+
+/// `reconcile` with its panics caught: a panic becomes [`Error::Panicked`] for that object alone,
+/// so one object that trips a bug never stops the controller of its kind (nor the operator).
+fn guarded<K, C, F, Fut>(
+    reconcile: F,
+) -> impl Fn(Arc<K>, Arc<C>) -> futures::future::BoxFuture<'static, Result<Action, Error>>
+where
+    F: Fn(Arc<K>, Arc<C>) -> Fut,
+    Fut: std::future::Future<Output = Result<Action, Error>> + Send + 'static,
+{
+    use futures::FutureExt;
+    move |obj, ctx| {
+        std::panic::AssertUnwindSafe(reconcile(obj, ctx))
+            .catch_unwind()
+            .map(|r| r.unwrap_or_else(|payload| Err(Error::Panicked(panic_message(&*payload)))))
+            .boxed()
+    }
+}
+
+/// The message a panic was raised with.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "(no message)".to_string()
     }
 }
 
@@ -771,30 +801,38 @@ fn scope_controllers(
         drain(
             "TaskDefinition",
             td.run(
-                task_definition::reconcile,
+                guarded(task_definition::reconcile),
                 error_policy("TaskDefinition"),
                 c.clone(),
             ),
         ),
         drain(
             "Service",
-            svc.run(service::reconcile, error_policy("Service"), c.clone()),
+            svc.run(
+                guarded(service::reconcile),
+                error_policy("Service"),
+                c.clone(),
+            ),
         ),
         drain(
             "Task",
-            task.run(task::reconcile, error_policy("Task"), c.clone()),
+            task.run(guarded(task::reconcile), error_policy("Task"), c.clone()),
         ),
         drain(
             "ScheduledTask",
             sched.run(
-                scheduled_task::reconcile,
+                guarded(scheduled_task::reconcile),
                 error_policy("ScheduledTask"),
                 c.clone(),
             ),
         ),
         drain(
             "Cluster",
-            cluster.run(cluster::reconcile, error_policy("Cluster"), c.clone()),
+            cluster.run(
+                guarded(cluster::reconcile),
+                error_policy("Cluster"),
+                c.clone(),
+            ),
         ),
     );
     let run = async move {
@@ -883,6 +921,34 @@ mod tests {
     use super::*;
     use crate::controller::testing::{empty_stores, store_of};
     use serde_json::json;
+
+    async fn panics_on_bad(name: Arc<String>, _ctx: Arc<()>) -> Result<Action, Error> {
+        if name.as_str() == "bad" {
+            panic!("index out of bounds: the len is 0 but the index is 3");
+        }
+        Ok(Action::await_change())
+    }
+
+    /// One object whose reconcile panics gets an error of its own; the next object is
+    /// reconciled as usual by the same reconciler.
+    #[tokio::test]
+    async fn a_panicking_reconcile_costs_only_its_object() {
+        let reconcile = guarded(panics_on_bad);
+        let bad = reconcile(Arc::new("bad".to_string()), Arc::new(())).await;
+        let good = reconcile(Arc::new("good".to_string()), Arc::new(())).await;
+        match bad {
+            Err(Error::Panicked(msg)) => {
+                assert_eq!(msg, "index out of bounds: the len is 0 but the index is 3")
+            }
+            other => panic!("expected Panicked, got {other:?}"),
+        }
+        assert_eq!(good.unwrap(), Action::await_change());
+        assert_eq!(
+            Error::Panicked(String::new()).label(),
+            "panicked",
+            "stable label for metrics"
+        );
+    }
 
     fn svc(name: &str, task_definition: &str, running: Option<&str>) -> Service {
         serde_json::from_value(json!({
