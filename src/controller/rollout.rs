@@ -208,8 +208,9 @@ fn primary_deployment(prev: &ServiceStatus, obs: &Observation, now: &str) -> Ser
     }
 }
 
-/// Older deployments: ACTIVE while they have tasks, then INACTIVE; a PRIMARY replaced while
-/// in progress is STOPPED.
+/// Older deployments: ACTIVE while they have tasks, then INACTIVE. A PRIMARY replaced while in
+/// progress keeps its rolloutState (ECS's DeploymentRolloutState has only IN_PROGRESS, COMPLETED
+/// and FAILED) and says in its reason which deployment replaced it.
 fn older_deployments(prev: &ServiceStatus, obs: &Observation, now: &str) -> Vec<ServiceDeployment> {
     let primary_id = deployment_id(&obs.primary);
     let mut others = Vec::new();
@@ -219,7 +220,6 @@ fn older_deployments(prev: &ServiceStatus, obs: &Observation, now: &str) -> Vec<
         let tasks = c.running + c.pending;
         let new_status = if tasks > 0 { "ACTIVE" } else { "INACTIVE" };
         if d.status == "PRIMARY" && d.rollout_state.as_deref() == Some("IN_PROGRESS") {
-            d.rollout_state = Some("STOPPED".into());
             d.rollout_state_reason = Some(format!("replaced by deployment {primary_id}."));
         }
         let before = (
@@ -612,6 +612,48 @@ mod tests {
         );
         assert!(again.events.is_empty(), "{:?}", again.events);
         assert_eq!(again.status, done.status);
+    }
+
+    /// ECS API reference, Deployment.rolloutState: "When a service deployment is started, it
+    /// begins in an IN_PROGRESS state. When the service reaches a steady state, the deployment
+    /// transitions to a COMPLETED state. If the service fails to reach a steady state and
+    /// circuit breaker is turned on, the deployment transitions to a FAILED state." There is no
+    /// other state: a deployment replaced while in progress stays IN_PROGRESS.
+    #[test]
+    fn a_deployment_replaced_in_progress_keeps_a_state_of_the_ecs_model() {
+        let started = observe(
+            &ServiceStatus::default(),
+            &obs("1", "web:1", 1, vec![pod("a", "1", false)], 100),
+        );
+        let replaced = observe(
+            &started.status,
+            &obs(
+                "2",
+                "web:2",
+                1,
+                vec![pod("a", "1", false), pod("b", "2", false)],
+                101,
+            ),
+        );
+        let old = replaced
+            .status
+            .deployments
+            .iter()
+            .find(|d| d.id == "ecs-svc/1")
+            .expect("the replaced deployment is listed");
+        assert_eq!(old.status, "ACTIVE");
+        assert_eq!(old.rollout_state.as_deref(), Some("IN_PROGRESS"));
+        assert_eq!(
+            old.rollout_state_reason.as_deref(),
+            Some("replaced by deployment ecs-svc/2.")
+        );
+        for d in &replaced.status.deployments {
+            let state = d.rollout_state.as_deref().unwrap_or("IN_PROGRESS");
+            assert!(
+                ["IN_PROGRESS", "COMPLETED", "FAILED"].contains(&state),
+                "{state}"
+            );
+        }
     }
 
     #[test]
