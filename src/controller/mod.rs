@@ -103,6 +103,15 @@ pub struct Args {
 /// Run the operator until SIGTERM/SIGINT.
 pub fn main(args: Args) -> ExitCode {
     init_logging(args.log_format);
+    run_to_end("operator", run(args))
+}
+
+/// Run a long-lived server (`what`: "operator", "ECS API server") on a multi-threaded runtime
+/// until it returns; its error is logged and becomes the exit code.
+pub fn run_to_end(
+    what: &str,
+    server: impl std::future::Future<Output = anyhow::Result<()>>,
+) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -113,16 +122,17 @@ pub fn main(args: Args) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(args)) {
+    match runtime.block_on(server) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!(error = %format!("{e:#}"), "operator stopped");
+            tracing::error!(error = %format!("{e:#}"), "{what} stopped");
             ExitCode::FAILURE
         }
     }
 }
 
-fn init_logging(format: LogFormat) {
+/// Logs to stderr, text or JSON, filtered by `RUST_LOG` (default `info`).
+pub fn init_logging(format: LogFormat) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
