@@ -90,62 +90,9 @@ impl ApiError {
     }
 }
 
-impl ApiError {
-    /// An error of the Kubernetes API, in ECS terms, for the operations' catch-all: 403
-    /// (RBAC refused the impersonated identity) → `AccessDeniedException`; 409 (conflict) and
-    /// 422 (invalid object) → `InvalidParameterException`; 400 → `ClientException`; anything
-    /// else, transport errors included → `ServerException`. A 404 becomes a `ClientException`
-    /// here: an operation that expects one (a cluster, a service not found) checks for it
-    /// first and answers with its own `...NotFoundException`.
-    pub fn from_kube(err: kube::Error) -> ApiError {
-        let kube::Error::Api(status) = &err else {
-            return Self::Server(format!("Kubernetes API request failed: {err}"));
-        };
-        let message = if status.message.is_empty() {
-            err.to_string()
-        } else {
-            status.message.clone()
-        };
-        match status.code {
-            403 => Self::AccessDenied(format!(
-                "User is not authorized to perform this action (Kubernetes RBAC): {message}"
-            )),
-            409 | 422 => Self::InvalidParameter(message),
-            400 | 404 => Self::Client(message),
-            _ => Self::Server(format!("Kubernetes API error {}: {message}", status.code)),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn kube_error(code: u16, message: &str) -> kube::Error {
-        let status: kube::core::Status = serde_json::from_value(serde_json::json!({
-            "status": "Failure", "code": code, "message": message, "reason": "x"
-        }))
-        .unwrap();
-        kube::Error::Api(Box::new(status))
-    }
-
-    #[test]
-    fn kube_errors_map_to_ecs_exceptions() {
-        let cases = [
-            (403, "AccessDeniedException", 400),
-            (409, "InvalidParameterException", 400),
-            (422, "InvalidParameterException", 400),
-            (400, "ClientException", 400),
-            (404, "ClientException", 400),
-            (500, "ServerException", 500),
-            (503, "ServerException", 500),
-        ];
-        for (code, type_name, status) in cases {
-            let e = ApiError::from_kube(kube_error(code, "nope"));
-            assert_eq!((e.type_name(), e.status()), (type_name, status), "{code}");
-            assert!(e.to_string().contains("nope"), "{code}: {e}");
-        }
-    }
 
     #[test]
     fn too_large_is_a_client_exception_with_status_413() {
