@@ -14,8 +14,8 @@ use serde_json::{Value, json};
 use super::super::ApiError;
 use super::arn::DEFAULT_CLUSTER;
 use super::arn::Scope;
-use super::pagination::{self, Page};
-use super::{Ctx, FIELD_MANAGER, copy_members, failure, include_tags, parse, put, tags_of};
+use super::pagination;
+use super::{Ctx, FIELD_MANAGER, copy_members, failure, include_tags, parse, tags_of};
 use crate::api::Cluster;
 use crate::api::cluster::ClusterSpec;
 use crate::translate::{names, reference};
@@ -264,18 +264,13 @@ pub async fn delete(ctx: &Ctx<'_>, body: Value) -> Result<Value, ApiError> {
 /// ListClusters: the ARNs of the Cluster resources.
 pub async fn list(ctx: &Ctx<'_>, body: Value) -> Result<Value, ApiError> {
     let max = pagination::max_results(&body, pagination::MAX_RESULTS)?;
-    let mut arns: Vec<String> = all(ctx)
+    let arns: Vec<String> = all(ctx)
         .await?
         .iter()
         .filter(|c| c.metadata.deletion_timestamp.is_none())
         .map(|c| ctx.scope.cluster(&name_of(c)))
         .collect();
-    arns.sort();
-    let token = pagination::next_token(&body);
-    let Page { items, next_token } = pagination::page(arns, String::clone, token, max, false)?;
-    let mut out = json!({"clusterArns": items});
-    put(&mut out, "nextToken", next_token.map(Value::from));
-    Ok(out)
+    pagination::listing("clusterArns", arns, pagination::next_token(&body), max)
 }
 
 #[cfg(test)]

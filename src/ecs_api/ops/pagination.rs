@@ -93,6 +93,23 @@ pub fn next_token(body: &Value) -> Option<&str> {
     body.get("nextToken").and_then(Value::as_str)
 }
 
+/// The answer of a List operation: `{member: [one page of the names, ascending], "nextToken"}`
+/// (`nextToken` only when more follow).
+pub fn listing(
+    member: &str,
+    mut names: Vec<String>,
+    token: Option<&str>,
+    max: usize,
+) -> Result<Value, ApiError> {
+    names.sort();
+    let Page { items, next_token } = page(names, String::clone, token, max, false)?;
+    let mut out = serde_json::json!({ member: items });
+    if let Some(t) = next_token {
+        out["nextToken"] = Value::from(t);
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

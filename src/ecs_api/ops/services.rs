@@ -25,7 +25,7 @@ use serde_json::{Map, Value, json};
 
 use super::super::ApiError;
 use super::arn::Scope;
-use super::pagination::{self, Page};
+use super::pagination;
 use super::{
     Ctx, FIELD_MANAGER, copy_members, epoch, epoch_of, failure, include_tags, parse, put, tags_of,
     task_definitions,
@@ -554,7 +554,7 @@ pub async fn list(ctx: &Ctx<'_>, body: Value) -> Result<Value, ApiError> {
         .into_iter()
         .filter_map(|k| Some((k, body.get(k)?.as_str()?)))
         .collect();
-    let mut arns: Vec<String> = in_cluster(ctx, &cluster)
+    let arns: Vec<String> = in_cluster(ctx, &cluster)
         .await?
         .iter()
         .filter(|s| {
@@ -570,12 +570,7 @@ pub async fn list(ctx: &Ctx<'_>, body: Value) -> Result<Value, ApiError> {
         })
         .map(|s| ctx.scope.service(&cluster, &name_of(s)))
         .collect();
-    arns.sort();
-    let token = pagination::next_token(&body);
-    let Page { items, next_token } = pagination::page(arns, String::clone, token, max, false)?;
-    let mut out = json!({"serviceArns": items});
-    put(&mut out, "nextToken", next_token.map(Value::from));
-    Ok(out)
+    pagination::listing("serviceArns", arns, pagination::next_token(&body), max)
 }
 
 #[cfg(test)]

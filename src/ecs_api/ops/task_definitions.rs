@@ -444,11 +444,7 @@ pub async fn list_families(ctx: &Ctx<'_>, body: Value) -> Result<Value, ApiError
         })
         .map(|(f, _)| f)
         .collect();
-    let Page { items, next_token } =
-        pagination::page(names, String::clone, req.next_token.as_deref(), max, false)?;
-    let mut out = json!({"families": items});
-    put(&mut out, "nextToken", next_token.map(Value::from));
-    Ok(out)
+    pagination::listing("families", names, req.next_token.as_deref(), max)
 }
 
 #[cfg(test)]

@@ -24,7 +24,7 @@ use serde_json::{Value, json};
 
 use super::super::ApiError;
 use super::arn::Scope;
-use super::pagination::{self, Page};
+use super::pagination;
 use super::{Ctx, FIELD_MANAGER, epoch, failure, include_tags, parse, put};
 use crate::api::Task;
 use crate::api::task::{TaskSpec, TaskState};
@@ -419,7 +419,7 @@ pub async fn list(ctx: &Ctx<'_>, body: Value) -> Result<Value, ApiError> {
         .desired_status
         .as_deref()
         .unwrap_or(last_status::RUNNING);
-    let mut arns: Vec<String> = views
+    let arns: Vec<String> = views
         .iter()
         .filter(|v| v.cluster == cluster)
         .filter(|v| output(&ctx.scope, v, false)["desiredStatus"] == desired)
@@ -440,12 +440,7 @@ pub async fn list(ctx: &Ctx<'_>, body: Value) -> Result<Value, ApiError> {
         })
         .map(|v| ctx.scope.task(&v.cluster, &v.id))
         .collect();
-    arns.sort();
-    let token = req.next_token.as_deref();
-    let Page { items, next_token } = pagination::page(arns, String::clone, token, max, false)?;
-    let mut out = json!({"taskArns": items});
-    put(&mut out, "nextToken", next_token.map(Value::from));
-    Ok(out)
+    pagination::listing("taskArns", arns, req.next_token.as_deref(), max)
 }
 
 #[cfg(test)]
