@@ -163,6 +163,14 @@ def services_running(ns: str) -> tuple[int, int]:
     return ok, len(pairs)
 
 
+def deployments_available(ns: str) -> tuple[int, int]:
+    out = kubectl("get", "deployments.apps", "-n", ns, "-o",
+                  "jsonpath={range .items[*]}{.status.availableReplicas}/{.spec.replicas} {end}")
+    pairs = [p.split("/") for p in out.split()]
+    ok = sum(1 for a, d in pairs if a and d and int(a) == int(d))
+    return ok, len(pairs)
+
+
 class Operator:
     def __init__(self, binary: str, ns: str, resync: int, tmp: Path):
         self.log = tmp / f"operator-{ns}.log"
@@ -326,7 +334,8 @@ def capacity_node(name: str, pods: int) -> dict:
     }
 
 
-def bench(n: int, binary: str, resync: int, keep: bool, profile: Path | None = None) -> dict:
+def bench(n: int, binary: str, resync: int, keep: bool, profile: Path | None = None,
+          floor: bool = True) -> dict:
     suffix = f"{n}-{int(time.time()) % 100000}"
     ns_floor, ns_op = f"bench-floor-{suffix}", f"bench-op-{suffix}"
     res: dict = {"n": n}
@@ -345,7 +354,17 @@ def bench(n: int, binary: str, resync: int, keep: bool, profile: Path | None = N
         kubectl("create", "-f", "-", stdin=json.dumps(capacity_node(node, 2 * n + 100)))
         try:
             log(f"N={n}: floor: {len(rendered)} rendered objects, {CLIENTS} clients")
-            res["floor_s"] = create_parallel(rendered, ns_floor, tmp, "floor")
+            t0 = time.monotonic()
+            res["floor_s"] = create_parallel(rendered, ns_floor, tmp, "floor") if floor else 0.0
+            if floor:
+                # The floor's pods start before the operator's phase, so that the two phases
+                # do not share the cluster (the operator's would otherwise also pay for the
+                # controller-manager's work on the floor's Deployments).
+                def floor_running():
+                    ok, total = deployments_available(ns_floor)
+                    return ok == n and total == n, f"{ok}/{total}"
+                wait_until("the floor's Deployments available", 1800, floor_running)
+                res["floor_running_s"] = time.monotonic() - t0
             op = Operator(binary, ns_op, resync, tmp)
             try:
                 op.wait_leading()
@@ -381,6 +400,8 @@ def bench(n: int, binary: str, resync: int, keep: bool, profile: Path | None = N
                 m = op.metrics()
                 after = by_label(m, "tidewater_api_requests_total", "verb")
                 res["resync_writes"] = sum(after.get(v, 0) for v in WRITE_VERBS) - writes_before
+                res["resync_by_verb"] = {v: after.get(v, 0) - res["requests"].get(v, 0)
+                                         for v in after if after.get(v, 0) != res["requests"].get(v, 0)}
                 res["resync_service_reconciles"] = (
                     by_label(m, "tidewater_reconciles_total", "kind").get("Service", 0)
                     - svc_reconciles_before)
@@ -396,6 +417,7 @@ def bench(n: int, binary: str, resync: int, keep: bool, profile: Path | None = N
 
 def report(results: list[dict]) -> None:
     print()
+    print("running (c): in brackets, the floor's Deployments all available, from its first create")
     print("| N | floor (a) | children (b) | b/a | running (c) | RSS peak | RSS settled "
           "| reconciles/Service | GETs/Service | writes/Service | resync writes |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
@@ -404,7 +426,8 @@ def report(results: list[dict]) -> None:
         req = r["requests"]
         writes = sum(req.get(v, 0) for v in WRITE_VERBS)
         print(f"| {n} | {r['floor_s']:.1f} s | {r['children_s']:.1f} s "
-              f"| {r['children_s'] / r['floor_s']:.2f} | {r['running_s']:.1f} s "
+              f"| {r['children_s'] / r['floor_s'] if r['floor_s'] else 0:.2f} | {r['running_s']:.1f} s "
+              f"({r.get('floor_running_s', 0):.1f} s) "
               f"| {r['rss_peak_mib']:.1f} MiB | {r['rss_settled_mib']:.1f} MiB "
               f"| {r['reconciles'].get('Service', 0) / n:.1f} | {req.get('get', 0) / n:.1f} "
               f"| {writes / n:.1f} | {r['resync_writes']:.0f} |")
@@ -413,7 +436,8 @@ def report(results: list[dict]) -> None:
         print(f"N={r['n']}: children per kind {r['children']}; requests by verb "
               f"{ {k: int(v) for k, v in sorted(r['requests'].items())} }; reconciles by kind "
               f"{ {k: int(v) for k, v in sorted(r['reconciles'].items())} }; "
-              f"Service reconciles during the resync window {r['resync_service_reconciles']:.0f}")
+              f"Service reconciles during the resync window {r['resync_service_reconciles']:.0f}, "
+              f"requests then by verb { {k: int(v) for k, v in sorted(r['resync_by_verb'].items())} }")
         if "caches" in r:
             total = sum(b for _, b in r["caches"].values())
             print(f"N={r['n']}: cached objects (JSON bytes without managedFields), "
@@ -433,6 +457,8 @@ def main() -> int:
     ap.add_argument("--resync-seconds", type=int, default=30)
     ap.add_argument("--keep", action="store_true", help="keep the namespaces")
     ap.add_argument("--profile", type=Path, help="record a CPU profile and cache sizes into DIR")
+    ap.add_argument("--no-floor", action="store_true",
+                    help="skip the floor (a): only the operator's figures (quicker experiments)")
     args = ap.parse_args()
     if not Path(args.binary).exists():
         log(f"no tidewater binary at {args.binary} (cargo build --release)")
@@ -441,7 +467,8 @@ def main() -> int:
     for n in args.services:
         if args.profile:
             args.profile.mkdir(parents=True, exist_ok=True)
-        results.append(bench(n, args.binary, args.resync_seconds, args.keep, args.profile))
+        results.append(bench(n, args.binary, args.resync_seconds, args.keep, args.profile,
+                             floor=not args.no_floor))
         report(results[-1:])
     if len(results) > 1:
         report(results)

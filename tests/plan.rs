@@ -74,10 +74,13 @@ impl Cache {
             self.clusters.as_reader(),
         );
         let running = BTreeSet::new();
+        let indexes = tidewater::controller::index::Indexes::default();
+        indexes.task_definitions.rebuild(&tds);
         let caches = Caches {
             task_definitions: &tds,
             revisions: &revs,
             clusters: &clusters,
+            indexes: &indexes,
             namespace: NAMESPACE,
             running: &running,
         };

@@ -21,6 +21,7 @@ use crate::translate::{Warnings, labels, reference, walk};
 use super::conditions::{self, Wanted};
 use super::context::{Context, Stores};
 use super::error::Error;
+use super::index;
 use super::status::{self, Note};
 
 /// The Cluster a workload names (`cluster`: a name or ARN; none means `default`), if it exists.
@@ -95,11 +96,21 @@ fn count(ctx: &Context, cluster: &Cluster) -> Counts {
         .collect();
     let ours = |c: Option<&str>| names.contains(&reference::cluster_of(c));
     let in_ns = |n: Option<&str>| n == Some(ns.as_str());
+    let (s, i) = (&ctx.stores, &ctx.stores.indexes);
+    // By the cluster index: each Cluster name the workloads may use, once.
+    let mut keys: Vec<String> = names.iter().map(|n| index::cluster_key(&ns, n)).collect();
+    keys.sort();
+    keys.dedup();
+    let services: Vec<_> = keys
+        .iter()
+        .flat_map(|k| i.services.objects(&s.services, k))
+        .collect();
+    let pods: Vec<_> = keys
+        .iter()
+        .flat_map(|k| i.pods.objects(&s.pods, k))
+        .collect();
     let mut counts = Counts {
-        services: ctx
-            .stores
-            .services
-            .state()
+        services: services
             .iter()
             .filter(|s| {
                 in_ns(s.metadata.namespace.as_deref()) && ours(s.spec.create.cluster.as_deref())
@@ -107,7 +118,7 @@ fn count(ctx: &Context, cluster: &Cluster) -> Counts {
             .count() as i32,
         ..Counts::default()
     };
-    for p in ctx.stores.pods.state() {
+    for p in pods {
         if !in_ns(p.metadata.namespace.as_deref())
             || !ours(p.labels().get(labels::CLUSTER).map(String::as_str))
             || p.metadata.deletion_timestamp.is_some()

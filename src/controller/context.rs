@@ -76,6 +76,30 @@ pub struct Stores {
     pub nodes: Option<Store<Node>>,
     /// Children of other projects' kinds whose CRDs are installed.
     pub third_party: super::watch::ThirdParty,
+    /// Lookups by owner, workload, cluster and family (kept in step with the caches).
+    pub indexes: super::index::Indexes,
+}
+
+impl Stores {
+    /// Index what the caches hold (caches filled without their watches: tests, tools).
+    pub fn reindexed(self) -> Self {
+        let i = &self.indexes;
+        i.pods.rebuild(&self.pods);
+        i.services.rebuild(&self.services);
+        i.task_definitions.rebuild(&self.task_definitions);
+        i.tasks.rebuild(&self.tasks);
+        i.scheduled_tasks.rebuild(&self.scheduled_tasks);
+        i.revisions.rebuild(&self.revisions);
+        i.deployments.rebuild(&self.deployments);
+        i.daemon_sets.rebuild(&self.daemon_sets);
+        i.k8s_services.rebuild(&self.k8s_services);
+        i.service_accounts.rebuild(&self.service_accounts);
+        i.ingresses.rebuild(&self.ingresses);
+        i.hpas.rebuild(&self.hpas);
+        i.pdbs.rebuild(&self.pdbs);
+        self.third_party.reindex();
+        self
+    }
 }
 
 /// Shared by every reconcile.

@@ -28,6 +28,8 @@ pub struct Caches<'a> {
     pub revisions: &'a Store<ControllerRevision>,
     /// Clusters.
     pub clusters: &'a Store<Cluster>,
+    /// Lookups by family.
+    pub indexes: &'a super::index::Indexes,
     /// The namespace of the workload.
     pub namespace: &'a str,
     /// `family:N` the workload already runs: these resolve even when INACTIVE.
@@ -41,6 +43,7 @@ impl<'a> Caches<'a> {
             task_definitions: &stores.task_definitions,
             revisions: &stores.revisions,
             clusters: &stores.clusters,
+            indexes: &stores.indexes,
             namespace,
             running,
         }
@@ -78,9 +81,12 @@ impl<'a> Caches<'a> {
         cached(self.task_definitions, self.namespace, family)
             .filter(|td| of_family(td))
             .or_else(|| {
-                self.task_definitions.state().into_iter().find(|td| {
-                    td.metadata.namespace.as_deref() == Some(self.namespace) && of_family(td)
-                })
+                let key = super::index::family_key(self.namespace, family);
+                self.indexes
+                    .task_definitions
+                    .objects(self.task_definitions, &key)
+                    .into_iter()
+                    .find(|td| of_family(td))
             })
     }
 

@@ -13,6 +13,7 @@ pub mod conditions;
 pub mod context;
 pub mod error;
 pub mod http;
+pub mod index;
 pub mod leader;
 pub mod lookup;
 pub mod metrics;
@@ -293,6 +294,8 @@ struct SharedWatch<K: Resource<DynamicType = ()> + Clone + 'static> {
     config: watcher::Config,
     /// What is dropped from every object before it enters the cache.
     trim: fn(&mut K),
+    /// The index kept in step with the cache, if any.
+    index: Option<index::Index<K>>,
 }
 
 impl<K> SharedWatch<K>
@@ -307,6 +310,15 @@ where
             api,
             config,
             trim: watch::trim::<K>,
+            index: None,
+        }
+    }
+
+    /// Keep `index` in step with the cache.
+    fn indexed(self, index: &index::Index<K>) -> Self {
+        SharedWatch {
+            index: Some(index.clone()),
+            ..self
         }
     }
 
@@ -326,8 +338,14 @@ where
     fn start(&mut self) -> BoxFuture<'static, ()> {
         let writer = self.writer.take().expect("started once");
         let kind = K::kind(&()).into_owned();
+        let index = self.index.clone();
         watcher(self.api.clone(), self.config.clone())
             .modify(self.trim)
+            .inspect(move |e| {
+                if let (Some(i), Ok(e)) = (&index, e) {
+                    i.apply(e);
+                }
+            })
             .backoff(watch::QuickBackoff::default())
             .reflect_shared(writer)
             .for_each(move |r| {
@@ -423,6 +441,8 @@ struct Watches {
     nodes: Option<SharedWatch<Node>>,
     /// Children of other projects' kinds whose CRDs are installed.
     third_party: Vec<DynamicWatch>,
+    /// The indexes kept in step with the caches.
+    indexes: index::Indexes,
 }
 
 /// The watch of a third-party child kind (see [`watch::THIRD_PARTY_KINDS`]).
@@ -432,6 +452,8 @@ struct DynamicWatch {
     writer: Option<reflector::store::Writer<DynamicObject>>,
     api: Api<DynamicObject>,
     config: watcher::Config,
+    /// Its objects by owner.
+    index: index::Index<DynamicObject>,
 }
 
 impl DynamicWatch {
@@ -452,6 +474,7 @@ impl DynamicWatch {
             writer: Some(writer),
             api,
             config,
+            index: index::dynamic_owned(),
         }
     }
 
@@ -462,8 +485,14 @@ impl DynamicWatch {
     fn start(&mut self) -> BoxFuture<'static, ()> {
         let writer = self.writer.take().expect("started once");
         let kind = self.api.resource_url().to_string();
+        let index = self.index.clone();
         let events = watcher(self.api.clone(), self.config.clone())
             .modify(watch::trim::<DynamicObject>)
+            .inspect(move |e| {
+                if let Ok(e) = e {
+                    index.apply(e);
+                }
+            })
             .backoff(watch::QuickBackoff::default());
         reflector::reflector(writer, events)
             .for_each(move |r| {
@@ -482,22 +511,37 @@ impl Watches {
         let managed = watcher::Config::default().labels("app.kubernetes.io/managed-by=tidewater");
         let all = watcher::Config::default();
         let revisions = watcher::Config::default().labels(revisions::REGISTERED_BY);
+        let i = index::Indexes::default();
+        fn w<K>(client: &Client, scope: &Option<String>, c: &watcher::Config) -> SharedWatch<K>
+        where
+            K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
+                + Clone
+                + DeserializeOwned
+                + Debug
+                + Send
+                + Sync
+                + 'static,
+        {
+            SharedWatch::new(scoped(client, scope), c.clone())
+        }
         Watches {
-            tds: SharedWatch::new(scoped(client, scope), all.clone()),
-            svcs: SharedWatch::new(scoped(client, scope), all.clone()),
-            clusters: SharedWatch::new(scoped(client, scope), all.clone()),
-            tasks: SharedWatch::new(scoped(client, scope), all.clone()),
-            scheds: SharedWatch::new(scoped(client, scope), all.clone()),
-            revs: SharedWatch::new(scoped(client, scope), revisions),
-            pods: SharedWatch::new(scoped(client, scope), managed.clone()).trimmed(watch::trim_pod),
-            deploys: SharedWatch::new(scoped(client, scope), managed.clone()),
-            dss: SharedWatch::new(scoped(client, scope), managed.clone()),
-            ksvcs: SharedWatch::new(scoped(client, scope), managed.clone()),
-            sas: SharedWatch::new(scoped(client, scope), managed.clone()),
-            ings: SharedWatch::new(scoped(client, scope), managed.clone()),
-            hpas: SharedWatch::new(scoped(client, scope), managed.clone()),
-            pdbs: SharedWatch::new(scoped(client, scope), managed.clone()),
-            cjs: SharedWatch::new(scoped(client, scope), managed.clone()),
+            tds: w(client, scope, &all).indexed(&i.task_definitions),
+            svcs: w(client, scope, &all).indexed(&i.services),
+            clusters: w(client, scope, &all),
+            tasks: w(client, scope, &all).indexed(&i.tasks),
+            scheds: w(client, scope, &all).indexed(&i.scheduled_tasks),
+            revs: w(client, scope, &revisions).indexed(&i.revisions),
+            pods: w(client, scope, &managed)
+                .trimmed(watch::trim_pod)
+                .indexed(&i.pods),
+            deploys: w(client, scope, &managed).indexed(&i.deployments),
+            dss: w(client, scope, &managed).indexed(&i.daemon_sets),
+            ksvcs: w(client, scope, &managed).indexed(&i.k8s_services),
+            sas: w(client, scope, &managed).indexed(&i.service_accounts),
+            ings: w(client, scope, &managed).indexed(&i.ingresses),
+            hpas: w(client, scope, &managed).indexed(&i.hpas),
+            pdbs: w(client, scope, &managed).indexed(&i.pdbs),
+            cjs: w(client, scope, &managed),
             third_party: third_party
                 .iter()
                 .map(|ar| DynamicWatch::new(client, scope, ar, managed.clone()))
@@ -505,6 +549,7 @@ impl Watches {
             nodes: scope
                 .is_none()
                 .then(|| SharedWatch::new(Api::all(client.clone()), all)),
+            indexes: i,
         }
     }
 
@@ -530,10 +575,11 @@ impl Watches {
             third_party: {
                 let mut t = watch::ThirdParty::default();
                 for d in &self.third_party {
-                    t.insert(d.api_resource(), d.reader.clone());
+                    t.insert(d.api_resource(), d.reader.clone(), d.index.clone());
                 }
                 t
             },
+            indexes: self.indexes.clone(),
         }
     }
 
@@ -671,11 +717,8 @@ fn service_controller(w: &Watches, stores: &Stores, shutdown: &Signal) -> Contro
 /// Tasks: their pods, and the task definitions and Clusters they use (a Task waiting for its
 /// task definition starts as soon as it is registered).
 fn task_controller(w: &Watches, shutdown: &Signal) -> Controller<Task> {
-    let (t1, t2, t3) = (
-        w.tasks.reader.clone(),
-        w.tasks.reader.clone(),
-        w.tasks.reader.clone(),
-    );
+    let tasks = (w.tasks.reader.clone(), w.indexes.tasks.clone());
+    let (t1, t2, t3) = (tasks.clone(), tasks.clone(), tasks);
     Controller::for_shared_stream(w.tasks.subscribe(), w.tasks.reader.clone())
         .with_config(controller_config())
         .owns_shared_stream(w.pods.subscribe())
@@ -703,7 +746,8 @@ fn task_controller(w: &Watches, shutdown: &Signal) -> Controller<Task> {
 /// ScheduledTasks: their CronJobs, and the task definitions and Clusters they use (one that
 /// follows a family picks up a new revision at once).
 fn scheduled_task_controller(w: &Watches, shutdown: &Signal) -> Controller<ScheduledTask> {
-    let (t3, t4) = (w.scheds.reader.clone(), w.scheds.reader.clone());
+    let scheds = (w.scheds.reader.clone(), w.indexes.scheduled_tasks.clone());
+    let (t3, t4) = (scheds.clone(), scheds);
     fn run(t: &ScheduledTask) -> &crate::api::ecs::RunTaskRequest {
         &t.spec.run
     }
@@ -864,9 +908,11 @@ fn services_to_wake(
     family: &str,
     revision: Option<i64>,
 ) -> Vec<ObjectRef<Service>> {
+    let key = index::family_key(namespace.unwrap_or_default(), family);
     stores
+        .indexes
         .services
-        .state()
+        .objects(&stores.services, &key)
         .iter()
         .filter(|s| s.metadata.namespace.as_deref() == namespace)
         .filter(|s| {
@@ -892,7 +938,7 @@ fn services_to_wake(
 /// Tasks or ScheduledTasks in `namespace` that run `td`'s family (every one when `td` is `None`,
 /// i.e. a Cluster changed).
 fn run_tasks_using<K>(
-    store: &Store<K>,
+    cache: &(Store<K>, index::Index<K>),
     namespace: Option<&str>,
     td: Option<&TaskDefinition>,
     run: impl Fn(&K) -> &crate::api::ecs::RunTaskRequest,
@@ -901,12 +947,13 @@ where
     K: Resource<DynamicType = ()> + Clone + 'static,
 {
     let family = td.map(|td| crate::translate::task_definition::family(&td.spec, &td.name_any()));
-    run_tasks_of(store, namespace, family.as_deref(), run)
+    run_tasks_of(cache, namespace, family.as_deref(), run)
 }
 
-/// Tasks or ScheduledTasks in `namespace` that run `family` (every one when `None`).
+/// Tasks or ScheduledTasks in `namespace` that run `family` (every one when `None`): by the
+/// family index, or the whole cache when a Cluster changed.
 fn run_tasks_of<K>(
-    store: &Store<K>,
+    (store, index): &(Store<K>, index::Index<K>),
     namespace: Option<&str>,
     family: Option<&str>,
     run: impl Fn(&K) -> &crate::api::ecs::RunTaskRequest,
@@ -914,8 +961,11 @@ fn run_tasks_of<K>(
 where
     K: Resource<DynamicType = ()> + Clone + 'static,
 {
-    store
-        .state()
+    let candidates = match family {
+        Some(f) => index.objects(store, &index::family_key(namespace.unwrap_or_default(), f)),
+        None => store.state(),
+    };
+    candidates
         .iter()
         .filter(|t| t.meta().namespace.as_deref() == namespace)
         .filter(|t| match &family {
@@ -982,7 +1032,8 @@ mod tests {
                 svc("other-family", "api", None),
             ]),
             ..empty_stores()
-        };
+        }
+        .reindexed();
         let mut names: Vec<String> = services_to_wake(&stores, Some("default"), "web", revision)
             .into_iter()
             .map(|r| r.name)

@@ -19,13 +19,14 @@ use crate::api::service::ServiceStatus;
 use crate::api::{Cluster, Service};
 use crate::translate::plan::Workload;
 use crate::translate::reference::{self, TaskDefinitionRef};
-use crate::translate::{self, Object, labels, names};
+use crate::translate::{self, Object, names};
 
 use super::apply::{self, Children, Owner};
 use super::autoscaling::{self, Prepared};
 use super::conditions::{self, Wanted};
 use super::context::{Context, cached};
 use super::error::Error;
+use super::index;
 use super::lookup::{self, Caches};
 use super::revisions::{self, Revision};
 use super::rollout::{self, DEPLOYMENT_LABEL, Observation, PodFacts, WorkloadFacts};
@@ -58,26 +59,28 @@ pub fn resolve_revision(
 /// (the one `reference` resolves to) that has not reached the revision cache yet.
 pub fn registering(ctx: &Context, namespace: &str, reference: &str) -> bool {
     let (family, pinned) = revisions::parse_reference(reference);
-    ctx.stores.task_definitions.state().iter().any(|td| {
-        if td.metadata.namespace.as_deref() != Some(namespace)
-            || translate::task_definition::family(&td.spec, &td.name_any()) != family
-        {
-            return false;
-        }
-        let status = td.status.as_ref();
-        let behind = status.and_then(|s| s.common.observed_generation) != td.metadata.generation;
-        let latest = status.and_then(|s| s.revision);
-        let uncached = latest.is_some_and(|n| {
-            pinned.is_none_or(|p| p == n)
-                && cached(
-                    &ctx.stores.revisions,
-                    namespace,
-                    &revisions::name(&family, n),
-                )
-                .is_none()
-        });
-        behind || uncached
-    })
+    let s = &ctx.stores;
+    let key = index::family_key(namespace, &family);
+    s.indexes
+        .task_definitions
+        .objects(&s.task_definitions, &key)
+        .iter()
+        .any(|td| {
+            let status = td.status.as_ref();
+            let behind =
+                status.and_then(|s| s.common.observed_generation) != td.metadata.generation;
+            let latest = status.and_then(|s| s.revision);
+            let uncached = latest.is_some_and(|n| {
+                pinned.is_none_or(|p| p == n)
+                    && cached(
+                        &ctx.stores.revisions,
+                        namespace,
+                        &revisions::name(&family, n),
+                    )
+                    .is_none()
+            });
+            behind || uncached
+        })
 }
 
 /// What one revision translates to: the step that resolves the task definition revision and
@@ -302,39 +305,28 @@ async fn prune(ctx: &Context, ns: &str, objects: &[Value], owner: &Owner) -> Res
             .filter_map(|o| o["metadata"]["name"].as_str().map(String::from))
             .collect()
     };
-    // Only what this Service controls is pruned: pick it out without copying every name.
-    let ours = |m: &kube::api::ObjectMeta| {
-        m.namespace.as_deref() == Some(ns)
-            && m.owner_references
-                .iter()
-                .flatten()
-                .any(|r| r.uid == owner.uid)
-    };
-    let s = &ctx.stores;
+    // Only what this Service controls is pruned: found by owner, in its namespace.
+    let ours = |m: &kube::api::ObjectMeta| m.namespace.as_deref() == Some(ns);
+    let key = index::owner_key(&owner.uid);
+    let (s, i) = (&ctx.stores, &ctx.stores.indexes);
     let (c, m) = (&ctx.client, &ctx.metrics);
     macro_rules! prune_kind {
-        ($store:expr, $kind:literal) => {{
-            let live: Vec<_> = $store
-                .state()
-                .into_iter()
-                .filter(|o| ours(&o.metadata))
-                .collect();
+        ($index:expr, $store:expr, $kind:literal) => {{
+            let mut live = $index.objects(&$store, &key);
+            live.retain(|o| ours(&o.metadata));
             apply::prune(c, ns, &live, &keep($kind), owner, m).await?;
         }};
     }
-    prune_kind!(s.deployments, "Deployment");
-    prune_kind!(s.daemon_sets, "DaemonSet");
-    prune_kind!(s.k8s_services, "Service");
-    prune_kind!(s.service_accounts, "ServiceAccount");
-    prune_kind!(s.ingresses, "Ingress");
-    prune_kind!(s.hpas, "HorizontalPodAutoscaler");
-    prune_kind!(s.pdbs, "PodDisruptionBudget");
-    for (ar, store) in s.third_party.all() {
-        let live: Vec<_> = store
-            .state()
-            .into_iter()
-            .filter(|o| ours(&o.metadata))
-            .collect();
+    prune_kind!(i.deployments, s.deployments, "Deployment");
+    prune_kind!(i.daemon_sets, s.daemon_sets, "DaemonSet");
+    prune_kind!(i.k8s_services, s.k8s_services, "Service");
+    prune_kind!(i.service_accounts, s.service_accounts, "ServiceAccount");
+    prune_kind!(i.ingresses, s.ingresses, "Ingress");
+    prune_kind!(i.hpas, s.hpas, "HorizontalPodAutoscaler");
+    prune_kind!(i.pdbs, s.pdbs, "PodDisruptionBudget");
+    for (ar, _) in s.third_party.all() {
+        let mut live = s.third_party.owned_by(ar, &owner.uid);
+        live.retain(|o| ours(&o.metadata));
         apply::prune_dynamic(c, ns, ar, &live, &keep(&ar.kind), owner, m).await?;
     }
     autoscaling::prune(ctx, ns, objects, owner).await
@@ -422,13 +414,12 @@ fn desired_count(svc: &Service, plan: &Plan, workload: Option<&WorkloadFacts>) -
 /// What the cluster shows about the Service's pods and workload (from the caches).
 fn observation(ctx: &Context, svc: &Service, plan: &Plan, now: Timestamp) -> Observation {
     let ns = svc.namespace().unwrap_or_default();
-    let pods: Vec<PodFacts> = ctx
-        .stores
+    let s = &ctx.stores;
+    let pods: Vec<PodFacts> = s
+        .indexes
         .pods
-        .state()
+        .objects(&s.pods, &index::workload_key(&ns, &plan.workload))
         .iter()
-        .filter(|p| p.metadata.namespace.as_deref() == Some(ns.as_str()))
-        .filter(|p| p.labels().get(labels::SERVICE) == Some(&plan.workload))
         .map(|p| pod_facts(p))
         .collect();
     let workload = if plan.daemon {

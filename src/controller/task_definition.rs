@@ -29,12 +29,12 @@ pub fn owned_revisions(
     owner_uid: &str,
     family: &str,
 ) -> Vec<Revision> {
-    ctx.stores
+    let s = &ctx.stores;
+    s.indexes
         .revisions
-        .state()
+        .objects(&s.revisions, &super::index::owner_key(owner_uid))
         .iter()
         .filter(|cr| cr.metadata.namespace.as_deref() == Some(namespace))
-        .filter(|cr| cr.owner_references().iter().any(|r| r.uid == owner_uid))
         .filter_map(|cr| revisions::from_object(cr))
         .filter(|r| r.family == family)
         .collect()
@@ -47,31 +47,24 @@ pub fn in_use(ctx: &Context, namespace: &str, family: &str) -> BTreeSet<String> 
         (f, Some(n)) => Some(format!("{f}:{n}")),
         _ => None,
     };
-    let in_ns = |m: &kube::api::ObjectMeta| m.namespace.as_deref() == Some(namespace);
+    let (stores, i) = (&ctx.stores, &ctx.stores.indexes);
+    let key = super::index::family_key(namespace, family);
     let mut refs: Vec<String> = Vec::new();
-    for s in ctx.stores.services.state() {
-        if !in_ns(&s.metadata) {
-            continue;
-        }
+    for s in i.services.objects(&stores.services, &key) {
         refs.extend(s.spec.create.task_definition.as_deref().and_then(pinned));
         if let Some(st) = &s.status {
             refs.extend(st.task_definition.clone());
             refs.extend(st.deployments.iter().map(|d| d.task_definition.clone()));
         }
     }
-    for t in ctx.stores.tasks.state() {
-        if !in_ns(&t.metadata) {
-            continue;
-        }
+    for t in i.tasks.objects(&stores.tasks, &key) {
         refs.extend(pinned(&t.spec.run.task_definition));
         if let Some(st) = &t.status {
             refs.extend(st.task_definition.clone());
         }
     }
-    for t in ctx.stores.scheduled_tasks.state() {
-        if in_ns(&t.metadata) {
-            refs.extend(pinned(&t.spec.run.task_definition));
-        }
+    for t in i.scheduled_tasks.objects(&stores.scheduled_tasks, &key) {
+        refs.extend(pinned(&t.spec.run.task_definition));
     }
     refs.into_iter()
         .filter(|r| revisions::parse_reference(r).0 == family)

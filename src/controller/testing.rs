@@ -48,6 +48,7 @@ pub fn empty_stores() -> Stores {
         cron_jobs: store_of(vec![]),
         nodes: None,
         third_party: Default::default(),
+        indexes: Default::default(),
     }
 }
 
@@ -55,7 +56,12 @@ pub fn empty_stores() -> Stores {
 pub fn context(stores: Stores) -> (Arc<Context>, ApiServer) {
     let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
     let client = Client::new(service, "default");
-    let ctx = Context::new(client, stores, Metrics::default(), Settings::default());
+    let ctx = Context::new(
+        client,
+        stores.reindexed(),
+        Metrics::default(),
+        Settings::default(),
+    );
     ctx.set_synced();
     (ctx, ApiServer(handle))
 }

@@ -267,12 +267,38 @@ async fn may_watch(client: &Client, ar: &ApiResource) -> bool {
 #[derive(Clone, Default)]
 pub struct ThirdParty {
     stores: HashMap<String, (ApiResource, Store<DynamicObject>)>,
+    indexes: HashMap<String, super::index::Index<DynamicObject>>,
 }
 
 impl ThirdParty {
     /// Add the cache of `ar`'s kind.
-    pub fn insert(&mut self, ar: ApiResource, store: Store<DynamicObject>) {
+    pub fn insert(
+        &mut self,
+        ar: ApiResource,
+        store: Store<DynamicObject>,
+        index: super::index::Index<DynamicObject>,
+    ) {
+        self.indexes.insert(ar.kind.clone(), index);
         self.stores.insert(ar.kind.clone(), (ar, store));
+    }
+
+    /// The cached objects of `ar`'s kind owned by the object with `uid`.
+    pub fn owned_by(&self, ar: &ApiResource, uid: &str) -> Vec<Arc<DynamicObject>> {
+        match (self.stores.get(&ar.kind), self.indexes.get(&ar.kind)) {
+            (Some((ar, store)), Some(index)) => {
+                index.objects_with(store, ar, &super::index::owner_key(uid))
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// Index what the caches hold (see [`super::context::Stores::reindexed`]).
+    pub fn reindex(&self) {
+        for (kind, (_, store)) in &self.stores {
+            if let Some(index) = self.indexes.get(kind) {
+                index.rebuild(store);
+            }
+        }
     }
 
     /// Whether `kind` is cached.
