@@ -83,6 +83,20 @@ pub fn registering(ctx: &Context, namespace: &str, reference: &str) -> bool {
         })
 }
 
+/// How long a new Service waits quietly for a task definition that does not exist yet: a
+/// directory applied at once (`kubectl apply -f dir/`) creates the Service and its
+/// TaskDefinition in any order, and the TaskDefinition's arrival wakes the Service. Past this,
+/// the missing task definition is reported (as ECS's CreateService would at once).
+pub const MISSING_TASK_DEFINITION_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// How much longer the Service created at `created` waits quietly for its task definition, if
+/// it is still within [`MISSING_TASK_DEFINITION_GRACE`] at `now` (never without a creation time).
+pub fn grace_left(created: Option<Timestamp>, now: Timestamp) -> Option<std::time::Duration> {
+    let age = now.duration_since(created?);
+    let left = MISSING_TASK_DEFINITION_GRACE.as_secs_f64() - age.as_secs_f64();
+    (age.as_secs_f64() >= 0.0 && left > 0.0).then(|| std::time::Duration::from_secs_f64(left))
+}
+
 /// What one revision translates to: the step that resolves the task definition revision and
 /// the Cluster, validates, checks the Cluster policy and translates.
 struct Translated {
@@ -556,6 +570,11 @@ fn requeue(
     }
 }
 
+/// When the Service was created.
+fn created(svc: &Service) -> Option<Timestamp> {
+    svc.metadata.creation_timestamp.as_ref().map(|t| t.0)
+}
+
 /// Reconcile one ECS Service: plan (resolve and translate), apply the children, observe the
 /// rollout, compute and write the status, publish the Events.
 pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Context>) -> Result<Action, Error> {
@@ -575,6 +594,16 @@ pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Context>) -> Result<Action, E
             // Applied together with its task definition, whose revision is being registered:
             // not an error, just not yet.
             return Ok(Action::requeue(ctx.settings.poll));
+        }
+        Err(Error::TaskDefinitionNotFound(_))
+            if grace_left(created(&svc), Timestamp::now()).is_some() =>
+        {
+            // Just created, perhaps before its task definition: its arrival wakes the Service;
+            // past the grace, the missing task definition is reported.
+            let left = grace_left(created(&svc), Timestamp::now()).unwrap_or_default();
+            return Ok(Action::requeue(
+                left.min(ctx.settings.poll) + std::time::Duration::from_millis(100),
+            ));
         }
         Err(e) => return status::report(&ctx, &*svc, &prev, e).await,
     };
@@ -914,6 +943,19 @@ mod tests {
 
     fn at(t: i64) -> Timestamp {
         Timestamp::from_second(t).unwrap()
+    }
+
+    #[test]
+    fn a_new_service_waits_quietly_for_its_task_definition_for_ten_seconds_only() {
+        let secs = |d: Option<std::time::Duration>| d.map(|d| d.as_secs_f64());
+        assert_eq!(secs(grace_left(Some(at(100)), at(100))), Some(10.0));
+        assert_eq!(secs(grace_left(Some(at(100)), at(104))), Some(6.0));
+        assert_eq!(grace_left(Some(at(100)), at(110)), None);
+        assert_eq!(grace_left(Some(at(100)), at(500)), None);
+        // No creation time (not from the API server): reported at once.
+        assert_eq!(grace_left(None, at(100)), None);
+        // A creation time in the future (clock skew): no grace either.
+        assert_eq!(grace_left(Some(at(200)), at(100)), None);
     }
 
     fn deployment(state: &str, reason: &str, running: i32) -> ServiceDeployment {
