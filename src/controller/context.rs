@@ -284,7 +284,18 @@ impl Context {
         reason: &str,
         note: String,
     ) {
-        let reference: ObjectReference = obj.object_ref(&());
+        self.event_about(obj.object_ref(&()), warning, reason, note)
+            .await;
+    }
+
+    /// Publish a Kubernetes Event about the object `reference` names.
+    async fn event_about(
+        &self,
+        reference: ObjectReference,
+        warning: bool,
+        reason: &str,
+        note: String,
+    ) {
         self.metrics.api_call("event");
         let ev = Event {
             type_: if warning {
@@ -319,6 +330,26 @@ impl Context {
             self.event(obj, n.warning, n.reason, n.message.clone())
                 .await;
         }
+    }
+
+    /// Publish `notes` about `obj`, in order, without waiting for them: Events are best effort
+    /// (a failure is only logged), and a reconcile that waits for them holds one of its kind's
+    /// few concurrent slots meanwhile. For the last step of a reconcile.
+    pub fn publish_in_background<K: Resource<DynamicType = ()>>(
+        self: &Arc<Self>,
+        obj: &K,
+        notes: Vec<super::status::Note>,
+    ) {
+        if notes.is_empty() {
+            return;
+        }
+        let (ctx, reference) = (self.clone(), obj.object_ref(&()));
+        tokio::spawn(async move {
+            for n in notes {
+                ctx.event_about(reference.clone(), n.warning, n.reason, n.message)
+                    .await;
+            }
+        });
     }
 }
 

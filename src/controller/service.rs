@@ -620,8 +620,8 @@ pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Context>) -> Result<Action, E
     };
     let (st, notes) = compute_status(&prev, &reconciled);
     let written = status::write(&ctx, &*svc, Some(&prev), &st).await?;
-    ctx.publish(&*svc, &notes).await;
     let changed = written || !notes.is_empty();
+    ctx.publish_in_background(&*svc, notes);
     Ok(requeue(&ctx, &owner.uid, &reconciled, changed, &scaling))
 }
 
