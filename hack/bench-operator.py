@@ -163,6 +163,14 @@ def services_running(ns: str) -> tuple[int, int]:
     return ok, len(pairs)
 
 
+def services_ready(ns: str) -> tuple[int, int]:
+    """Services whose Ready condition is True (steady state: the deployment COMPLETED)."""
+    out = kubectl("get", "services.ecs.tidewater.dev", "-n", ns, "-o",
+                  'jsonpath={range .items[*]}{.status.conditions[?(@.type=="Ready")].status} {end}')
+    states = out.split()
+    return sum(1 for s in states if s == "True"), len(states)
+
+
 def deployments_available(ns: str) -> tuple[int, int]:
     out = kubectl("get", "deployments.apps", "-n", ns, "-o",
                   "jsonpath={range .items[*]}{.status.availableReplicas}/{.spec.replicas} {end}")
@@ -384,6 +392,14 @@ def bench(n: int, binary: str, resync: int, keep: bool, profile: Path | None = N
                     return ok == n and total == n, f"{ok}/{total}"
                 wait_until("runningCount = desiredCount", 1800, running)
                 res["running_s"] = time.monotonic() - t0
+
+                def steady():
+                    ok, total = services_ready(ns_op)
+                    return ok == n and total == n, f"{ok}/{total}"
+                # The resync window starts once every Service is steady (Ready): completing a
+                # deployment after its tasks run is a change, written as such.
+                wait_until("every Service Ready", 1800, steady)
+                res["steady_s"] = time.monotonic() - t0
                 if prof:
                     res["profile"] = prof.stop()
                     res["caches"] = cache_estimate(ns_op)
@@ -417,7 +433,8 @@ def bench(n: int, binary: str, resync: int, keep: bool, profile: Path | None = N
 
 def report(results: list[dict]) -> None:
     print()
-    print("running (c): in brackets, the floor's Deployments all available, from its first create")
+    print("running (c): in brackets, the floor's Deployments all available (from its first create), "
+          "and every Service Ready")
     print("| N | floor (a) | children (b) | b/a | running (c) | RSS peak | RSS settled "
           "| reconciles/Service | GETs/Service | writes/Service | resync writes |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
@@ -427,7 +444,7 @@ def report(results: list[dict]) -> None:
         writes = sum(req.get(v, 0) for v in WRITE_VERBS)
         print(f"| {n} | {r['floor_s']:.1f} s | {r['children_s']:.1f} s "
               f"| {r['children_s'] / r['floor_s'] if r['floor_s'] else 0:.2f} | {r['running_s']:.1f} s "
-              f"({r.get('floor_running_s', 0):.1f} s) "
+              f"({r.get('floor_running_s', 0):.1f} s; steady {r.get('steady_s', 0):.1f} s) "
               f"| {r['rss_peak_mib']:.1f} MiB | {r['rss_settled_mib']:.1f} MiB "
               f"| {r['reconciles'].get('Service', 0) / n:.1f} | {req.get('get', 0) / n:.1f} "
               f"| {writes / n:.1f} | {r['resync_writes']:.0f} |")
