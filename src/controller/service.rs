@@ -911,6 +911,27 @@ mod tests {
         );
     }
 
+    /// A Service created a moment ago, perhaps with its TaskDefinition in the same `kubectl
+    /// apply`, waits for it quietly: no status, no Event, a look again within the grace.
+    #[tokio::test]
+    async fn a_new_service_waits_quietly_for_a_task_definition_applied_with_it() {
+        let (ctx, mut api) = testing::context(testing::empty_stores());
+        let mut svc = service();
+        svc.metadata.creation_timestamp = Some(
+            k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(Timestamp::now()),
+        );
+        let done = tokio::spawn(reconcile(Arc::new(svc), ctx.clone()));
+        let action = done.await.unwrap().unwrap();
+        api.no_more().await;
+        // The poll interval (5 s, within the 10 s grace), and a little more.
+        assert_eq!(
+            action,
+            Action::requeue(std::time::Duration::from_millis(5100))
+        );
+        let metrics = ctx.metrics.render();
+        assert!(!metrics.contains("task_definition_not_found"), "{metrics}");
+    }
+
     #[tokio::test]
     async fn a_revision_its_task_definition_registered_but_not_yet_cached_is_awaited_quietly() {
         let td: crate::api::TaskDefinition = serde_json::from_value(json!({
