@@ -213,8 +213,10 @@ pub async fn reconcile(td: Arc<TaskDefinition>, ctx: Arc<Context>) -> Result<Act
         return Ok(Action::requeue(ctx.settings.poll));
     };
     if new {
+        // In the background, as every Event here: the Services waiting for this revision need
+        // the status, not the Events.
         let note = format!("registered task definition {}", latest.reference());
-        ctx.event(&*td, false, "RevisionRegistered", note).await;
+        ctx.publish_in_background(&*td, vec![Note::normal("RevisionRegistered", note)]);
     }
     prune_history(&ctx, &td.namespace().unwrap_or_default(), &revisions).await?;
     let warnings = status::warnings(&own);
@@ -226,7 +228,7 @@ pub async fn reconcile(td: Arc<TaskDefinition>, ctx: Arc<Context>) -> Result<Act
         Timestamp::now(),
     );
     if status::write(&ctx, &*td, Some(&prev), &st).await? {
-        ctx.publish(&*td, &notes).await;
+        ctx.publish_in_background(&*td, notes);
     }
     Ok(Action::requeue(ctx.settings.resync))
 }
