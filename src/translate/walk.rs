@@ -64,46 +64,66 @@ fn walk_root(request: Request, prefix: &str, value: &Value, warnings: &mut Warni
 
 /// `concrete` is the path shown to the user; `norm` the path in table form.
 fn walk(request: Request, concrete: &str, norm: &str, value: &Value, warnings: &mut Warnings) {
-    if !present(value) {
-        return;
-    }
-    if let Some(row) = fields::row(request, norm) {
-        let always = row.disposition == Disposition::Unsupported
-            || (row.disposition == Disposition::Approximated && row.when == When::Always);
-        if always {
-            if !warnings.has_path(concrete) {
-                match row.disposition {
-                    Disposition::Unsupported => warnings.unsupported(concrete, row.note),
-                    _ => warnings.approximated(concrete, row.note),
-                }
-            }
+    let mut paths = Paths {
+        concrete: concrete.to_string(),
+        norm: norm.to_string(),
+    };
+    paths.walk(request, value, warnings);
+}
+
+/// The path being walked, in both forms, grown and cut back as the walk goes down and up.
+struct Paths {
+    /// The path shown to the user (`containerDefinitions[1].ulimits`).
+    concrete: String,
+    /// The path in table form (`containerDefinitions[].ulimits`).
+    norm: String,
+}
+
+impl Paths {
+    fn walk(&mut self, request: Request, value: &Value, warnings: &mut Warnings) {
+        if !present(value) {
             return;
         }
-    }
-    match value {
-        Value::Object(map) => {
-            for (k, v) in map {
-                walk(
-                    request,
-                    &format!("{concrete}.{k}"),
-                    &format!("{norm}.{k}"),
-                    v,
-                    warnings,
-                );
+        if let Some(row) = fields::row(request, &self.norm) {
+            let always = row.disposition == Disposition::Unsupported
+                || (row.disposition == Disposition::Approximated && row.when == When::Always);
+            if always {
+                if !warnings.has_path(&self.concrete) {
+                    match row.disposition {
+                        Disposition::Unsupported => {
+                            warnings.unsupported(self.concrete.clone(), row.note)
+                        }
+                        _ => warnings.approximated(self.concrete.clone(), row.note),
+                    }
+                }
+                return;
             }
         }
-        Value::Array(items) => {
-            for (i, v) in items.iter().enumerate() {
-                walk(
-                    request,
-                    &format!("{concrete}[{i}]"),
-                    &format!("{norm}[]"),
-                    v,
-                    warnings,
-                );
+        let (concrete, norm) = (self.concrete.len(), self.norm.len());
+        match value {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    self.concrete.push('.');
+                    self.concrete.push_str(k);
+                    self.norm.push('.');
+                    self.norm.push_str(k);
+                    self.walk(request, v, warnings);
+                    self.concrete.truncate(concrete);
+                    self.norm.truncate(norm);
+                }
             }
+            Value::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    use std::fmt::Write;
+                    let _ = write!(self.concrete, "[{i}]");
+                    self.norm.push_str("[]");
+                    self.walk(request, v, warnings);
+                    self.concrete.truncate(concrete);
+                    self.norm.truncate(norm);
+                }
+            }
+            _ => {}
         }
-        _ => {}
     }
 }
 
