@@ -138,10 +138,14 @@ fn join_path(base: &str, path: &str) -> String {
 
 /// Parse a spec, naming the exact JSON path of a wrong type or out-of-range number.
 fn parse<T: validate::Spec>(file: &str, base: &str, v: &Value) -> Result<(T, Notes), InputError> {
-    // Read without tracking the path; only a spec that cannot be read is read again, tracked.
-    let spec = match T::deserialize(v) {
+    // Read without tracking the path; only a spec that cannot be read so is read again, tracked
+    // (which decides).
+    let spec = match T::read(v) {
         Ok(spec) => spec,
-        Err(fast) => return Err(parse_error::<T>(file, base, v, fast)),
+        Err(_) => match serde_path_to_error::deserialize::<_, T>(v) {
+            Ok(spec) => spec,
+            Err(e) => return Err(parse_error::<T>(file, base, v, e)),
+        },
     };
     let unknown = unread::unread(v, &spec).expect("spec serialises");
     let notes = unknown
@@ -161,16 +165,8 @@ fn parse_error<T: validate::Spec>(
     file: &str,
     base: &str,
     v: &Value,
-    fast: serde_json::Error,
+    e: serde_path_to_error::Error<serde_json::Error>,
 ) -> InputError {
-    // Tracking the path changes nothing else: the tracked read fails as the fast one did.
-    let Err(e) = serde_path_to_error::deserialize::<_, T>(v) else {
-        return InputError {
-            file: file.into(),
-            path: join_path(base, "."),
-            message: fast.to_string(),
-        };
-    };
     let mut path = e.path().to_string();
     if path == "." {
         // Inside the flattened ECS request, which serde reads without tracking the path.

@@ -708,7 +708,6 @@ pub fn task_definition_report(
         "tags",
         &mut w,
     );
-    let value = serde_json::to_value(&td.register).expect("spec serialises");
-    walk::report(Request::RegisterTaskDefinition, &value, &mut w);
+    walk::report_serialised(Request::RegisterTaskDefinition, &td.register, &mut w);
     (build, w.into_vec())
 }
