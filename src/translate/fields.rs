@@ -108,6 +108,14 @@ pub struct Field {
     pub note: &'static str,
 }
 
+impl Field {
+    /// Whether it is reported whenever it is present: unsupported, or always approximated.
+    pub fn always_reports(&self) -> bool {
+        self.disposition == Unsupported
+            || (self.disposition == Approximated && self.when == When::Always)
+    }
+}
+
 use Disposition::*;
 use Request::*;
 
@@ -1220,6 +1228,31 @@ static INDEX: std::sync::LazyLock<
     }
     index
 });
+
+/// Whether a row that always reports (unsupported, or approximated whenever present) is at
+/// `path` (in table form, without a trailing `[]`/`{}`) or below it: the walk of a spec
+/// ([`super::walk`]) leaves out what cannot report.
+pub fn reports_at_or_below(request: Request, path: &str) -> bool {
+    REPORTING.contains(&(request, path))
+}
+
+/// The paths of the rows [`row`] finds that always report, and every path above them.
+static REPORTING: std::sync::LazyLock<std::collections::HashSet<(Request, &'static str)>> =
+    std::sync::LazyLock::new(|| {
+        let mut set = std::collections::HashSet::new();
+        for (&(request, path), f) in INDEX.iter() {
+            if !f.always_reports() {
+                continue;
+            }
+            set.insert((request, path));
+            for (i, c) in path.char_indices() {
+                if c == '.' || c == '[' {
+                    set.insert((request, &path[..i]));
+                }
+            }
+        }
+        set
+    });
 
 /// A table path without its trailing `[]` or `{}`.
 pub fn trimmed(path: &str) -> &str {

@@ -2,7 +2,7 @@
 //! that no field is dropped without a warning even where no translation rule looks at it.
 
 use super::Warnings;
-use super::fields::{self, Disposition, Request, When};
+use super::fields::{self, Disposition, Request};
 use serde_json::Value;
 
 /// Spec members that belong to Tidewater (extensions) or are read-only describe output: not
@@ -81,13 +81,11 @@ struct Paths {
 
 impl Paths {
     fn walk(&mut self, request: Request, value: &Value, warnings: &mut Warnings) {
-        if !present(value) {
+        if !fields::reports_at_or_below(request, &self.norm) || !present(value) {
             return;
         }
         if let Some(row) = fields::row(request, &self.norm) {
-            let always = row.disposition == Disposition::Unsupported
-                || (row.disposition == Disposition::Approximated && row.when == When::Always);
-            if always {
+            if row.always_reports() {
                 if !warnings.has_path(&self.concrete) {
                     match row.disposition {
                         Disposition::Unsupported => {
@@ -159,10 +157,11 @@ struct Walker<'w> {
 impl<'w> Walker<'w> {
     /// One value at the current path: [`Paths::walk`], serialised.
     fn node<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        if !fields::reports_at_or_below(self.request, &self.paths.norm) {
+            return Ok(());
+        }
         if let Some(row) = fields::row(self.request, &self.paths.norm) {
-            let always = row.disposition == Disposition::Unsupported
-                || (row.disposition == Disposition::Approximated && row.when == When::Always);
-            if always {
+            if row.always_reports() {
                 if value.serialize(Presence)? && !self.warnings.has_path(&self.paths.concrete) {
                     let path = self.paths.concrete.clone();
                     match row.disposition {
