@@ -84,18 +84,16 @@ impl Paths {
         if !fields::reports_at_or_below(request, &self.norm) || !present(value) {
             return;
         }
-        if let Some(row) = fields::row(request, &self.norm) {
-            if row.always_reports() {
-                if !warnings.has_path(&self.concrete) {
-                    match row.disposition {
-                        Disposition::Unsupported => {
-                            warnings.unsupported(self.concrete.clone(), row.note)
-                        }
-                        _ => warnings.approximated(self.concrete.clone(), row.note),
+        if let Some(row) = fields::row(request, &self.norm).filter(|r| r.always_reports()) {
+            if !warnings.has_path(&self.concrete) {
+                match row.disposition {
+                    Disposition::Unsupported => {
+                        warnings.unsupported(self.concrete.clone(), row.note)
                     }
+                    _ => warnings.approximated(self.concrete.clone(), row.note),
                 }
-                return;
             }
+            return;
         }
         let (concrete, norm) = (self.concrete.len(), self.norm.len());
         match value {
@@ -160,17 +158,17 @@ impl<'w> Walker<'w> {
         if !fields::reports_at_or_below(self.request, &self.paths.norm) {
             return Ok(());
         }
-        if let Some(row) = fields::row(self.request, &self.paths.norm) {
-            if row.always_reports() {
-                if value.serialize(Presence)? && !self.warnings.has_path(&self.paths.concrete) {
-                    let path = self.paths.concrete.clone();
-                    match row.disposition {
-                        Disposition::Unsupported => self.warnings.unsupported(path, row.note),
-                        _ => self.warnings.approximated(path, row.note),
-                    }
+        if let Some(row) =
+            fields::row(self.request, &self.paths.norm).filter(|r| r.always_reports())
+        {
+            if value.serialize(Presence)? && !self.warnings.has_path(&self.paths.concrete) {
+                let path = self.paths.concrete.clone();
+                match row.disposition {
+                    Disposition::Unsupported => self.warnings.unsupported(path, row.note),
+                    _ => self.warnings.approximated(path, row.note),
                 }
-                return Ok(());
             }
+            return Ok(());
         }
         value.serialize(&mut *self)
     }
