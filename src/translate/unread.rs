@@ -143,7 +143,7 @@ impl Members<'_> {
             return Ok(());
         };
         let found = below(v, Seg::Key(&self.at, k), value)?;
-        match self.seen.iter_mut().find(|(s, _)| *s == k.as_str()) {
+        match self.seen.iter_mut().find(|(s, _)| same(s, k)) {
             Some(slot) => slot.1 = found,
             None => self.seen.push((k, found)),
         }
@@ -153,7 +153,7 @@ impl Members<'_> {
     fn end(mut self) -> Vec<String> {
         let mut out = Vec::new();
         for (k, v) in self.input {
-            match self.seen.iter().position(|(s, _)| *s == k.as_str()) {
+            match self.seen.iter().position(|(s, _)| same(s, k)) {
                 Some(i) => out.append(&mut self.seen[i].1),
                 None if walk::present(v) => out.push(Seg::Key(&self.at, k).path()),
                 None => {}
@@ -161,6 +161,12 @@ impl Members<'_> {
         }
         out
     }
+}
+
+/// Whether `seen` is the key `key` of the input object (both are borrowed from it, and its keys
+/// are distinct strings: comparing where they are is enough).
+fn same(seen: &str, key: &str) -> bool {
+    std::ptr::eq(seen, key)
 }
 
 /// A list serialised against an input list: element by element, as far as both go.
