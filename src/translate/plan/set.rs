@@ -300,9 +300,10 @@ fn plan_resources(resources: &[(Source, Resource)], namespace: Option<&str>, out
         if let Resource::TaskDefinition { name, spec } = r {
             match checked_task_definition(name, spec, !used.contains(name.as_str())) {
                 Ok((warnings, template)) => {
+                    let resource = r.describe();
                     out.warnings
                         .extend(warnings.into_iter().map(|w| ResourceWarning {
-                            resource: r.describe(),
+                            resource: resource.clone(),
                             warning: w,
                         }));
                     templates.extend(template.map(|t| (name.as_str(), t)));
