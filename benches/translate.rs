@@ -88,13 +88,13 @@ fn measure(label: &str, docs: &[(String, Value)], rounds: usize) {
 
 /// The task definitions of `docs`: the document as render reads it, and the parsed spec the
 /// pure core takes with its family.
-fn task_definitions(
-    docs: &[(String, Value)],
-) -> Vec<(
+type TaskDefinitionInput = (
     (String, Value),
     tidewater::api::task_definition::TaskDefinitionSpec,
     String,
-)> {
+);
+
+fn task_definitions(docs: &[(String, Value)]) -> Vec<TaskDefinitionInput> {
     use tidewater::translate::input::{Resource, recognise_each};
     let mut out = Vec::new();
     for (file, doc) in docs {
@@ -145,6 +145,113 @@ fn core_vs_full(label: &str, docs: &[(String, Value)], rounds: usize) {
         tds.len(),
         core / full,
     );
+    stages(&tds, rounds, 1e6 / core);
+}
+
+/// The full path's stages, in µs per task definition (and in cores' times).
+fn stages(tds: &[TaskDefinitionInput], rounds: usize, core_us: f64) {
+    use tidewater::translate::k8s_valid;
+    use tidewater::translate::plan::set;
+    let n = (tds.len() * rounds) as f64;
+    let time = |f: &mut dyn FnMut(&(String, Value))| {
+        let start = Instant::now();
+        for _ in 0..rounds {
+            for (doc, _, _) in tds {
+                f(doc);
+            }
+        }
+        start.elapsed().as_secs_f64() * 1e6 / n
+    };
+    let check_input = time(&mut |(_, doc)| {
+        black_box(k8s_valid::check_input(black_box(doc)));
+    });
+    let recognise = time(&mut |(file, doc)| {
+        black_box(set::recognise_documents([(file.as_str(), doc)]));
+    });
+    let plan = time(&mut |(file, doc)| {
+        let r = set::recognise_documents([(file.as_str(), doc)]);
+        black_box(set::plan_recognised(r, None));
+    }) - recognise;
+    let outputs: Vec<_> = tds
+        .iter()
+        .map(|((file, doc), _, _)| {
+            set::plan_recognised(set::recognise_documents([(file.as_str(), doc)]), None)
+        })
+        .collect();
+    let start = Instant::now();
+    for _ in 0..rounds {
+        for out in &outputs {
+            for o in &out.objects {
+                black_box(k8s_valid::check(black_box(o)));
+            }
+        }
+    }
+    let check = start.elapsed().as_secs_f64() * 1e6 / n;
+    let part = |us: f64| format!("{us:.2} µs ({:.2}x)", us / core_us);
+    println!(
+        "{:<28} stages per task definition: check_input {}, recognise {}, plan {}, k8s check {}; core {core_us:.2} µs",
+        "",
+        part(check_input),
+        part(recognise),
+        part(plan),
+        part(check),
+    );
+    let [validate, report, to_value] = plan_parts(tds, rounds);
+    println!(
+        "{:<28} in the plan: validate {}, pod template and warnings {}, PodTemplate to JSON {}",
+        "",
+        part(validate),
+        part(report),
+        part(to_value),
+    );
+}
+
+/// µs per task definition: ECS's checks, the pod template with the warnings, the PodTemplate
+/// object to JSON.
+fn plan_parts(tds: &[TaskDefinitionInput], rounds: usize) -> [f64; 3] {
+    use tidewater::translate::task_definition::PodContext;
+    use tidewater::translate::{Object, service, validate};
+    let n = (tds.len() * rounds) as f64;
+    let ctx = |family: &String| PodContext {
+        family: family.clone(),
+        service_account: family.clone(),
+        ..PodContext::default()
+    };
+    let start = Instant::now();
+    for _ in 0..rounds {
+        for (_, spec, _) in tds {
+            let _ = black_box(validate::task_definition(black_box(spec)));
+        }
+    }
+    let validate = start.elapsed().as_secs_f64() * 1e6 / n;
+    let start = Instant::now();
+    for _ in 0..rounds {
+        for (_, spec, family) in tds {
+            black_box(service::task_definition_report(
+                black_box(spec),
+                &ctx(family),
+            ));
+        }
+    }
+    let report = start.elapsed().as_secs_f64() * 1e6 / n;
+    let objects: Vec<Object> = tds
+        .iter()
+        .map(|(_, spec, family)| {
+            let build = service::task_definition_report(spec, &ctx(family)).0;
+            Object::PodTemplate(k8s_openapi::api::core::v1::PodTemplate {
+                metadata: Default::default(),
+                template: Some(build.template),
+            })
+        })
+        .collect();
+    let start = Instant::now();
+    for _ in 0..rounds {
+        for o in &objects {
+            black_box(black_box(o).to_value());
+        }
+    }
+    let to_value = start.elapsed().as_secs_f64() * 1e6 / n;
+    [validate, report, to_value]
 }
 
 fn main() {

@@ -171,7 +171,7 @@ pub fn render_documents(docs: &[(String, Value)], namespace: Option<&str>) -> Ou
         // A describe-services list keeps its good services: the objects of a bad one are
         // caught below.
         if bad.is_empty() || doc.get("services").is_some_and(Value::is_array) {
-            accepted.push((file.clone(), doc.clone()));
+            accepted.push((file.as_str(), doc));
         }
         errors.extend(bad.into_iter().map(|b| InputError {
             file: file.clone(),
@@ -179,8 +179,10 @@ pub fn render_documents(docs: &[(String, Value)], namespace: Option<&str>) -> Ou
             message: b.message,
         }));
     }
-    errors.extend(duplicates(&accepted));
-    let mut out = set::plan_documents(&accepted, namespace);
+    // Each document is recognised once, for the duplicates and for the plan.
+    let recognised = set::recognise_documents(accepted);
+    errors.extend(duplicates(&recognised));
+    let mut out = set::plan_recognised(recognised, namespace);
     let files: std::collections::BTreeSet<&str> = docs.iter().map(|(f, _)| f.as_str()).collect();
     let origin = match files.len() {
         1 => files.first().copied().unwrap_or_default().to_string(),
@@ -188,6 +190,9 @@ pub fn render_documents(docs: &[(String, Value)], namespace: Option<&str>) -> Ou
     };
     out.objects.retain(|o| {
         let bad = k8s_valid::check(o);
+        if bad.is_empty() {
+            return true;
+        }
         let id = format!(
             "{}/{}",
             o["kind"].as_str().unwrap_or("?"),
@@ -201,7 +206,7 @@ pub fn render_documents(docs: &[(String, Value)], namespace: Option<&str>) -> Ou
                 b.message
             ),
         }));
-        bad.is_empty()
+        false
     });
     errors.append(&mut out.errors);
     out.errors = errors;
@@ -209,23 +214,20 @@ pub fn render_documents(docs: &[(String, Value)], namespace: Option<&str>) -> Ou
 }
 
 /// Two input resources of the same kind and name (kubectl apply would keep only the last).
-fn duplicates(docs: &[(String, Value)]) -> Vec<InputError> {
+fn duplicates(docs: &[set::Recognised<'_>]) -> Vec<InputError> {
     let mut seen: BTreeMap<String, (String, usize)> = BTreeMap::new();
     let mut errors = Vec::new();
-    for (n, (file, doc)) in docs.iter().enumerate() {
-        for r in crate::translate::input::recognise_each(file, doc)
-            .into_iter()
-            .flatten()
-        {
+    for (n, d) in docs.iter().enumerate() {
+        for r in d.resources.iter().flatten() {
             let id = r.0.describe();
             match seen.get(&id) {
                 Some((first, m)) => errors.push(InputError {
-                    file: file.clone(),
-                    path: if doc.get("apiVersion").is_some() { "metadata.name".into() } else { ".".into() },
+                    file: d.file.to_string(),
+                    path: if d.doc.get("apiVersion").is_some() { "metadata.name".into() } else { ".".into() },
                     message: format!("{id} (document {}) is also defined in {first} (document {}); resources of one kind need distinct names", n + 1, m + 1),
                 }),
                 None => {
-                    seen.insert(id, (file.clone(), n));
+                    seen.insert(id, (d.file.to_string(), n));
                 }
             }
         }

@@ -108,6 +108,14 @@ pub struct Field {
     pub note: &'static str,
 }
 
+impl Field {
+    /// Whether it is reported whenever it is present: unsupported, or always approximated.
+    pub fn always_reports(&self) -> bool {
+        self.disposition == Unsupported
+            || (self.disposition == Approximated && self.when == When::Always)
+    }
+}
+
 use Disposition::*;
 use Request::*;
 
@@ -1210,15 +1218,65 @@ pub fn row(request: Request, path: &str) -> Option<&'static Field> {
     INDEX.get(&(request, path)).copied()
 }
 
+/// FNV-1a: the table's keys are short, fixed and not chosen by users, so a fast hash serves.
+#[derive(Clone, Copy)]
+pub struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::hash::Hasher for Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FastHash = std::hash::BuildHasherDefault<Fnv>;
+
 /// Rows by request and path without a trailing `[]`/`{}` (built once; the table is static).
 static INDEX: std::sync::LazyLock<
-    std::collections::HashMap<(Request, &'static str), &'static Field>,
+    std::collections::HashMap<(Request, &'static str), &'static Field, FastHash>,
 > = std::sync::LazyLock::new(|| {
-    let mut index = std::collections::HashMap::with_capacity(FIELDS.len());
+    let mut index =
+        std::collections::HashMap::with_capacity_and_hasher(FIELDS.len(), FastHash::default());
     for f in FIELDS {
         index.entry((f.request, trimmed(f.path))).or_insert(f);
     }
     index
+});
+
+/// Whether a row that always reports (unsupported, or approximated whenever present) is at
+/// `path` (in table form, without a trailing `[]`/`{}`) or below it: the walk of a spec
+/// ([`super::walk`]) leaves out what cannot report.
+pub fn reports_at_or_below(request: Request, path: &str) -> bool {
+    REPORTING.contains(&(request, path))
+}
+
+/// The paths of the rows [`row`] finds that always report, and every path above them.
+static REPORTING: std::sync::LazyLock<
+    std::collections::HashSet<(Request, &'static str), FastHash>,
+> = std::sync::LazyLock::new(|| {
+    let mut set = std::collections::HashSet::default();
+    for (&(request, path), f) in INDEX.iter() {
+        if !f.always_reports() {
+            continue;
+        }
+        set.insert((request, path));
+        for (i, c) in path.char_indices() {
+            if c == '.' || c == '[' {
+                set.insert((request, &path[..i]));
+            }
+        }
+    }
+    set
 });
 
 /// A table path without its trailing `[]` or `{}`.

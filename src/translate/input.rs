@@ -8,8 +8,9 @@ use crate::api::scheduled_task::ScheduledTaskSpec;
 use crate::api::service::ServiceSpec;
 use crate::api::task::TaskSpec;
 use crate::api::task_definition::TaskDefinitionSpec;
-use crate::translate::{names, reference, validate, walk};
+use crate::translate::{names, reference, unread, validate};
 use serde_json::Value;
+use std::borrow::Cow;
 use std::path::Path;
 
 /// Input paths that were not read as written, with what happened.
@@ -137,23 +138,16 @@ fn join_path(base: &str, path: &str) -> String {
 
 /// Parse a spec, naming the exact JSON path of a wrong type or out-of-range number.
 fn parse<T: validate::Spec>(file: &str, base: &str, v: &Value) -> Result<(T, Notes), InputError> {
-    let spec: T = serde_path_to_error::deserialize(v).map_err(|e| {
-        let mut path = e.path().to_string();
-        if path == "." {
-            // Inside the flattened ECS request, which serde reads without tracking the path.
-            if let Err(inner) = serde_path_to_error::deserialize::<_, T::Request>(v) {
-                path = inner.path().to_string();
-            }
-        }
-        InputError {
-            file: file.into(),
-            path: join_path(base, &path),
-            message: e.into_inner().to_string(),
-        }
-    })?;
-    let back = serde_json::to_value(&spec).expect("spec serialises");
-    let mut unknown = Vec::new();
-    unknown_fields(v, &back, "", &mut unknown);
+    // Read without tracking the path; only a spec that cannot be read so is read again, tracked
+    // (which decides).
+    let spec = match T::read(v) {
+        Ok(spec) => spec,
+        Err(_) => match serde_path_to_error::deserialize::<_, T>(v) {
+            Ok(spec) => spec,
+            Err(e) => return Err(parse_error::<T>(file, base, v, e)),
+        },
+    };
+    let unknown = unread::unread(v, &spec).expect("spec serialises");
     let notes = unknown
         .into_iter()
         .map(|p| {
@@ -166,29 +160,24 @@ fn parse<T: validate::Spec>(file: &str, base: &str, v: &Value) -> Result<(T, Not
     Ok((spec, notes))
 }
 
-/// Paths present (non-null) in `input` but absent from the parsed-and-serialised value.
-fn unknown_fields(input: &Value, parsed: &Value, path: &str, out: &mut Vec<String>) {
-    match (input, parsed) {
-        (Value::Object(a), Value::Object(b)) => {
-            for (k, v) in a {
-                let p = if path.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{path}.{k}")
-                };
-                match b.get(k) {
-                    Some(bv) => unknown_fields(v, bv, &p, out),
-                    None if walk::present(v) => out.push(p),
-                    None => {}
-                }
-            }
+/// Why `v` is not a `T`, at the exact JSON path of the wrong type or out-of-range number.
+fn parse_error<T: validate::Spec>(
+    file: &str,
+    base: &str,
+    v: &Value,
+    e: serde_path_to_error::Error<serde_json::Error>,
+) -> InputError {
+    let mut path = e.path().to_string();
+    if path == "." {
+        // Inside the flattened ECS request, which serde reads without tracking the path.
+        if let Err(inner) = serde_path_to_error::deserialize::<_, T::Request>(v) {
+            path = inner.path().to_string();
         }
-        (Value::Array(a), Value::Array(b)) => {
-            for (i, (x, y)) in a.iter().zip(b).enumerate() {
-                unknown_fields(x, y, &format!("{path}[{i}]"), out);
-            }
-        }
-        _ => {}
+    }
+    InputError {
+        file: file.into(),
+        path: join_path(base, &path),
+        message: e.into_inner().to_string(),
     }
 }
 
@@ -259,26 +248,54 @@ fn recognise_manifest(file: &str, doc: &Value, api: &str) -> Result<(Resource, N
         .as_str()
         .ok_or_else(|| err("metadata.name", "required".into()))?
         .to_string();
-    let spec = doc
-        .get("spec")
-        .cloned()
-        .unwrap_or(Value::Object(Default::default()));
+    let empty = Value::Object(Default::default());
+    let spec = doc.get("spec").unwrap_or(&empty);
     match kind {
         "TaskDefinition" => {
-            parse(file, "spec", &spec).map(|(s, u)| (Resource::TaskDefinition { name, spec: s }, u))
+            parse(file, "spec", spec).map(|(s, u)| (Resource::TaskDefinition { name, spec: s }, u))
         }
         "Service" => {
-            parse(file, "spec", &spec).map(|(s, u)| (Resource::Service { name, spec: s }, u))
+            parse(file, "spec", spec).map(|(s, u)| (Resource::Service { name, spec: s }, u))
         }
         "Cluster" => {
-            parse(file, "spec", &spec).map(|(s, u)| (Resource::Cluster { name, spec: s }, u))
+            parse(file, "spec", spec).map(|(s, u)| (Resource::Cluster { name, spec: s }, u))
         }
-        "Task" => parse(file, "spec", &spec).map(|(s, u)| (Resource::Task { name, spec: s }, u)),
+        "Task" => parse(file, "spec", spec).map(|(s, u)| (Resource::Task { name, spec: s }, u)),
         "ScheduledTask" => {
-            parse(file, "spec", &spec).map(|(s, u)| (Resource::ScheduledTask { name, spec: s }, u))
+            parse(file, "spec", spec).map(|(s, u)| (Resource::ScheduledTask { name, spec: s }, u))
         }
         other => Err(err("kind", format!("unknown kind `{other}`"))),
     }
+}
+
+/// `v` with each container member ECS takes as a list that is one object made a one-element
+/// list, and the paths of those members (a copy only when there are some).
+fn lists_wrapped(v: &Value) -> (Cow<'_, Value>, Vec<String>) {
+    let wrappable = |c: &Value| {
+        CONTAINER_LISTS
+            .iter()
+            .any(|k| c.get(*k).is_some_and(Value::is_object))
+    };
+    let any = v
+        .get("containerDefinitions")
+        .and_then(Value::as_array)
+        .is_some_and(|cs| cs.iter().any(wrappable));
+    if !any {
+        return (Cow::Borrowed(v), Vec::new());
+    }
+    let mut v = v.clone();
+    let mut wrapped = Vec::new();
+    if let Some(Value::Array(containers)) = v.get_mut("containerDefinitions") {
+        for (i, c) in containers.iter_mut().enumerate() {
+            for key in CONTAINER_LISTS {
+                if let Some(slot) = c.get_mut(*key).filter(|x| x.is_object()) {
+                    *slot = Value::Array(vec![slot.take()]);
+                    wrapped.push(format!("containerDefinitions[{i}].{key}"));
+                }
+            }
+        }
+    }
+    (Cow::Owned(v), wrapped)
 }
 
 /// Container members ECS takes as lists; hand-written JSON sometimes has one object instead.
@@ -299,18 +316,7 @@ fn recognise_task_definition(
     base: &str,
     v: &Value,
 ) -> Result<(Resource, Notes), InputError> {
-    let mut v = v.clone();
-    let mut wrapped = Vec::new();
-    if let Some(Value::Array(containers)) = v.get_mut("containerDefinitions") {
-        for (i, c) in containers.iter_mut().enumerate() {
-            for key in CONTAINER_LISTS {
-                if let Some(slot) = c.get_mut(*key).filter(|x| x.is_object()) {
-                    *slot = Value::Array(vec![slot.take()]);
-                    wrapped.push(format!("containerDefinitions[{i}].{key}"));
-                }
-            }
-        }
-    }
+    let (v, wrapped) = lists_wrapped(v);
     let (spec, mut unknown): (TaskDefinitionSpec, _) =
         parse(file, if base.is_empty() { "." } else { base }, &v)?;
     unknown.extend(wrapped.into_iter().map(|p| {
@@ -353,12 +359,13 @@ fn prefixed(base: &str, notes: Notes) -> Notes {
 }
 
 fn recognise_service(file: &str, base: &str, v: &Value) -> Result<(Resource, Notes), InputError> {
-    let mut v = v.clone();
+    let mut v = Cow::Borrowed(v);
     // describe output names the cluster by ARN and the task definition by ARN.
     if let Some(arn) = v.get("clusterArn").and_then(Value::as_str)
         && v.get("cluster").is_none()
     {
-        v["cluster"] = Value::String(reference::cluster_name(arn));
+        let cluster = Value::String(reference::cluster_name(arn));
+        v.to_mut()["cluster"] = cluster;
     }
     let (mut spec, unknown): (ServiceSpec, _) =
         parse(file, if base.is_empty() { "." } else { base }, &v)?;

@@ -256,18 +256,17 @@ fn pod_spec(spec: &Value, path: &str, out: &mut Vec<Violation>) {
 fn container(c: &Value, path: &str, volumes: &BTreeSet<&str>, out: &mut Vec<Violation>) {
     let mut port_names = BTreeSet::new();
     for (j, p) in array(c, "ports") {
-        let pp = format!("{path}.ports[{j}]");
-        port_number(
-            &p["containerPort"],
-            &format!("{pp}.containerPort"),
-            false,
-            out,
-        );
-        port_number(&p["hostPort"], &format!("{pp}.hostPort"), true, out);
+        // The paths are written only for a violation.
+        let pp = || format!("{path}.ports[{j}]");
+        for (field, zero_ok) in [("containerPort", false), ("hostPort", true)] {
+            if !port_ok(&p[field], zero_ok) {
+                port_number(&p[field], &format!("{}.{field}", pp()), zero_ok, out);
+            }
+        }
         if let Some(name) = p["name"].as_str()
             && (!is_port_name(name) || !port_names.insert(name))
         {
-            out.push(v(format!("{pp}.name"), format!("`{name}` is not a valid, unique port name (IANA service name: at most 15 lowercase alphanumerics or '-')")));
+            out.push(v(format!("{}.name", pp()), format!("`{name}` is not a valid, unique port name (IANA service name: at most 15 lowercase alphanumerics or '-')")));
         }
     }
     for (k, e) in array(c, "env") {
@@ -298,17 +297,18 @@ fn container(c: &Value, path: &str, volumes: &BTreeSet<&str>, out: &mut Vec<Viol
             ));
         }
     }
-    resources(&c["resources"], &format!("{path}.resources"), out);
+    resources(&c["resources"], &|| format!("{path}.resources"), out);
+}
+
+/// Whether `p` is a port number (or, when `zero_ok`, absent or 0).
+fn port_ok(p: &Value, zero_ok: bool) -> bool {
+    (p.is_null() && zero_ok)
+        || p.as_i64()
+            .is_some_and(|n| (1..=65535).contains(&n) || (zero_ok && n == 0))
 }
 
 fn port_number(p: &Value, path: &str, zero_ok: bool, out: &mut Vec<Violation>) {
-    if p.is_null() && zero_ok {
-        return;
-    }
-    let ok = p
-        .as_i64()
-        .is_some_and(|n| (1..=65535).contains(&n) || (zero_ok && n == 0));
-    if !ok {
+    if !port_ok(p, zero_ok) {
         out.push(v(
             path,
             format!("{p} must be between 1 and 65535, inclusive"),
@@ -329,13 +329,14 @@ fn ecs_port_number(p: &Value, path: &str, zero_ok: bool, out: &mut Vec<Violation
     }));
 }
 
-fn resources(r: &Value, path: &str, out: &mut Vec<Violation>) {
+/// Requests and limits; `path` is written only for a violation.
+fn resources(r: &Value, path: &dyn Fn() -> String, out: &mut Vec<Violation>) {
     for (name, request) in r["requests"].as_object().into_iter().flatten() {
         let request = request.as_str().and_then(quantity);
         let limit = r["limits"][name].as_str().and_then(quantity);
         if request.is_none_or(|q| q < 0.0) {
             out.push(v(
-                format!("{path}.requests.{name}"),
+                format!("{}.requests.{name}", path()),
                 "must be a non-negative quantity",
             ));
         }
@@ -343,7 +344,7 @@ fn resources(r: &Value, path: &str, out: &mut Vec<Violation>) {
             && req > lim
         {
             out.push(v(
-                format!("{path}.requests.{name}"),
+                format!("{}.requests.{name}", path()),
                 format!(
                     "must be less than or equal to {name} limit of {}",
                     r["limits"][name]

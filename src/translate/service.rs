@@ -680,19 +680,34 @@ fn percent(v: i32) -> IntOrString {
 
 /// The warnings about a task definition's own fields (independent of what runs it).
 pub fn task_definition_warnings(name: &str, td: &TaskDefinitionSpec) -> Vec<super::Warning> {
-    let mut w = Warnings::default();
     let ctx = PodContext {
         family: task_definition::family(td, name),
         service_account: names::dns_label(name),
         ..PodContext::default()
     };
-    let _ = task_definition::pod_template(td, &ctx, &mut w);
+    task_definition_report(td, &ctx).1
+}
+
+/// The pod template of a task definition nothing runs, with the warnings about the task
+/// definition's own fields ([`task_definition_warnings`]). `ctx` only names the template: the
+/// warnings depend on no overrides, launch volumes, grace period or run-once mode.
+pub fn task_definition_report(
+    td: &TaskDefinitionSpec,
+    ctx: &PodContext<'_>,
+) -> (task_definition::PodBuild, Vec<super::Warning>) {
+    debug_assert!(
+        ctx.overrides.is_none()
+            && ctx.launch_volumes.is_empty()
+            && ctx.grace.is_none()
+            && !ctx.run_once
+    );
+    let mut w = Warnings::default();
+    let build = task_definition::pod_template(td, ctx, &mut w);
     tag_metadata(
         td.register.tags.as_deref().unwrap_or_default(),
         "tags",
         &mut w,
     );
-    let value = serde_json::to_value(&td.register).expect("spec serialises");
-    walk::report(Request::RegisterTaskDefinition, &value, &mut w);
-    w.into_vec()
+    walk::report_serialised(Request::RegisterTaskDefinition, &td.register, &mut w);
+    (build, w.into_vec())
 }

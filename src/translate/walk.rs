@@ -2,7 +2,7 @@
 //! that no field is dropped without a warning even where no translation rule looks at it.
 
 use super::Warnings;
-use super::fields::{self, Disposition, Request, When};
+use super::fields::{self, Disposition, Request};
 use serde_json::Value;
 
 /// Spec members that belong to Tidewater (extensions) or are read-only describe output: not
@@ -64,46 +64,669 @@ fn walk_root(request: Request, prefix: &str, value: &Value, warnings: &mut Warni
 
 /// `concrete` is the path shown to the user; `norm` the path in table form.
 fn walk(request: Request, concrete: &str, norm: &str, value: &Value, warnings: &mut Warnings) {
-    if !present(value) {
-        return;
-    }
-    if let Some(row) = fields::row(request, norm) {
-        let always = row.disposition == Disposition::Unsupported
-            || (row.disposition == Disposition::Approximated && row.when == When::Always);
-        if always {
-            if !warnings.has_path(concrete) {
+    let mut paths = Paths {
+        concrete: concrete.to_string(),
+        norm: norm.to_string(),
+    };
+    paths.walk(request, value, warnings);
+}
+
+/// The path being walked, in both forms, grown and cut back as the walk goes down and up.
+struct Paths {
+    /// The path shown to the user (`containerDefinitions[1].ulimits`).
+    concrete: String,
+    /// The path in table form (`containerDefinitions[].ulimits`).
+    norm: String,
+}
+
+impl Paths {
+    fn walk(&mut self, request: Request, value: &Value, warnings: &mut Warnings) {
+        if !fields::reports_at_or_below(request, &self.norm) || !present(value) {
+            return;
+        }
+        if let Some(row) = fields::row(request, &self.norm).filter(|r| r.always_reports()) {
+            if !warnings.has_path(&self.concrete) {
                 match row.disposition {
-                    Disposition::Unsupported => warnings.unsupported(concrete, row.note),
-                    _ => warnings.approximated(concrete, row.note),
+                    Disposition::Unsupported => {
+                        warnings.unsupported(self.concrete.clone(), row.note)
+                    }
+                    _ => warnings.approximated(self.concrete.clone(), row.note),
                 }
             }
             return;
         }
+        let (concrete, norm) = (self.concrete.len(), self.norm.len());
+        match value {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    self.concrete.push('.');
+                    self.concrete.push_str(k);
+                    self.norm.push('.');
+                    self.norm.push_str(k);
+                    self.walk(request, v, warnings);
+                    self.concrete.truncate(concrete);
+                    self.norm.truncate(norm);
+                }
+            }
+            Value::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    use std::fmt::Write;
+                    let _ = write!(self.concrete, "[{i}]");
+                    self.norm.push_str("[]");
+                    self.walk(request, v, warnings);
+                    self.concrete.truncate(concrete);
+                    self.norm.truncate(norm);
+                }
+            }
+            _ => {}
+        }
     }
-    match value {
-        Value::Object(map) => {
-            for (k, v) in map {
-                walk(
-                    request,
-                    &format!("{concrete}.{k}"),
-                    &format!("{norm}.{k}"),
-                    v,
-                    warnings,
-                );
-            }
+}
+
+/// [`report`] of `spec` serialised, without building the serialised value: the members are
+/// walked as they are serialised, and a member whose table row always reports is only asked
+/// whether it is [`present`].
+pub fn report_serialised<T: Serialize + ?Sized>(
+    request: Request,
+    spec: &T,
+    warnings: &mut Warnings,
+) {
+    let mut walker = Walker {
+        request,
+        paths: Paths {
+            concrete: String::new(),
+            norm: String::new(),
+        },
+        warnings,
+        top: true,
+    };
+    spec.serialize(&mut walker).expect("spec serialises");
+}
+
+/// Walks a value as it is serialised (see [`report_serialised`]).
+struct Walker<'w> {
+    request: Request,
+    paths: Paths,
+    warnings: &'w mut Warnings,
+    /// Whether the value is the spec itself (its members are walked as [`report`] does).
+    top: bool,
+}
+
+impl<'w> Walker<'w> {
+    /// One value at the current path: [`Paths::walk`], serialised.
+    fn node<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        if !fields::reports_at_or_below(self.request, &self.paths.norm) {
+            return Ok(());
         }
-        Value::Array(items) => {
-            for (i, v) in items.iter().enumerate() {
-                walk(
-                    request,
-                    &format!("{concrete}[{i}]"),
-                    &format!("{norm}[]"),
-                    v,
-                    warnings,
-                );
+        if let Some(row) =
+            fields::row(self.request, &self.paths.norm).filter(|r| r.always_reports())
+        {
+            if value.serialize(Presence)? && !self.warnings.has_path(&self.paths.concrete) {
+                let path = self.paths.concrete.clone();
+                match row.disposition {
+                    Disposition::Unsupported => self.warnings.unsupported(path, row.note),
+                    _ => self.warnings.approximated(path, row.note),
+                }
             }
+            return Ok(());
         }
-        _ => {}
+        value.serialize(&mut *self)
+    }
+
+    fn compound<'a>(&'a mut self, members: bool) -> Compound<'a, 'w> {
+        let top = std::mem::replace(&mut self.top, false);
+        if top && !members {
+            return Compound::Ignored;
+        }
+        Compound::Walked(Members {
+            concrete: self.paths.concrete.len(),
+            norm: self.paths.norm.len(),
+            walker: self,
+            top,
+            index: 0,
+            key: None,
+        })
+    }
+}
+
+/// The members or elements of an object or list being walked.
+struct Members<'a, 'w> {
+    walker: &'a mut Walker<'w>,
+    concrete: usize,
+    norm: usize,
+    top: bool,
+    index: usize,
+    key: Option<String>,
+}
+
+impl Members<'_, '_> {
+    fn member<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) -> Result<(), Error> {
+        let w = &mut *self.walker;
+        if self.top {
+            if SKIPPED.contains(&key) {
+                return Ok(());
+            }
+            if w.request == Request::CreateService && key == "autoScaling" {
+                walk_auto_scaling(&to_value(value)?, w.warnings);
+                return Ok(());
+            }
+        } else {
+            w.paths.concrete.push('.');
+            w.paths.norm.push('.');
+        }
+        w.paths.concrete.push_str(key);
+        w.paths.norm.push_str(key);
+        w.node(value)?;
+        self.cut();
+        Ok(())
+    }
+
+    fn element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        use std::fmt::Write;
+        let w = &mut *self.walker;
+        let _ = write!(w.paths.concrete, "[{}]", self.index);
+        w.paths.norm.push_str("[]");
+        self.index += 1;
+        w.node(value)?;
+        self.cut();
+        Ok(())
+    }
+
+    /// Back to the path of the object or list.
+    fn cut(&mut self) {
+        self.walker.paths.concrete.truncate(self.concrete);
+        self.walker.paths.norm.truncate(self.norm);
+    }
+}
+
+/// A tuple or struct enum variant (`{variant: [..]}`, `{variant: {..}}`): rare, so built as
+/// JSON and walked as [`report`] walks it.
+struct Variant<'a, 'w> {
+    members: Members<'a, 'w>,
+    variant: &'static str,
+    items: Vec<Value>,
+    fields: serde_json::Map<String, Value>,
+}
+
+impl Variant<'_, '_> {
+    fn end(mut self, inner: Value) -> Result<(), Error> {
+        if self.members.top {
+            let mut map = serde_json::Map::new();
+            map.insert(self.variant.to_string(), inner);
+            report(
+                self.members.walker.request,
+                &Value::Object(map),
+                self.members.walker.warnings,
+            );
+            return Ok(());
+        }
+        let w = &mut *self.members.walker;
+        w.paths.concrete.push('.');
+        w.paths.concrete.push_str(self.variant);
+        w.paths.norm.push('.');
+        w.paths.norm.push_str(self.variant);
+        w.paths.walk(w.request, &inner, w.warnings);
+        self.members.cut();
+        Ok(())
+    }
+}
+
+/// What a compound value is walked as.
+enum Compound<'a, 'w> {
+    Walked(Members<'a, 'w>),
+    Variant(Variant<'a, 'w>),
+    /// Not an object at the top: nothing is walked.
+    Ignored,
+}
+
+use super::unread::Error;
+use serde::Serialize;
+use serde::ser;
+
+fn to_value<T: Serialize + ?Sized>(value: &T) -> Result<Value, Error> {
+    serde_json::to_value(value).map_err(ser::Error::custom)
+}
+
+/// A map key as JSON writes it.
+fn key_string<T: Serialize + ?Sized>(key: &T) -> Result<String, Error> {
+    match to_value(key)? {
+        Value::String(s) => Ok(s),
+        Value::Number(n) => Ok(n.to_string()),
+        Value::Bool(b) => Ok(b.to_string()),
+        _ => Err(ser::Error::custom("key must be a string")),
+    }
+}
+
+impl ser::SerializeSeq for Compound<'_, '_> {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        match self {
+            Compound::Walked(m) => m.element(value),
+            Compound::Variant(v) => {
+                v.items.push(to_value(value)?);
+                Ok(())
+            }
+            Compound::Ignored => Ok(()),
+        }
+    }
+    fn end(self) -> Result<(), Error> {
+        match self {
+            Compound::Variant(mut v) => {
+                let items = std::mem::take(&mut v.items);
+                v.end(Value::Array(items))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+impl ser::SerializeTuple for Compound<'_, '_> {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        ser::SerializeSeq::serialize_element(self, value)
+    }
+    fn end(self) -> Result<(), Error> {
+        ser::SerializeSeq::end(self)
+    }
+}
+
+impl ser::SerializeTupleStruct for Compound<'_, '_> {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        ser::SerializeSeq::serialize_element(self, value)
+    }
+    fn end(self) -> Result<(), Error> {
+        ser::SerializeSeq::end(self)
+    }
+}
+
+impl ser::SerializeTupleVariant for Compound<'_, '_> {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        ser::SerializeSeq::serialize_element(self, value)
+    }
+    fn end(self) -> Result<(), Error> {
+        ser::SerializeSeq::end(self)
+    }
+}
+
+impl ser::SerializeMap for Compound<'_, '_> {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), Error> {
+        if let Compound::Walked(m) = self {
+            m.key = Some(key_string(key)?);
+        }
+        Ok(())
+    }
+    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        if let Compound::Walked(m) = self {
+            let key = m.key.take().unwrap_or_default();
+            m.member(&key, value)?;
+        }
+        Ok(())
+    }
+    fn end(self) -> Result<(), Error> {
+        ser::SerializeSeq::end(self)
+    }
+}
+
+impl ser::SerializeStruct for Compound<'_, '_> {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), Error> {
+        match self {
+            Compound::Walked(m) => m.member(key, value),
+            Compound::Variant(v) => {
+                v.fields.insert(key.to_string(), to_value(value)?);
+                Ok(())
+            }
+            Compound::Ignored => Ok(()),
+        }
+    }
+    fn end(self) -> Result<(), Error> {
+        match self {
+            Compound::Variant(mut v) => {
+                let fields = std::mem::take(&mut v.fields);
+                v.end(Value::Object(fields))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+impl ser::SerializeStructVariant for Compound<'_, '_> {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), Error> {
+        ser::SerializeStruct::serialize_field(self, key, value)
+    }
+    fn end(self) -> Result<(), Error> {
+        ser::SerializeStruct::end(self)
+    }
+}
+
+macro_rules! leaves {
+    ($ok:expr; $($method:ident($ty:ty)),* $(,)?) => {
+        $(fn $method(self, _: $ty) -> Result<Self::Ok, Error> {
+            Ok($ok)
+        })*
+    };
+}
+
+impl<'a, 'w> ser::Serializer for &'a mut Walker<'w> {
+    type Ok = ();
+    type Error = Error;
+    type SerializeSeq = Compound<'a, 'w>;
+    type SerializeTuple = Compound<'a, 'w>;
+    type SerializeTupleStruct = Compound<'a, 'w>;
+    type SerializeTupleVariant = Compound<'a, 'w>;
+    type SerializeMap = Compound<'a, 'w>;
+    type SerializeStruct = Compound<'a, 'w>;
+    type SerializeStructVariant = Compound<'a, 'w>;
+
+    leaves!(();
+        serialize_bool(bool),
+        serialize_i8(i8),
+        serialize_i16(i16),
+        serialize_i32(i32),
+        serialize_i64(i64),
+        serialize_i128(i128),
+        serialize_u8(u8),
+        serialize_u16(u16),
+        serialize_u32(u32),
+        serialize_u64(u64),
+        serialize_u128(u128),
+        serialize_f32(f32),
+        serialize_f64(f64),
+        serialize_char(char),
+        serialize_str(&str),
+        serialize_bytes(&[u8]),
+        serialize_unit_struct(&'static str),
+    );
+
+    fn serialize_none(self) -> Result<(), Error> {
+        Ok(())
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), Error> {
+        value.serialize(self)
+    }
+    fn serialize_unit(self) -> Result<(), Error> {
+        Ok(())
+    }
+    fn serialize_unit_variant(self, _: &'static str, _: u32, _: &'static str) -> Result<(), Error> {
+        Ok(())
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        value: &T,
+    ) -> Result<(), Error> {
+        value.serialize(self)
+    }
+    /// `{variant: value}`.
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+        value: &T,
+    ) -> Result<(), Error> {
+        match self.compound(true) {
+            Compound::Walked(mut m) => m.member(variant, value),
+            _ => Ok(()),
+        }
+    }
+    fn serialize_seq(self, _: Option<usize>) -> Result<Compound<'a, 'w>, Error> {
+        Ok(self.compound(false))
+    }
+    fn serialize_tuple(self, _: usize) -> Result<Compound<'a, 'w>, Error> {
+        Ok(self.compound(false))
+    }
+    fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Result<Compound<'a, 'w>, Error> {
+        Ok(self.compound(false))
+    }
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+        _: usize,
+    ) -> Result<Compound<'a, 'w>, Error> {
+        Ok(variant_of(self, variant))
+    }
+    fn serialize_map(self, _: Option<usize>) -> Result<Compound<'a, 'w>, Error> {
+        Ok(self.compound(true))
+    }
+    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Compound<'a, 'w>, Error> {
+        Ok(self.compound(true))
+    }
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+        _: usize,
+    ) -> Result<Compound<'a, 'w>, Error> {
+        Ok(variant_of(self, variant))
+    }
+}
+
+fn variant_of<'a, 'w>(walker: &'a mut Walker<'w>, variant: &'static str) -> Compound<'a, 'w> {
+    match walker.compound(true) {
+        Compound::Walked(members) => Compound::Variant(Variant {
+            members,
+            variant,
+            items: Vec::new(),
+            fields: serde_json::Map::new(),
+        }),
+        other => other,
+    }
+}
+
+/// Whether a value serialises to a [`present`] JSON value.
+struct Presence;
+
+/// Whether any element or member of a compound value is present.
+struct AnyPresent(bool);
+
+impl AnyPresent {
+    fn add<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        if !self.0 {
+            self.0 = value.serialize(Presence)?;
+        }
+        Ok(())
+    }
+}
+
+macro_rules! any_present {
+    ($($tr:ident::$method:ident),* $(,)?) => {
+        $(impl ser::$tr for AnyPresent {
+            type Ok = bool;
+            type Error = Error;
+            fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+                self.add(value)
+            }
+            fn end(self) -> Result<bool, Error> {
+                Ok(self.0)
+            }
+        })*
+    };
+}
+
+any_present!(
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field,
+    SerializeTupleVariant::serialize_field,
+);
+
+impl ser::SerializeMap for AnyPresent {
+    type Ok = bool;
+    type Error = Error;
+    fn serialize_key<T: Serialize + ?Sized>(&mut self, _: &T) -> Result<(), Error> {
+        Ok(())
+    }
+    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        self.add(value)
+    }
+    fn end(self) -> Result<bool, Error> {
+        Ok(self.0)
+    }
+}
+
+impl ser::SerializeStruct for AnyPresent {
+    type Ok = bool;
+    type Error = Error;
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        _: &'static str,
+        value: &T,
+    ) -> Result<(), Error> {
+        self.add(value)
+    }
+    fn end(self) -> Result<bool, Error> {
+        Ok(self.0)
+    }
+}
+
+impl ser::SerializeStructVariant for AnyPresent {
+    type Ok = bool;
+    type Error = Error;
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        _: &'static str,
+        value: &T,
+    ) -> Result<(), Error> {
+        self.add(value)
+    }
+    fn end(self) -> Result<bool, Error> {
+        Ok(self.0)
+    }
+}
+
+impl ser::Serializer for Presence {
+    type Ok = bool;
+    type Error = Error;
+    type SerializeSeq = AnyPresent;
+    type SerializeTuple = AnyPresent;
+    type SerializeTupleStruct = AnyPresent;
+    type SerializeTupleVariant = AnyPresent;
+    type SerializeMap = AnyPresent;
+    type SerializeStruct = AnyPresent;
+    type SerializeStructVariant = AnyPresent;
+
+    leaves!(true;
+        serialize_i8(i8),
+        serialize_i16(i16),
+        serialize_i32(i32),
+        serialize_i64(i64),
+        serialize_i128(i128),
+        serialize_u8(u8),
+        serialize_u16(u16),
+        serialize_u32(u32),
+        serialize_u64(u64),
+        serialize_u128(u128),
+        serialize_char(char),
+    );
+
+    fn serialize_bool(self, v: bool) -> Result<bool, Error> {
+        Ok(v)
+    }
+    /// JSON has no NaN or infinity: `serde_json` writes them as null.
+    fn serialize_f32(self, v: f32) -> Result<bool, Error> {
+        Ok(v.is_finite())
+    }
+    fn serialize_f64(self, v: f64) -> Result<bool, Error> {
+        Ok(v.is_finite())
+    }
+    fn serialize_str(self, v: &str) -> Result<bool, Error> {
+        Ok(!v.is_empty())
+    }
+    /// A list of numbers.
+    fn serialize_bytes(self, v: &[u8]) -> Result<bool, Error> {
+        Ok(!v.is_empty())
+    }
+    fn serialize_none(self) -> Result<bool, Error> {
+        Ok(false)
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<bool, Error> {
+        value.serialize(self)
+    }
+    fn serialize_unit(self) -> Result<bool, Error> {
+        Ok(false)
+    }
+    fn serialize_unit_struct(self, _: &'static str) -> Result<bool, Error> {
+        Ok(false)
+    }
+    fn serialize_unit_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+    ) -> Result<bool, Error> {
+        Ok(!variant.is_empty())
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        value: &T,
+    ) -> Result<bool, Error> {
+        value.serialize(self)
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        value: &T,
+    ) -> Result<bool, Error> {
+        value.serialize(self)
+    }
+    fn serialize_seq(self, _: Option<usize>) -> Result<AnyPresent, Error> {
+        Ok(AnyPresent(false))
+    }
+    fn serialize_tuple(self, _: usize) -> Result<AnyPresent, Error> {
+        Ok(AnyPresent(false))
+    }
+    fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Result<AnyPresent, Error> {
+        Ok(AnyPresent(false))
+    }
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<AnyPresent, Error> {
+        Ok(AnyPresent(false))
+    }
+    fn serialize_map(self, _: Option<usize>) -> Result<AnyPresent, Error> {
+        Ok(AnyPresent(false))
+    }
+    fn serialize_struct(self, _: &'static str, _: usize) -> Result<AnyPresent, Error> {
+        Ok(AnyPresent(false))
+    }
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<AnyPresent, Error> {
+        Ok(AnyPresent(false))
     }
 }
 
@@ -138,6 +761,42 @@ mod tests {
             paths,
             vec!["containerDefinitions[0].ulimits", "proxyConfiguration"]
         );
+    }
+
+    /// Every task definition of the corpus: the same warnings as the serialised value's walk.
+    #[test]
+    fn the_serialised_walk_is_the_walk_of_the_serialised_value() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corpus/taskdefs");
+        let mut seen = 0;
+        for f in std::fs::read_dir(dir).unwrap().flatten() {
+            let text = std::fs::read_to_string(f.path()).unwrap();
+            let Ok(v) = serde_json::from_str::<Value>(&text) else {
+                continue;
+            };
+            let v = v.get("taskDefinition").cloned().unwrap_or(v);
+            let Ok(td) =
+                serde_json::from_value::<crate::api::ecs::RegisterTaskDefinitionRequest>(v)
+            else {
+                continue;
+            };
+            let mut by_value = Warnings::default();
+            report(
+                Request::RegisterTaskDefinition,
+                &serde_json::to_value(&td).unwrap(),
+                &mut by_value,
+            );
+            let mut serialised = Warnings::default();
+            report_serialised(Request::RegisterTaskDefinition, &td, &mut serialised);
+            assert_eq!(
+                serialised.into_vec(),
+                by_value.into_vec(),
+                "{}",
+                f.path().display()
+            );
+            seen += 1;
+        }
+        assert!(seen > 10, "{seen} task definitions");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use crate::translate::fields::Disposition;
 use crate::translate::input::{self, InputError, Resource};
 use crate::translate::reference::{self, TaskDefinitionRef};
 use crate::translate::task_definition::{self, PodContext};
-use crate::translate::{Object, Warning, Warnings, names};
+use crate::translate::{Object, Warning, names};
 use k8s_openapi::api::core::v1::PodTemplate;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::Value;
@@ -158,6 +158,36 @@ fn placeholder_task_definition() -> TaskDefinitionSpec {
 /// Recognise and plan already-read documents (`(file, document)` pairs); every object gets
 /// `namespace` when given.
 pub fn plan_documents(docs: &[(String, Value)], namespace: Option<&str>) -> Output {
+    let docs = recognise_documents(docs.iter().map(|(file, doc)| (file.as_str(), doc)));
+    plan_recognised(docs, namespace)
+}
+
+/// The resources read from one document (see [`input::recognise_each`]).
+#[derive(Debug)]
+pub struct Recognised<'a> {
+    /// The file.
+    pub file: &'a str,
+    /// The document.
+    pub doc: &'a Value,
+    /// Its resources, each with what was not read as written, or why it could not be read.
+    pub resources: Vec<Result<(Resource, input::Notes), InputError>>,
+}
+
+/// Recognise each of `docs` (`(file, document)` pairs) once.
+pub fn recognise_documents<'a>(
+    docs: impl IntoIterator<Item = (&'a str, &'a Value)>,
+) -> Vec<Recognised<'a>> {
+    docs.into_iter()
+        .map(|(file, doc)| Recognised {
+            file,
+            doc,
+            resources: input::recognise_each(file, doc),
+        })
+        .collect()
+}
+
+/// Plan already-recognised documents (see [`plan_documents`]).
+pub fn plan_recognised(docs: Vec<Recognised<'_>>, namespace: Option<&str>) -> Output {
     let mut out = Output::default();
     let resources = recognise_all(docs, &mut out);
     plan_resources(&resources, namespace, &mut out);
@@ -213,12 +243,17 @@ fn base_of(doc: &Value, i: usize) -> String {
 
 /// The resources of `docs`; what was not read as written becomes a warning, what could not be
 /// read an error.
-fn recognise_all(docs: &[(String, Value)], out: &mut Output) -> Vec<(Source, Resource)> {
+fn recognise_all(docs: Vec<Recognised<'_>>, out: &mut Output) -> Vec<(Source, Resource)> {
     let mut resources = Vec::new();
-    for (file, doc) in docs {
-        for (i, recognised) in input::recognise_each(file, doc).into_iter().enumerate() {
+    for Recognised {
+        file,
+        doc,
+        resources: recognised,
+    } in docs
+    {
+        for (i, recognised) in recognised.into_iter().enumerate() {
             let src = Source {
-                file: file.clone(),
+                file: file.to_string(),
                 base: base_of(doc, i),
             };
             match recognised {
@@ -226,7 +261,7 @@ fn recognise_all(docs: &[(String, Value)], out: &mut Output) -> Vec<(Source, Res
                     // The rules of the request alone: what the CRD rejects at `kubectl apply`.
                     if let Err(e) = r.admit() {
                         out.errors.extend(e.0.into_iter().map(|v| InputError {
-                            file: file.clone(),
+                            file: file.to_string(),
                             path: src.at(&v.path),
                             message: format!("{}: {}", r.describe(), v.message),
                         }));
@@ -254,16 +289,24 @@ fn recognise_all(docs: &[(String, Value)], out: &mut Output) -> Vec<(Source, Res
 /// PodTemplate for each valid task definition nothing runs.
 fn plan_resources(resources: &[(Source, Resource)], namespace: Option<&str>, out: &mut Output) {
     let set = InputSet::new(resources.iter().map(|(_, r)| r));
+    let used: BTreeSet<&str> = resources
+        .iter()
+        .filter_map(|(_, r)| workload_of(r))
+        .filter_map(|w| set.origin(&w))
+        .collect();
     let mut invalid = BTreeSet::new();
+    let mut templates = Vec::new();
     for (src, r) in resources {
         if let Resource::TaskDefinition { name, spec } = r {
-            match super::task_definition(name, spec) {
-                Ok(warnings) => {
+            match checked_task_definition(name, spec, !used.contains(name.as_str())) {
+                Ok((warnings, template)) => {
+                    let resource = r.describe();
                     out.warnings
                         .extend(warnings.into_iter().map(|w| ResourceWarning {
-                            resource: r.describe(),
+                            resource: resource.clone(),
                             warning: w,
-                        }))
+                        }));
+                    templates.extend(template.map(|t| (name.as_str(), t)));
                 }
                 Err(e) => {
                     invalid.insert(name.as_str());
@@ -276,48 +319,70 @@ fn plan_resources(resources: &[(Source, Resource)], namespace: Option<&str>, out
             }
         }
     }
-    let mut used = BTreeSet::new();
     for (src, r) in resources {
-        let Some(workload) = workload_of(r) else {
-            continue;
-        };
-        used.extend(set.origin(&workload));
-        match super::plan(&set, &workload) {
-            Ok(plan) => {
-                out.objects.extend(
-                    plan.objects
-                        .iter()
-                        .map(|o| with_namespace(o.to_value(), namespace)),
-                );
-                out.warnings
-                    .extend(plan.warnings.into_iter().map(|w| ResourceWarning {
-                        resource: r.describe(),
-                        warning: w,
-                    }));
-            }
-            // The workload's own fields at their paths; anything else about the whole spec.
-            Err(super::PlanError::Invalid(errors)) => {
-                out.errors.extend(errors.0.into_iter().map(|v| InputError {
-                    file: src.file.clone(),
-                    path: src.at(&v.path),
-                    message: format!("{}: {}", r.describe(), v.message),
-                }))
-            }
-            Err(e) => out.errors.push(InputError {
-                file: src.file.clone(),
-                path: src.whole(),
-                message: format!("{}: {}", r.describe(), message(&e)),
-            }),
+        if let Some(workload) = workload_of(r) {
+            plan_workload(&set, src, r, &workload, namespace, out);
         }
     }
-    for (_, r) in resources {
-        if let Resource::TaskDefinition { name, spec } = r
-            && !used.contains(name.as_str())
-            && !invalid.contains(name.as_str())
-        {
-            let pt = pod_template(name, spec);
-            out.objects.push(with_namespace(pt.to_value(), namespace));
+    for (name, template) in templates {
+        if !invalid.contains(name) {
+            out.objects
+                .push(with_namespace(template.to_value(), namespace));
         }
+    }
+}
+
+/// What registering a task definition gives ([`super::task_definition`]), with its PodTemplate
+/// when nothing runs it (built once: the warnings come with it).
+fn checked_task_definition(
+    name: &str,
+    spec: &TaskDefinitionSpec,
+    unused: bool,
+) -> Result<(Vec<Warning>, Option<Object>), crate::translate::ValidationErrors> {
+    if !unused {
+        return super::task_definition(name, spec).map(|w| (w, None));
+    }
+    crate::translate::validate::task_definition(spec)?;
+    let (build, warnings) =
+        crate::translate::service::task_definition_report(spec, &pod_context(name, spec));
+    Ok((warnings, Some(pod_template(name, spec, build))))
+}
+
+/// One workload's objects, warnings or errors.
+fn plan_workload(
+    set: &InputSet<'_>,
+    src: &Source,
+    r: &Resource,
+    workload: &Workload<'_>,
+    namespace: Option<&str>,
+    out: &mut Output,
+) {
+    match super::plan(set, workload) {
+        Ok(plan) => {
+            out.objects.extend(
+                plan.objects
+                    .iter()
+                    .map(|o| with_namespace(o.to_value(), namespace)),
+            );
+            out.warnings
+                .extend(plan.warnings.into_iter().map(|w| ResourceWarning {
+                    resource: r.describe(),
+                    warning: w,
+                }));
+        }
+        // The workload's own fields at their paths; anything else about the whole spec.
+        Err(super::PlanError::Invalid(errors)) => {
+            out.errors.extend(errors.0.into_iter().map(|v| InputError {
+                file: src.file.clone(),
+                path: src.at(&v.path),
+                message: format!("{}: {}", r.describe(), v.message),
+            }))
+        }
+        Err(e) => out.errors.push(InputError {
+            file: src.file.clone(),
+            path: src.whole(),
+            message: format!("{}: {}", r.describe(), message(&e)),
+        }),
     }
 }
 
@@ -344,17 +409,20 @@ fn message(e: &PlanError) -> String {
     }
 }
 
-/// A task definition nothing runs: a PodTemplate named after the family.
-fn pod_template(name: &str, spec: &TaskDefinitionSpec) -> Object {
+/// What names the PodTemplate of a task definition nothing runs.
+fn pod_context(name: &str, spec: &TaskDefinitionSpec) -> PodContext<'static> {
     let family = task_definition::family(spec, name);
-    let ctx = PodContext {
-        family: family.clone(),
+    PodContext {
         revision: Some(revision(spec)),
         service_account: names::dns_label(&family),
+        family,
         ..Default::default()
-    };
-    let mut ignore = Warnings::default();
-    let build = task_definition::pod_template(spec, &ctx, &mut ignore);
+    }
+}
+
+/// A task definition nothing runs: a PodTemplate named after the family.
+fn pod_template(name: &str, spec: &TaskDefinitionSpec, build: task_definition::PodBuild) -> Object {
+    let family = task_definition::family(spec, name);
     Object::PodTemplate(PodTemplate {
         metadata: ObjectMeta {
             name: Some(names::dns_subdomain(&family)),

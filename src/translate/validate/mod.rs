@@ -90,12 +90,26 @@ pub trait Spec: serde::de::DeserializeOwned + serde::Serialize {
     /// The request's own rules. A task definition's are checked by [`task_definition`] where
     /// its revision is registered, so that what runs it can report it as invalid.
     fn admit(&self) -> Result<(), ValidationErrors>;
+    /// The spec read from a JSON document, as `Deserialize` reads it (the error is only
+    /// whether it failed: see [`crate::translate::input`]).
+    fn read(v: &serde_json::Value) -> Result<Self, serde_json::Error> {
+        Self::deserialize(v)
+    }
 }
 
 impl Spec for crate::api::TaskDefinitionSpec {
     type Request = crate::api::ecs::RegisterTaskDefinitionRequest;
     fn admit(&self) -> Result<(), ValidationErrors> {
         Ok(())
+    }
+    /// Its two flattened parts have no member in common and read no member they do not know:
+    /// each reads its members from the document directly, without the copy of the document
+    /// serde makes to share it out among flattened parts.
+    fn read(v: &serde_json::Value) -> Result<Self, serde_json::Error> {
+        Ok(crate::api::TaskDefinitionSpec {
+            register: serde::Deserialize::deserialize(v)?,
+            read_only: serde::Deserialize::deserialize(v)?,
+        })
     }
 }
 
