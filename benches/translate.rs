@@ -15,6 +15,10 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
+/// The allocator of the `tidewater` binary (src/main.rs), so that the figures are the binary's.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn corpus() -> Vec<(String, Value)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corpus");
     let mut docs = Vec::new();

@@ -48,6 +48,12 @@ enum Command {
     EcsApi(tidewater::ecs_api::Args),
 }
 
+/// jemalloc rather than the system allocator: the operator's caches churn as watch events replace
+/// objects, and glibc's per-thread arenas kept tens of MiB of freed memory resident (issue 12);
+/// jemalloc returns it, and translation, mostly small allocations, runs faster.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {

@@ -369,14 +369,8 @@ mod tests {
         assert_eq!(names(&i, &workload_key("ns", "api")), ["a"]);
         i.apply(&watcher::Event::Delete(pod("b", "web", "u1")));
         assert!(names(&i, &workload_key("ns", "web")).is_empty());
-        assert!(
-            i.state
-                .read()
-                .unwrap()
-                .by_key
-                .get(&workload_key("ns", "web"))
-                .is_none()
-        );
+        let emptied = workload_key("ns", "web");
+        assert!(!i.state.read().unwrap().by_key.contains_key(&emptied));
     }
 
     #[test]
