@@ -303,7 +303,16 @@ async fn an_apiserver_outage_is_survived_and_caught_up() {
         cluster(&["start", "kube-apiserver"])?;
         apiserver_ready().await?;
         let outage = down.elapsed();
-        let p = scale_in_phases(&ctx, 2, Duration::from_secs(120)).await?;
+        let p = match scale_in_phases(&ctx, 2, Duration::from_secs(120)).await {
+            Ok(p) => p,
+            // Say whether the operator was still there (a leader that cannot renew its Lease
+            // within 15 s exits, by design), with its log.
+            Err(e) => bail!(
+                "{e}; operator still running: {}; its log:\n{}",
+                op.running(),
+                op.logs()
+            ),
+        };
         ensure!(op.running(), "the operator exited during the outage:\n{}", op.logs());
         let figures = format!(
             "a change made once it was ready reached the Deployment in {:.1?}, was available in {:.1?} and reported running in {:.1?}: the operator's part {:.1?} (goal {CAUGHT_UP_WITHIN:?}), the controller-manager's, scheduler's and kwok's {:.1?}",
