@@ -299,11 +299,11 @@ async fn an_apiserver_outage_is_survived_and_caught_up() {
         all_steady(&ctx, 3, support::WAIT).await?;
         cluster(&["kill", "kube-apiserver"])?;
         let down = Instant::now();
-        // Down for about 7 s in all (5 s, then its start). The leader renews its 15 s Lease
-        // every 5 s, so it keeps the Lease through any outage of up to 10 s; a longer one would
-        // make the leader exit by design (a coin toss on when it last renewed), which is not
-        // what this test is about.
-        tokio::time::sleep(Duration::from_secs(5)).await;
+        // Down for 3 s, then its start (2 to 5 s here). The leader renews its 15 s Lease every
+        // 5 s, so it keeps the Lease through any outage of up to 10 s; a longer one would make
+        // the leader exit by design (a coin toss on when it last renewed), which is not what
+        // this test is about.
+        tokio::time::sleep(Duration::from_secs(3)).await;
         cluster(&["start", "kube-apiserver"])?;
         apiserver_ready().await?;
         let outage = down.elapsed();
