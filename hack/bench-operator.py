@@ -306,7 +306,9 @@ def by_label(m: dict[str, float], name: str, label: str) -> dict[str, float]:
     return out
 
 
-def wait_until(what: str, timeout: float, check) -> float:
+def wait_until(what: str, timeout: float, check, every: float = 0.5) -> float:
+    """Poll `check` every `every` seconds (each poll LISTs a kind: at thousands of objects, poll
+    less often, or the bench's own LISTs load the API server it measures)."""
     t0 = time.monotonic()
     while True:
         done, detail = check()
@@ -314,7 +316,7 @@ def wait_until(what: str, timeout: float, check) -> float:
             return time.monotonic() - t0
         if time.monotonic() - t0 > timeout:
             raise RuntimeError(f"timed out waiting for {what}: {detail}")
-        time.sleep(0.5)
+        time.sleep(every)
 
 
 def capacity_node(name: str, pods: int) -> dict:
@@ -346,6 +348,7 @@ def bench(n: int, binary: str, resync: int, keep: bool, profile: Path | None = N
           floor: bool = True) -> dict:
     suffix = f"{n}-{int(time.time()) % 100000}"
     ns_floor, ns_op = f"bench-floor-{suffix}", f"bench-op-{suffix}"
+    poll = max(0.5, n / 1000)
     res: dict = {"n": n}
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
@@ -371,7 +374,7 @@ def bench(n: int, binary: str, resync: int, keep: bool, profile: Path | None = N
                 def floor_running():
                     ok, total = deployments_available(ns_floor)
                     return ok == n and total == n, f"{ok}/{total}"
-                wait_until("the floor's Deployments available", 1800, floor_running)
+                wait_until("the floor's Deployments available", 1800, floor_running, poll)
                 res["floor_running_s"] = time.monotonic() - t0
             op = Operator(binary, ns_op, resync, tmp)
             try:
@@ -384,13 +387,13 @@ def bench(n: int, binary: str, resync: int, keep: bool, profile: Path | None = N
                 def children_ready():
                     have = count_children(ns_op, expected)
                     return have == expected, dict(have)
-                wait_until("every child", 1800, children_ready)
+                wait_until("every child", 1800, children_ready, poll)
                 res["children_s"] = time.monotonic() - t0
 
                 def running():
                     ok, total = services_running(ns_op)
                     return ok == n and total == n, f"{ok}/{total}"
-                wait_until("runningCount = desiredCount", 1800, running)
+                wait_until("runningCount = desiredCount", 1800, running, poll)
                 res["running_s"] = time.monotonic() - t0
 
                 def steady():
@@ -398,7 +401,7 @@ def bench(n: int, binary: str, resync: int, keep: bool, profile: Path | None = N
                     return ok == n and total == n, f"{ok}/{total}"
                 # The resync window starts once every Service is steady (Ready): completing a
                 # deployment after its tasks run is a change, written as such.
-                wait_until("every Service Ready", 1800, steady)
+                wait_until("every Service Ready", 1800, steady, poll)
                 res["steady_s"] = time.monotonic() - t0
                 if prof:
                     res["profile"] = prof.stop()
