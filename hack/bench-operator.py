@@ -155,12 +155,17 @@ def count_children(ns: str, expected: Counter) -> Counter:
     return have
 
 
-def services_running(ns: str) -> tuple[int, int]:
-    out = kubectl("get", "services.ecs.tidewater.dev", "-n", ns, "-o",
-                  "jsonpath={range .items[*]}{.status.runningCount}/{.spec.desiredCount} {end}")
+def counts_equal(ns: str, resource: str, have: str, want: str) -> tuple[int, int]:
+    """Objects of `resource` whose field `have` equals `want` (JSONPath fields), and all."""
+    out = kubectl("get", resource, "-n", ns, "-o",
+                  f"jsonpath={{range .items[*]}}{{{have}}}/{{{want}}} {{end}}")
     pairs = [p.split("/") for p in out.split()]
-    ok = sum(1 for r, d in pairs if r and d and int(r) == int(d))
+    ok = sum(1 for a, d in pairs if a and d and int(a) == int(d))
     return ok, len(pairs)
+
+
+def services_running(ns: str) -> tuple[int, int]:
+    return counts_equal(ns, "services.ecs.tidewater.dev", ".status.runningCount", ".spec.desiredCount")
 
 
 def services_ready(ns: str) -> tuple[int, int]:
@@ -172,11 +177,7 @@ def services_ready(ns: str) -> tuple[int, int]:
 
 
 def deployments_available(ns: str) -> tuple[int, int]:
-    out = kubectl("get", "deployments.apps", "-n", ns, "-o",
-                  "jsonpath={range .items[*]}{.status.availableReplicas}/{.spec.replicas} {end}")
-    pairs = [p.split("/") for p in out.split()]
-    ok = sum(1 for a, d in pairs if a and d and int(a) == int(d))
-    return ok, len(pairs)
+    return counts_equal(ns, "deployments.apps", ".status.availableReplicas", ".spec.replicas")
 
 
 class Operator:
