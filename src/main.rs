@@ -51,6 +51,7 @@ enum Command {
 /// jemalloc rather than the system allocator: the operator's caches churn as watch events replace
 /// objects, and glibc's per-thread arenas kept tens of MiB of freed memory resident (issue 12);
 /// jemalloc returns it, and translation, mostly small allocations, runs faster.
+#[cfg(feature = "jemalloc")]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 

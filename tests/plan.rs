@@ -12,6 +12,7 @@ use kube::runtime::watcher::Event;
 use serde_json::{Value, json};
 use tidewater::api::task_definition::TaskDefinitionStatus;
 use tidewater::api::{Cluster, TaskDefinition};
+use tidewater::controller::compact::Compact;
 use tidewater::controller::error::Error;
 use tidewater::controller::lookup::Caches;
 use tidewater::controller::revisions::{self, Revision};
@@ -26,7 +27,7 @@ const NAMESPACE: &str = "plan";
 /// TaskDefinition with its revision registered (the number `render` gives it), every Cluster.
 struct Cache {
     task_definitions: Writer<TaskDefinition>,
-    revisions: Writer<ControllerRevision>,
+    revisions: Writer<Compact<ControllerRevision>>,
     clusters: Writer<Cluster>,
 }
 
@@ -52,7 +53,8 @@ impl Cache {
                     let mut cr = revisions::to_object(name, &family, n, &registered);
                     cr.metadata.namespace = Some(NAMESPACE.into());
                     c.task_definitions.apply_watcher_event(&Event::Apply(td));
-                    c.revisions.apply_watcher_event(&Event::Apply(cr));
+                    c.revisions
+                        .apply_watcher_event(&Event::Apply(Compact::new(cr)));
                 }
                 Resource::Cluster { name, spec } => {
                     let mut cl = Cluster::new(name, spec.clone());

@@ -2,7 +2,7 @@
 //! before any write, and no write at all when the live object already matches.
 
 use kube::api::{
-    Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams,
+    Api, ApiResource, DeleteParams, DynamicObject, GetParams, GroupVersionKind, Patch, PatchParams,
 };
 use kube::{Client, Resource, ResourceExt};
 use serde_json::{Value, json};
@@ -198,8 +198,9 @@ pub enum Applied {
 }
 
 /// Bring one child in line with `desired` (which carries its owner reference already).
-/// `live` is the cached object when the kind is cached; `None` means "not cached": the object is
-/// read first, so that an object that exists but is not ours is never overwritten.
+/// `live` is the cached object when the kind is cached; `None` means "not cached": the object's
+/// metadata is read first, so that an object that exists but is not ours is never overwritten
+/// (an object of ours read that way is applied without comparing: the cache was behind).
 pub async fn reconcile_object(
     client: &Client,
     namespace: &str,
@@ -218,8 +219,10 @@ pub async fn reconcile_object(
         Some(l) => Some(l),
         None => {
             metrics.api_call("get");
-            match api.get_opt(&name).await {
-                Ok(o) => o.map(|o| serde_json::to_value(o).expect("objects serialise")),
+            // Only the metadata (ownership) is needed, and the API server's watch cache is as
+            // fresh as this check can be: the object may appear just after any read.
+            match api.get_metadata_opt_with(&name, &GetParams::any()).await {
+                Ok(o) => o.map(|o| json!({"metadata": o.metadata})),
                 Err(e) => return Err(missing_kind(e, &ar)),
             }
         }

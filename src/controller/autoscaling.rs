@@ -190,7 +190,7 @@ pub async fn desired_count(
     let api: Api<Deployment> = Api::namespaced(ctx.client.clone(), &ns);
     let fresh = fresh.and_then(|v| serde_json::from_value::<Deployment>(v.clone()).ok());
     let live = match fresh
-        .or_else(|| cached(&ctx.stores.deployments, &ns, workload).map(|d| (*d).clone()))
+        .or_else(|| cached(&ctx.stores.deployments, &ns, workload).map(|d| d.object()))
     {
         Some(d) => Some(d),
         None => {

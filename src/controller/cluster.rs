@@ -18,6 +18,7 @@ use crate::api::common::TranslationWarning;
 use crate::translate::fields::Request;
 use crate::translate::{Warnings, labels, reference, walk};
 
+use super::compact::Compact;
 use super::conditions::{self, Wanted};
 use super::context::{Context, Stores};
 use super::error::Error;
@@ -43,12 +44,27 @@ pub fn clusters_named(
         .collect()
 }
 
+/// What a Cluster reads of a pod: its phase.
+#[derive(serde::Deserialize)]
+struct PodPhase {
+    #[serde(default)]
+    status: PodPhaseStatus,
+}
+
+#[derive(Default, serde::Deserialize)]
+struct PodPhaseStatus {
+    phase: Option<String>,
+}
+
 /// Nodes per capacity provider: FARGATE (Fargate nodes), FARGATE_SPOT (Spot nodes), an EC2
 /// capacity provider by its node group; with no capacity providers listed, FARGATE and EC2.
-pub fn nodes_per_provider(providers: &[String], nodes: &[Arc<Node>]) -> BTreeMap<String, i32> {
-    let label = |n: &Node, k: &str| n.labels().get(k).cloned().unwrap_or_default();
-    let fargate = |n: &Node| label(n, "eks.amazonaws.com/compute-type") == "fargate";
-    let spot = |n: &Node| label(n, "eks.amazonaws.com/capacityType") == "SPOT";
+pub fn nodes_per_provider(
+    providers: &[String],
+    nodes: &[Arc<Compact<Node>>],
+) -> BTreeMap<String, i32> {
+    let label = |n: &Compact<Node>, k: &str| n.labels().get(k).cloned().unwrap_or_default();
+    let fargate = |n: &Compact<Node>| label(n, "eks.amazonaws.com/compute-type") == "fargate";
+    let spot = |n: &Compact<Node>| label(n, "eks.amazonaws.com/capacityType") == "SPOT";
     let mut out = BTreeMap::new();
     if providers.is_empty() {
         out.insert(
@@ -125,7 +141,7 @@ fn count(ctx: &Context, cluster: &Cluster) -> Counts {
         {
             continue;
         }
-        match p.status.as_ref().and_then(|s| s.phase.as_deref()) {
+        match p.read::<PodPhase>().and_then(|p| p.status.phase).as_deref() {
             Some("Running") => counts.running += 1,
             Some("Pending") | None => counts.pending += 1,
             _ => {}
@@ -206,8 +222,8 @@ mod tests {
     use super::*;
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-    fn node(labels: &[(&str, &str)]) -> Arc<Node> {
-        Arc::new(Node {
+    fn node(labels: &[(&str, &str)]) -> Arc<Compact<Node>> {
+        Arc::new(Compact::new(Node {
             metadata: ObjectMeta {
                 labels: Some(
                     labels
@@ -218,7 +234,7 @@ mod tests {
                 ..ObjectMeta::default()
             },
             ..Node::default()
-        })
+        }))
     }
 
     #[test]

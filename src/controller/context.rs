@@ -16,6 +16,7 @@ use kube::{Client, Resource};
 
 use crate::api::{Cluster, ScheduledTask, Service, Task, TaskDefinition};
 
+use super::compact::Compact;
 use super::metrics::Metrics;
 
 /// Operator settings (from the command line).
@@ -53,27 +54,27 @@ pub struct Stores {
     /// ScheduledTasks.
     pub scheduled_tasks: Store<ScheduledTask>,
     /// Task definition revisions.
-    pub revisions: Store<ControllerRevision>,
+    pub revisions: Store<Compact<ControllerRevision>>,
     /// Pods Tidewater manages.
-    pub pods: Store<Pod>,
+    pub pods: Store<Compact<Pod>>,
     /// Children.
-    pub deployments: Store<Deployment>,
+    pub deployments: Store<Compact<Deployment>>,
     /// Children.
-    pub daemon_sets: Store<DaemonSet>,
+    pub daemon_sets: Store<Compact<DaemonSet>>,
     /// Children.
-    pub k8s_services: Store<KService>,
+    pub k8s_services: Store<Compact<KService>>,
     /// Children.
-    pub service_accounts: Store<ServiceAccount>,
+    pub service_accounts: Store<Compact<ServiceAccount>>,
     /// Children.
-    pub ingresses: Store<Ingress>,
+    pub ingresses: Store<Compact<Ingress>>,
     /// Children.
-    pub hpas: Store<HorizontalPodAutoscaler>,
+    pub hpas: Store<Compact<HorizontalPodAutoscaler>>,
     /// Children.
-    pub pdbs: Store<PodDisruptionBudget>,
+    pub pdbs: Store<Compact<PodDisruptionBudget>>,
     /// Children.
-    pub cron_jobs: Store<CronJob>,
+    pub cron_jobs: Store<Compact<CronJob>>,
     /// Nodes (only when the operator may list them: all-namespaces mode).
-    pub nodes: Option<Store<Node>>,
+    pub nodes: Option<Store<Compact<Node>>>,
     /// Children of other projects' kinds whose CRDs are installed.
     pub third_party: super::watch::ThirdParty,
     /// Lookups by owner, workload, cluster and family (kept in step with the caches).

@@ -24,6 +24,7 @@ use kube::{Resource, ResourceExt};
 use crate::api::{ScheduledTask, Service, Task, TaskDefinition};
 use crate::translate::{labels, reference, task_definition};
 
+use super::compact::Compact;
 use super::revisions;
 
 /// Namespace and name of an indexed object.
@@ -207,7 +208,7 @@ pub fn owned<K: Resource>(o: &K) -> Vec<String> {
 }
 
 /// Keys of a pod: its workload and its cluster.
-pub fn pod_keys(p: &Pod) -> Vec<String> {
+pub fn pod_keys(p: &Compact<Pod>) -> Vec<String> {
     let ns = namespace(p);
     let l = p.labels();
     let mut keys: Vec<String> = l
@@ -280,7 +281,7 @@ pub fn scheduled_task_keys(t: &ScheduledTask) -> Vec<String> {
 #[derive(Clone)]
 pub struct Indexes {
     /// Pods by workload and by cluster.
-    pub pods: Index<Pod>,
+    pub pods: Index<Compact<Pod>>,
     /// ECS Services by family and by cluster.
     pub services: Index<Service>,
     /// TaskDefinitions by family.
@@ -290,21 +291,21 @@ pub struct Indexes {
     /// ScheduledTasks by family.
     pub scheduled_tasks: Index<ScheduledTask>,
     /// Revisions by owner.
-    pub revisions: Index<ControllerRevision>,
+    pub revisions: Index<Compact<ControllerRevision>>,
     /// Children by owner.
-    pub deployments: Index<Deployment>,
+    pub deployments: Index<Compact<Deployment>>,
     /// Children by owner.
-    pub daemon_sets: Index<DaemonSet>,
+    pub daemon_sets: Index<Compact<DaemonSet>>,
     /// Children by owner.
-    pub k8s_services: Index<KService>,
+    pub k8s_services: Index<Compact<KService>>,
     /// Children by owner.
-    pub service_accounts: Index<ServiceAccount>,
+    pub service_accounts: Index<Compact<ServiceAccount>>,
     /// Children by owner.
-    pub ingresses: Index<Ingress>,
+    pub ingresses: Index<Compact<Ingress>>,
     /// Children by owner.
-    pub hpas: Index<HorizontalPodAutoscaler>,
+    pub hpas: Index<Compact<HorizontalPodAutoscaler>>,
     /// Children by owner.
-    pub pdbs: Index<PodDisruptionBudget>,
+    pub pdbs: Index<Compact<PodDisruptionBudget>>,
 }
 
 impl Default for Indexes {
@@ -337,8 +338,8 @@ mod tests {
     use super::*;
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 
-    fn pod(name: &str, workload: &str, owner: &str) -> Pod {
-        Pod {
+    fn pod(name: &str, workload: &str, owner: &str) -> Compact<Pod> {
+        Compact::new(Pod {
             metadata: ObjectMeta {
                 name: Some(name.into()),
                 namespace: Some("ns".into()),
@@ -350,10 +351,10 @@ mod tests {
                 ..ObjectMeta::default()
             },
             ..Pod::default()
-        }
+        })
     }
 
-    fn names(i: &Index<Pod>, key: &str) -> Vec<String> {
+    fn names(i: &Index<Compact<Pod>>, key: &str) -> Vec<String> {
         i.names(key).into_iter().map(|(_, n)| n).collect()
     }
 
@@ -375,7 +376,7 @@ mod tests {
 
     #[test]
     fn a_relist_replaces_the_index_once_complete() {
-        let i = Index::new(owned::<Pod>);
+        let i = Index::new(owned::<Compact<Pod>>);
         i.apply(&watcher::Event::Apply(pod("gone", "web", "u1")));
         i.apply(&watcher::Event::Init);
         i.apply(&watcher::Event::InitApply(pod("kept", "web", "u1")));

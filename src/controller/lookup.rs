@@ -15,6 +15,7 @@ use crate::translate::plan::{self, Lookup, Plan, PlanError, Resolved, Workload};
 use crate::translate::reference::{self, TaskDefinitionRef};
 use crate::translate::task_definition::family as family_of;
 
+use super::compact::Compact;
 use super::context::{Stores, cached};
 use super::error::Error;
 use super::revisions::{self, Revision};
@@ -25,7 +26,7 @@ pub struct Caches<'a> {
     /// TaskDefinitions (they know the latest revision of their family).
     pub task_definitions: &'a Store<TaskDefinition>,
     /// Registered revisions.
-    pub revisions: &'a Store<ControllerRevision>,
+    pub revisions: &'a Store<Compact<ControllerRevision>>,
     /// Clusters.
     pub clusters: &'a Store<Cluster>,
     /// Lookups by family.
@@ -54,7 +55,7 @@ impl<'a> Caches<'a> {
         let family = &reference.family;
         let by_number = |n: i64| {
             cached(self.revisions, self.namespace, &revisions::name(family, n))
-                .and_then(|cr| revisions::from_object(&cr))
+                .and_then(|cr| revisions::from_object(&cr.object()))
                 .filter(|r| r.family == *family)
         };
         let candidates: Vec<Revision> = match reference.revision {

@@ -9,6 +9,7 @@
 pub mod apply;
 pub mod autoscaling;
 pub mod cluster;
+pub mod compact;
 pub mod conditions;
 pub mod context;
 pub mod error;
@@ -54,6 +55,7 @@ use serde::de::DeserializeOwned;
 use crate::api::{Cluster, ScheduledTask, Service, Task, TaskDefinition};
 use crate::translate::{labels, reference};
 
+use compact::Compact;
 use context::{Context, Settings, Stores};
 use error::Error;
 use metrics::Metrics;
@@ -327,11 +329,6 @@ where
         }
     }
 
-    /// Trim objects with `trim` before they enter the cache.
-    fn trimmed(self, trim: fn(&mut K)) -> Self {
-        SharedWatch { trim, ..self }
-    }
-
     fn subscribe(&self) -> impl Stream<Item = Arc<K>> + Send + 'static {
         self.writer
             .as_ref()
@@ -432,18 +429,18 @@ struct Watches {
     clusters: SharedWatch<Cluster>,
     tasks: SharedWatch<Task>,
     scheds: SharedWatch<ScheduledTask>,
-    revs: SharedWatch<ControllerRevision>,
-    pods: SharedWatch<Pod>,
-    deploys: SharedWatch<Deployment>,
-    dss: SharedWatch<DaemonSet>,
-    ksvcs: SharedWatch<KService>,
-    sas: SharedWatch<ServiceAccount>,
-    ings: SharedWatch<Ingress>,
-    hpas: SharedWatch<HorizontalPodAutoscaler>,
-    pdbs: SharedWatch<PodDisruptionBudget>,
-    cjs: SharedWatch<CronJob>,
+    revs: SharedWatch<Compact<ControllerRevision>>,
+    pods: SharedWatch<Compact<Pod>>,
+    deploys: SharedWatch<Compact<Deployment>>,
+    dss: SharedWatch<Compact<DaemonSet>>,
+    ksvcs: SharedWatch<Compact<KService>>,
+    sas: SharedWatch<Compact<ServiceAccount>>,
+    ings: SharedWatch<Compact<Ingress>>,
+    hpas: SharedWatch<Compact<HorizontalPodAutoscaler>>,
+    pdbs: SharedWatch<Compact<PodDisruptionBudget>>,
+    cjs: SharedWatch<Compact<CronJob>>,
     /// Nodes are cluster-scoped: only counted when watching all namespaces.
-    nodes: Option<SharedWatch<Node>>,
+    nodes: Option<SharedWatch<Compact<Node>>>,
     /// Children of other projects' kinds whose CRDs are installed.
     third_party: Vec<DynamicWatch>,
     /// The indexes kept in step with the caches.
@@ -536,9 +533,7 @@ impl Watches {
             tasks: w(client, scope, &all).indexed(&i.tasks),
             scheds: w(client, scope, &all).indexed(&i.scheduled_tasks),
             revs: w(client, scope, &revisions).indexed(&i.revisions),
-            pods: w(client, scope, &managed)
-                .trimmed(watch::trim_pod)
-                .indexed(&i.pods),
+            pods: w(client, scope, &managed).indexed(&i.pods),
             deploys: w(client, scope, &managed).indexed(&i.deployments),
             dss: w(client, scope, &managed).indexed(&i.daemon_sets),
             ksvcs: w(client, scope, &managed).indexed(&i.k8s_services),
@@ -640,7 +635,7 @@ fn services_in_cluster(stores: &Stores, c: &Cluster) -> Vec<ObjectRef<Service>> 
 }
 
 /// The Service whose Deployment or DaemonSet runs pod `p`.
-fn service_of_pod(stores: &Stores, p: &Pod) -> Vec<ObjectRef<Service>> {
+fn service_of_pod(stores: &Stores, p: &Compact<Pod>) -> Vec<ObjectRef<Service>> {
     let ns = p.namespace().unwrap_or_default();
     p.labels()
         .get(labels::SERVICE)
@@ -686,8 +681,12 @@ fn service_controller(w: &Watches, stores: &Stores, shutdown: &Signal) -> Contro
     let svcs = watch::changed(w.svcs.subscribe(), watch::object_key::<Service>);
     Controller::for_shared_stream(svcs, w.svcs.reader.clone())
         .with_config(controller_config())
-        .owns_shared_stream(watch::changed(w.deploys.subscribe(), watch::deployment_key))
-        .owns_shared_stream(watch::changed(w.dss.subscribe(), watch::daemon_set_key))
+        .owns_shared_stream(watch::changed(w.deploys.subscribe(), |d| {
+            watch::deployment_key(&d.object())
+        }))
+        .owns_shared_stream(watch::changed(w.dss.subscribe(), |d| {
+            watch::daemon_set_key(&d.object())
+        }))
         .owns_shared_stream(watch::changed(w.ksvcs.subscribe(), watch::spec_fingerprint))
         .owns_shared_stream(watch::changed(w.sas.subscribe(), watch::spec_fingerprint))
         .owns_shared_stream(watch::changed(w.ings.subscribe(), watch::spec_fingerprint))
@@ -701,20 +700,23 @@ fn service_controller(w: &Watches, stores: &Stores, shutdown: &Signal) -> Contro
                 services_to_wake(&s1, td.namespace().as_deref(), &family, latest)
             },
         )
-        .watches_shared_stream(w.revs.subscribe(), move |cr: Arc<ControllerRevision>| {
-            // A revision reaching the cache wakes the Services waiting for it.
-            revisions::from_object(&cr)
-                .map(|r| {
-                    services_to_wake(&s4, cr.namespace().as_deref(), &r.family, Some(r.number))
-                })
-                .unwrap_or_default()
-        })
+        .watches_shared_stream(
+            w.revs.subscribe(),
+            move |cr: Arc<Compact<ControllerRevision>>| {
+                // A revision reaching the cache wakes the Services waiting for it.
+                revisions::from_object(&cr.object())
+                    .map(|r| {
+                        services_to_wake(&s4, cr.namespace().as_deref(), &r.family, Some(r.number))
+                    })
+                    .unwrap_or_default()
+            },
+        )
         .watches_shared_stream(w.clusters.subscribe(), move |c: Arc<Cluster>| {
             services_in_cluster(&s2, &c)
         })
         .watches_shared_stream(
-            watch::changed(w.pods.subscribe(), watch::pod_key),
-            move |p: Arc<Pod>| service_of_pod(&s3, &p),
+            watch::changed(w.pods.subscribe(), |p| watch::pod_key(&p.object())),
+            move |p: Arc<Compact<Pod>>| service_of_pod(&s3, &p),
         )
         .graceful_shutdown_on(shutdown.clone())
 }
@@ -732,16 +734,21 @@ fn task_controller(w: &Watches, shutdown: &Signal) -> Controller<Task> {
                 &t.spec.run
             })
         })
-        .watches_shared_stream(w.revs.subscribe(), move |cr: Arc<ControllerRevision>| {
-            // A revision reaching the cache wakes the Tasks of its family.
-            let family = revisions::from_object(&cr).map(|r| r.family);
-            match family {
-                Some(f) => run_tasks_of(&t3, cr.namespace().as_deref(), Some(&f), |t: &Task| {
-                    &t.spec.run
-                }),
-                None => vec![],
-            }
-        })
+        .watches_shared_stream(
+            w.revs.subscribe(),
+            move |cr: Arc<Compact<ControllerRevision>>| {
+                // A revision reaching the cache wakes the Tasks of its family.
+                let family = revisions::from_object(&cr.object()).map(|r| r.family);
+                match family {
+                    Some(f) => {
+                        run_tasks_of(&t3, cr.namespace().as_deref(), Some(&f), |t: &Task| {
+                            &t.spec.run
+                        })
+                    }
+                    None => vec![],
+                }
+            },
+        )
         .watches_shared_stream(w.clusters.subscribe(), move |c: Arc<Cluster>| {
             run_tasks_using(&t2, c.namespace().as_deref(), None, |t: &Task| &t.spec.run)
         })
@@ -781,7 +788,7 @@ fn cluster_controller(w: &Watches, stores: &Stores, shutdown: &Signal) -> Contro
                     s.spec.create.cluster.as_deref(),
                 )
             })
-            .watches_shared_stream(w.pods.subscribe(), move |p: Arc<Pod>| {
+            .watches_shared_stream(w.pods.subscribe(), move |p: Arc<Compact<Pod>>| {
                 cluster::clusters_named(
                     &s5,
                     p.namespace().as_deref(),
@@ -792,7 +799,7 @@ fn cluster_controller(w: &Watches, stores: &Stores, shutdown: &Signal) -> Contro
     match &w.nodes {
         Some(n) => {
             let s6 = stores.clone();
-            controller.watches_shared_stream(n.subscribe(), move |_: Arc<Node>| {
+            controller.watches_shared_stream(n.subscribe(), move |_: Arc<Compact<Node>>| {
                 s6.clusters
                     .state()
                     .iter()

@@ -114,11 +114,12 @@ pub fn change_note(prev: &ScheduledTaskStatus, r: &Reconciled) -> Note {
 }
 
 /// The owned CronJob of the plan, from the cache.
-fn owned_cron_job(ctx: &Context, sched: &ScheduledTask, plan: &Plan) -> Option<Arc<CronJob>> {
+fn owned_cron_job(ctx: &Context, sched: &ScheduledTask, plan: &Plan) -> Option<CronJob> {
     let ns = sched.namespace().unwrap_or_default();
     let uid = sched.meta().uid.clone().unwrap_or_default();
     cached(&ctx.stores.cron_jobs, &ns, &plan.cron_job)
         .filter(|cj| cj.owner_references().iter().any(|r| r.uid == uid))
+        .map(|cj| cj.object())
 }
 
 /// Apply the planned objects; when the spec changed, delete a ServiceAccount no longer wanted

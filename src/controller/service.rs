@@ -434,12 +434,12 @@ fn observation(ctx: &Context, svc: &Service, plan: &Plan, now: Timestamp) -> Obs
         .pods
         .objects(&s.pods, &index::workload_key(&ns, &plan.workload))
         .iter()
-        .map(|p| pod_facts(p))
+        .map(|p| pod_facts(&p.object()))
         .collect();
     let workload = if plan.daemon {
-        cached(&ctx.stores.daemon_sets, &ns, &plan.workload).map(|d| daemon_facts(&d))
+        cached(&ctx.stores.daemon_sets, &ns, &plan.workload).map(|d| daemon_facts(&d.object()))
     } else {
-        cached(&ctx.stores.deployments, &ns, &plan.workload).map(|d| deployment_facts(&d))
+        cached(&ctx.stores.deployments, &ns, &plan.workload).map(|d| deployment_facts(&d.object()))
     };
     let breaker = circuit_breaker(svc);
     Observation {
@@ -629,6 +629,7 @@ pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Context>) -> Result<Action, E
 mod tests {
     use super::*;
     use crate::api::common::CommonStatus;
+    use crate::controller::compact::Compact;
     use crate::controller::context::{self, Settings};
     use crate::controller::status::Refusals;
     use crate::controller::testing::{self, ApiServer, store_of};
@@ -663,8 +664,8 @@ mod tests {
 
     fn stores(deployments: Vec<Deployment>) -> context::Stores {
         context::Stores {
-            revisions: store_of(vec![revision()]),
-            deployments: store_of(deployments),
+            revisions: store_of(vec![Compact::new(revision())]),
+            deployments: store_of(deployments.into_iter().map(Compact::new).collect()),
             ..testing::empty_stores()
         }
     }

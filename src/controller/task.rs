@@ -820,7 +820,8 @@ async fn find_pod(ctx: &Context, ns: &str, id: &str, uid: &str) -> Result<Option
             .any(|r| r.uid == uid && r.controller == Some(true))
     };
     if let Some(p) = cached(&ctx.stores.pods, ns, id) {
-        return Ok(controlled(&p).then(|| (*p).clone()));
+        let p = p.object();
+        return Ok(controlled(&p).then_some(p));
     }
     let api: Api<Pod> = Api::namespaced(ctx.client.clone(), ns);
     ctx.metrics.api_call("get");
@@ -849,7 +850,7 @@ async fn pod_of(
 ) -> Result<Option<Pod>, Error> {
     let ours = cached(&ctx.stores.pods, ns, &entry.task_id)
         .filter(|p| p.owner_references().iter().any(|r| r.uid == uid))
-        .map(|p| (*p).clone());
+        .map(|p| p.object());
     if ours.is_some() || (entry.last_status == STOPPED && !fresh.contains_key(&entry.task_id)) {
         return Ok(ours);
     }

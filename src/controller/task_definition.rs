@@ -35,7 +35,7 @@ pub fn owned_revisions(
         .objects(&s.revisions, &super::index::owner_key(owner_uid))
         .iter()
         .filter(|cr| cr.metadata.namespace.as_deref() == Some(namespace))
-        .filter_map(|cr| revisions::from_object(cr))
+        .filter_map(|cr| revisions::from_object(&cr.object()))
         .filter(|r| r.family == family)
         .collect()
 }

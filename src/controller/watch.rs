@@ -93,6 +93,36 @@ pub fn trim_pod(p: &mut Pod) {
     }
 }
 
+/// The kinds cached [`Compact`](super::compact::Compact): trimmed with [`trim`] (pods with
+/// [`trim_pod`]).
+macro_rules! trimmed_with_trim {
+    ($($k:ty),*) => {$(
+        impl super::compact::Trim for $k {
+            fn trim(&mut self) {
+                trim(self);
+            }
+        }
+    )*};
+}
+trimmed_with_trim!(
+    k8s_openapi::api::apps::v1::ControllerRevision,
+    Deployment,
+    DaemonSet,
+    k8s_openapi::api::core::v1::Service,
+    k8s_openapi::api::core::v1::ServiceAccount,
+    k8s_openapi::api::core::v1::Node,
+    k8s_openapi::api::networking::v1::Ingress,
+    k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler,
+    k8s_openapi::api::policy::v1::PodDisruptionBudget,
+    k8s_openapi::api::batch::v1::CronJob
+);
+
+impl super::compact::Trim for Pod {
+    fn trim(&mut self) {
+        trim_pod(self);
+    }
+}
+
 /// A fingerprint of `v`.
 pub fn fingerprint<T: Hash + ?Sized>(v: &T) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
