@@ -47,9 +47,65 @@ impl<K> Clone for Index<K> {
     }
 }
 
+/// The names under one key. Most keys (an owner, a workload) hold one or a few names: a short
+/// list then, a hash set only past [`Names::FEW`] (a cluster's pods), so that thousands of
+/// one-name keys do not each cost a hash table.
+enum Names {
+    Few(Vec<Name>),
+    Many(HashSet<Name>),
+}
+
+impl Default for Names {
+    fn default() -> Self {
+        Names::Few(Vec::new())
+    }
+}
+
+impl Names {
+    const FEW: usize = 16;
+
+    fn insert(&mut self, name: Name) {
+        match self {
+            Names::Few(v) if v.contains(&name) => {}
+            Names::Few(v) if v.len() < Self::FEW => v.push(name),
+            Names::Few(v) => {
+                let mut set: HashSet<Name> = v.drain(..).collect();
+                set.insert(name);
+                *self = Names::Many(set);
+            }
+            Names::Many(set) => {
+                set.insert(name);
+            }
+        }
+    }
+
+    fn remove(&mut self, name: &Name) {
+        match self {
+            Names::Few(v) => v.retain(|n| n != name),
+            Names::Many(set) => {
+                set.remove(name);
+            }
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        match self {
+            Names::Few(v) => v.is_empty(),
+            Names::Many(set) => set.is_empty(),
+        }
+    }
+
+    fn to_vec(&self) -> Vec<Name> {
+        match self {
+            Names::Few(v) => v.clone(),
+            Names::Many(set) => set.iter().cloned().collect(),
+        }
+    }
+}
+
 #[derive(Default)]
 struct State {
-    by_key: HashMap<String, HashSet<Name>>,
+    by_key: HashMap<String, Names>,
     keys_of: HashMap<Name, Vec<String>>,
     /// The keys of a re-list in progress (between `Init` and `InitDone`).
     relist: Option<HashMap<Name, Vec<String>>>,
@@ -145,7 +201,7 @@ impl<K: Resource> Index<K> {
         let mut names: Vec<Name> = st
             .by_key
             .get(key)
-            .map(|n| n.iter().cloned().collect())
+            .map(Names::to_vec)
             .unwrap_or_default();
         names.sort();
         names
@@ -356,6 +412,26 @@ mod tests {
 
     fn names(i: &Index<Compact<Pod>>, key: &str) -> Vec<String> {
         i.names(key).into_iter().map(|(_, n)| n).collect()
+    }
+
+    #[test]
+    fn a_key_holds_many_names_past_the_short_list_and_forgets_them() {
+        let mut names = Names::default();
+        let name = |i: usize| ("ns".to_string(), format!("p{i:02}"));
+        for i in 0..Names::FEW + 4 {
+            names.insert(name(i));
+            names.insert(name(i));
+        }
+        assert!(matches!(names, Names::Many(_)));
+        let mut all = names.to_vec();
+        all.sort();
+        assert_eq!(all, (0..Names::FEW + 4).map(name).collect::<Vec<_>>());
+        for i in 1..Names::FEW + 4 {
+            names.remove(&name(i));
+        }
+        assert_eq!(names.to_vec(), [name(0)]);
+        names.remove(&name(0));
+        assert!(names.is_empty());
     }
 
     #[test]

@@ -244,8 +244,26 @@ fn spawn_scopes(
     runs
 }
 
+/// Requests to the API server in flight at once from the controllers (a watch holds its place
+/// only until its response starts). Every request in flight holds a connection, and every
+/// connection its TLS and HTTP buffers: unbounded, a burst of reconciles each applying their
+/// children at once opened over a hundred; the API server serves no faster past a few dozen.
+const MAX_REQUESTS_IN_FLIGHT: usize = 32;
+
+/// The controllers' client (bounded by [`MAX_REQUESTS_IN_FLIGHT`]) and the leader election's,
+/// apart, so that a Lease renewal never queues behind the controllers' requests.
+async fn clients() -> anyhow::Result<(Client, Client)> {
+    let config = kube::Config::infer().await?;
+    let controllers = kube::client::ClientBuilder::try_from(config.clone())?
+        .with_layer(&tower::limit::ConcurrencyLimitLayer::new(
+            MAX_REQUESTS_IN_FLIGHT,
+        ))
+        .build();
+    Ok((controllers, Client::try_from(config)?))
+}
+
 async fn run(args: Args) -> anyhow::Result<()> {
-    let client = Client::try_default().await?;
+    let (client, leader_client) = clients().await?;
     let metrics = Metrics::default();
     let health = http::Health::default();
     let listener = http::bind(args.http_addr).await?;
@@ -253,7 +271,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     tokio::spawn(http::serve(listener, health.clone(), metrics.clone()));
     let shutdown = shutdown_signal();
 
-    let elector = elector_of(&args, &client);
+    let elector = elector_of(&args, &leader_client);
     if let Some(e) = &elector {
         // A follower is healthy and ready: it is standing by.
         health.set_ready(true);
