@@ -198,11 +198,7 @@ impl<K: Resource> Index<K> {
     /// Namespace and name of the objects with `key`, sorted.
     pub fn names(&self, key: &str) -> Vec<Name> {
         let st = self.state.read().unwrap_or_else(|e| e.into_inner());
-        let mut names: Vec<Name> = st
-            .by_key
-            .get(key)
-            .map(Names::to_vec)
-            .unwrap_or_default();
+        let mut names: Vec<Name> = st.by_key.get(key).map(Names::to_vec).unwrap_or_default();
         names.sort();
         names
     }

@@ -94,7 +94,8 @@ pub fn trim_pod(p: &mut Pod) {
 }
 
 /// The kinds cached [`Compact`](super::compact::Compact): trimmed with [`trim`] (pods with
-/// [`trim_pod`]).
+/// [`trim_pod`]); children whose status nothing reads (only their spec is compared with what
+/// the operator applies) are cached without it, as are nodes (only their labels are read).
 macro_rules! trimmed_with_trim {
     ($($k:ty),*) => {$(
         impl super::compact::Trim for $k {
@@ -104,17 +105,29 @@ macro_rules! trimmed_with_trim {
         }
     )*};
 }
+macro_rules! trimmed_without_status {
+    ($($k:ty),*) => {$(
+        impl super::compact::Trim for $k {
+            fn trim(&mut self) {
+                trim(self);
+                self.status = None;
+            }
+        }
+    )*};
+}
 trimmed_with_trim!(
     k8s_openapi::api::apps::v1::ControllerRevision,
     Deployment,
     DaemonSet,
-    k8s_openapi::api::core::v1::Service,
     k8s_openapi::api::core::v1::ServiceAccount,
+    k8s_openapi::api::batch::v1::CronJob
+);
+trimmed_without_status!(
+    k8s_openapi::api::core::v1::Service,
     k8s_openapi::api::core::v1::Node,
     k8s_openapi::api::networking::v1::Ingress,
     k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler,
-    k8s_openapi::api::policy::v1::PodDisruptionBudget,
-    k8s_openapi::api::batch::v1::CronJob
+    k8s_openapi::api::policy::v1::PodDisruptionBudget
 );
 
 impl super::compact::Trim for Pod {
