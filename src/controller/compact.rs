@@ -15,15 +15,66 @@ use kube::Resource;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 
-/// What is dropped from an object before it is cached (see [`super::watch::trim`]).
+/// What is dropped from an object before it is cached (see [`super::watch::trim`]), and which
+/// metadata maps stay decoded.
 pub trait Trim {
+    /// Whether the labels stay decoded (read from the cache directly: index keys, counts).
+    const LABELS_DECODED: bool = false;
+    /// Whether the annotations stay decoded (read from the cache directly).
+    const ANNOTATIONS_DECODED: bool = false;
+
     /// Drop what no reconcile reads.
     fn trim(&mut self);
 }
 
+/// The metadata kept decoded: what the caches, indexes and owner lookups read (names, owners,
+/// versions, deletion), and the labels and annotations when `K` says so. The rest of the
+/// metadata (a label map costs half a kilobyte even with one label) goes with the text.
+fn decoded<K: Trim>(meta: &mut ObjectMeta) -> ObjectMeta {
+    ObjectMeta {
+        name: meta.name.take(),
+        namespace: meta.namespace.take(),
+        uid: meta.uid.take(),
+        resource_version: meta.resource_version.take(),
+        generation: meta.generation.take(),
+        deletion_timestamp: meta.deletion_timestamp.take(),
+        owner_references: meta.owner_references.take(),
+        labels: if K::LABELS_DECODED {
+            meta.labels.take()
+        } else {
+            None
+        },
+        annotations: if K::ANNOTATIONS_DECODED {
+            meta.annotations.take()
+        } else {
+            None
+        },
+        ..ObjectMeta::default()
+    }
+}
+
+/// Put the decoded metadata back into the metadata read from the text.
+fn restore(meta: &mut ObjectMeta, decoded: &ObjectMeta) {
+    let d = decoded.clone();
+    meta.name = d.name;
+    meta.namespace = d.namespace;
+    meta.uid = d.uid;
+    meta.resource_version = d.resource_version;
+    meta.generation = d.generation;
+    meta.deletion_timestamp = d.deletion_timestamp;
+    meta.owner_references = d.owner_references;
+    if d.labels.is_some() {
+        meta.labels = d.labels;
+    }
+    if d.annotations.is_some() {
+        meta.annotations = d.annotations;
+    }
+}
+
 /// A cached object of kind `K`: decoded metadata, the rest as JSON (see the module docs).
 pub struct Compact<K> {
-    /// The object's metadata (trimmed).
+    /// The object's metadata as far as it stays decoded (see [`Trim`]): names, owners,
+    /// versions, deletion; labels and annotations only for the kinds that keep them decoded.
     pub metadata: ObjectMeta,
     /// Everything but the metadata: JSON, LZ4-compressed.
     rest: Box<[u8]>,
@@ -56,7 +107,7 @@ where
     /// Trim `obj` and keep it compact.
     pub fn new(mut obj: K) -> Self {
         obj.trim();
-        let metadata = std::mem::take(obj.meta_mut());
+        let metadata = decoded::<K>(obj.meta_mut());
         // A value of a type that deserialised serialises (maps with string keys only).
         let text = serde_json::to_vec(&obj).unwrap_or_default();
         let rest = lz4_flex::compress_prepend_size(&text).into_boxed_slice();
@@ -71,7 +122,7 @@ where
     pub fn object(&self) -> K {
         // Text this type wrote from a `K` reads back as one.
         let mut obj: K = self.read().unwrap_or_default();
-        *obj.meta_mut() = self.metadata.clone();
+        restore(obj.meta_mut(), &self.metadata);
         obj
     }
 
@@ -158,5 +209,29 @@ mod tests {
             serde_json::to_value(&c).unwrap(),
             serde_json::to_value(&want).unwrap()
         );
+    }
+
+    #[test]
+    fn labels_stay_decoded_only_for_the_kinds_that_read_them_from_the_cache() {
+        use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+        use k8s_openapi::api::core::v1::Pod;
+        let meta = json!({"name": "web", "namespace": "ns", "uid": "u", "resourceVersion": "7",
+            "labels": {"a": "b"}, "annotations": {"x": "y"},
+            "ownerReferences": [{"apiVersion": "v1", "kind": "K", "name": "o", "uid": "o1"}]});
+        let hpa: HorizontalPodAutoscaler =
+            serde_json::from_value(json!({"metadata": meta, "spec": {"maxReplicas": 3,
+                "scaleTargetRef": {"kind": "Deployment", "name": "web"}}}))
+            .unwrap();
+        let c = Compact::new(hpa.clone());
+        assert_eq!(c.metadata.labels, None);
+        assert_eq!(c.metadata.annotations, None);
+        assert_eq!(c.metadata.owner_references, hpa.metadata.owner_references);
+        assert_eq!(c.metadata.resource_version.as_deref(), Some("7"));
+        assert_eq!(c.object(), hpa);
+        let pod: Pod = serde_json::from_value(json!({"metadata": meta})).unwrap();
+        let c = Compact::new(pod.clone());
+        assert_eq!(c.metadata.labels, pod.metadata.labels);
+        assert_eq!(c.metadata.annotations, None);
+        assert_eq!(c.object(), pod);
     }
 }

@@ -115,22 +115,42 @@ macro_rules! trimmed_without_status {
         }
     )*};
 }
+impl super::compact::Trim for Deployment {
+    /// The scaler and scheduled-action annotations are read from the cache.
+    const ANNOTATIONS_DECODED: bool = true;
+
+    fn trim(&mut self) {
+        trim(self);
+    }
+}
+
+impl super::compact::Trim for k8s_openapi::api::core::v1::Node {
+    /// Nodes are counted per capacity provider by their labels.
+    const LABELS_DECODED: bool = true;
+
+    fn trim(&mut self) {
+        trim(self);
+        self.status = None;
+    }
+}
+
 trimmed_with_trim!(
     k8s_openapi::api::apps::v1::ControllerRevision,
-    Deployment,
     DaemonSet,
     k8s_openapi::api::core::v1::ServiceAccount,
     k8s_openapi::api::batch::v1::CronJob
 );
 trimmed_without_status!(
     k8s_openapi::api::core::v1::Service,
-    k8s_openapi::api::core::v1::Node,
     k8s_openapi::api::networking::v1::Ingress,
     k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler,
     k8s_openapi::api::policy::v1::PodDisruptionBudget
 );
 
 impl super::compact::Trim for Pod {
+    /// Pods are indexed and counted by their labels.
+    const LABELS_DECODED: bool = true;
+
     fn trim(&mut self) {
         trim_pod(self);
     }
