@@ -136,7 +136,7 @@ pub const MAX_POLL_FACTOR: u32 = 8;
 /// largest part of the operator's memory (about 12 MiB of a 74 MiB heap). A repeat published
 /// after a replacement starts a new Event instead of counting in the old one's series, which
 /// only matters for a repeat more than this many Events later.
-pub const EVENTS_PER_RECORDER: usize = 256;
+pub const EVENTS_PER_RECORDER: usize = 64;
 
 /// kube's Event recorder, replaced every [`EVENTS_PER_RECORDER`] Events to bound its cache.
 struct Events {

@@ -635,6 +635,13 @@ fn task_definition_controller(w: &Watches, shutdown: &Signal) -> Controller<Task
         .graceful_shutdown_on(shutdown.clone())
 }
 
+/// The Cluster changes a workload reads: its spec, labels, annotations and deletion. Not its
+/// status: the counts change with every pod, and each change would otherwise wake every
+/// Service, Task and ScheduledTask of the cluster.
+fn cluster_changes(w: &Watches) -> impl Stream<Item = Arc<Cluster>> + Send + 'static {
+    watch::changed(w.clusters.subscribe(), watch::object_key::<Cluster>)
+}
+
 /// Services whose Cluster is `c`.
 fn services_in_cluster(stores: &Stores, c: &Cluster) -> Vec<ObjectRef<Service>> {
     let ns = c.namespace();
@@ -729,7 +736,7 @@ fn service_controller(w: &Watches, stores: &Stores, shutdown: &Signal) -> Contro
                     .unwrap_or_default()
             },
         )
-        .watches_shared_stream(w.clusters.subscribe(), move |c: Arc<Cluster>| {
+        .watches_shared_stream(cluster_changes(w), move |c: Arc<Cluster>| {
             services_in_cluster(&s2, &c)
         })
         .watches_shared_stream(
@@ -767,7 +774,7 @@ fn task_controller(w: &Watches, shutdown: &Signal) -> Controller<Task> {
                 }
             },
         )
-        .watches_shared_stream(w.clusters.subscribe(), move |c: Arc<Cluster>| {
+        .watches_shared_stream(cluster_changes(w), move |c: Arc<Cluster>| {
             run_tasks_using(&t2, c.namespace().as_deref(), None, |t: &Task| &t.spec.run)
         })
         .graceful_shutdown_on(shutdown.clone())
@@ -787,7 +794,7 @@ fn scheduled_task_controller(w: &Watches, shutdown: &Signal) -> Controller<Sched
         .watches_shared_stream(w.tds.subscribe(), move |td: Arc<TaskDefinition>| {
             run_tasks_using(&t3, td.namespace().as_deref(), Some(&td), run)
         })
-        .watches_shared_stream(w.clusters.subscribe(), move |c: Arc<Cluster>| {
+        .watches_shared_stream(cluster_changes(w), move |c: Arc<Cluster>| {
             run_tasks_using(&t4, c.namespace().as_deref(), None, run)
         })
         .graceful_shutdown_on(shutdown.clone())

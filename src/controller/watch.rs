@@ -260,13 +260,15 @@ where
     S: Stream<Item = Arc<K>> + Send + 'static,
     F: Fn(&K) -> u64 + Send + 'static,
 {
-    let mut seen: HashMap<String, u64> = HashMap::new();
+    // Objects by a fingerprint of their uid (of their namespace and name without one): eight
+    // bytes an object rather than a string.
+    let mut seen: HashMap<u64, u64> = HashMap::new();
     events.filter(move |o| {
         let meta = o.meta();
-        let id = meta
-            .uid
-            .clone()
-            .unwrap_or_else(|| format!("{:?}/{:?}", meta.namespace, meta.name));
+        let id = match &meta.uid {
+            Some(uid) => fingerprint(uid),
+            None => fingerprint(&(&meta.namespace, &meta.name)),
+        };
         let k = key(o);
         if seen.len() > 200_000 {
             seen.clear();
