@@ -26,7 +26,7 @@ const NAMESPACE: &str = "plan";
 /// The operator's caches holding `resources` as the operator would have them: every
 /// TaskDefinition with its revision registered (the number `render` gives it), every Cluster.
 struct Cache {
-    task_definitions: Writer<TaskDefinition>,
+    task_definitions: Writer<Compact<TaskDefinition>>,
     revisions: Writer<Compact<ControllerRevision>>,
     clusters: Writer<Cluster>,
 }
@@ -52,7 +52,8 @@ impl Cache {
                     let registered = serde_json::to_value(&spec.register).unwrap();
                     let mut cr = revisions::to_object(name, &family, n, &registered);
                     cr.metadata.namespace = Some(NAMESPACE.into());
-                    c.task_definitions.apply_watcher_event(&Event::Apply(td));
+                    c.task_definitions
+                        .apply_watcher_event(&Event::Apply(Compact::new(td)));
                     c.revisions
                         .apply_watcher_event(&Event::Apply(Compact::new(cr)));
                 }

@@ -21,6 +21,7 @@ use std::collections::BTreeMap;
     version = "v1alpha1",
     kind = "Service",
     namespaced,
+    derive = "Default",
     status = "ServiceStatus",
     shortname = "ecssvc",
     shortname = "ecsservice",

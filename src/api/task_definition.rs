@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
     version = "v1alpha1",
     kind = "TaskDefinition",
     namespaced,
+    derive = "Default",
     status = "TaskDefinitionStatus",
     shortname = "td",
     shortname = "taskdef",

@@ -129,7 +129,8 @@ fn count(ctx: &Context, cluster: &Cluster) -> Counts {
         services: services
             .iter()
             .filter(|s| {
-                in_ns(s.metadata.namespace.as_deref()) && ours(s.spec.create.cluster.as_deref())
+                in_ns(s.metadata.namespace.as_deref())
+                    && ours(s.object().spec.create.cluster.as_deref())
             })
             .count() as i32,
         ..Counts::default()

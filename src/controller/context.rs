@@ -44,9 +44,9 @@ impl Default for Settings {
 #[derive(Clone)]
 pub struct Stores {
     /// TaskDefinitions.
-    pub task_definitions: Store<TaskDefinition>,
+    pub task_definitions: Store<Compact<TaskDefinition>>,
     /// ECS Services.
-    pub services: Store<Service>,
+    pub services: Store<Compact<Service>>,
     /// Clusters.
     pub clusters: Store<Cluster>,
     /// Tasks.

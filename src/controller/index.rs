@@ -335,9 +335,9 @@ pub struct Indexes {
     /// Pods by workload and by cluster.
     pub pods: Index<Compact<Pod>>,
     /// ECS Services by family and by cluster.
-    pub services: Index<Service>,
+    pub services: Index<Compact<Service>>,
     /// TaskDefinitions by family.
-    pub task_definitions: Index<TaskDefinition>,
+    pub task_definitions: Index<Compact<TaskDefinition>>,
     /// Tasks by family.
     pub tasks: Index<Task>,
     /// ScheduledTasks by family.
@@ -364,8 +364,8 @@ impl Default for Indexes {
     fn default() -> Self {
         Indexes {
             pods: Index::new(pod_keys),
-            services: Index::new(service_keys),
-            task_definitions: Index::new(task_definition_keys),
+            services: Index::new(|s| service_keys(&s.object())),
+            task_definitions: Index::new(|t| task_definition_keys(&t.object())),
             tasks: Index::new(task_keys),
             scheduled_tasks: Index::new(scheduled_task_keys),
             revisions: Index::new(owned),

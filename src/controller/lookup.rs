@@ -24,7 +24,7 @@ use super::revisions::{self, Revision};
 #[derive(Clone, Copy)]
 pub struct Caches<'a> {
     /// TaskDefinitions (they know the latest revision of their family).
-    pub task_definitions: &'a Store<TaskDefinition>,
+    pub task_definitions: &'a Store<Compact<TaskDefinition>>,
     /// Registered revisions.
     pub revisions: &'a Store<Compact<ControllerRevision>>,
     /// Clusters.
@@ -79,7 +79,9 @@ impl<'a> Caches<'a> {
     /// The TaskDefinition of `family` (by name first).
     fn task_definition_of(&self, family: &str) -> Option<Arc<TaskDefinition>> {
         let of_family = |td: &TaskDefinition| family_of(&td.spec, &td.name_any()) == family;
+        let decoded = |td: Arc<Compact<TaskDefinition>>| Arc::new(td.object());
         cached(self.task_definitions, self.namespace, family)
+            .map(decoded)
             .filter(|td| of_family(td))
             .or_else(|| {
                 let key = super::index::family_key(self.namespace, family);
@@ -87,6 +89,7 @@ impl<'a> Caches<'a> {
                     .task_definitions
                     .objects(self.task_definitions, &key)
                     .into_iter()
+                    .map(decoded)
                     .find(|td| of_family(td))
             })
     }

@@ -442,8 +442,8 @@ where
 
 /// Every watch of one scope, each shared by the caches and the controllers that need it.
 struct Watches {
-    tds: SharedWatch<TaskDefinition>,
-    svcs: SharedWatch<Service>,
+    tds: SharedWatch<Compact<TaskDefinition>>,
+    svcs: SharedWatch<Compact<Service>>,
     clusters: SharedWatch<Cluster>,
     tasks: SharedWatch<Task>,
     scheds: SharedWatch<ScheduledTask>,
@@ -627,8 +627,14 @@ impl Watches {
 }
 
 /// TaskDefinition: its revisions.
-fn task_definition_controller(w: &Watches, shutdown: &Signal) -> Controller<TaskDefinition> {
-    let tds = watch::changed(w.tds.subscribe(), watch::object_key::<TaskDefinition>);
+fn task_definition_controller(
+    w: &Watches,
+    shutdown: &Signal,
+) -> Controller<Compact<TaskDefinition>> {
+    let tds = watch::changed(
+        w.tds.subscribe(),
+        watch::object_key::<Compact<TaskDefinition>>,
+    );
     Controller::for_shared_stream(tds, w.tds.reader.clone())
         .with_config(controller_config())
         .owns_shared_stream(w.revs.subscribe())
@@ -643,7 +649,7 @@ fn cluster_changes(w: &Watches) -> impl Stream<Item = Arc<Cluster>> + Send + 'st
 }
 
 /// Services whose Cluster is `c`.
-fn services_in_cluster(stores: &Stores, c: &Cluster) -> Vec<ObjectRef<Service>> {
+fn services_in_cluster(stores: &Stores, c: &Cluster) -> Vec<ObjectRef<Compact<Service>>> {
     let ns = c.namespace();
     let name = c.name_any();
     stores
@@ -652,7 +658,7 @@ fn services_in_cluster(stores: &Stores, c: &Cluster) -> Vec<ObjectRef<Service>> 
         .iter()
         .filter(|s| s.namespace() == ns)
         .filter(|s| {
-            let cl = reference::cluster_of(s.spec.create.cluster.as_deref());
+            let cl = reference::cluster_of(s.object().spec.create.cluster.as_deref());
             reference::is_cluster(&cl, &name, c.spec.create.cluster_name.as_deref())
         })
         .map(|s| ObjectRef::from_obj(&**s))
@@ -660,7 +666,7 @@ fn services_in_cluster(stores: &Stores, c: &Cluster) -> Vec<ObjectRef<Service>> 
 }
 
 /// The Service whose Deployment or DaemonSet runs pod `p`.
-fn service_of_pod(stores: &Stores, p: &Compact<Pod>) -> Vec<ObjectRef<Service>> {
+fn service_of_pod(stores: &Stores, p: &Compact<Pod>) -> Vec<ObjectRef<Compact<Service>>> {
     let ns = p.namespace().unwrap_or_default();
     p.labels()
         .get(labels::SERVICE)
@@ -696,14 +702,18 @@ fn controller_config() -> kube::runtime::controller::Config {
 /// Service: its children, and what it depends on (task definitions, revisions, clusters, pods).
 /// Only changes a Service reads wake it: not its own status writes, not the status of its
 /// autoscaler or the timestamps of its Deployment's conditions.
-fn service_controller(w: &Watches, stores: &Stores, shutdown: &Signal) -> Controller<Service> {
+fn service_controller(
+    w: &Watches,
+    stores: &Stores,
+    shutdown: &Signal,
+) -> Controller<Compact<Service>> {
     let (s1, s2, s3, s4) = (
         stores.clone(),
         stores.clone(),
         stores.clone(),
         stores.clone(),
     );
-    let svcs = watch::changed(w.svcs.subscribe(), watch::object_key::<Service>);
+    let svcs = watch::changed(w.svcs.subscribe(), watch::object_key::<Compact<Service>>);
     Controller::for_shared_stream(svcs, w.svcs.reader.clone())
         .with_config(controller_config())
         .owns_shared_stream(watch::changed(w.deploys.subscribe(), |d| {
@@ -718,8 +728,11 @@ fn service_controller(w: &Watches, stores: &Stores, shutdown: &Signal) -> Contro
         .owns_shared_stream(watch::changed(w.hpas.subscribe(), watch::spec_fingerprint))
         .owns_shared_stream(watch::changed(w.pdbs.subscribe(), watch::spec_fingerprint))
         .watches_shared_stream(
-            watch::changed(w.tds.subscribe(), watch::task_definition_key),
-            move |td: Arc<TaskDefinition>| {
+            watch::changed(w.tds.subscribe(), |td| {
+                watch::task_definition_key(&td.object())
+            }),
+            move |td: Arc<Compact<TaskDefinition>>| {
+                let td = td.object();
                 let family = crate::translate::task_definition::family(&td.spec, &td.name_any());
                 let latest = td.status.as_ref().and_then(|s| s.revision);
                 services_to_wake(&s1, td.namespace().as_deref(), &family, latest)
@@ -754,11 +767,15 @@ fn task_controller(w: &Watches, shutdown: &Signal) -> Controller<Task> {
     Controller::for_shared_stream(w.tasks.subscribe(), w.tasks.reader.clone())
         .with_config(controller_config())
         .owns_shared_stream(w.pods.subscribe())
-        .watches_shared_stream(w.tds.subscribe(), move |td: Arc<TaskDefinition>| {
-            run_tasks_using(&t1, td.namespace().as_deref(), Some(&td), |t: &Task| {
-                &t.spec.run
-            })
-        })
+        .watches_shared_stream(
+            w.tds.subscribe(),
+            move |td: Arc<Compact<TaskDefinition>>| {
+                let td = td.object();
+                run_tasks_using(&t1, td.namespace().as_deref(), Some(&td), |t: &Task| {
+                    &t.spec.run
+                })
+            },
+        )
         .watches_shared_stream(
             w.revs.subscribe(),
             move |cr: Arc<Compact<ControllerRevision>>| {
@@ -791,9 +808,13 @@ fn scheduled_task_controller(w: &Watches, shutdown: &Signal) -> Controller<Sched
     Controller::for_shared_stream(w.scheds.subscribe(), w.scheds.reader.clone())
         .with_config(controller_config())
         .owns_shared_stream(w.cjs.subscribe())
-        .watches_shared_stream(w.tds.subscribe(), move |td: Arc<TaskDefinition>| {
-            run_tasks_using(&t3, td.namespace().as_deref(), Some(&td), run)
-        })
+        .watches_shared_stream(
+            w.tds.subscribe(),
+            move |td: Arc<Compact<TaskDefinition>>| {
+                let td = td.object();
+                run_tasks_using(&t3, td.namespace().as_deref(), Some(&td), run)
+            },
+        )
         .watches_shared_stream(cluster_changes(w), move |c: Arc<Cluster>| {
             run_tasks_using(&t4, c.namespace().as_deref(), None, run)
         })
@@ -806,7 +827,8 @@ fn cluster_controller(w: &Watches, stores: &Stores, shutdown: &Signal) -> Contro
     let controller =
         Controller::for_shared_stream(w.clusters.subscribe(), w.clusters.reader.clone())
             .with_config(controller_config())
-            .watches_shared_stream(w.svcs.subscribe(), move |s: Arc<Service>| {
+            .watches_shared_stream(w.svcs.subscribe(), move |s: Arc<Compact<Service>>| {
+                let s = s.object();
                 cluster::clusters_named(
                     &s4,
                     s.namespace().as_deref(),
@@ -892,7 +914,9 @@ fn scope_controllers(
         drain(
             "TaskDefinition",
             td.run(
-                guarded(task_definition::reconcile),
+                guarded(|td: Arc<Compact<TaskDefinition>>, ctx| {
+                    task_definition::reconcile(Arc::new(td.object()), ctx)
+                }),
                 error_policy("TaskDefinition"),
                 c.clone(),
             ),
@@ -900,7 +924,9 @@ fn scope_controllers(
         drain(
             "Service",
             svc.run(
-                guarded(service::reconcile),
+                guarded(|svc: Arc<Compact<Service>>, ctx| {
+                    service::reconcile(Arc::new(svc.object()), ctx)
+                }),
                 error_policy("Service"),
                 c.clone(),
             ),
@@ -944,7 +970,7 @@ fn services_to_wake(
     namespace: Option<&str>,
     family: &str,
     revision: Option<i64>,
-) -> Vec<ObjectRef<Service>> {
+) -> Vec<ObjectRef<Compact<Service>>> {
     let key = index::family_key(namespace.unwrap_or_default(), family);
     stores
         .indexes
@@ -953,6 +979,7 @@ fn services_to_wake(
         .iter()
         .filter(|s| s.metadata.namespace.as_deref() == namespace)
         .filter(|s| {
+            let s = s.object();
             let Some((f, pinned)) = s
                 .spec
                 .create
@@ -1047,15 +1074,17 @@ mod tests {
         );
     }
 
-    fn svc(name: &str, task_definition: &str, running: Option<&str>) -> Service {
-        serde_json::from_value(json!({
-            "apiVersion": "ecs.tidewater.dev/v1alpha1",
-            "kind": "Service",
-            "metadata": {"name": name, "namespace": "default"},
-            "spec": {"taskDefinition": task_definition},
-            "status": running.map(|r| json!({"taskDefinition": r})).unwrap_or(json!({})),
-        }))
-        .unwrap()
+    fn svc(name: &str, task_definition: &str, running: Option<&str>) -> Compact<Service> {
+        Compact::new(
+            serde_json::from_value::<Service>(json!({
+                "apiVersion": "ecs.tidewater.dev/v1alpha1",
+                "kind": "Service",
+                "metadata": {"name": name, "namespace": "default"},
+                "spec": {"taskDefinition": task_definition},
+                "status": running.map(|r| json!({"taskDefinition": r})).unwrap_or(json!({})),
+            }))
+            .unwrap(),
+        )
     }
 
     fn woken(revision: Option<i64>) -> Vec<String> {

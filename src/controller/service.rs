@@ -66,6 +66,7 @@ pub fn registering(ctx: &Context, namespace: &str, reference: &str) -> bool {
         .objects(&s.task_definitions, &key)
         .iter()
         .any(|td| {
+            let td = td.object();
             let status = td.status.as_ref();
             let behind =
                 status.and_then(|s| s.common.observed_generation) != td.metadata.generation;
@@ -944,7 +945,7 @@ mod tests {
         }))
         .unwrap();
         let stores = context::Stores {
-            task_definitions: store_of(vec![td]),
+            task_definitions: store_of(vec![Compact::new(td)]),
             ..testing::empty_stores()
         };
         let (ctx, mut api) = testing::context(stores);

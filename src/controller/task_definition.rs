@@ -51,6 +51,7 @@ pub fn in_use(ctx: &Context, namespace: &str, family: &str) -> BTreeSet<String> 
     let key = super::index::family_key(namespace, family);
     let mut refs: Vec<String> = Vec::new();
     for s in i.services.objects(&stores.services, &key) {
+        let s = s.object();
         refs.extend(s.spec.create.task_definition.as_deref().and_then(pinned));
         if let Some(st) = &s.status {
             refs.extend(st.task_definition.clone());

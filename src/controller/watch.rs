@@ -135,6 +135,8 @@ impl super::compact::Trim for k8s_openapi::api::core::v1::Node {
 }
 
 trimmed_with_trim!(
+    crate::api::Service,
+    crate::api::TaskDefinition,
     k8s_openapi::api::apps::v1::ControllerRevision,
     DaemonSet,
     k8s_openapi::api::core::v1::ServiceAccount,
