@@ -132,7 +132,7 @@ pub fn check(object: &Value) -> Vec<Violation> {
         }
         "CronJob" => cron_job(spec, &mut out),
         "PodTemplate" => template(&object["template"], "template", &mut out),
-        "Pod" => pod_spec(spec, "spec", &mut out),
+        "Pod" => pod_spec(spec, &|| "spec".to_string(), &mut out),
         "Service" => service(spec, &mut out),
         "Ingress" => ingress(spec, &mut out),
         "HorizontalPodAutoscaler" => autoscaler(spec, &mut out),
@@ -161,17 +161,18 @@ fn metadata(kind: &str, meta: &Value, path: &str, out: &mut Vec<Violation>) {
             "name or generateName is required",
         ));
     }
-    labels(&meta["labels"], &format!("{path}.labels"), out);
+    labels(&meta["labels"], &|| format!("{path}.labels"), out);
 }
 
-fn labels(labels: &Value, path: &str, out: &mut Vec<Violation>) {
+/// Label keys and values; `path` is written only for a violation.
+fn labels(labels: &Value, path: &dyn Fn() -> String, out: &mut Vec<Violation>) {
     for (k, val) in labels.as_object().into_iter().flatten() {
         if !is_label_key(k) {
-            out.push(v(format!("{path}.{k}"), "not a valid label key"));
+            out.push(v(format!("{}.{k}", path()), "not a valid label key"));
         }
         match val.as_str() {
             Some(s) if is_label_value(s) => {}
-            _ => out.push(v(format!("{path}.{k}"), format!("{val} is not a valid label value (at most 63 characters: alphanumerics, '-', '_' or '.', alphanumeric at both ends)"))),
+            _ => out.push(v(format!("{}.{k}", path()), format!("{val} is not a valid label value (at most 63 characters: alphanumerics, '-', '_' or '.', alphanumeric at both ends)"))),
         }
     }
 }
@@ -190,10 +191,10 @@ fn replicas(spec: &Value, path: &str, out: &mut Vec<Violation>) {
 fn template(t: &Value, path: &str, out: &mut Vec<Violation>) {
     labels(
         &t["metadata"]["labels"],
-        &format!("{path}.metadata.labels"),
+        &|| format!("{path}.metadata.labels"),
         out,
     );
-    pod_spec(&t["spec"], &format!("{path}.spec"), out);
+    pod_spec(&t["spec"], &|| format!("{path}.spec"), out);
 }
 
 fn cron_job(spec: &Value, out: &mut Vec<Violation>) {
@@ -220,10 +221,11 @@ fn array<'a>(v: &'a Value, key: &str) -> impl Iterator<Item = (usize, &'a Value)
     v[key].as_array().into_iter().flatten().enumerate()
 }
 
-fn pod_spec(spec: &Value, path: &str, out: &mut Vec<Violation>) {
+/// The pod spec's rules; `path` is written only for a violation.
+fn pod_spec(spec: &Value, path: &dyn Fn() -> String, out: &mut Vec<Violation>) {
     if spec["containers"].as_array().is_none_or(Vec::is_empty) {
         out.push(v(
-            format!("{path}.containers"),
+            format!("{}.containers", path()),
             "at least one container is required",
         ));
     }
@@ -232,7 +234,7 @@ fn pod_spec(spec: &Value, path: &str, out: &mut Vec<Violation>) {
         let name = vol["name"].as_str().unwrap_or_default();
         if !is_dns_label(name) || !volumes.insert(name) {
             out.push(v(
-                format!("{path}.volumes[{i}].name"),
+                format!("{}.volumes[{i}].name", path()),
                 format!("`{name}` is not a valid, unique volume name (RFC 1123 label)"),
             ));
         }
@@ -240,11 +242,11 @@ fn pod_spec(spec: &Value, path: &str, out: &mut Vec<Violation>) {
     let mut names = BTreeSet::new();
     for list in ["initContainers", "containers"] {
         for (i, c) in array(spec, list) {
-            let p = format!("{path}.{list}[{i}]");
+            let p = || format!("{}.{list}[{i}]", path());
             let name = c["name"].as_str().unwrap_or_default();
             if !is_dns_label(name) || !names.insert(name) {
                 out.push(v(
-                    format!("{p}.name"),
+                    format!("{}.name", p()),
                     format!("`{name}` is not a valid, unique container name (RFC 1123 label)"),
                 ));
             }
@@ -253,11 +255,16 @@ fn pod_spec(spec: &Value, path: &str, out: &mut Vec<Violation>) {
     }
 }
 
-fn container(c: &Value, path: &str, volumes: &BTreeSet<&str>, out: &mut Vec<Violation>) {
+/// One container's rules; `path` is written only for a violation.
+fn container(
+    c: &Value,
+    path: &dyn Fn() -> String,
+    volumes: &BTreeSet<&str>,
+    out: &mut Vec<Violation>,
+) {
     let mut port_names = BTreeSet::new();
     for (j, p) in array(c, "ports") {
-        // The paths are written only for a violation.
-        let pp = || format!("{path}.ports[{j}]");
+        let pp = || format!("{}.ports[{j}]", path());
         for (field, zero_ok) in [("containerPort", false), ("hostPort", true)] {
             if !port_ok(&p[field], zero_ok) {
                 port_number(&p[field], &format!("{}.{field}", pp()), zero_ok, out);
@@ -273,7 +280,7 @@ fn container(c: &Value, path: &str, volumes: &BTreeSet<&str>, out: &mut Vec<Viol
         let name = e["name"].as_str().unwrap_or_default();
         if !is_env_var_name(name) {
             out.push(v(
-                format!("{path}.env[{k}].name"),
+                format!("{}.env[{k}].name", path()),
                 format!(
                     "`{name}` is not a valid environment variable name (printable ASCII, not '=')"
                 ),
@@ -285,19 +292,19 @@ fn container(c: &Value, path: &str, volumes: &BTreeSet<&str>, out: &mut Vec<Viol
         let name = m["name"].as_str().unwrap_or_default();
         if !volumes.contains(name) {
             out.push(v(
-                format!("{path}.volumeMounts[{k}].name"),
+                format!("{}.volumeMounts[{k}].name", path()),
                 format!("volume `{name}` not found"),
             ));
         }
         let mp = m["mountPath"].as_str().unwrap_or_default();
         if mp.is_empty() || !mount_paths.insert(mp) {
             out.push(v(
-                format!("{path}.volumeMounts[{k}].mountPath"),
+                format!("{}.volumeMounts[{k}].mountPath", path()),
                 format!("`{mp}` must be non-empty and unique"),
             ));
         }
     }
-    resources(&c["resources"], &|| format!("{path}.resources"), out);
+    resources(&c["resources"], &|| format!("{}.resources", path()), out);
 }
 
 /// Whether `p` is a port number (or, when `zero_ok`, absent or 0).

@@ -267,9 +267,10 @@ fn recognise_all(docs: Vec<Recognised<'_>>, out: &mut Output) -> Vec<(Source, Re
                         }));
                         continue;
                     }
+                    let resource = r.describe();
                     out.warnings
                         .extend(notes.into_iter().map(|(path, message)| ResourceWarning {
-                            resource: r.describe(),
+                            resource: resource.clone(),
                             warning: Warning {
                                 path,
                                 disposition: Disposition::Unsupported,
@@ -364,9 +365,10 @@ fn plan_workload(
                     .iter()
                     .map(|o| with_namespace(o.to_value(), namespace)),
             );
+            let resource = r.describe();
             out.warnings
                 .extend(plan.warnings.into_iter().map(|w| ResourceWarning {
-                    resource: r.describe(),
+                    resource: resource.clone(),
                     warning: w,
                 }));
         }
