@@ -136,9 +136,10 @@ pub fn report_serialised<T: Serialize + ?Sized>(
 ) {
     let mut walker = Walker {
         request,
+        // Room for deep paths: they grow and shrink in place as the walk goes.
         paths: Paths {
-            concrete: String::new(),
-            norm: String::new(),
+            concrete: String::with_capacity(256),
+            norm: String::with_capacity(256),
         },
         warnings,
         top: true,
