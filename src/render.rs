@@ -189,7 +189,7 @@ pub fn render_documents(docs: &[(String, Value)], namespace: Option<&str>) -> Ou
         _ => "(rendered)".to_string(),
     };
     out.objects.retain(|o| {
-        let bad = k8s_valid::check(o);
+        let bad = k8s_valid::check_object(o);
         if bad.is_empty() {
             return true;
         }
@@ -269,13 +269,17 @@ pub fn render_files(paths: &[PathBuf], namespace: Option<&str>) -> Output {
 }
 
 /// Objects as a YAML stream.
-pub fn to_yaml(objects: &[Value]) -> String {
+pub fn to_yaml<V: std::borrow::Borrow<Value>>(objects: &[V]) -> String {
     // Quoted for Kubernetes' YAML 1.1 reader (`on` stays a string).
-    crate::yaml::to_stream(objects)
+    // As `yaml::to_stream`, of values or emitted objects.
+    objects
+        .iter()
+        .map(|v| format!("---\n{}", crate::yaml::to_string(v.borrow())))
+        .collect()
 }
 
 /// Objects as one `v1` `List`.
-pub fn to_json_list(objects: &[Value]) -> String {
+pub fn to_json_list<V: serde::Serialize>(objects: &[V]) -> String {
     let list =
         serde_json::json!({ "apiVersion": "v1", "kind": "List", "metadata": {}, "items": objects });
     serde_json::to_string_pretty(&list).expect("JSON values serialise")

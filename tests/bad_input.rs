@@ -1244,6 +1244,8 @@ fn every_rendered_object_is_valid_kubernetes() {
             let out = render::render_files(std::slice::from_ref(&file), None);
             for o in &out.objects {
                 let bad = tidewater::translate::k8s_valid::check(o);
+                // The check render runs (on the typed object) is this check.
+                assert_eq!(tidewater::translate::k8s_valid::check_object(o), bad);
                 assert!(bad.is_empty(), "{name}: {}: {bad:?}", o["metadata"]["name"]);
                 checked += 1;
             }

@@ -683,7 +683,12 @@ fn rendered(keda: bool) -> Vec<Value> {
         if keda {
             with_keda_clusters(&mut docs, &name);
         }
-        objects.extend(render::render_documents(&docs, Some("corpus")).objects);
+        objects.extend(
+            render::render_documents(&docs, Some("corpus"))
+                .objects
+                .into_iter()
+                .map(Value::from),
+        );
     }
     objects
 }

@@ -195,6 +195,7 @@ fn an_empty_task_role_override_runs_the_task_definition_role() {
         .objects
         .iter()
         .filter(|o| o["kind"] == "ServiceAccount")
+        .map(|o| o.json())
         .collect();
     let expected = json!({
         "apiVersion": "v1",
@@ -349,7 +350,7 @@ fn same_plan(label: &str, docs: Vec<(String, Value)>) -> usize {
         .objects
         .iter()
         .filter(|o| o["kind"] != "PodTemplate")
-        .cloned()
+        .map(|o| o.json().clone())
         .collect();
     for r in rs.iter().filter(|r| placeholders.contains(&r.describe())) {
         let p = plan::plan(&input_set, &set::workload_of(r).unwrap()).unwrap();

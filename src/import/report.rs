@@ -475,7 +475,7 @@ struct Rendered<'a> {
 
 fn derive_follow_ups(
     objects: &[(Imported, Manifest)],
-    rendered: &[Value],
+    rendered: &[crate::translate::objects::Emitted],
     namespace: Option<&str>,
 ) -> Vec<FollowUp> {
     let ns = namespace.unwrap_or("<namespace>");

@@ -1279,6 +1279,26 @@ static REPORTING: std::sync::LazyLock<
     set
 });
 
+/// What the walk ([`super::walk`]) finds at `path` in one look-up: `None` when no row that
+/// always reports is at or below it ([`reports_at_or_below`] is false), else the row at `path`
+/// when it always reports.
+pub fn reporting(request: Request, path: &str) -> Option<Option<&'static Field>> {
+    REPORTING_ROWS.get(&(request, path)).copied()
+}
+
+/// [`REPORTING`] with the row of each path that always reports.
+static REPORTING_ROWS: std::sync::LazyLock<
+    std::collections::HashMap<(Request, &'static str), Option<&'static Field>, FastHash>,
+> = std::sync::LazyLock::new(|| {
+    REPORTING
+        .iter()
+        .map(|&(request, path)| {
+            let row = row(request, path).filter(|r| r.always_reports());
+            ((request, path), row)
+        })
+        .collect()
+});
+
 /// A table path without its trailing `[]` or `{}`.
 pub fn trimmed(path: &str) -> &str {
     path.trim_end_matches("[]").trim_end_matches("{}")

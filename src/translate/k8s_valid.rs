@@ -6,6 +6,8 @@
 //! corpus and example render. [`check_input`] finds, in an input document, the ECS values that
 //! would make such an object, so the error names the ECS path.
 
+use super::Object;
+use super::objects::Emitted;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::str::FromStr;
@@ -132,7 +134,7 @@ pub fn check(object: &Value) -> Vec<Violation> {
         }
         "CronJob" => cron_job(spec, &mut out),
         "PodTemplate" => template(&object["template"], "template", &mut out),
-        "Pod" => pod_spec(spec, "spec", &mut out),
+        "Pod" => pod_spec(spec, &|| "spec".to_string(), &mut out),
         "Service" => service(spec, &mut out),
         "Ingress" => ingress(spec, &mut out),
         "HorizontalPodAutoscaler" => autoscaler(spec, &mut out),
@@ -161,17 +163,18 @@ fn metadata(kind: &str, meta: &Value, path: &str, out: &mut Vec<Violation>) {
             "name or generateName is required",
         ));
     }
-    labels(&meta["labels"], &format!("{path}.labels"), out);
+    labels(&meta["labels"], &|| format!("{path}.labels"), out);
 }
 
-fn labels(labels: &Value, path: &str, out: &mut Vec<Violation>) {
+/// Label keys and values; `path` is written only for a violation.
+fn labels(labels: &Value, path: &dyn Fn() -> String, out: &mut Vec<Violation>) {
     for (k, val) in labels.as_object().into_iter().flatten() {
         if !is_label_key(k) {
-            out.push(v(format!("{path}.{k}"), "not a valid label key"));
+            out.push(v(format!("{}.{k}", path()), "not a valid label key"));
         }
         match val.as_str() {
             Some(s) if is_label_value(s) => {}
-            _ => out.push(v(format!("{path}.{k}"), format!("{val} is not a valid label value (at most 63 characters: alphanumerics, '-', '_' or '.', alphanumeric at both ends)"))),
+            _ => out.push(v(format!("{}.{k}", path()), format!("{val} is not a valid label value (at most 63 characters: alphanumerics, '-', '_' or '.', alphanumeric at both ends)"))),
         }
     }
 }
@@ -190,10 +193,10 @@ fn replicas(spec: &Value, path: &str, out: &mut Vec<Violation>) {
 fn template(t: &Value, path: &str, out: &mut Vec<Violation>) {
     labels(
         &t["metadata"]["labels"],
-        &format!("{path}.metadata.labels"),
+        &|| format!("{path}.metadata.labels"),
         out,
     );
-    pod_spec(&t["spec"], &format!("{path}.spec"), out);
+    pod_spec(&t["spec"], &|| format!("{path}.spec"), out);
 }
 
 fn cron_job(spec: &Value, out: &mut Vec<Violation>) {
@@ -220,10 +223,11 @@ fn array<'a>(v: &'a Value, key: &str) -> impl Iterator<Item = (usize, &'a Value)
     v[key].as_array().into_iter().flatten().enumerate()
 }
 
-fn pod_spec(spec: &Value, path: &str, out: &mut Vec<Violation>) {
+/// The pod spec's rules; `path` is written only for a violation.
+fn pod_spec(spec: &Value, path: &dyn Fn() -> String, out: &mut Vec<Violation>) {
     if spec["containers"].as_array().is_none_or(Vec::is_empty) {
         out.push(v(
-            format!("{path}.containers"),
+            format!("{}.containers", path()),
             "at least one container is required",
         ));
     }
@@ -232,7 +236,7 @@ fn pod_spec(spec: &Value, path: &str, out: &mut Vec<Violation>) {
         let name = vol["name"].as_str().unwrap_or_default();
         if !is_dns_label(name) || !volumes.insert(name) {
             out.push(v(
-                format!("{path}.volumes[{i}].name"),
+                format!("{}.volumes[{i}].name", path()),
                 format!("`{name}` is not a valid, unique volume name (RFC 1123 label)"),
             ));
         }
@@ -240,11 +244,11 @@ fn pod_spec(spec: &Value, path: &str, out: &mut Vec<Violation>) {
     let mut names = BTreeSet::new();
     for list in ["initContainers", "containers"] {
         for (i, c) in array(spec, list) {
-            let p = format!("{path}.{list}[{i}]");
+            let p = || format!("{}.{list}[{i}]", path());
             let name = c["name"].as_str().unwrap_or_default();
             if !is_dns_label(name) || !names.insert(name) {
                 out.push(v(
-                    format!("{p}.name"),
+                    format!("{}.name", p()),
                     format!("`{name}` is not a valid, unique container name (RFC 1123 label)"),
                 ));
             }
@@ -253,11 +257,16 @@ fn pod_spec(spec: &Value, path: &str, out: &mut Vec<Violation>) {
     }
 }
 
-fn container(c: &Value, path: &str, volumes: &BTreeSet<&str>, out: &mut Vec<Violation>) {
+/// One container's rules; `path` is written only for a violation.
+fn container(
+    c: &Value,
+    path: &dyn Fn() -> String,
+    volumes: &BTreeSet<&str>,
+    out: &mut Vec<Violation>,
+) {
     let mut port_names = BTreeSet::new();
     for (j, p) in array(c, "ports") {
-        // The paths are written only for a violation.
-        let pp = || format!("{path}.ports[{j}]");
+        let pp = || format!("{}.ports[{j}]", path());
         for (field, zero_ok) in [("containerPort", false), ("hostPort", true)] {
             if !port_ok(&p[field], zero_ok) {
                 port_number(&p[field], &format!("{}.{field}", pp()), zero_ok, out);
@@ -273,7 +282,7 @@ fn container(c: &Value, path: &str, volumes: &BTreeSet<&str>, out: &mut Vec<Viol
         let name = e["name"].as_str().unwrap_or_default();
         if !is_env_var_name(name) {
             out.push(v(
-                format!("{path}.env[{k}].name"),
+                format!("{}.env[{k}].name", path()),
                 format!(
                     "`{name}` is not a valid environment variable name (printable ASCII, not '=')"
                 ),
@@ -285,19 +294,19 @@ fn container(c: &Value, path: &str, volumes: &BTreeSet<&str>, out: &mut Vec<Viol
         let name = m["name"].as_str().unwrap_or_default();
         if !volumes.contains(name) {
             out.push(v(
-                format!("{path}.volumeMounts[{k}].name"),
+                format!("{}.volumeMounts[{k}].name", path()),
                 format!("volume `{name}` not found"),
             ));
         }
         let mp = m["mountPath"].as_str().unwrap_or_default();
         if mp.is_empty() || !mount_paths.insert(mp) {
             out.push(v(
-                format!("{path}.volumeMounts[{k}].mountPath"),
+                format!("{}.volumeMounts[{k}].mountPath", path()),
                 format!("`{mp}` must be non-empty and unique"),
             ));
         }
     }
-    resources(&c["resources"], &|| format!("{path}.resources"), out);
+    resources(&c["resources"], &|| format!("{}.resources", path()), out);
 }
 
 /// Whether `p` is a port number (or, when `zero_ok`, absent or 0).
@@ -547,6 +556,260 @@ fn container_input(c: &Value, p: &str, out: &mut Vec<Violation>) {
     }
 }
 
+/// [`check`] of an emitted object, on the typed object where it has pods (so that their JSON
+/// is not built for the check): the same violations, in the same order, as [`check`] of its
+/// JSON.
+pub fn check_object(emitted: &Emitted) -> Vec<Violation> {
+    let mut out = Vec::new();
+    match emitted.object() {
+        Object::PodTemplate(o) => {
+            typed::metadata("PodTemplate", &o.metadata, &mut out);
+            typed::template(o.template.as_ref(), "template", &mut out);
+        }
+        Object::Deployment(o) => {
+            typed::metadata("Deployment", &o.metadata, &mut out);
+            let spec = o.spec.as_ref();
+            if spec.and_then(|s| s.replicas).is_some_and(|n| n < 0) {
+                out.push(v("spec.replicas", "must be greater than or equal to 0"));
+            }
+            typed::template(spec.map(|s| &s.template), "spec.template", &mut out);
+        }
+        Object::DaemonSet(o) => {
+            typed::metadata("DaemonSet", &o.metadata, &mut out);
+            let template = o.spec.as_ref().map(|s| &s.template);
+            typed::template(template, "spec.template", &mut out);
+        }
+        Object::Pod(o) => {
+            typed::metadata("Pod", &o.metadata, &mut out);
+            typed::pod_spec(o.spec.as_ref(), &|| "spec".to_string(), &mut out);
+        }
+        Object::CronJob(o) => {
+            typed::metadata("CronJob", &o.metadata, &mut out);
+            typed::cron_job(o.spec.as_ref(), &mut out);
+        }
+        _ => return check(emitted),
+    }
+    out
+}
+
+/// [`check`]'s rules on typed objects (see [`check_object`]).
+mod typed {
+    use super::*;
+    use k8s_openapi::api::batch::v1::CronJobSpec;
+    use k8s_openapi::api::core::v1::{Container, PodSpec, PodTemplateSpec, ResourceRequirements};
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+    use std::collections::BTreeMap;
+
+    pub(super) fn metadata(kind: &str, meta: &ObjectMeta, out: &mut Vec<Violation>) {
+        if let Some(name) = meta.name.as_deref() {
+            let ok = match kind {
+                "CronJob" => is_dns_subdomain(name) && name.len() <= 52,
+                _ => is_dns_subdomain(name),
+            };
+            if !ok {
+                out.push(v(
+                    "metadata.name",
+                    format!("`{name}` is not a valid {kind} name (RFC 1123)"),
+                ));
+            }
+        } else if meta.generate_name.is_none() {
+            out.push(v("metadata.name", "name or generateName is required"));
+        }
+        labels(meta.labels.as_ref(), &|| "metadata.labels".to_string(), out);
+    }
+
+    fn labels(
+        labels: Option<&BTreeMap<String, String>>,
+        path: &dyn Fn() -> String,
+        out: &mut Vec<Violation>,
+    ) {
+        for (k, val) in labels.into_iter().flatten() {
+            if !is_label_key(k) {
+                out.push(v(format!("{}.{k}", path()), "not a valid label key"));
+            }
+            if !is_label_value(val) {
+                let val = Value::from(val.as_str());
+                out.push(v(format!("{}.{k}", path()), format!("{val} is not a valid label value (at most 63 characters: alphanumerics, '-', '_' or '.', alphanumeric at both ends)")));
+            }
+        }
+    }
+
+    pub(super) fn cron_job(spec: Option<&CronJobSpec>, out: &mut Vec<Violation>) {
+        if let Some(tz) = spec.and_then(|s| s.time_zone.as_deref())
+            && !is_time_zone(tz)
+        {
+            out.push(v(
+                "spec.timeZone",
+                format!("unknown time zone `{tz}` (an IANA time zone name)"),
+            ));
+        }
+        if spec.is_none_or(|s| s.schedule.trim().is_empty()) {
+            out.push(v("spec.schedule", "required"));
+        }
+        let job = spec.and_then(|s| s.job_template.spec.as_ref());
+        for (field, n) in [
+            ("parallelism", job.and_then(|j| j.parallelism)),
+            ("completions", job.and_then(|j| j.completions)),
+            ("backoffLimit", job.and_then(|j| j.backoff_limit)),
+        ] {
+            if n.is_some_and(|n| n < 0) {
+                out.push(v(
+                    format!("spec.jobTemplate.spec.{field}"),
+                    "must be greater than or equal to 0",
+                ));
+            }
+        }
+        template(
+            job.map(|j| &j.template),
+            "spec.jobTemplate.spec.template",
+            out,
+        );
+    }
+
+    pub(super) fn template(t: Option<&PodTemplateSpec>, path: &str, out: &mut Vec<Violation>) {
+        let meta = t.and_then(|t| t.metadata.as_ref());
+        labels(
+            meta.and_then(|m| m.labels.as_ref()),
+            &|| format!("{path}.metadata.labels"),
+            out,
+        );
+        pod_spec(
+            t.and_then(|t| t.spec.as_ref()),
+            &|| format!("{path}.spec"),
+            out,
+        );
+    }
+
+    pub(super) fn pod_spec(
+        spec: Option<&PodSpec>,
+        path: &dyn Fn() -> String,
+        out: &mut Vec<Violation>,
+    ) {
+        if spec.is_none_or(|s| s.containers.is_empty()) {
+            out.push(v(
+                format!("{}.containers", path()),
+                "at least one container is required",
+            ));
+        }
+        let Some(spec) = spec else { return };
+        let mut volumes = BTreeSet::new();
+        for (i, vol) in spec.volumes.iter().flatten().enumerate() {
+            let name = vol.name.as_str();
+            if !is_dns_label(name) || !volumes.insert(name) {
+                out.push(v(
+                    format!("{}.volumes[{i}].name", path()),
+                    format!("`{name}` is not a valid, unique volume name (RFC 1123 label)"),
+                ));
+            }
+        }
+        let mut names = BTreeSet::new();
+        let lists = [
+            ("initContainers", spec.init_containers.as_deref()),
+            ("containers", Some(spec.containers.as_slice())),
+        ];
+        for (list, containers) in lists {
+            for (i, c) in containers.into_iter().flatten().enumerate() {
+                let p = || format!("{}.{list}[{i}]", path());
+                let name = c.name.as_str();
+                if !is_dns_label(name) || !names.insert(name) {
+                    out.push(v(
+                        format!("{}.name", p()),
+                        format!("`{name}` is not a valid, unique container name (RFC 1123 label)"),
+                    ));
+                }
+                container(c, &p, &volumes, out);
+            }
+        }
+    }
+
+    fn container(
+        c: &Container,
+        path: &dyn Fn() -> String,
+        volumes: &BTreeSet<&str>,
+        out: &mut Vec<Violation>,
+    ) {
+        let mut port_names = BTreeSet::new();
+        for (j, p) in c.ports.iter().flatten().enumerate() {
+            let pp = || format!("{}.ports[{j}]", path());
+            let numbers = [
+                ("containerPort", Some(p.container_port), false),
+                ("hostPort", p.host_port, true),
+            ];
+            for (field, n, zero_ok) in numbers {
+                let ok = match n {
+                    None => zero_ok,
+                    Some(n) => (1..=65535).contains(&n) || (zero_ok && n == 0),
+                };
+                if !ok {
+                    let n = n.map_or(Value::Null, Value::from);
+                    out.push(v(
+                        format!("{}.{field}", pp()),
+                        format!("{n} must be between 1 and 65535, inclusive"),
+                    ));
+                }
+            }
+            if let Some(name) = p.name.as_deref()
+                && (!is_port_name(name) || !port_names.insert(name))
+            {
+                out.push(v(format!("{}.name", pp()), format!("`{name}` is not a valid, unique port name (IANA service name: at most 15 lowercase alphanumerics or '-')")));
+            }
+        }
+        for (k, e) in c.env.iter().flatten().enumerate() {
+            let name = e.name.as_str();
+            if !is_env_var_name(name) {
+                out.push(v(
+                    format!("{}.env[{k}].name", path()),
+                    format!(
+                        "`{name}` is not a valid environment variable name (printable ASCII, not '=')"
+                    ),
+                ));
+            }
+        }
+        let mut mount_paths = BTreeSet::new();
+        for (k, m) in c.volume_mounts.iter().flatten().enumerate() {
+            let name = m.name.as_str();
+            if !volumes.contains(name) {
+                out.push(v(
+                    format!("{}.volumeMounts[{k}].name", path()),
+                    format!("volume `{name}` not found"),
+                ));
+            }
+            let mp = m.mount_path.as_str();
+            if mp.is_empty() || !mount_paths.insert(mp) {
+                out.push(v(
+                    format!("{}.volumeMounts[{k}].mountPath", path()),
+                    format!("`{mp}` must be non-empty and unique"),
+                ));
+            }
+        }
+        if let Some(r) = &c.resources {
+            resources(r, &|| format!("{}.resources", path()), out);
+        }
+    }
+
+    fn resources(r: &ResourceRequirements, path: &dyn Fn() -> String, out: &mut Vec<Violation>) {
+        for (name, request) in r.requests.iter().flatten() {
+            let limit = r.limits.as_ref().and_then(|l| l.get(name));
+            let request = quantity(&request.0);
+            if request.is_none_or(|q| q < 0.0) {
+                out.push(v(
+                    format!("{}.requests.{name}", path()),
+                    "must be a non-negative quantity",
+                ));
+            }
+            if let (Some(req), Some(lim)) = (request, limit.and_then(|l| quantity(&l.0)))
+                && req > lim
+            {
+                let shown = Value::from(limit.map(|l| l.0.as_str()).unwrap_or_default());
+                out.push(v(
+                    format!("{}.requests.{name}", path()),
+                    format!("must be less than or equal to {name} limit of {shown}"),
+                ));
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -635,6 +898,79 @@ mod tests {
                 "desiredCount: must be 0 or more"
             )]
         );
+    }
+
+    /// The typed object `value` is (with its `apiVersion` and `kind`), as render emits it.
+    fn typed_object(value: &Value) -> Emitted {
+        use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
+        use k8s_openapi::api::batch::v1::CronJob;
+        use k8s_openapi::api::core::v1::{Pod, PodTemplate};
+        let v = value.clone();
+        let object = match value["kind"].as_str() {
+            Some("Deployment") => {
+                Object::Deployment(serde_json::from_value::<Deployment>(v).unwrap())
+            }
+            Some("DaemonSet") => Object::DaemonSet(serde_json::from_value::<DaemonSet>(v).unwrap()),
+            Some("PodTemplate") => {
+                Object::PodTemplate(serde_json::from_value::<PodTemplate>(v).unwrap())
+            }
+            Some("Pod") => Object::Pod(serde_json::from_value::<Pod>(v).unwrap()),
+            Some("CronJob") => Object::CronJob(serde_json::from_value::<CronJob>(v).unwrap()),
+            _ => Object::Other(v),
+        };
+        Emitted::from(object)
+    }
+
+    #[test]
+    fn the_typed_check_finds_what_the_check_of_the_json_finds() {
+        let pod = json!({
+            "volumes": [{"name": "data", "emptyDir": {}}, {"name": "data", "emptyDir": {}}, {"name": "Bad_Vol", "emptyDir": {}}],
+            "initContainers": [{"name": "web", "image": "i", "ports": [{"containerPort": 0, "hostPort": 70000, "name": "Not A Name"}]}],
+            "containers": [{
+                "name": "web", "image": "i",
+                "ports": [{"containerPort": 70000, "name": "http"}, {"containerPort": 81, "name": "http", "hostPort": 0}, {"containerPort": -1, "hostPort": -5}],
+                "env": [{"name": "A=B"}, {"name": "ok"}, {"name": ""}],
+                "volumeMounts": [{"name": "nope", "mountPath": "/a"}, {"name": "data", "mountPath": "/a"}, {"name": "data", "mountPath": ""}],
+                "resources": {"requests": {"memory": "512Mi", "cpu": "-1", "x": "lots"}, "limits": {"memory": "128Mi", "cpu": "1"}}
+            }, {"name": "Web_2", "image": "i", "resources": {"requests": {"cpu": "2"}, "limits": {"cpu": "1500m"}}}]
+        });
+        let labels = json!({"app": "-bad", "bad key!": "ok", "fine": "", "long": "x".repeat(64)});
+        let template = json!({"metadata": {"labels": labels}, "spec": pod});
+        let cases = [
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "Web_1", "labels": labels},
+                "spec": {"replicas": -1, "selector": {}, "template": template}}),
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}}),
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"generateName": "web-"},
+                "spec": {"replicas": 2, "selector": {}, "template": {}}}),
+            json!({"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "a.b.c"},
+                "spec": {"selector": {}, "template": template}}),
+            json!({"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {}}),
+            json!({"apiVersion": "v1", "kind": "PodTemplate", "metadata": {"name": "-x", "labels": labels}, "template": template}),
+            json!({"apiVersion": "v1", "kind": "PodTemplate", "metadata": {}}),
+            json!({"apiVersion": "v1", "kind": "PodTemplate", "metadata": {"name": "t"}, "template": {"spec": {"containers": []}}}),
+            json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": pod}),
+            json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}}),
+            json!({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "x".repeat(53)},
+                "spec": {"schedule": " ", "timeZone": "Mars/Olympus", "jobTemplate": {"spec": {
+                    "parallelism": -1, "completions": -2, "backoffLimit": -3, "template": template}}}}),
+            json!({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "job"},
+                "spec": {"schedule": "* * * * *", "timeZone": "Europe/Paris", "jobTemplate": {}}}),
+            json!({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "job"}}),
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "1web"}, "spec": {"ports": [{"port": 80}, {"port": 80}]}}),
+        ];
+        for case in &cases {
+            let emitted = typed_object(case);
+            // Every case breaks a rule.
+            assert!(!check_object(&emitted).is_empty(), "{case}");
+            assert_eq!(
+                check_object(&emitted),
+                check(&emitted.object().to_value()),
+                "{case}"
+            );
+        }
+        // The cases break the rules they are meant to.
+        let found = check_object(&typed_object(&cases[0]));
+        assert!(found.len() > 20, "{found:?}");
     }
 
     #[test]

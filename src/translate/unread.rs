@@ -95,7 +95,7 @@ impl<'a> Diff<'a> {
             Value::Object(map) => Compound::Members(Members {
                 input: map,
                 at: self.at,
-                seen: Vec::new(),
+                seen: Vec::with_capacity(map.len()),
                 key: None,
             }),
             _ => Compound::Ignored,

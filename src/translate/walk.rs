@@ -81,10 +81,13 @@ struct Paths {
 
 impl Paths {
     fn walk(&mut self, request: Request, value: &Value, warnings: &mut Warnings) {
-        if !fields::reports_at_or_below(request, &self.norm) || !present(value) {
+        let Some(reporting) = fields::reporting(request, &self.norm) else {
+            return;
+        };
+        if !present(value) {
             return;
         }
-        if let Some(row) = fields::row(request, &self.norm).filter(|r| r.always_reports()) {
+        if let Some(row) = reporting {
             if !warnings.has_path(&self.concrete) {
                 match row.disposition {
                     Disposition::Unsupported => {
@@ -133,9 +136,10 @@ pub fn report_serialised<T: Serialize + ?Sized>(
 ) {
     let mut walker = Walker {
         request,
+        // Room for deep paths: they grow and shrink in place as the walk goes.
         paths: Paths {
-            concrete: String::new(),
-            norm: String::new(),
+            concrete: String::with_capacity(256),
+            norm: String::with_capacity(256),
         },
         warnings,
         top: true,
@@ -155,12 +159,10 @@ struct Walker<'w> {
 impl<'w> Walker<'w> {
     /// One value at the current path: [`Paths::walk`], serialised.
     fn node<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        if !fields::reports_at_or_below(self.request, &self.paths.norm) {
+        let Some(reporting) = fields::reporting(self.request, &self.paths.norm) else {
             return Ok(());
-        }
-        if let Some(row) =
-            fields::row(self.request, &self.paths.norm).filter(|r| r.always_reports())
-        {
+        };
+        if let Some(row) = reporting {
             if value.serialize(Presence)? && !self.warnings.has_path(&self.paths.concrete) {
                 let path = self.paths.concrete.clone();
                 match row.disposition {

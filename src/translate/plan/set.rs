@@ -7,6 +7,7 @@ use crate::api::cluster::ClusterSpec;
 use crate::api::task_definition::TaskDefinitionSpec;
 use crate::translate::fields::Disposition;
 use crate::translate::input::{self, InputError, Resource};
+use crate::translate::objects::Emitted;
 use crate::translate::reference::{self, TaskDefinitionRef};
 use crate::translate::task_definition::{self, PodContext};
 use crate::translate::{Object, Warning, names};
@@ -33,8 +34,8 @@ impl std::fmt::Display for ResourceWarning {
 /// The result of planning a set of documents.
 #[derive(Debug, Default)]
 pub struct Output {
-    /// Objects, in input order.
-    pub objects: Vec<Value>,
+    /// Objects, in input order (JSON when read: see [`Emitted`]).
+    pub objects: Vec<Emitted>,
     /// Warnings, deduplicated.
     pub warnings: Vec<ResourceWarning>,
     /// Errors; the objects of the other resources are still planned.
@@ -267,9 +268,10 @@ fn recognise_all(docs: Vec<Recognised<'_>>, out: &mut Output) -> Vec<(Source, Re
                         }));
                         continue;
                     }
+                    let resource = r.describe();
                     out.warnings
                         .extend(notes.into_iter().map(|(path, message)| ResourceWarning {
-                            resource: r.describe(),
+                            resource: resource.clone(),
                             warning: Warning {
                                 path,
                                 disposition: Disposition::Unsupported,
@@ -326,8 +328,7 @@ fn plan_resources(resources: &[(Source, Resource)], namespace: Option<&str>, out
     }
     for (name, template) in templates {
         if !invalid.contains(name) {
-            out.objects
-                .push(with_namespace(template.to_value(), namespace));
+            out.objects.push(with_namespace(template, namespace));
         }
     }
 }
@@ -361,12 +362,13 @@ fn plan_workload(
         Ok(plan) => {
             out.objects.extend(
                 plan.objects
-                    .iter()
-                    .map(|o| with_namespace(o.to_value(), namespace)),
+                    .into_iter()
+                    .map(|o| with_namespace(o, namespace)),
             );
+            let resource = r.describe();
             out.warnings
                 .extend(plan.warnings.into_iter().map(|w| ResourceWarning {
-                    resource: r.describe(),
+                    resource: resource.clone(),
                     warning: w,
                 }));
         }
@@ -437,9 +439,10 @@ fn pod_template(name: &str, spec: &TaskDefinitionSpec, build: task_definition::P
     })
 }
 
-fn with_namespace(mut v: Value, namespace: Option<&str>) -> Value {
-    if let Some(ns) = namespace {
-        v["metadata"]["namespace"] = Value::String(ns.into());
+fn with_namespace(o: Object, namespace: Option<&str>) -> Emitted {
+    match namespace {
+        Some(ns) => o.in_namespace(ns),
+        None => o,
     }
-    v
+    .into()
 }
