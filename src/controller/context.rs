@@ -168,12 +168,24 @@ impl Events {
 impl Context {
     /// A context.
     pub fn new(client: Client, stores: Stores, metrics: Metrics, settings: Settings) -> Arc<Self> {
+        Self::with_events_client(client.clone(), client, stores, metrics, settings)
+    }
+
+    /// A context whose Events are written with `events_client` (the operator bounds it apart, so
+    /// that Events, published in the background, never hold up a reconcile's own requests).
+    pub fn with_events_client(
+        client: Client,
+        events_client: Client,
+        stores: Stores,
+        metrics: Metrics,
+        settings: Settings,
+    ) -> Arc<Self> {
         let reporter = Reporter {
             controller: "tidewater".into(),
             instance: std::env::var("POD_NAME").ok(),
         };
         Arc::new(Context {
-            events: Events::new(client.clone(), reporter),
+            events: Events::new(events_client, reporter),
             client,
             stores,
             metrics,

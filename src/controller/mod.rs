@@ -206,7 +206,7 @@ fn elector_of(args: &Args, client: &Client) -> Option<leader::Elector> {
 /// caches have synced. Returns the running scopes.
 fn spawn_scopes(
     args: &Args,
-    client: &Client,
+    clients: &Clients,
     metrics: &Metrics,
     health: &http::Health,
     shutdown: &Signal,
@@ -221,7 +221,7 @@ fn spawn_scopes(
     let mut readiness = Vec::new();
     for scope in scopes {
         let (run, ready) = scope_controllers(
-            client.clone(),
+            clients.clone(),
             scope,
             metrics.clone(),
             settings_of(args),
@@ -250,20 +250,39 @@ fn spawn_scopes(
 /// children at once opened over a hundred; the API server serves no faster past a few dozen.
 const MAX_REQUESTS_IN_FLIGHT: usize = 32;
 
-/// The controllers' client (bounded by [`MAX_REQUESTS_IN_FLIGHT`]) and the leader election's,
-/// apart, so that a Lease renewal never queues behind the controllers' requests.
-async fn clients() -> anyhow::Result<(Client, Client)> {
+/// Events being written at once. Events are published in the background, after the reconcile
+/// that raised them; bounded apart, they never hold up the requests that create children and
+/// write statuses, and wait their turn when the API server is busy.
+const MAX_EVENTS_IN_FLIGHT: usize = 4;
+
+/// The operator's clients, each bounded apart.
+#[derive(Clone)]
+struct Clients {
+    /// The reconcilers' requests (at most [`MAX_REQUESTS_IN_FLIGHT`]).
+    controllers: Client,
+    /// Events (at most [`MAX_EVENTS_IN_FLIGHT`]).
+    events: Client,
+    /// The leader election's Lease: never queued behind the others.
+    leader: Client,
+}
+
+async fn clients() -> anyhow::Result<Clients> {
     let config = kube::Config::infer().await?;
-    let controllers = kube::client::ClientBuilder::try_from(config.clone())?
-        .with_layer(&tower::limit::ConcurrencyLimitLayer::new(
-            MAX_REQUESTS_IN_FLIGHT,
-        ))
-        .build();
-    Ok((controllers, Client::try_from(config)?))
+    let bounded = |n: usize| -> anyhow::Result<Client> {
+        Ok(kube::client::ClientBuilder::try_from(config.clone())?
+            .with_layer(&tower::limit::ConcurrencyLimitLayer::new(n))
+            .build())
+    };
+    Ok(Clients {
+        controllers: bounded(MAX_REQUESTS_IN_FLIGHT)?,
+        events: bounded(MAX_EVENTS_IN_FLIGHT)?,
+        leader: Client::try_from(config.clone())?,
+    })
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
-    let (client, leader_client) = clients().await?;
+    let clients = clients().await?;
+    let client = clients.controllers.clone();
     let metrics = Metrics::default();
     let health = http::Health::default();
     let listener = http::bind(args.http_addr).await?;
@@ -271,7 +290,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     tokio::spawn(http::serve(listener, health.clone(), metrics.clone()));
     let shutdown = shutdown_signal();
 
-    let elector = elector_of(&args, &leader_client);
+    let elector = elector_of(&args, &clients.leader);
     if let Some(e) = &elector {
         // A follower is healthy and ready: it is standing by.
         health.set_ready(true);
@@ -285,7 +304,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     health.set_ready(false);
 
     let third_party = watch::discover_third_party(&client).await;
-    let runs = spawn_scopes(&args, &client, &metrics, &health, &shutdown, &third_party);
+    let runs = spawn_scopes(&args, &clients, &metrics, &health, &shutdown, &third_party);
     let controllers = futures::future::join_all(runs);
     let lost = async {
         match &elector {
@@ -892,16 +911,22 @@ async fn wait_synced(ctx: Arc<Context>, ready: Arc<AtomicBool>) {
 /// The controllers of one scope (a namespace, or all namespaces) and a readiness flag set once
 /// every cache has synced.
 fn scope_controllers(
-    client: Client,
+    clients: Clients,
     scope: Option<String>,
     metrics: Metrics,
     settings: Settings,
     shutdown: Signal,
     third_party: &[ApiResource],
 ) -> (BoxFuture<'static, ()>, Arc<AtomicBool>) {
-    let mut w = Watches::new(&client, &scope, third_party);
+    let mut w = Watches::new(&clients.controllers, &scope, third_party);
     let stores = w.stores();
-    let c = Context::new(client, stores.clone(), metrics, settings);
+    let c = Context::with_events_client(
+        clients.controllers,
+        clients.events,
+        stores.clone(),
+        metrics,
+        settings,
+    );
     let td = task_definition_controller(&w, &shutdown);
     let svc = service_controller(&w, &stores, &shutdown);
     let task = task_controller(&w, &shutdown);
