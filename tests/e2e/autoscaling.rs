@@ -246,12 +246,21 @@ fn rendered_scalers() -> Vec<Value> {
                 ));
             }
             let r = render::render_documents(&docs, None);
-            out.extend(r.objects.into_iter().filter(|o| {
-                matches!(
-                    o["kind"].as_str(),
-                    Some("HorizontalPodAutoscaler" | "ScaledObject" | "TriggerAuthentication")
-                )
-            }));
+            out.extend(
+                r.objects
+                    .into_iter()
+                    .filter(|o| {
+                        matches!(
+                            o["kind"].as_str(),
+                            Some(
+                                "HorizontalPodAutoscaler"
+                                    | "ScaledObject"
+                                    | "TriggerAuthentication"
+                            )
+                        )
+                    })
+                    .map(Value::from),
+            );
         }
     }
     out
