@@ -234,4 +234,19 @@ mod tests {
         assert_eq!(c.metadata.annotations, None);
         assert_eq!(c.object(), pod);
     }
+
+    #[test]
+    fn an_ecs_kinds_label_or_annotation_change_still_wakes_its_reconciler() {
+        use crate::controller::watch::object_key;
+        let mut svc = crate::api::Service::default();
+        svc.metadata.name = Some("web".into());
+        svc.metadata.annotations = Some([("a".to_string(), "1".to_string())].into());
+        let before = object_key(&Compact::new(svc.clone()));
+        svc.metadata.annotations = Some([("a".to_string(), "2".to_string())].into());
+        assert_ne!(object_key(&Compact::new(svc.clone())), before);
+        let mut td = crate::api::TaskDefinition::default();
+        let before = object_key(&Compact::new(td.clone()));
+        td.metadata.labels = Some([("l".to_string(), "v".to_string())].into());
+        assert_ne!(object_key(&Compact::new(td)), before);
+    }
 }

@@ -134,9 +134,22 @@ impl super::compact::Trim for k8s_openapi::api::core::v1::Node {
     }
 }
 
+/// The ECS kinds a controller reconciles: a change of their labels or annotations wakes it
+/// (see [`object_key`]), so both stay decoded.
+macro_rules! trimmed_with_metadata {
+    ($($k:ty),*) => {$(
+        impl super::compact::Trim for $k {
+            const LABELS_DECODED: bool = true;
+            const ANNOTATIONS_DECODED: bool = true;
+
+            fn trim(&mut self) {
+                trim(self);
+            }
+        }
+    )*};
+}
+trimmed_with_metadata!(crate::api::Service, crate::api::TaskDefinition);
 trimmed_with_trim!(
-    crate::api::Service,
-    crate::api::TaskDefinition,
     k8s_openapi::api::apps::v1::ControllerRevision,
     DaemonSet,
     k8s_openapi::api::core::v1::ServiceAccount,
