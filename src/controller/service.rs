@@ -13,12 +13,12 @@ use kube::ResourceExt;
 use kube::runtime::controller::Action;
 use serde_json::Value;
 
+use crate::api::Service;
 use crate::api::common::TranslationWarning;
 use crate::api::ecs::SchedulingStrategy;
 use crate::api::service::ServiceStatus;
-use crate::api::{Cluster, Service};
 use crate::translate::plan::Workload;
-use crate::translate::reference::{self, TaskDefinitionRef};
+use crate::translate::reference::TaskDefinitionRef;
 use crate::translate::{self, Object, names};
 
 use super::apply::{self, Children, Owner};
@@ -35,13 +35,6 @@ use super::status::{self, Note};
 /// Annotation on a Service: seconds a rollout may make no progress before the circuit breaker
 /// counts it failed (plus healthCheckGracePeriodSeconds). Default 600, as Kubernetes.
 pub const PROGRESS_DEADLINE: &str = "ecs.tidewater.dev/progress-deadline-seconds";
-
-/// The Cluster a workload belongs to: `cluster` (a name or ARN) in the same namespace, else
-/// `default`.
-pub fn cluster_of(ctx: &Context, namespace: &str, cluster: Option<&str>) -> Option<Arc<Cluster>> {
-    let none = BTreeSet::new();
-    Caches::new(&ctx.stores, namespace, &none).cluster_object(&reference::cluster_of(cluster))
-}
 
 /// Resolve `reference` (`family`, `family:N` or an ARN) to a registered revision in `namespace`.
 /// `running` lists the `family:N` already running, which may be INACTIVE.
