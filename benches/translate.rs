@@ -177,12 +177,14 @@ fn stages(tds: &[TaskDefinitionInput], rounds: usize, core_us: f64) {
         let r = set::recognise_documents([(file.as_str(), doc)]);
         black_box(set::plan_recognised(r, None));
     }) - recognise;
-    let outputs: Vec<_> = tds
-        .iter()
-        .map(|((file, doc), _, _)| {
-            set::plan_recognised(set::recognise_documents([(file.as_str(), doc)]), None)
-        })
-        .collect();
+    let plan_all = || -> Vec<_> {
+        tds.iter()
+            .map(|((file, doc), _, _)| {
+                set::plan_recognised(set::recognise_documents([(file.as_str(), doc)]), None)
+            })
+            .collect()
+    };
+    let outputs = plan_all();
     let start = Instant::now();
     for _ in 0..rounds {
         for out in &outputs {
@@ -194,12 +196,7 @@ fn stages(tds: &[TaskDefinitionInput], rounds: usize, core_us: f64) {
     let check = start.elapsed().as_secs_f64() * 1e6 / n;
     let mut dropped = 0.0;
     for _ in 0..rounds {
-        let outputs: Vec<_> = tds
-            .iter()
-            .map(|((file, doc), _, _)| {
-                set::plan_recognised(set::recognise_documents([(file.as_str(), doc)]), None)
-            })
-            .collect();
+        let outputs = plan_all();
         let start = Instant::now();
         drop(black_box(outputs));
         dropped += start.elapsed().as_secs_f64();
