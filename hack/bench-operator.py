@@ -26,14 +26,18 @@ tidewater. Python 3 standard library only. Every namespace it makes is deleted a
 from __future__ import annotations
 
 import argparse
+import base64
+import http.client
 import json
 import os
 import re
+import ssl
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 import urllib.request
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -136,48 +140,147 @@ def render(binary: str, src: Path, ns: str) -> list[dict]:
     return json.loads(p.stdout)["items"]
 
 
+PLURALS = {"Service": "services", "Deployment": "deployments", "ServiceAccount": "serviceaccounts",
+           "HorizontalPodAutoscaler": "horizontalpodautoscalers",
+           "TargetGroupBinding": "targetgroupbindings", "PodDisruptionBudget": "poddisruptionbudgets",
+           "ScaledObject": "scaledobjects", "ExternalSecret": "externalsecrets",
+           "Ingress": "ingresses", "PodTemplate": "podtemplates"}
+
+
 def resource_name(kind: str, api_version: str) -> str:
     group = api_version.split("/")[0] if "/" in api_version else ""
-    plural = {"Service": "services", "Deployment": "deployments", "ServiceAccount": "serviceaccounts",
-              "HorizontalPodAutoscaler": "horizontalpodautoscalers",
-              "TargetGroupBinding": "targetgroupbindings", "PodDisruptionBudget": "poddisruptionbudgets",
-              "ScaledObject": "scaledobjects", "ExternalSecret": "externalsecrets",
-              "Ingress": "ingresses", "PodTemplate": "podtemplates"}.get(kind, kind.lower() + "s")
+    plural = PLURALS.get(kind, kind.lower() + "s")
     return f"{plural}.{group}" if group else plural
 
 
-def count_children(ns: str, expected: Counter) -> Counter:
+class Api:
+    """The measurements' client of the API server (kubeconfig credentials, one kept-alive
+    connection per thread). Every poll is a LIST served from the API server's watch cache
+    (`resourceVersion=0`), metadata only where counts suffice: polling with `kubectl get`
+    (a process per kind per poll, each a quorum read of whole objects from etcd) cost about a
+    core on this 2-core machine while the operator's phase was measured, and nothing while the
+    floor's was."""
+
+    def __init__(self, tmp: Path):
+        cfg = json.loads(kubectl("config", "view", "--raw", "--minify", "-o", "json"))
+        cluster, user = cfg["clusters"][0]["cluster"], cfg["users"][0]["user"]
+        url = urllib.parse.urlparse(cluster["server"])
+        self.host, self.port = url.hostname, url.port or 443
+        ca = cluster.get("certificate-authority-data")
+        self.ctx = ssl.create_default_context(
+            cadata=base64.b64decode(ca).decode() if ca else None,
+            cafile=cluster.get("certificate-authority"))
+        self.headers = {}
+        if "client-certificate-data" in user:
+            cert, key = tmp / "client.crt", tmp / "client.key"
+            cert.write_bytes(base64.b64decode(user["client-certificate-data"]))
+            key.write_bytes(base64.b64decode(user["client-key-data"]))
+            key.chmod(0o600)
+            self.ctx.load_cert_chain(str(cert), str(key))
+        elif "client-certificate" in user:
+            self.ctx.load_cert_chain(user["client-certificate"], user["client-key"])
+        if "token" in user:
+            self.headers["Authorization"] = f"Bearer {user['token']}"
+        self.local = threading.local()
+
+    def list(self, path: str, selector: str | None = None, metadata_only: bool = False) -> list[dict]:
+        query = {"resourceVersion": "0"}
+        if selector:
+            query["labelSelector"] = selector
+        headers = dict(self.headers)
+        if metadata_only:
+            headers["Accept"] = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
+        return json.loads(self.get(f"{path}?{urllib.parse.urlencode(query)}", headers)).get("items") or []
+
+    def get(self, path: str, headers: dict | None = None) -> bytes:
+        headers = headers or dict(self.headers)
+        for attempt in range(3):
+            conn = getattr(self.local, "conn", None)
+            if conn is None:
+                conn = self.local.conn = http.client.HTTPSConnection(
+                    self.host, self.port, context=self.ctx, timeout=60)
+            try:
+                conn.request("GET", path, headers=headers)
+                resp = conn.getresponse()
+                body = resp.read()
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                self.local.conn = None
+                if attempt == 2:
+                    raise
+                continue
+            if resp.status != 200:
+                raise RuntimeError(f"GET {path}: {resp.status} {body[:300]!r}")
+            return body
+        return b""
+
+    def request_seconds(self) -> dict[str, float]:
+        """The API server's request time so far (sum of durations, with queueing and storage)
+        by verb and resource, without long-running verbs."""
+        out: dict[str, float] = {}
+        for line in self.get("/metrics").decode().splitlines():
+            if not line.startswith("apiserver_request_duration_seconds_sum{"):
+                continue
+            labels = dict(re.findall(r'(\w+)="([^"]*)"', line.split("}")[0]))
+            if labels.get("verb") in ("WATCH", "CONNECT") or not labels.get("resource"):
+                continue
+            sub = f"/{labels['subresource']}" if labels.get("subresource") else ""
+            group = f".{labels['group']}" if labels.get("group") else ""
+            key = f"{labels['verb']} {labels['resource']}{group}{sub}"
+            out[key] = out.get(key, 0.0) + float(line.rsplit(" ", 1)[1])
+        return out
+
+
+def seconds_since(api: Api, before: dict[str, float]) -> dict[str, float]:
+    after = api.request_seconds()
+    return {k: v - before.get(k, 0.0) for k, v in after.items() if v - before.get(k, 0.0) > 0.05}
+
+
+def resource_path(api_version: str, kind: str, ns: str) -> str:
+    base = f"/apis/{api_version}" if "/" in api_version else f"/api/{api_version}"
+    return f"{base}/namespaces/{ns}/{PLURALS.get(kind, kind.lower() + 's')}"
+
+
+def count_children(api: Api, ns: str, expected: Counter, kinds: dict[str, tuple[str, str]]) -> Counter:
     have = Counter()
     for res in expected:
-        out = kubectl("get", res, "-n", ns, "-l", "app.kubernetes.io/managed-by=tidewater",
-                      "-o", "name", check=False)
-        have[res] = len([l for l in out.splitlines() if l.strip()])
+        api_version, kind = kinds[res]
+        items = api.list(resource_path(api_version, kind, ns),
+                         "app.kubernetes.io/managed-by=tidewater", metadata_only=True)
+        have[res] = len(items)
     return have
 
 
-def counts_equal(ns: str, resource: str, have: str, want: str) -> tuple[int, int]:
-    """Objects of `resource` whose field `have` equals `want` (JSONPath fields), and all."""
-    out = kubectl("get", resource, "-n", ns, "-o",
-                  f"jsonpath={{range .items[*]}}{{{have}}}/{{{want}}} {{end}}")
-    pairs = [p.split("/") for p in out.split()]
-    ok = sum(1 for a, d in pairs if a and d and int(a) == int(d))
-    return ok, len(pairs)
+def field(obj: dict, dotted: str):
+    for part in dotted.strip(".").split("."):
+        obj = obj.get(part) if isinstance(obj, dict) else None
+    return obj
 
 
-def services_running(ns: str) -> tuple[int, int]:
-    return counts_equal(ns, "services.ecs.tidewater.dev", ".status.runningCount", ".spec.desiredCount")
+def counts_equal(api: Api, path: str, have: str, want: str) -> tuple[int, int]:
+    """Objects at `path` whose field `have` equals `want` (dotted fields), and all."""
+    items = api.list(path)
+    ok = sum(1 for o in items if field(o, have) is not None and field(o, have) == field(o, want))
+    return ok, len(items)
 
 
-def services_ready(ns: str) -> tuple[int, int]:
+def services_running(api: Api, ns: str) -> tuple[int, int]:
+    return counts_equal(api, f"/apis/ecs.tidewater.dev/v1alpha1/namespaces/{ns}/services",
+                        ".status.runningCount", ".spec.desiredCount")
+
+
+def services_ready(api: Api, ns: str) -> tuple[int, int]:
     """Services whose Ready condition is True (steady state: the deployment COMPLETED)."""
-    out = kubectl("get", "services.ecs.tidewater.dev", "-n", ns, "-o",
-                  'jsonpath={range .items[*]}{.status.conditions[?(@.type=="Ready")].status} {end}')
-    states = out.split()
-    return sum(1 for s in states if s == "True"), len(states)
+    items = api.list(f"/apis/ecs.tidewater.dev/v1alpha1/namespaces/{ns}/services")
+    ready = sum(1 for o in items
+                if any(c.get("type") == "Ready" and c.get("status") == "True"
+                       for c in (o.get("status") or {}).get("conditions") or []))
+    return ready, len(items)
 
 
-def deployments_available(ns: str) -> tuple[int, int]:
-    return counts_equal(ns, "deployments.apps", ".status.availableReplicas", ".spec.replicas")
+def deployments_available(api: Api, ns: str) -> tuple[int, int]:
+    return counts_equal(api, f"/apis/apps/v1/namespaces/{ns}/deployments",
+                        ".status.availableReplicas", ".spec.replicas")
 
 
 class Operator:
@@ -215,6 +318,15 @@ class Operator:
         except OSError:
             pass
         return 0
+
+    def cpu_s(self) -> float:
+        """User and system CPU seconds the operator has used."""
+        try:
+            stat = Path(f"/proc/{self.proc.pid}/stat").read_text()
+        except OSError:
+            return 0.0
+        fields = stat.rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def metrics(self) -> dict[str, float]:
         text = urllib.request.urlopen(f"http://{self.addr}/metrics", timeout=10).read().decode()
@@ -307,6 +419,20 @@ def by_label(m: dict[str, float], name: str, label: str) -> dict[str, float]:
     return out
 
 
+def machine_cpu() -> tuple[float, float]:
+    """Busy and total CPU seconds of the machine so far (/proc/stat, all cores)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    tick = os.sysconf("SC_CLK_TCK")
+    idle = fields[3] + fields[4]
+    return (sum(fields) - idle) / tick, sum(fields) / tick
+
+
+def busy_since(start: tuple[float, float]) -> float:
+    """The machine's busy fraction since `start` (a `machine_cpu()` reading)."""
+    busy, total = machine_cpu()
+    return (busy - start[0]) / max(total - start[1], 1e-9)
+
+
 def wait_until(what: str, timeout: float, check, every: float = 0.5) -> float:
     """Poll `check` every `every` seconds (each poll LISTs a kind: at thousands of objects, poll
     less often, or the bench's own LISTs load the API server it measures)."""
@@ -359,6 +485,9 @@ def bench(n: int, binary: str, resync: int, keep: bool, profile: Path | None = N
         src.write_text("\n---\n".join(json.dumps(i) for i in items))
         rendered = render(binary, src, ns_floor)
         expected = Counter(resource_name(o["kind"], o["apiVersion"]) for o in rendered)
+        kinds = {resource_name(o["kind"], o["apiVersion"]): (o["apiVersion"], o["kind"])
+                 for o in rendered}
+        api = Api(tmp)
         res["children"] = dict(expected)
         for ns in (ns_floor, ns_op):
             kubectl("create", "namespace", ns)
@@ -366,14 +495,16 @@ def bench(n: int, binary: str, resync: int, keep: bool, profile: Path | None = N
         kubectl("create", "-f", "-", stdin=json.dumps(capacity_node(node, 2 * n + 100)))
         try:
             log(f"N={n}: floor: {len(rendered)} rendered objects, {CLIENTS} clients")
-            t0 = time.monotonic()
+            t0, cpu0, api0 = time.monotonic(), machine_cpu(), api.request_seconds()
             res["floor_s"] = create_parallel(rendered, ns_floor, tmp, "floor") if floor else 0.0
+            res["floor_busy"] = busy_since(cpu0)
+            res["floor_api_s"] = seconds_since(api, api0)
             if floor:
                 # The floor's pods start before the operator's phase, so that the two phases
                 # do not share the cluster (the operator's would otherwise also pay for the
                 # controller-manager's work on the floor's Deployments).
                 def floor_running():
-                    ok, total = deployments_available(ns_floor)
+                    ok, total = deployments_available(api, ns_floor)
                     return ok == n and total == n, f"{ok}/{total}"
                 wait_until("the floor's Deployments available", 1800, floor_running, poll)
                 res["floor_running_s"] = time.monotonic() - t0
@@ -382,28 +513,33 @@ def bench(n: int, binary: str, resync: int, keep: bool, profile: Path | None = N
                 op.wait_leading()
                 log(f"N={n}: operator: creating {len(items)} custom resources")
                 prof = Profiler(op.proc.pid, profile / f"perf-{n}.data") if profile else None
-                t0 = time.monotonic()
+                t0, cpu0, op_cpu0 = time.monotonic(), machine_cpu(), op.cpu_s()
+                api0 = api.request_seconds()
                 res["create_s"] = create_parallel(items, ns_op, tmp, "cr")
 
                 def children_ready():
-                    have = count_children(ns_op, expected)
+                    have = count_children(api, ns_op, expected, kinds)
                     return have == expected, dict(have)
                 wait_until("every child", 1800, children_ready, poll)
                 res["children_s"] = time.monotonic() - t0
+                res["children_busy"] = busy_since(cpu0)
+                res["children_api_s"] = seconds_since(api, api0)
+                res["op_cpu_children_s"] = op.cpu_s() - op_cpu0
 
                 def running():
-                    ok, total = services_running(ns_op)
+                    ok, total = services_running(api, ns_op)
                     return ok == n and total == n, f"{ok}/{total}"
                 wait_until("runningCount = desiredCount", 1800, running, poll)
                 res["running_s"] = time.monotonic() - t0
 
                 def steady():
-                    ok, total = services_ready(ns_op)
+                    ok, total = services_ready(api, ns_op)
                     return ok == n and total == n, f"{ok}/{total}"
                 # The resync window starts once every Service is steady (Ready): completing a
                 # deployment after its tasks run is a change, written as such.
                 wait_until("every Service Ready", 1800, steady, poll)
                 res["steady_s"] = time.monotonic() - t0
+                res["op_cpu_steady_s"] = op.cpu_s() - op_cpu0
                 if prof:
                     res["profile"] = prof.stop()
                     res["caches"] = cache_estimate(ns_op)
@@ -459,6 +595,17 @@ def report(results: list[dict]) -> None:
               f"{ {k: int(v) for k, v in sorted(r['reconciles'].items())} }; "
               f"Service reconciles during the resync window {r['resync_service_reconciles']:.0f}, "
               f"requests then by verb { {k: int(v) for k, v in sorted(r['resync_by_verb'].items())} }")
+        print(f"N={r['n']}: machine busy {r.get('floor_busy', 0):.0%} of {os.cpu_count()} cores "
+              f"during the floor's creates, {r['children_busy']:.0%} until every child; operator CPU "
+              f"{r['op_cpu_children_s']:.1f} s until every child, {r['op_cpu_steady_s']:.1f} s until "
+              f"every Service Ready")
+        for phase in ("floor_api_s", "children_api_s"):
+            top = sorted(r.get(phase, {}).items(), key=lambda kv: -kv[1])[:12]
+            if top:
+                print(f"N={r['n']}: API server request seconds during the "
+                      f"{'floor' if phase == 'floor_api_s' else 'operator until every child'}: "
+                      f"{sum(r[phase].values()):.0f} s in all; "
+                      + ", ".join(f"{k} {v:.1f}" for k, v in top))
         if "caches" in r:
             total = sum(b for _, b in r["caches"].values())
             print(f"N={r['n']}: cached objects (JSON bytes without managedFields), "
