@@ -382,7 +382,7 @@ pub async fn prune_dynamic(
     client: &Client,
     namespace: &str,
     ar: &ApiResource,
-    live: &[std::sync::Arc<DynamicObject>],
+    live: &[std::sync::Arc<super::watch::CachedDynamic>],
     keep: &std::collections::BTreeSet<String>,
     owner: &Owner,
     metrics: &Metrics,

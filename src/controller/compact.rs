@@ -17,7 +17,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 /// What is dropped from an object before it is cached (see [`super::watch::trim`]), and which
 /// metadata maps stay decoded.
-pub trait Trim {
+pub trait Trim: Sized {
     /// Whether the labels stay decoded (read from the cache directly: index keys, counts).
     const LABELS_DECODED: bool = false;
     /// Whether the annotations stay decoded (read from the cache directly).
@@ -25,6 +25,10 @@ pub trait Trim {
 
     /// Drop what no reconcile reads.
     fn trim(&mut self);
+
+    /// An object of this kind with nothing set: what a cached object whose text does not read
+    /// back gives (never seen: the text was written from an object of this kind).
+    fn empty() -> Self;
 }
 
 /// The metadata kept decoded: what the caches, indexes and owner lookups read (names, owners,
@@ -102,7 +106,7 @@ impl<K> fmt::Debug for Compact<K> {
 
 impl<K> Compact<K>
 where
-    K: Resource + Serialize + DeserializeOwned + Trim + Default,
+    K: Resource + Serialize + DeserializeOwned + Trim,
 {
     /// Trim `obj` and keep it compact.
     pub fn new(mut obj: K) -> Self {
@@ -121,7 +125,7 @@ where
     /// The whole (trimmed) object.
     pub fn object(&self) -> K {
         // Text this type wrote from a `K` reads back as one.
-        let mut obj: K = self.read().unwrap_or_default();
+        let mut obj: K = self.read().unwrap_or_else(K::empty);
         restore(obj.meta_mut(), &self.metadata);
         obj
     }
@@ -136,7 +140,7 @@ where
 
 impl<'de, K> Deserialize<'de> for Compact<K>
 where
-    K: Resource + Serialize + DeserializeOwned + Trim + Default,
+    K: Resource + Serialize + DeserializeOwned + Trim,
 {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         K::deserialize(d).map(Compact::new)
@@ -145,7 +149,7 @@ where
 
 impl<K> Serialize for Compact<K>
 where
-    K: Resource + Serialize + DeserializeOwned + Trim + Default,
+    K: Resource + Serialize + DeserializeOwned + Trim,
 {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         self.object().serialize(s)
@@ -209,6 +213,31 @@ mod tests {
             serde_json::to_value(&c).unwrap(),
             serde_json::to_value(&want).unwrap()
         );
+    }
+
+    #[test]
+    fn a_third_party_child_reads_back_whole_but_trimmed() {
+        use kube::api::DynamicObject;
+        let tgb = json!({
+            "apiVersion": "elbv2.k8s.aws/v1beta1", "kind": "TargetGroupBinding",
+            "metadata": {"name": "web", "namespace": "ns", "uid": "u", "resourceVersion": "9",
+                "labels": {"app.kubernetes.io/managed-by": "tidewater"},
+                "ownerReferences": [{"apiVersion": "ecs.tidewater.dev/v1alpha1", "kind": "Service",
+                    "name": "web", "uid": "o1", "controller": true}],
+                "managedFields": [{"manager": "m", "operation": "Apply"}]},
+            "spec": {"serviceRef": {"name": "web", "port": 80}, "targetType": "ip",
+                "targetGroupARN": "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/web/1"},
+            "status": {"observedGeneration": 1}
+        });
+        let c: Compact<DynamicObject> = serde_json::from_value(tgb.clone()).unwrap();
+        assert_eq!(c.metadata.owner_references.as_ref().unwrap()[0].uid, "o1");
+        assert_eq!(c.metadata.labels, None);
+        let mut want = tgb;
+        want["metadata"]
+            .as_object_mut()
+            .unwrap()
+            .remove("managedFields");
+        assert_eq!(serde_json::to_value(&c).unwrap(), want);
     }
 
     #[test]

@@ -418,7 +418,7 @@ impl Default for Indexes {
 }
 
 /// An index of third-party children by owner.
-pub fn dynamic_owned() -> Index<DynamicObject> {
+pub fn dynamic_owned() -> Index<Compact<DynamicObject>> {
     Index::new(owned)
 }
 

@@ -44,7 +44,7 @@ use k8s_openapi::api::batch::v1::CronJob;
 use k8s_openapi::api::core::v1::{Node, Pod, Service as KService, ServiceAccount};
 use k8s_openapi::api::networking::v1::Ingress;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
-use kube::api::{Api, ApiResource, DynamicObject};
+use kube::api::{Api, ApiResource};
 use kube::runtime::WatchStreamExt;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector::{self, ObjectRef, Store};
@@ -487,12 +487,12 @@ struct Watches {
 /// The watch of a third-party child kind (see [`watch::THIRD_PARTY_KINDS`]).
 struct DynamicWatch {
     ar: ApiResource,
-    reader: Store<DynamicObject>,
-    writer: Option<reflector::store::Writer<DynamicObject>>,
-    api: Api<DynamicObject>,
+    reader: Store<watch::CachedDynamic>,
+    writer: Option<reflector::store::Writer<watch::CachedDynamic>>,
+    api: Api<watch::CachedDynamic>,
     config: watcher::Config,
     /// Its objects by owner.
-    index: index::Index<DynamicObject>,
+    index: index::Index<watch::CachedDynamic>,
 }
 
 impl DynamicWatch {
@@ -526,7 +526,6 @@ impl DynamicWatch {
         let kind = self.api.resource_url().to_string();
         let index = self.index.clone();
         let events = watcher(self.api.clone(), self.config.clone())
-            .modify(watch::trim::<DynamicObject>)
             .inspect(move |e| {
                 if let Ok(e) = e {
                     index.apply(e);

@@ -102,6 +102,10 @@ macro_rules! trimmed_with_trim {
             fn trim(&mut self) {
                 trim(self);
             }
+
+            fn empty() -> Self {
+                Self::default()
+            }
         }
     )*};
 }
@@ -111,6 +115,10 @@ macro_rules! trimmed_without_status {
             fn trim(&mut self) {
                 trim(self);
                 self.status = None;
+            }
+
+            fn empty() -> Self {
+                Self::default()
             }
         }
     )*};
@@ -122,6 +130,10 @@ impl super::compact::Trim for Deployment {
     fn trim(&mut self) {
         trim(self);
     }
+
+    fn empty() -> Self {
+        Self::default()
+    }
 }
 
 impl super::compact::Trim for k8s_openapi::api::core::v1::Node {
@@ -131,6 +143,10 @@ impl super::compact::Trim for k8s_openapi::api::core::v1::Node {
     fn trim(&mut self) {
         trim(self);
         self.status = None;
+    }
+
+    fn empty() -> Self {
+        Self::default()
     }
 }
 
@@ -144,6 +160,10 @@ macro_rules! trimmed_with_metadata {
 
             fn trim(&mut self) {
                 trim(self);
+            }
+
+            fn empty() -> Self {
+                Self::default()
             }
         }
     )*};
@@ -168,6 +188,26 @@ impl super::compact::Trim for Pod {
 
     fn trim(&mut self) {
         trim_pod(self);
+    }
+
+    fn empty() -> Self {
+        Self::default()
+    }
+}
+
+/// Children of other projects' kinds (TargetGroupBinding, ExternalSecret, ScaledObject...):
+/// compared whole with what the operator applies, found by owner.
+impl super::compact::Trim for DynamicObject {
+    fn trim(&mut self) {
+        trim(self);
+    }
+
+    fn empty() -> Self {
+        DynamicObject {
+            types: None,
+            metadata: Default::default(),
+            data: Value::Null,
+        }
     }
 }
 
@@ -343,11 +383,14 @@ async fn may_watch(client: &Client, ar: &ApiResource) -> bool {
     }
 }
 
+/// A cached third-party child (compact, as every cached object).
+pub type CachedDynamic = super::compact::Compact<DynamicObject>;
+
 /// Caches of third-party children, by kind.
 #[derive(Clone, Default)]
 pub struct ThirdParty {
-    stores: HashMap<String, (ApiResource, Store<DynamicObject>)>,
-    indexes: HashMap<String, super::index::Index<DynamicObject>>,
+    stores: HashMap<String, (ApiResource, Store<CachedDynamic>)>,
+    indexes: HashMap<String, super::index::Index<CachedDynamic>>,
 }
 
 impl ThirdParty {
@@ -355,15 +398,15 @@ impl ThirdParty {
     pub fn insert(
         &mut self,
         ar: ApiResource,
-        store: Store<DynamicObject>,
-        index: super::index::Index<DynamicObject>,
+        store: Store<CachedDynamic>,
+        index: super::index::Index<CachedDynamic>,
     ) {
         self.indexes.insert(ar.kind.clone(), index);
         self.stores.insert(ar.kind.clone(), (ar, store));
     }
 
     /// The cached objects of `ar`'s kind owned by the object with `uid`.
-    pub fn owned_by(&self, ar: &ApiResource, uid: &str) -> Vec<Arc<DynamicObject>> {
+    pub fn owned_by(&self, ar: &ApiResource, uid: &str) -> Vec<Arc<CachedDynamic>> {
         match (self.stores.get(&ar.kind), self.indexes.get(&ar.kind)) {
             (Some((ar, store)), Some(index)) => {
                 index.objects_with(store, ar, &super::index::owner_key(uid))
@@ -389,14 +432,14 @@ impl ThirdParty {
     /// The cached `namespace/name` of `kind`, as JSON.
     pub fn get(&self, kind: &str, namespace: &str, name: &str) -> Option<Value> {
         let (ar, store) = self.stores.get(kind)?;
-        let key = ObjectRef::<DynamicObject>::new_with(name, ar.clone()).within(namespace);
+        let key = ObjectRef::<CachedDynamic>::new_with(name, ar.clone()).within(namespace);
         store
             .get(&key)
             .map(|o| serde_json::to_value(&*o).expect("objects serialise"))
     }
 
     /// The caches.
-    pub fn all(&self) -> impl Iterator<Item = &(ApiResource, Store<DynamicObject>)> {
+    pub fn all(&self) -> impl Iterator<Item = &(ApiResource, Store<CachedDynamic>)> {
         self.stores.values()
     }
 }
