@@ -46,6 +46,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CLIENTS = 8
 WRITE_VERBS = ("create", "patch", "patch_status", "replace", "delete", "event")
+# More arguments for `tidewater run` (experiments: `--max-requests-in-flight 8`).
+OPERATOR_ARGS = os.environ.get("BENCH_OPERATOR_ARGS", "").split()
 
 
 def log(msg: str) -> None:
@@ -289,7 +291,7 @@ class Operator:
         self.proc = subprocess.Popen(
             [binary, "run", "--namespace", ns, "--http-addr", "127.0.0.1:0",
              "--leader-election-namespace", ns, "--log-format", "json",
-             "--resync-seconds", str(resync)],
+             "--resync-seconds", str(resync), *OPERATOR_ARGS],
             stdout=subprocess.DEVNULL, stderr=open(self.log, "w"),
             env={**os.environ, "RUST_LOG": "info"})
         self.addr = None

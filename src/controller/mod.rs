@@ -101,6 +101,11 @@ pub struct Args {
     /// Seconds between looks at an object whose rollout is in progress.
     #[arg(long, default_value_t = 5)]
     pub poll_seconds: u64,
+    /// The reconcilers' API requests in flight at once (Events and the leader election are
+    /// bounded apart). The API server serves no faster past a few dozen; fewer keep each
+    /// request, and the API server's own requests between them, quicker.
+    #[arg(long, default_value_t = MAX_REQUESTS_IN_FLIGHT)]
+    pub max_requests_in_flight: usize,
 }
 
 /// Run the operator until SIGTERM/SIGINT.
@@ -258,7 +263,8 @@ const MAX_EVENTS_IN_FLIGHT: usize = 4;
 /// The operator's clients, each bounded apart.
 #[derive(Clone)]
 struct Clients {
-    /// The reconcilers' requests (at most [`MAX_REQUESTS_IN_FLIGHT`]).
+    /// The reconcilers' requests (at most `--max-requests-in-flight`, by default
+    /// [`MAX_REQUESTS_IN_FLIGHT`]).
     controllers: Client,
     /// Events (at most [`MAX_EVENTS_IN_FLIGHT`]).
     events: Client,
@@ -266,7 +272,7 @@ struct Clients {
     leader: Client,
 }
 
-async fn clients() -> anyhow::Result<Clients> {
+async fn clients(max_requests_in_flight: usize) -> anyhow::Result<Clients> {
     let config = kube::Config::infer().await?;
     let bounded = |n: usize| -> anyhow::Result<Client> {
         Ok(kube::client::ClientBuilder::try_from(config.clone())?
@@ -274,14 +280,14 @@ async fn clients() -> anyhow::Result<Clients> {
             .build())
     };
     Ok(Clients {
-        controllers: bounded(MAX_REQUESTS_IN_FLIGHT)?,
+        controllers: bounded(max_requests_in_flight.max(1))?,
         events: bounded(MAX_EVENTS_IN_FLIGHT)?,
         leader: Client::try_from(config.clone())?,
     })
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
-    let clients = clients().await?;
+    let clients = clients(args.max_requests_in_flight).await?;
     let client = clients.controllers.clone();
     let metrics = Metrics::default();
     let health = http::Health::default();
