@@ -140,14 +140,23 @@ fn join_path(base: &str, path: &str) -> String {
 fn parse<T: validate::Spec>(file: &str, base: &str, v: &Value) -> Result<(T, Notes), InputError> {
     // Read without tracking the path; only a spec that cannot be read so is read again, tracked
     // (which decides).
-    let spec = match T::read(v) {
-        Ok(spec) => spec,
+    let (spec, unknown) = match T::read_noting(v) {
+        Ok(read) => read,
         Err(_) => match serde_path_to_error::deserialize::<_, T>(v) {
-            Ok(spec) => spec,
+            Ok(spec) => {
+                let unknown = unread::unread(v, &spec).expect("spec serialises");
+                (spec, unknown)
+            }
             Err(e) => return Err(parse_error::<T>(file, base, v, e)),
         },
     };
-    let unknown = unread::unread(v, &spec).expect("spec serialises");
+    // What a spec reads is what it serialises: the one-pass reading notes what serialising the
+    // spec against the document finds.
+    debug_assert_eq!(
+        unknown,
+        unread::unread(v, &spec).expect("spec serialises"),
+        "unread members of {v}"
+    );
     let notes = unknown
         .into_iter()
         .map(|p| {
@@ -316,9 +325,16 @@ fn recognise_task_definition(
     base: &str,
     v: &Value,
 ) -> Result<(Resource, Notes), InputError> {
-    let (v, wrapped) = lists_wrapped(v);
-    let (spec, mut unknown): (TaskDefinitionSpec, _) =
-        parse(file, if base.is_empty() { "." } else { base }, &v)?;
+    let at = if base.is_empty() { "." } else { base };
+    // A document with a member to wrap cannot be read as it is (a list member is an object):
+    // it is wrapped only then.
+    let ((spec, mut unknown), wrapped): ((TaskDefinitionSpec, _), _) = match parse(file, at, v) {
+        Ok(read) => (read, Vec::new()),
+        Err(e) => match lists_wrapped(v) {
+            (_, wrapped) if wrapped.is_empty() => return Err(e),
+            (v, wrapped) => (parse(file, at, &v)?, wrapped),
+        },
+    };
     unknown.extend(wrapped.into_iter().map(|p| {
         (
             p,
