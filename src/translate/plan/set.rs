@@ -268,7 +268,11 @@ fn recognise_all(docs: Vec<Recognised<'_>>, out: &mut Output) -> Vec<(Source, Re
                         }));
                         continue;
                     }
-                    let resource = r.describe();
+                    let resource = if notes.is_empty() {
+                        String::new()
+                    } else {
+                        r.describe()
+                    };
                     out.warnings
                         .extend(notes.into_iter().map(|(path, message)| ResourceWarning {
                             resource: resource.clone(),
@@ -302,7 +306,11 @@ fn plan_resources(resources: &[(Source, Resource)], namespace: Option<&str>, out
         if let Resource::TaskDefinition { name, spec } = r {
             match checked_task_definition(name, spec, !used.contains(name.as_str())) {
                 Ok((warnings, template)) => {
-                    let resource = r.describe();
+                    let resource = if warnings.is_empty() {
+                        String::new()
+                    } else {
+                        r.describe()
+                    };
                     out.warnings
                         .extend(warnings.into_iter().map(|w| ResourceWarning {
                             resource: resource.clone(),
