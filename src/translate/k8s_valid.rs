@@ -488,7 +488,7 @@ pub fn check_input(doc: &Value) -> Vec<Violation> {
 fn check_body(base: &str, body: &Value) -> Vec<Violation> {
     let mut out = Vec::new();
     for (i, c) in array(body, "containerDefinitions") {
-        container_input(c, &format!("{base}containerDefinitions[{i}]"), &mut out);
+        container_input(c, &|| format!("{base}containerDefinitions[{i}]"), &mut out);
     }
     if let Some(tz) = body["scheduleExpressionTimezone"].as_str()
         && !is_time_zone(tz)
@@ -522,7 +522,8 @@ fn check_body(base: &str, body: &Value) -> Vec<Violation> {
     out
 }
 
-fn container_input(c: &Value, p: &str, out: &mut Vec<Violation>) {
+/// `p` writes the container's path (only for a violation).
+fn container_input(c: &Value, p: &dyn Fn() -> String, out: &mut Vec<Violation>) {
     let mut port_names = BTreeSet::new();
     for (j, m) in array(c, "portMappings") {
         for (field, zero_ok) in [("containerPort", false), ("hostPort", true)] {
@@ -530,7 +531,7 @@ fn container_input(c: &Value, p: &str, out: &mut Vec<Violation>) {
             if m[field].as_i64().is_some_and(|n| n > 65535) {
                 ecs_port_number(
                     &m[field],
-                    &format!("{p}.portMappings[{j}].{field}"),
+                    &format!("{}.portMappings[{j}].{field}", p()),
                     zero_ok,
                     out,
                 );
@@ -540,7 +541,7 @@ fn container_input(c: &Value, p: &str, out: &mut Vec<Violation>) {
             && !port_names.insert(name)
         {
             out.push(v(
-                format!("{p}.portMappings[{j}].name"),
+                format!("{}.portMappings[{j}].name", p()),
                 format!("port mapping name `{name}` is used twice in this container"),
             ));
         }
@@ -551,7 +552,7 @@ fn container_input(c: &Value, p: &str, out: &mut Vec<Violation>) {
         if let Some(name) = e["name"].as_str().filter(|n| !n.is_empty())
             && !is_env_var_name(name)
         {
-            out.push(v(format!("{p}.environment[{k}].name"), format!("`{name}` is not a valid environment variable name in Kubernetes (printable ASCII, not '=')")));
+            out.push(v(format!("{}.environment[{k}].name", p()), format!("`{name}` is not a valid environment variable name in Kubernetes (printable ASCII, not '=')")));
         }
     }
 }

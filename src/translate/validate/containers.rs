@@ -43,12 +43,12 @@ fn awslogs(reg: &RegisterTaskDefinitionRequest, out: &mut Vec<ValidationError>) 
             continue;
         };
         let has = |k: &str| lc.options.as_ref().is_some_and(|o| o.contains_key(k));
-        let path = format!("{}.logConfiguration.options", at(i));
+        let path = || format!("{}.logConfiguration.options", at(i));
         if !has("awslogs-group") || !has("awslogs-region") {
-            out.push(AWSLOGS_REQUIRED_OPTIONS.at(&path));
+            out.push(AWSLOGS_REQUIRED_OPTIONS.at(path()));
         }
         if fargate(reg) && !has("awslogs-stream-prefix") {
-            out.push(FARGATE_AWSLOGS_STREAM_PREFIX.at(path));
+            out.push(FARGATE_AWSLOGS_STREAM_PREFIX.at(path()));
         }
     }
 }
@@ -85,17 +85,17 @@ fn dependencies(reg: &RegisterTaskDefinitionRequest, out: &mut Vec<ValidationErr
             out.push(DEPENDS_ON_AT_MOST_TEN.at(format!("{}.dependsOn", at(i))));
         }
         for (j, d) in c.depends_on.iter().flatten().enumerate() {
-            let path = format!("{}.dependsOn[{j}].containerName", at(i));
+            let path = || format!("{}.dependsOn[{j}].containerName", at(i));
             match by_name.get(d.container_name.as_str()) {
-                None => out.push(DEPENDS_ON_KNOWN_CONTAINER.with_value(path, &d.container_name)),
-                Some(_) if d.container_name == c.name => out.push(DEPENDS_ON_ITSELF.at(path)),
+                None => out.push(DEPENDS_ON_KNOWN_CONTAINER.with_value(path(), &d.container_name)),
+                Some(_) if d.container_name == c.name => out.push(DEPENDS_ON_ITSELF.at(path())),
                 Some(target) => {
                     let exits = matches!(
                         d.condition,
                         ContainerCondition::Complete | ContainerCondition::Success
                     );
                     if exits && target.essential != Some(false) {
-                        out.push(COMPLETE_OR_SUCCESS_ON_ESSENTIAL.at(path));
+                        out.push(COMPLETE_OR_SUCCESS_ON_ESSENTIAL.at(path()));
                     }
                 }
             }
