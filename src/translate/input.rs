@@ -260,7 +260,7 @@ fn recognise_manifest(file: &str, doc: &Value, api: &str) -> Result<(Resource, N
         path: path.into(),
         message,
     };
-    if api != format!("{}/{}", crate::api::GROUP, crate::api::VERSION) {
+    if api.split_once('/') != Some((crate::api::GROUP, crate::api::VERSION)) {
         return Err(err(
             "apiVersion",
             format!(

@@ -44,6 +44,40 @@ pub fn read<'de, T: de::Deserialize<'de>>(v: &'de Value) -> Result<(T, Vec<Unrea
     Ok((t, unread))
 }
 
+/// The names of the members a struct reads (as its `Deserialize` lists them, renamed).
+pub fn fields_of<'de, T: de::Deserialize<'de>>() -> &'static [&'static str] {
+    let mut fields: &'static [&'static str] = &[];
+    let _ = T::deserialize(Fields(&mut fields));
+    fields
+}
+
+/// A deserialiser that only asks a struct for its member names.
+struct Fields<'f>(&'f mut &'static [&'static str]);
+
+impl<'de> de::Deserializer<'de> for Fields<'_> {
+    type Error = Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Error> {
+        Err(de::Error::custom("not a struct"))
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        fields: &'static [&'static str],
+        _: V,
+    ) -> Result<V::Value, Error> {
+        *self.0 = fields;
+        Err(de::Error::custom("only its member names are asked"))
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf option unit unit_struct newtype_struct seq tuple
+        tuple_struct map enum identifier ignored_any
+    }
+}
+
 /// Where a value is in the document, written out only when a member below it is noted.
 #[derive(Clone, Copy)]
 enum Seg<'a, 'de> {
@@ -450,6 +484,17 @@ mod tests {
             }
         }
         assert!(cases > 1000, "{cases} cases");
+    }
+
+    #[test]
+    fn the_member_names_of_a_struct_as_it_reads_them() {
+        use crate::api::generated::read_only::RegisterTaskDefinitionReadOnly;
+        let fields = fields_of::<RegisterTaskDefinitionReadOnly>();
+        for name in ["revision", "status", "taskDefinitionArn", "compatibilities"] {
+            assert!(fields.contains(&name), "{name} in {fields:?}");
+        }
+        assert!(!fields.contains(&"family"));
+        assert!(fields_of::<String>().is_empty());
     }
 
     #[test]

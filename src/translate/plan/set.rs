@@ -352,9 +352,9 @@ fn checked_task_definition(
         return super::task_definition(name, spec).map(|w| (w, None));
     }
     crate::translate::validate::task_definition(spec)?;
-    let (build, warnings) =
-        crate::translate::service::task_definition_report(spec, &pod_context(name, spec));
-    Ok((warnings, Some(pod_template(name, spec, build))))
+    let ctx = pod_context(name, spec);
+    let (build, warnings) = crate::translate::service::task_definition_report(spec, &ctx);
+    Ok((warnings, Some(pod_template(&ctx.family, build))))
 }
 
 /// One workload's objects, warnings or errors.
@@ -430,12 +430,11 @@ fn pod_context(name: &str, spec: &TaskDefinitionSpec) -> PodContext<'static> {
     }
 }
 
-/// A task definition nothing runs: a PodTemplate named after the family.
-fn pod_template(name: &str, spec: &TaskDefinitionSpec, build: task_definition::PodBuild) -> Object {
-    let family = task_definition::family(spec, name);
+/// A task definition nothing runs: a PodTemplate named after its family.
+fn pod_template(family: &str, build: task_definition::PodBuild) -> Object {
     Object::PodTemplate(PodTemplate {
         metadata: ObjectMeta {
-            name: Some(names::dns_subdomain(&family)),
+            name: Some(names::dns_subdomain(family)),
             labels: build
                 .template
                 .metadata

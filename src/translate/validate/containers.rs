@@ -75,6 +75,9 @@ fn names_and_images(reg: &RegisterTaskDefinitionRequest, out: &mut Vec<Validatio
 }
 
 fn dependencies(reg: &RegisterTaskDefinitionRequest, out: &mut Vec<ValidationError>) {
+    if !any_dependency(reg) {
+        return;
+    }
     let by_name: BTreeMap<&str, &ContainerDefinition> = reg
         .container_definitions
         .iter()
@@ -105,6 +108,9 @@ fn dependencies(reg: &RegisterTaskDefinitionRequest, out: &mut Vec<ValidationErr
 
 /// A cycle of two or more containers (a container depending on itself is its own rule).
 fn dependency_cycle(reg: &RegisterTaskDefinitionRequest, out: &mut Vec<ValidationError>) {
+    if !any_dependency(reg) {
+        return;
+    }
     let all = &reg.container_definitions;
     let edges: BTreeMap<&str, Vec<&str>> = all
         .iter()
@@ -130,6 +136,14 @@ fn dependency_cycle(reg: &RegisterTaskDefinitionRequest, out: &mut Vec<Validatio
             }
         }
     }
+}
+
+/// Whether a container depends on another (most task definitions have none: their checks
+/// are skipped).
+fn any_dependency(reg: &RegisterTaskDefinitionRequest) -> bool {
+    reg.container_definitions
+        .iter()
+        .any(|c| c.depends_on.as_ref().is_some_and(|d| !d.is_empty()))
 }
 
 fn memory(reg: &RegisterTaskDefinitionRequest, out: &mut Vec<ValidationError>) {
@@ -240,6 +254,13 @@ fn links(reg: &RegisterTaskDefinitionRequest, out: &mut Vec<ValidationError>) {
 }
 
 fn volume_references(reg: &RegisterTaskDefinitionRequest, out: &mut Vec<ValidationError>) {
+    let references = |c: &ContainerDefinition| {
+        c.mount_points.as_ref().is_some_and(|m| !m.is_empty())
+            || c.volumes_from.as_ref().is_some_and(|v| !v.is_empty())
+    };
+    if !reg.container_definitions.iter().any(references) {
+        return;
+    }
     let names: BTreeSet<&str> = reg
         .container_definitions
         .iter()

@@ -118,21 +118,19 @@ impl Spec for crate::api::TaskDefinitionSpec {
             read_only: serde::Deserialize::deserialize(v)?,
         })
     }
-    /// In one pass per part ([`tracked`]): a member of the document is unread when neither
-    /// part reads it.
+    /// The request in one pass ([`tracked`]); a member of the document it does not read is
+    /// unread unless it is one of the read-only members.
     fn read_noting(v: &serde_json::Value) -> Result<(Self, Vec<String>), serde_json::Error> {
+        use crate::api::generated::read_only::RegisterTaskDefinitionReadOnly;
         use crate::translate::tracked::{self, Unread};
+        static READ_ONLY: std::sync::LazyLock<&[&str]> =
+            std::sync::LazyLock::new(tracked::fields_of::<RegisterTaskDefinitionReadOnly>);
         let (register, unread) = tracked::read(v)?;
-        let (read_only, skipped) = tracked::read(v)?;
-        let skipped_too = |key: &str| {
-            skipped
-                .iter()
-                .any(|s| matches!(s, Unread::Member(k) if std::ptr::eq(*k, key)))
-        };
+        let read_only = serde::Deserialize::deserialize(v)?;
         let unread = unread
             .iter()
             .filter(|u| match u {
-                Unread::Member(key) => skipped_too(key),
+                Unread::Member(key) => !READ_ONLY.contains(key),
                 Unread::Below(_) => true,
             })
             .map(Unread::path)
