@@ -183,16 +183,21 @@ pub fn render_documents(docs: &[(String, Value)], namespace: Option<&str>) -> Ou
     let recognised = set::recognise_documents(accepted);
     errors.extend(duplicates(&recognised));
     let mut out = set::plan_recognised(recognised, namespace);
-    let files: std::collections::BTreeSet<&str> = docs.iter().map(|(f, _)| f.as_str()).collect();
-    let origin = match files.len() {
-        1 => files.first().copied().unwrap_or_default().to_string(),
-        _ => "(rendered)".to_string(),
+    // Written only for an object the apiserver would reject.
+    let origin = || {
+        let files: std::collections::BTreeSet<&str> =
+            docs.iter().map(|(f, _)| f.as_str()).collect();
+        match files.len() {
+            1 => files.first().copied().unwrap_or_default().to_string(),
+            _ => "(rendered)".to_string(),
+        }
     };
     out.objects.retain(|o| {
         let bad = k8s_valid::check_object(o);
         if bad.is_empty() {
             return true;
         }
+        let origin = origin();
         let id = format!(
             "{}/{}",
             o["kind"].as_str().unwrap_or("?"),
@@ -215,6 +220,9 @@ pub fn render_documents(docs: &[(String, Value)], namespace: Option<&str>) -> Ou
 
 /// Two input resources of the same kind and name (kubectl apply would keep only the last).
 fn duplicates(docs: &[set::Recognised<'_>]) -> Vec<InputError> {
+    if docs.iter().map(|d| d.resources.len()).sum::<usize>() < 2 {
+        return Vec::new();
+    }
     let mut seen: BTreeMap<String, (String, usize)> = BTreeMap::new();
     let mut errors = Vec::new();
     for (n, d) in docs.iter().enumerate() {

@@ -138,17 +138,45 @@ fn join_path(base: &str, path: &str) -> String {
 
 /// Parse a spec, naming the exact JSON path of a wrong type or out-of-range number.
 fn parse<T: validate::Spec>(file: &str, base: &str, v: &Value) -> Result<(T, Notes), InputError> {
-    // Read without tracking the path; only a spec that cannot be read so is read again, tracked
-    // (which decides).
-    let spec = match T::read(v) {
-        Ok(spec) => spec,
-        Err(_) => match serde_path_to_error::deserialize::<_, T>(v) {
-            Ok(spec) => spec,
-            Err(e) => return Err(parse_error::<T>(file, base, v, e)),
-        },
-    };
-    let unknown = unread::unread(v, &spec).expect("spec serialises");
-    let notes = unknown
+    match read(v) {
+        Some(read) => Ok(read),
+        None => read_tracked(file, base, v),
+    }
+}
+
+/// A spec read without tracking the path, with its notes; `None` when it cannot be read so.
+fn read<T: validate::Spec>(v: &Value) -> Option<(T, Notes)> {
+    let (spec, unknown) = T::read_noting(v).ok()?;
+    let notes = notes(v, &spec, unknown);
+    Some((spec, notes))
+}
+
+/// A spec that cannot be read without tracking the path, read again, tracked (which decides).
+fn read_tracked<T: validate::Spec>(
+    file: &str,
+    base: &str,
+    v: &Value,
+) -> Result<(T, Notes), InputError> {
+    match serde_path_to_error::deserialize::<_, T>(v) {
+        Ok(spec) => {
+            let unknown = unread::unread(v, &spec).expect("spec serialises");
+            let notes = notes(v, &spec, unknown);
+            Ok((spec, notes))
+        }
+        Err(e) => Err(parse_error::<T>(file, base, v, e)),
+    }
+}
+
+/// The notes of the members of `v` that `spec`, read from it, does not hold (`unknown`).
+fn notes<T: validate::Spec>(v: &Value, spec: &T, unknown: Vec<String>) -> Notes {
+    // What a spec reads is what it serialises: the one-pass reading notes what serialising the
+    // spec against the document finds.
+    debug_assert_eq!(
+        unknown,
+        unread::unread(v, spec).expect("spec serialises"),
+        "unread members of {v}"
+    );
+    unknown
         .into_iter()
         .map(|p| {
             (
@@ -156,8 +184,7 @@ fn parse<T: validate::Spec>(file: &str, base: &str, v: &Value) -> Result<(T, Not
                 "not a field of this ECS request shape; ignored".to_string(),
             )
         })
-        .collect();
-    Ok((spec, notes))
+        .collect()
 }
 
 /// Why `v` is not a `T`, at the exact JSON path of the wrong type or out-of-range number.
@@ -233,7 +260,7 @@ fn recognise_manifest(file: &str, doc: &Value, api: &str) -> Result<(Resource, N
         path: path.into(),
         message,
     };
-    if api != format!("{}/{}", crate::api::GROUP, crate::api::VERSION) {
+    if api.split_once('/') != Some((crate::api::GROUP, crate::api::VERSION)) {
         return Err(err(
             "apiVersion",
             format!(
@@ -316,9 +343,16 @@ fn recognise_task_definition(
     base: &str,
     v: &Value,
 ) -> Result<(Resource, Notes), InputError> {
-    let (v, wrapped) = lists_wrapped(v);
-    let (spec, mut unknown): (TaskDefinitionSpec, _) =
-        parse(file, if base.is_empty() { "." } else { base }, &v)?;
+    let at = if base.is_empty() { "." } else { base };
+    // A document with a member to wrap cannot be read as it is (a list member is an object):
+    // it is wrapped only then.
+    let ((spec, mut unknown), wrapped): ((TaskDefinitionSpec, _), _) = match read(v) {
+        Some(read) => (read, Vec::new()),
+        None => {
+            let (v, wrapped) = lists_wrapped(v);
+            (parse(file, at, &v)?, wrapped)
+        }
+    };
     unknown.extend(wrapped.into_iter().map(|p| {
         (
             p,

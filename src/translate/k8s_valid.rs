@@ -220,7 +220,32 @@ fn cron_job(spec: &Value, out: &mut Vec<Violation>) {
 }
 
 fn array<'a>(v: &'a Value, key: &str) -> impl Iterator<Item = (usize, &'a Value)> {
-    v[key].as_array().into_iter().flatten().enumerate()
+    elements(&v[key])
+}
+
+/// The elements of a list, numbered (none if `v` is not a list).
+fn elements(v: &Value) -> impl Iterator<Item = (usize, &Value)> {
+    v.as_array().into_iter().flatten().enumerate()
+}
+
+/// The members `keys` of `v` found in one pass over its members (a document's object is a
+/// sorted map: several look-ups cost more than one walk), `None` where there is none.
+fn members<'a, const N: usize>(v: &'a Value, keys: [&str; N]) -> [Option<&'a Value>; N] {
+    let mut found = [None; N];
+    if let Value::Object(map) = v {
+        for (k, x) in map {
+            if let Some(i) = keys.iter().position(|key| key == k) {
+                found[i] = Some(x);
+            }
+        }
+    }
+    found
+}
+
+/// A member as indexing reads it: `null` when there is none.
+fn or_null(v: Option<&Value>) -> &Value {
+    static NULL: Value = Value::Null;
+    v.unwrap_or(&NULL)
 }
 
 /// The pod spec's rules; `path` is written only for a violation.
@@ -466,8 +491,10 @@ fn autoscaler(spec: &Value, out: &mut Vec<Violation>) {
 /// located by their path in the document: ports outside 1–65535, environment variable names
 /// Kubernetes refuses, an unknown schedule time zone, a negative desired count.
 pub fn check_input(doc: &Value) -> Vec<Violation> {
-    if doc.get("apiVersion").is_none()
-        && let Some(services) = doc["services"].as_array()
+    let [api_version, services, spec, task_definition] =
+        members(doc, ["apiVersion", "services", "spec", "taskDefinition"]);
+    if api_version.is_none()
+        && let Some(services) = or_null(services).as_array()
     {
         return services
             .iter()
@@ -475,10 +502,10 @@ pub fn check_input(doc: &Value) -> Vec<Violation> {
             .flat_map(|(i, s)| check_body(&format!("services[{i}]."), s))
             .collect();
     }
-    let (base, body) = if doc.get("apiVersion").is_some() {
-        ("spec.", &doc["spec"])
-    } else if doc["taskDefinition"].is_object() {
-        ("taskDefinition.", &doc["taskDefinition"])
+    let (base, body) = if api_version.is_some() {
+        ("spec.", or_null(spec))
+    } else if let Some(td) = task_definition.filter(|td| td.is_object()) {
+        ("taskDefinition.", td)
     } else {
         ("", doc)
     };
@@ -487,10 +514,26 @@ pub fn check_input(doc: &Value) -> Vec<Violation> {
 
 fn check_body(base: &str, body: &Value) -> Vec<Violation> {
     let mut out = Vec::new();
-    for (i, c) in array(body, "containerDefinitions") {
-        container_input(c, &format!("{base}containerDefinitions[{i}]"), &mut out);
+    let [
+        containers,
+        time_zone,
+        load_balancers,
+        service_registries,
+        desired_count,
+    ] = members(
+        body,
+        [
+            "containerDefinitions",
+            "scheduleExpressionTimezone",
+            "loadBalancers",
+            "serviceRegistries",
+            "desiredCount",
+        ],
+    );
+    for (i, c) in elements(or_null(containers)) {
+        container_input(c, &|| format!("{base}containerDefinitions[{i}]"), &mut out);
     }
-    if let Some(tz) = body["scheduleExpressionTimezone"].as_str()
+    if let Some(tz) = or_null(time_zone).as_str()
         && !is_time_zone(tz)
     {
         out.push(v(
@@ -498,8 +541,12 @@ fn check_body(base: &str, body: &Value) -> Vec<Violation> {
             format!("unknown time zone `{tz}` (an IANA time zone name)"),
         ));
     }
-    for list in ["loadBalancers", "serviceRegistries"] {
-        for (i, entry) in array(body, list) {
+    let lists = [
+        ("loadBalancers", load_balancers),
+        ("serviceRegistries", service_registries),
+    ];
+    for (list, entries) in lists {
+        for (i, entry) in elements(or_null(entries)) {
             for field in ["containerPort", "port"] {
                 if entry[field].is_i64() {
                     ecs_port_number(
@@ -512,7 +559,7 @@ fn check_body(base: &str, body: &Value) -> Vec<Violation> {
             }
         }
     }
-    if body["desiredCount"].as_i64().is_some_and(|n| n < 0) {
+    if or_null(desired_count).as_i64().is_some_and(|n| n < 0) {
         // The CRD's rule, in its words.
         out.push(v(
             format!("{base}desiredCount"),
@@ -522,36 +569,44 @@ fn check_body(base: &str, body: &Value) -> Vec<Violation> {
     out
 }
 
-fn container_input(c: &Value, p: &str, out: &mut Vec<Violation>) {
+/// `p` writes the container's path (only for a violation).
+fn container_input(c: &Value, p: &dyn Fn() -> String, out: &mut Vec<Violation>) {
     let mut port_names = BTreeSet::new();
-    for (j, m) in array(c, "portMappings") {
-        for (field, zero_ok) in [("containerPort", false), ("hostPort", true)] {
+    let [port_mappings, environment] = members(c, ["portMappings", "environment"]);
+    for (j, m) in elements(or_null(port_mappings)) {
+        let [container_port, host_port, name] = members(m, ["containerPort", "hostPort", "name"]);
+        let numbers = [
+            ("containerPort", container_port, false),
+            ("hostPort", host_port, true),
+        ];
+        for (field, n, zero_ok) in numbers {
+            let n = or_null(n);
             // 0 (and negative numbers) are left out with a warning by the translation.
-            if m[field].as_i64().is_some_and(|n| n > 65535) {
+            if n.as_i64().is_some_and(|n| n > 65535) {
                 ecs_port_number(
-                    &m[field],
-                    &format!("{p}.portMappings[{j}].{field}"),
+                    n,
+                    &format!("{}.portMappings[{j}].{field}", p()),
                     zero_ok,
                     out,
                 );
             }
         }
-        if let Some(name) = m["name"].as_str()
+        if let Some(name) = or_null(name).as_str()
             && !port_names.insert(name)
         {
             out.push(v(
-                format!("{p}.portMappings[{j}].name"),
+                format!("{}.portMappings[{j}].name", p()),
                 format!("port mapping name `{name}` is used twice in this container"),
             ));
         }
     }
-    for (k, e) in array(c, "environment") {
+    for (k, e) in elements(or_null(environment)) {
         // Empty names are left out by the translation. (memory below memoryReservation is an
         // ECS rule of translate::validate, with the CRD's message.)
         if let Some(name) = e["name"].as_str().filter(|n| !n.is_empty())
             && !is_env_var_name(name)
         {
-            out.push(v(format!("{p}.environment[{k}].name"), format!("`{name}` is not a valid environment variable name in Kubernetes (printable ASCII, not '=')")));
+            out.push(v(format!("{}.environment[{k}].name", p()), format!("`{name}` is not a valid environment variable name in Kubernetes (printable ASCII, not '=')")));
         }
     }
 }

@@ -28,6 +28,7 @@ pub mod secrets;
 pub mod service;
 pub mod task;
 pub mod task_definition;
+pub mod tracked;
 pub mod unread;
 pub mod validate;
 pub mod volumes;

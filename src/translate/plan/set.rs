@@ -268,7 +268,11 @@ fn recognise_all(docs: Vec<Recognised<'_>>, out: &mut Output) -> Vec<(Source, Re
                         }));
                         continue;
                     }
-                    let resource = r.describe();
+                    let resource = if notes.is_empty() {
+                        String::new()
+                    } else {
+                        r.describe()
+                    };
                     out.warnings
                         .extend(notes.into_iter().map(|(path, message)| ResourceWarning {
                             resource: resource.clone(),
@@ -302,7 +306,11 @@ fn plan_resources(resources: &[(Source, Resource)], namespace: Option<&str>, out
         if let Resource::TaskDefinition { name, spec } = r {
             match checked_task_definition(name, spec, !used.contains(name.as_str())) {
                 Ok((warnings, template)) => {
-                    let resource = r.describe();
+                    let resource = if warnings.is_empty() {
+                        String::new()
+                    } else {
+                        r.describe()
+                    };
                     out.warnings
                         .extend(warnings.into_iter().map(|w| ResourceWarning {
                             resource: resource.clone(),
@@ -344,9 +352,9 @@ fn checked_task_definition(
         return super::task_definition(name, spec).map(|w| (w, None));
     }
     crate::translate::validate::task_definition(spec)?;
-    let (build, warnings) =
-        crate::translate::service::task_definition_report(spec, &pod_context(name, spec));
-    Ok((warnings, Some(pod_template(name, spec, build))))
+    let ctx = pod_context(name, spec);
+    let (build, warnings) = crate::translate::service::task_definition_report(spec, &ctx);
+    Ok((warnings, Some(pod_template(&ctx.family, build))))
 }
 
 /// One workload's objects, warnings or errors.
@@ -422,12 +430,11 @@ fn pod_context(name: &str, spec: &TaskDefinitionSpec) -> PodContext<'static> {
     }
 }
 
-/// A task definition nothing runs: a PodTemplate named after the family.
-fn pod_template(name: &str, spec: &TaskDefinitionSpec, build: task_definition::PodBuild) -> Object {
-    let family = task_definition::family(spec, name);
+/// A task definition nothing runs: a PodTemplate named after its family.
+fn pod_template(family: &str, build: task_definition::PodBuild) -> Object {
     Object::PodTemplate(PodTemplate {
         metadata: ObjectMeta {
-            name: Some(names::dns_subdomain(&family)),
+            name: Some(names::dns_subdomain(family)),
             labels: build
                 .template
                 .metadata

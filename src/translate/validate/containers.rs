@@ -43,12 +43,12 @@ fn awslogs(reg: &RegisterTaskDefinitionRequest, out: &mut Vec<ValidationError>) 
             continue;
         };
         let has = |k: &str| lc.options.as_ref().is_some_and(|o| o.contains_key(k));
-        let path = format!("{}.logConfiguration.options", at(i));
+        let path = || format!("{}.logConfiguration.options", at(i));
         if !has("awslogs-group") || !has("awslogs-region") {
-            out.push(AWSLOGS_REQUIRED_OPTIONS.at(&path));
+            out.push(AWSLOGS_REQUIRED_OPTIONS.at(path()));
         }
         if fargate(reg) && !has("awslogs-stream-prefix") {
-            out.push(FARGATE_AWSLOGS_STREAM_PREFIX.at(path));
+            out.push(FARGATE_AWSLOGS_STREAM_PREFIX.at(path()));
         }
     }
 }
@@ -75,6 +75,9 @@ fn names_and_images(reg: &RegisterTaskDefinitionRequest, out: &mut Vec<Validatio
 }
 
 fn dependencies(reg: &RegisterTaskDefinitionRequest, out: &mut Vec<ValidationError>) {
+    if !any_dependency(reg) {
+        return;
+    }
     let by_name: BTreeMap<&str, &ContainerDefinition> = reg
         .container_definitions
         .iter()
@@ -85,17 +88,17 @@ fn dependencies(reg: &RegisterTaskDefinitionRequest, out: &mut Vec<ValidationErr
             out.push(DEPENDS_ON_AT_MOST_TEN.at(format!("{}.dependsOn", at(i))));
         }
         for (j, d) in c.depends_on.iter().flatten().enumerate() {
-            let path = format!("{}.dependsOn[{j}].containerName", at(i));
+            let path = || format!("{}.dependsOn[{j}].containerName", at(i));
             match by_name.get(d.container_name.as_str()) {
-                None => out.push(DEPENDS_ON_KNOWN_CONTAINER.with_value(path, &d.container_name)),
-                Some(_) if d.container_name == c.name => out.push(DEPENDS_ON_ITSELF.at(path)),
+                None => out.push(DEPENDS_ON_KNOWN_CONTAINER.with_value(path(), &d.container_name)),
+                Some(_) if d.container_name == c.name => out.push(DEPENDS_ON_ITSELF.at(path())),
                 Some(target) => {
                     let exits = matches!(
                         d.condition,
                         ContainerCondition::Complete | ContainerCondition::Success
                     );
                     if exits && target.essential != Some(false) {
-                        out.push(COMPLETE_OR_SUCCESS_ON_ESSENTIAL.at(path));
+                        out.push(COMPLETE_OR_SUCCESS_ON_ESSENTIAL.at(path()));
                     }
                 }
             }
@@ -105,6 +108,9 @@ fn dependencies(reg: &RegisterTaskDefinitionRequest, out: &mut Vec<ValidationErr
 
 /// A cycle of two or more containers (a container depending on itself is its own rule).
 fn dependency_cycle(reg: &RegisterTaskDefinitionRequest, out: &mut Vec<ValidationError>) {
+    if !any_dependency(reg) {
+        return;
+    }
     let all = &reg.container_definitions;
     let edges: BTreeMap<&str, Vec<&str>> = all
         .iter()
@@ -130,6 +136,14 @@ fn dependency_cycle(reg: &RegisterTaskDefinitionRequest, out: &mut Vec<Validatio
             }
         }
     }
+}
+
+/// Whether a container depends on another (most task definitions have none: their checks
+/// are skipped).
+fn any_dependency(reg: &RegisterTaskDefinitionRequest) -> bool {
+    reg.container_definitions
+        .iter()
+        .any(|c| c.depends_on.as_ref().is_some_and(|d| !d.is_empty()))
 }
 
 fn memory(reg: &RegisterTaskDefinitionRequest, out: &mut Vec<ValidationError>) {
@@ -240,6 +254,13 @@ fn links(reg: &RegisterTaskDefinitionRequest, out: &mut Vec<ValidationError>) {
 }
 
 fn volume_references(reg: &RegisterTaskDefinitionRequest, out: &mut Vec<ValidationError>) {
+    let references = |c: &ContainerDefinition| {
+        c.mount_points.as_ref().is_some_and(|m| !m.is_empty())
+            || c.volumes_from.as_ref().is_some_and(|v| !v.is_empty())
+    };
+    if !reg.container_definitions.iter().any(references) {
+        return;
+    }
     let names: BTreeSet<&str> = reg
         .container_definitions
         .iter()

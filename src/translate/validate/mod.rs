@@ -95,6 +95,13 @@ pub trait Spec: serde::de::DeserializeOwned + serde::Serialize {
     fn read(v: &serde_json::Value) -> Result<Self, serde_json::Error> {
         Self::deserialize(v)
     }
+    /// The spec read from a JSON document, with the paths of the document's members it does
+    /// not hold ([`crate::translate::unread`]), in the document's order.
+    fn read_noting(v: &serde_json::Value) -> Result<(Self, Vec<String>), serde_json::Error> {
+        let spec = Self::read(v)?;
+        let unread = crate::translate::unread::unread(v, &spec).expect("spec serialises");
+        Ok((spec, unread))
+    }
 }
 
 impl Spec for crate::api::TaskDefinitionSpec {
@@ -110,6 +117,31 @@ impl Spec for crate::api::TaskDefinitionSpec {
             register: serde::Deserialize::deserialize(v)?,
             read_only: serde::Deserialize::deserialize(v)?,
         })
+    }
+    /// The request in one pass ([`tracked`]); a member of the document it does not read is
+    /// unread unless it is one of the read-only members.
+    fn read_noting(v: &serde_json::Value) -> Result<(Self, Vec<String>), serde_json::Error> {
+        use crate::api::generated::read_only::RegisterTaskDefinitionReadOnly;
+        use crate::translate::tracked::{self, Unread};
+        static READ_ONLY: std::sync::LazyLock<&[&str]> =
+            std::sync::LazyLock::new(tracked::fields_of::<RegisterTaskDefinitionReadOnly>);
+        let (register, unread) = tracked::read(v)?;
+        let read_only = serde::Deserialize::deserialize(v)?;
+        let unread = unread
+            .iter()
+            .filter(|u| match u {
+                Unread::Member(key) => !READ_ONLY.contains(key),
+                Unread::Below(_) => true,
+            })
+            .map(Unread::path)
+            .collect();
+        Ok((
+            crate::api::TaskDefinitionSpec {
+                register,
+                read_only,
+            },
+            unread,
+        ))
     }
 }
 

@@ -22,7 +22,7 @@ pub(super) fn check(reg: &RegisterTaskDefinitionRequest, out: &mut Vec<Validatio
         }
         let mut protocols: BTreeMap<i32, &str> = BTreeMap::new();
         for (j, p) in mappings.iter().enumerate() {
-            let path = format!("containerDefinitions[{i}].portMappings[{j}]");
+            let path = || format!("containerDefinitions[{i}].portMappings[{j}]");
             mapping(mode, p, &path, out);
             let protocol = p.protocol.map(|p| p.as_str()).unwrap_or("tcp");
             if let Some(port) = p.container_port
@@ -30,28 +30,34 @@ pub(super) fn check(reg: &RegisterTaskDefinitionRequest, out: &mut Vec<Validatio
                     .insert(port, protocol)
                     .is_some_and(|q| q != protocol)
             {
-                out.push(CONTAINER_PORT_ONE_PROTOCOL.at(format!("{path}.containerPort")));
+                out.push(CONTAINER_PORT_ONE_PROTOCOL.at(format!("{}.containerPort", path())));
             }
         }
     }
 }
 
-fn mapping(mode: Option<NetworkMode>, p: &PortMapping, path: &str, out: &mut Vec<ValidationError>) {
+/// `path` writes the mapping's path (only for a violation).
+fn mapping(
+    mode: Option<NetworkMode>,
+    p: &PortMapping,
+    path: &dyn Fn() -> String,
+    out: &mut Vec<ValidationError>,
+) {
     let ports = [
         ("containerPort", p.container_port),
         ("hostPort", p.host_port),
     ];
     for (field, port) in ports {
         if port.is_some_and(|n| !(0..=65535).contains(&n)) {
-            out.push(PORT_NUMBER_RANGE.at(format!("{path}.{field}")));
+            out.push(PORT_NUMBER_RANGE.at(format!("{}.{field}", path())));
         }
     }
     let range = p.container_port_range.as_deref();
     if p.container_port.is_none() && range.is_none() {
-        out.push(PORT_MAPPING_NEEDS_CONTAINER_PORT.at(path));
+        out.push(PORT_MAPPING_NEEDS_CONTAINER_PORT.at(path()));
     }
     if let Some(range) = range {
-        port_range(mode, range, &format!("{path}.containerPortRange"), out);
+        port_range(mode, range, &format!("{}.containerPortRange", path()), out);
     }
     let static_modes = [
         (NetworkMode::Awsvpc, &AWSVPC_HOST_PORT),
@@ -63,7 +69,7 @@ fn mapping(mode: Option<NetworkMode>, p: &PortMapping, path: &str, out: &mut Vec
             && h != 0
             && h != c
         {
-            out.push(rule.at(format!("{path}.hostPort")));
+            out.push(rule.at(format!("{}.hostPort", path())));
         }
     }
 }
