@@ -48,6 +48,9 @@ CLIENTS = 8
 WRITE_VERBS = ("create", "patch", "patch_status", "replace", "delete", "event")
 # More arguments for `tidewater run` (experiments: `--max-requests-in-flight 8`).
 OPERATOR_ARGS = os.environ.get("BENCH_OPERATOR_ARGS", "").split()
+# A directory for CPU profiles of the API server during each phase (diagnostics; the cluster must
+# run with TIDEWATER_APISERVER_PROFILING=true).
+APISERVER_PROFILE = Path(os.environ["BENCH_APISERVER_PROFILE"]) if os.environ.get("BENCH_APISERVER_PROFILE") else None
 
 
 def log(msg: str) -> None:
@@ -231,6 +234,22 @@ class Api:
             key = f"{labels['verb']} {labels['resource']}{group}{sub}"
             out[key] = out.get(key, 0.0) + float(line.rsplit(" ", 1)[1])
         return out
+
+
+def apiserver_profile(api: Api, path: Path | None, seconds: int) -> threading.Thread | None:
+    """A CPU profile of the API server over the next `seconds` (needs the cluster started with
+    TIDEWATER_APISERVER_PROFILING=true), written to `path` in the background."""
+    if path is None:
+        return None
+
+    def run():
+        try:
+            path.write_bytes(api.get(f"/debug/pprof/profile?seconds={seconds}"))
+        except Exception as e:  # noqa: BLE001 - a diagnostic only
+            log(f"no API server profile: {e}")
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return t
 
 
 def seconds_since(api: Api, before: dict[str, float]) -> dict[str, float]:
@@ -429,6 +448,34 @@ def machine_cpu() -> tuple[float, float]:
     return (sum(fields) - idle) / tick, sum(fields) / tick
 
 
+COMPONENTS = ("kube-apiserver", "etcd", "kube-controller", "kube-scheduler", "kwok",
+              "metrics-server", "tidewater")
+
+
+def components_cpu() -> dict[str, float]:
+    """CPU seconds so far of each control-plane component (by process name, /proc/<pid>/stat),
+    and of this script with the kubectl processes it waited for."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[str, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        name = text[text.index("(") + 1:text.rindex(")")]
+        if name in COMPONENTS:
+            f = text[text.rindex(")") + 2:].split()
+            out[name] = out.get(name, 0.0) + (int(f[11]) + int(f[12])) / tick
+    t = os.times()
+    out["bench+kubectl"] = t.user + t.system + t.children_user + t.children_system
+    return out
+
+
+def cpu_since(before: dict[str, float]) -> dict[str, float]:
+    now = components_cpu()
+    return {k: v - before.get(k, 0.0) for k, v in now.items()}
+
+
 def busy_since(start: tuple[float, float]) -> float:
     """The machine's busy fraction since `start` (a `machine_cpu()` reading)."""
     busy, total = machine_cpu()
@@ -498,8 +545,11 @@ def bench(n: int, binary: str, resync: int, keep: bool, profile: Path | None = N
         try:
             log(f"N={n}: floor: {len(rendered)} rendered objects, {CLIENTS} clients")
             t0, cpu0, api0 = time.monotonic(), machine_cpu(), api.request_seconds()
+            parts0 = components_cpu()
+            apiserver_profile(api, APISERVER_PROFILE and APISERVER_PROFILE / f"floor-{n}.pprof", 15)
             res["floor_s"] = create_parallel(rendered, ns_floor, tmp, "floor") if floor else 0.0
             res["floor_busy"] = busy_since(cpu0)
+            res["floor_cpu"] = cpu_since(parts0)
             res["floor_api_s"] = seconds_since(api, api0)
             if floor:
                 # The floor's pods start before the operator's phase, so that the two phases
@@ -510,6 +560,16 @@ def bench(n: int, binary: str, resync: int, keep: bool, profile: Path | None = N
                     return ok == n and total == n, f"{ok}/{total}"
                 wait_until("the floor's Deployments available", 1800, floor_running, poll)
                 res["floor_running_s"] = time.monotonic() - t0
+            if floor:
+                # The operator's phase includes writing the custom resources themselves: the
+                # same client writes them here with no operator watching, to tell that part
+                # from the operator's own work.
+                ns_crs = f"bench-crs-{suffix}"
+                kubectl("create", "namespace", ns_crs)
+                cpu_crs = components_cpu()
+                res["crs_s"] = create_parallel(items, ns_crs, tmp, "crs-only")
+                res["crs_cpu"] = cpu_since(cpu_crs)
+                kubectl("delete", "namespace", ns_crs, "--wait=false", check=False)
             op = Operator(binary, ns_op, resync, tmp)
             try:
                 op.wait_leading()
@@ -517,6 +577,8 @@ def bench(n: int, binary: str, resync: int, keep: bool, profile: Path | None = N
                 prof = Profiler(op.proc.pid, profile / f"perf-{n}.data") if profile else None
                 t0, cpu0, op_cpu0 = time.monotonic(), machine_cpu(), op.cpu_s()
                 api0 = api.request_seconds()
+                parts0 = components_cpu()
+                apiserver_profile(api, APISERVER_PROFILE and APISERVER_PROFILE / f"operator-{n}.pprof", 45)
                 res["create_s"] = create_parallel(items, ns_op, tmp, "cr")
 
                 def children_ready():
@@ -525,6 +587,7 @@ def bench(n: int, binary: str, resync: int, keep: bool, profile: Path | None = N
                 wait_until("every child", 1800, children_ready, poll)
                 res["children_s"] = time.monotonic() - t0
                 res["children_busy"] = busy_since(cpu0)
+                res["children_cpu"] = cpu_since(parts0)
                 res["children_api_s"] = seconds_since(api, api0)
                 res["op_cpu_children_s"] = op.cpu_s() - op_cpu0
 
@@ -601,6 +664,18 @@ def report(results: list[dict]) -> None:
               f"during the floor's creates, {r['children_busy']:.0%} until every child; operator CPU "
               f"{r['op_cpu_children_s']:.1f} s until every child, {r['op_cpu_steady_s']:.1f} s until "
               f"every Service Ready")
+        if r.get("crs_s"):
+            both = r["floor_s"] + r["crs_s"]
+            print(f"N={r['n']}: the {2 * r['n']} custom resources alone, written by the same client "
+                  f"with no operator: {r['crs_s']:.1f} s; floor with them {both:.1f} s, children (b) "
+                  f"{r['children_s'] / both:.2f}x that")
+        for phase, what in (("floor_cpu", "the floor's creates"),
+                            ("crs_cpu", "the custom resources alone"),
+                            ("children_cpu", "the operator until every child")):
+            if r.get(phase):
+                parts = sorted(r[phase].items(), key=lambda kv: -kv[1])
+                print(f"N={r['n']}: CPU seconds during {what}: {sum(r[phase].values()):.1f} in all; "
+                      + ", ".join(f"{k} {v:.1f}" for k, v in parts))
         for phase in ("floor_api_s", "children_api_s"):
             top = sorted(r.get(phase, {}).items(), key=lambda kv: -kv[1])[:12]
             if top:

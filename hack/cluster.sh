@@ -519,7 +519,7 @@ cmd_up() {
     --service-account-issuer=https://kubernetes.default.svc.cluster.local \
     --service-account-key-file="$PKI/sa.pub" \
     --service-account-signing-key-file="$PKI/sa.key" \
-    --profiling=false \
+    --profiling="${TIDEWATER_APISERVER_PROFILING:-false}" \
     --event-ttl=1h \
     --endpoint-reconciler-type=none \
     --v=1
