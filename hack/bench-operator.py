@@ -672,7 +672,7 @@ def report(results: list[dict]) -> None:
         for phase, what in (("floor_cpu", "the floor's creates"),
                             ("crs_cpu", "the custom resources alone"),
                             ("children_cpu", "the operator until every child")):
-            if r.get(phase):
+            if sum(r.get(phase, {}).values()) > 0.5:
                 parts = sorted(r[phase].items(), key=lambda kv: -kv[1])
                 print(f"N={r['n']}: CPU seconds during {what}: {sum(r[phase].values()):.1f} in all; "
                       + ", ".join(f"{k} {v:.1f}" for k, v in parts))
