@@ -2,7 +2,6 @@
 //! the examples. The same files are checked against the real apiserver by the e2e suite.
 
 use std::path::Path;
-use tidewater::api::{ServiceSpec, TaskDefinitionSpec, TaskSpec};
 use tidewater::render;
 
 fn docs(dir: &str) -> Vec<(String, String, serde_json::Value)> {
@@ -25,13 +24,12 @@ fn docs(dir: &str) -> Vec<(String, String, serde_json::Value)> {
 }
 
 fn cel(kind: &str, spec: &serde_json::Value) -> Result<(), String> {
-    let r = match kind {
-        "TaskDefinition" => TaskDefinitionSpec::validate_cel(spec, None),
-        "Service" => ServiceSpec::validate_cel(spec, None),
-        "Task" => TaskSpec::validate_cel(spec, None),
-        _ => Ok(()),
-    };
-    r.map_err(|e| format!("{e:?}"))
+    let violations = tidewater::api::cel_violations(kind, spec);
+    if violations.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{violations:?}"))
+    }
 }
 
 /// The messages of the CEL rules, from the CRDs.

@@ -65,18 +65,12 @@ fn errors(r: Result<(), ValidationErrors>) -> Vec<ValidationError> {
     r.err().map(|e| e.0).unwrap_or_default()
 }
 
-/// The messages of the CEL rules a spec breaks.
+/// The messages of the CEL rules a spec breaks (the CRD's rules, on the spec and below it).
 fn cel_messages(kind: &str, spec: &Value) -> Vec<String> {
-    let r = match kind {
-        "TaskDefinition" => TaskDefinitionSpec::validate_cel(spec, None),
-        "Service" => ServiceSpec::validate_cel(spec, None),
-        "Task" => TaskSpec::validate_cel(spec, None),
-        _ => Ok(()),
-    };
-    let mut m: Vec<String> = r
-        .err()
-        .map(|e| e.into_vec().into_iter().map(|e| e.message).collect())
-        .unwrap_or_default();
+    let mut m: Vec<String> = tidewater::api::cel_violations(kind, spec)
+        .into_iter()
+        .map(|(_, message)| message)
+        .collect();
     m.dedup();
     m
 }
@@ -86,10 +80,10 @@ fn cel_messages(kind: &str, spec: &Value) -> Vec<String> {
 fn assert_cel_twin(kind: &str, spec: &Value, rule: &Rule, broken: bool) {
     let cel = cel_messages(kind, spec);
     match rule.admission {
-        Admission::Cel(_) if !broken => {
+        Admission::Cel(_) | Admission::CelOn { .. } if !broken => {
             assert!(cel.is_empty(), "{}: CEL rejects {cel:?}", rule.name)
         }
-        Admission::Cel(_) => {
+        Admission::Cel(_) | Admission::CelOn { .. } => {
             assert_eq!(cel, vec![rule.message.to_string()], "CEL of {}", rule.name)
         }
         Admission::Reconcile => assert!(cel.is_empty(), "{}: CEL rejects {cel:?}", rule.name),
@@ -1205,26 +1199,40 @@ fn cluster_name() {
 // ------------------------------------------------------------------------------------------
 // The rules as a whole
 
-/// Every CEL rule the CRDs declare is a [`Rule`] of the validation module (same expression, same
-/// message), so `render` checks it too.
+/// Every CEL rule the CRDs declare, on a spec or below it, is a [`Rule`] of the validation module
+/// (same expression, same message), so `render` checks it too; each rule below a spec is declared
+/// on its node.
 #[test]
 fn every_cel_rule_of_the_crds_has_a_rust_twin() {
     let twins: Vec<(&str, &str)> = validate::all_rules()
         .into_iter()
         .filter_map(|r| match r.admission {
-            Admission::Cel(expr) => Some((expr, r.message)),
+            Admission::Cel(expr) | Admission::CelOn { rule: expr, .. } => Some((expr, r.message)),
             _ => None,
         })
         .collect();
+    fn declared_rules<'a>(schema: &'a Value, out: &mut Vec<&'a Value>) {
+        match schema {
+            Value::Object(m) => {
+                out.extend(
+                    m.get("x-kubernetes-validations")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten(),
+                );
+                m.values().for_each(|v| declared_rules(v, out));
+            }
+            Value::Array(a) => a.iter().for_each(|v| declared_rules(v, out)),
+            _ => {}
+        }
+    }
     let mut declared = 0;
     for crd in tidewater::api::crds() {
         let crd = serde_json::to_value(&crd).unwrap();
         let spec = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"];
-        for rule in spec["x-kubernetes-validations"]
-            .as_array()
-            .into_iter()
-            .flatten()
-        {
+        let mut rules = Vec::new();
+        declared_rules(spec, &mut rules);
+        for rule in rules {
             let (expr, message) = (
                 rule["rule"].as_str().unwrap(),
                 rule["message"].as_str().unwrap(),
@@ -1244,6 +1252,26 @@ fn every_cel_rule_of_the_crds_has_a_rust_twin() {
         declared, cel_rules,
         "every CEL rule of the module is declared on a CRD"
     );
+    for rule in validate::all_rules() {
+        if let Admission::CelOn { node, rule: expr } = rule.admission {
+            let crd = serde_json::to_value(tidewater::api::crds().remove(0)).unwrap();
+            let mut at =
+                &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"];
+            for field in node.split('.') {
+                at = match field.strip_suffix("[]") {
+                    Some(list) => &at["properties"][list]["items"],
+                    None => &at["properties"][field],
+                };
+            }
+            assert!(
+                at["x-kubernetes-validations"]
+                    .as_array()
+                    .is_some_and(|rules| rules.iter().any(|r| r["rule"] == expr)),
+                "{} is not declared on {node}",
+                rule.name
+            );
+        }
+    }
 }
 
 /// Every rule has a test named after it, in this file.

@@ -50,7 +50,7 @@ pub fn crd_yaml() -> String {
 /// The CRDs of all Tidewater kinds, in a stable order.
 pub fn crds() -> Vec<CustomResourceDefinition> {
     vec![
-        TaskDefinition::crd(),
+        with_rules_below_spec(TaskDefinition::crd()),
         Service::crd(),
         Cluster::crd(),
         Task::crd(),
@@ -84,4 +84,53 @@ fn bound_int32(crd: CustomResourceDefinition) -> CustomResourceDefinition {
     let mut v = serde_json::to_value(crd).expect("CRDs serialise");
     walk(&mut v);
     serde_json::from_value(v).expect("CRDs deserialise")
+}
+
+/// The TaskDefinition's CRD with the rules declared below its spec ([`rules::Admission::CelOn`])
+/// on their schema nodes.
+fn with_rules_below_spec(crd: CustomResourceDefinition) -> CustomResourceDefinition {
+    let mut v = serde_json::to_value(crd).expect("CRDs serialise");
+    for version in v["spec"]["versions"].as_array_mut().into_iter().flatten() {
+        let spec = &mut version["schema"]["openAPIV3Schema"]["properties"]["spec"];
+        for rule in rules::all_rules() {
+            if let rules::Admission::CelOn { node, rule: expr } = rule.admission {
+                let rules = &mut schema_node(spec, node)["x-kubernetes-validations"];
+                if !rules.is_array() {
+                    *rules = serde_json::json!([]);
+                }
+                if let Some(list) = rules.as_array_mut() {
+                    list.push(serde_json::json!({"rule": expr, "message": rule.message}));
+                }
+            }
+        }
+    }
+    serde_json::from_value(v).expect("CRDs deserialise")
+}
+
+/// The schema of `node` (fields from `schema`, `[]` for a list's items) inside `schema`.
+fn schema_node<'a>(schema: &'a mut serde_json::Value, node: &str) -> &'a mut serde_json::Value {
+    node.split('.')
+        .fold(schema, |s, field| match field.strip_suffix("[]") {
+            Some(list) => &mut s["properties"][list]["items"],
+            None => &mut s["properties"][field],
+        })
+}
+
+/// The CEL rules of the CRD of `kind` that `spec` breaks, as (JSON path, message), evaluated
+/// client-side on the CRD's whole spec schema (the rules below the spec included), as the API
+/// server evaluates them at `kubectl apply`.
+pub fn cel_violations(kind: &str, spec: &serde_json::Value) -> Vec<(String, String)> {
+    let Some(crd) = crds().into_iter().find(|c| c.spec.names.kind == kind) else {
+        return Vec::new();
+    };
+    let crd = serde_json::to_value(&crd).expect("CRDs serialise");
+    let schema = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"];
+    match kube::core::cel::Validator::new().validate(schema, spec, None) {
+        Ok(()) => Vec::new(),
+        Err(errors) => errors
+            .into_vec()
+            .into_iter()
+            .map(|e| (e.field_path, e.message))
+            .collect(),
+    }
 }

@@ -44,15 +44,6 @@ use serde::{Deserialize, Serialize};
     validation = Rule::new(rules::CONTAINER_DEFINITIONS_REQUIRED.cel())
         .message(rules::CONTAINER_DEFINITIONS_REQUIRED.message)
         .field_path(".containerDefinitions"),
-    validation = Rule::new(rules::CONTAINER_NAME_REQUIRED.cel())
-        .message(rules::CONTAINER_NAME_REQUIRED.message)
-        .field_path(".containerDefinitions"),
-    validation = Rule::new(rules::CONTAINER_NAME_CHARACTERS.cel())
-        .message(rules::CONTAINER_NAME_CHARACTERS.message)
-        .field_path(".containerDefinitions"),
-    validation = Rule::new(rules::CONTAINER_IMAGE_REQUIRED.cel())
-        .message(rules::CONTAINER_IMAGE_REQUIRED.message)
-        .field_path(".containerDefinitions"),
     validation = Rule::new(rules::CONTAINER_NAMES_UNIQUE.cel())
         .message(rules::CONTAINER_NAMES_UNIQUE.message)
         .field_path(".containerDefinitions"),
@@ -62,32 +53,11 @@ use serde::{Deserialize, Serialize};
     validation = Rule::new(rules::DEPENDS_ON_KNOWN_CONTAINER.cel())
         .message(rules::DEPENDS_ON_KNOWN_CONTAINER.message)
         .field_path(".containerDefinitions"),
-    validation = Rule::new(rules::DEPENDS_ON_ITSELF.cel())
-        .message(rules::DEPENDS_ON_ITSELF.message)
-        .field_path(".containerDefinitions"),
     validation = Rule::new(rules::COMPLETE_OR_SUCCESS_ON_ESSENTIAL.cel())
         .message(rules::COMPLETE_OR_SUCCESS_ON_ESSENTIAL.message)
         .field_path(".containerDefinitions"),
-    validation = Rule::new(rules::CONTAINER_MEMORY_MINIMUM.cel())
-        .message(rules::CONTAINER_MEMORY_MINIMUM.message)
-        .field_path(".containerDefinitions"),
-    validation = Rule::new(rules::MEMORY_AT_LEAST_RESERVATION.cel())
-        .message(rules::MEMORY_AT_LEAST_RESERVATION.message)
-        .field_path(".containerDefinitions"),
     validation = Rule::new(rules::CONTAINER_MEMORY_REQUIRED.cel())
         .message(rules::CONTAINER_MEMORY_REQUIRED.message)
-        .field_path(".containerDefinitions"),
-    validation = Rule::new(rules::HEALTH_CHECK_INTERVAL.cel())
-        .message(rules::HEALTH_CHECK_INTERVAL.message)
-        .field_path(".containerDefinitions"),
-    validation = Rule::new(rules::HEALTH_CHECK_TIMEOUT.cel())
-        .message(rules::HEALTH_CHECK_TIMEOUT.message)
-        .field_path(".containerDefinitions"),
-    validation = Rule::new(rules::HEALTH_CHECK_RETRIES.cel())
-        .message(rules::HEALTH_CHECK_RETRIES.message)
-        .field_path(".containerDefinitions"),
-    validation = Rule::new(rules::HEALTH_CHECK_START_PERIOD.cel())
-        .message(rules::HEALTH_CHECK_START_PERIOD.message)
         .field_path(".containerDefinitions"),
     validation = Rule::new(rules::FARGATE_STOP_TIMEOUT.cel())
         .message(rules::FARGATE_STOP_TIMEOUT.message)
@@ -104,23 +74,8 @@ use serde::{Deserialize, Serialize};
     validation = Rule::new(rules::FARGATE_LINUX_PARAMETERS.cel())
         .message(rules::FARGATE_LINUX_PARAMETERS.message)
         .field_path(".containerDefinitions"),
-    validation = Rule::new(rules::SWAPPINESS_RANGE.cel())
-        .message(rules::SWAPPINESS_RANGE.message)
-        .field_path(".containerDefinitions"),
-    validation = Rule::new(rules::MAX_SWAP_NOT_NEGATIVE.cel())
-        .message(rules::MAX_SWAP_NOT_NEGATIVE.message)
-        .field_path(".containerDefinitions"),
-    validation = Rule::new(rules::AWSLOGS_REQUIRED_OPTIONS.cel())
-        .message(rules::AWSLOGS_REQUIRED_OPTIONS.message)
-        .field_path(".containerDefinitions"),
     validation = Rule::new(rules::FARGATE_AWSLOGS_STREAM_PREFIX.cel())
         .message(rules::FARGATE_AWSLOGS_STREAM_PREFIX.message)
-        .field_path(".containerDefinitions"),
-    validation = Rule::new(rules::PORT_MAPPING_NEEDS_CONTAINER_PORT.cel())
-        .message(rules::PORT_MAPPING_NEEDS_CONTAINER_PORT.message)
-        .field_path(".containerDefinitions"),
-    validation = Rule::new(rules::CONTAINER_PORT_RANGE_FORMAT.cel())
-        .message(rules::CONTAINER_PORT_RANGE_FORMAT.message)
         .field_path(".containerDefinitions"),
     validation = Rule::new(rules::CONTAINER_PORT_RANGE_NETWORK_MODE.cel())
         .message(rules::CONTAINER_PORT_RANGE_NETWORK_MODE.message)
@@ -150,9 +105,6 @@ use serde::{Deserialize, Serialize};
     validation = Rule::new(rules::FARGATE_IPC_MODE.cel())
         .message(rules::FARGATE_IPC_MODE.message)
         .field_path(".ipcMode"),
-    validation = Rule::new(rules::EPHEMERAL_STORAGE_SIZE.cel())
-        .message(rules::EPHEMERAL_STORAGE_SIZE.message)
-        .field_path(".ephemeralStorage")
 )]
 pub struct TaskDefinitionSpec {
     /// The RegisterTaskDefinition request members.

@@ -6,17 +6,26 @@ use super::{Admission::*, Rule, not_fargate};
 pub const CONTAINER_NAME_REQUIRED: Rule = Rule {
     name: "container_name_required",
     message: "Container.name should not be null or empty.",
-    admission: Cel("self.containerDefinitions.all(c, size(c.name) > 0)"),
+    admission: CelOn {
+        node: "containerDefinitions[]",
+        rule: "size(self.name) > 0",
+    },
 };
 pub const CONTAINER_NAME_CHARACTERS: Rule = Rule {
     name: "container_name_characters",
     message: "Container.name contains invalid characters: up to 255 letters (uppercase and lowercase), numbers, underscores, and hyphens are allowed.",
-    admission: Cel("self.containerDefinitions.all(c, c.name.matches('^[a-zA-Z0-9_-]*$'))"),
+    admission: CelOn {
+        node: "containerDefinitions[]",
+        rule: "self.name.matches('^[a-zA-Z0-9_-]*$')",
+    },
 };
 pub const CONTAINER_IMAGE_REQUIRED: Rule = Rule {
     name: "container_image_required",
     message: "Container.image should not be null or empty.",
-    admission: Cel("self.containerDefinitions.all(c, size(c.image) > 0)"),
+    admission: CelOn {
+        node: "containerDefinitions[]",
+        rule: "size(self.image) > 0",
+    },
 };
 pub const CONTAINER_NAMES_UNIQUE: Rule = Rule {
     name: "container_names_unique",
@@ -42,9 +51,10 @@ pub const DEPENDS_ON_KNOWN_CONTAINER: Rule = Rule {
 pub const DEPENDS_ON_ITSELF: Rule = Rule {
     name: "depends_on_itself",
     message: "containerDefinitions[].dependsOn: a container cannot depend on itself",
-    admission: Cel(
-        "self.containerDefinitions.all(c, !has(c.dependsOn) || c.dependsOn.all(d, d.containerName != c.name))",
-    ),
+    admission: CelOn {
+        node: "containerDefinitions[]",
+        rule: "!has(self.dependsOn) || self.dependsOn.all(d, d.containerName != self.name)",
+    },
 };
 pub const DEPENDS_ON_AT_MOST_TEN: Rule = Rule {
     name: "depends_on_at_most_ten",
@@ -66,16 +76,18 @@ pub const COMPLETE_OR_SUCCESS_ON_ESSENTIAL: Rule = Rule {
 pub const CONTAINER_MEMORY_MINIMUM: Rule = Rule {
     name: "container_memory_minimum",
     message: "containerDefinitions[]: memory and memoryReservation must be at least 4 MiB (the Docker daemon reserves a minimum of 4 MiB of memory for a container)",
-    admission: Cel(
-        "self.containerDefinitions.all(c, (!has(c.memory) || c.memory >= 4) && (!has(c.memoryReservation) || c.memoryReservation >= 4))",
-    ),
+    admission: CelOn {
+        node: "containerDefinitions[]",
+        rule: "(!has(self.memory) || self.memory >= 4) && (!has(self.memoryReservation) || self.memoryReservation >= 4)",
+    },
 };
 pub const MEMORY_AT_LEAST_RESERVATION: Rule = Rule {
     name: "memory_at_least_reservation",
     message: "containerDefinitions[]: memory must be greater than or equal to memoryReservation",
-    admission: Cel(
-        "self.containerDefinitions.all(c, !has(c.memory) || !has(c.memoryReservation) || c.memory >= c.memoryReservation)",
-    ),
+    admission: CelOn {
+        node: "containerDefinitions[]",
+        rule: "!has(self.memory) || !has(self.memoryReservation) || self.memory >= self.memoryReservation",
+    },
 };
 pub const CONTAINER_MEMORY_REQUIRED: Rule = Rule {
     name: "container_memory_required",
@@ -87,30 +99,34 @@ pub const CONTAINER_MEMORY_REQUIRED: Rule = Rule {
 pub const HEALTH_CHECK_INTERVAL: Rule = Rule {
     name: "health_check_interval",
     message: "containerDefinitions[].healthCheck.interval: you may specify between 5 and 300 seconds",
-    admission: Cel(
-        "self.containerDefinitions.all(c, !has(c.healthCheck) || !has(c.healthCheck.interval) || (c.healthCheck.interval >= 5 && c.healthCheck.interval <= 300))",
-    ),
+    admission: CelOn {
+        node: "containerDefinitions[].healthCheck",
+        rule: "!has(self.interval) || (self.interval >= 5 && self.interval <= 300)",
+    },
 };
 pub const HEALTH_CHECK_TIMEOUT: Rule = Rule {
     name: "health_check_timeout",
     message: "containerDefinitions[].healthCheck.timeout: you may specify between 2 and 60 seconds",
-    admission: Cel(
-        "self.containerDefinitions.all(c, !has(c.healthCheck) || !has(c.healthCheck.timeout) || (c.healthCheck.timeout >= 2 && c.healthCheck.timeout <= 60))",
-    ),
+    admission: CelOn {
+        node: "containerDefinitions[].healthCheck",
+        rule: "!has(self.timeout) || (self.timeout >= 2 && self.timeout <= 60)",
+    },
 };
 pub const HEALTH_CHECK_RETRIES: Rule = Rule {
     name: "health_check_retries",
     message: "containerDefinitions[].healthCheck.retries: you may specify between 1 and 10 retries",
-    admission: Cel(
-        "self.containerDefinitions.all(c, !has(c.healthCheck) || !has(c.healthCheck.retries) || (c.healthCheck.retries >= 1 && c.healthCheck.retries <= 10))",
-    ),
+    admission: CelOn {
+        node: "containerDefinitions[].healthCheck",
+        rule: "!has(self.retries) || (self.retries >= 1 && self.retries <= 10)",
+    },
 };
 pub const HEALTH_CHECK_START_PERIOD: Rule = Rule {
     name: "health_check_start_period",
     message: "containerDefinitions[].healthCheck.startPeriod: you can specify between 0 and 300 seconds",
-    admission: Cel(
-        "self.containerDefinitions.all(c, !has(c.healthCheck) || !has(c.healthCheck.startPeriod) || (c.healthCheck.startPeriod >= 0 && c.healthCheck.startPeriod <= 300))",
-    ),
+    admission: CelOn {
+        node: "containerDefinitions[].healthCheck",
+        rule: "!has(self.startPeriod) || (self.startPeriod >= 0 && self.startPeriod <= 300)",
+    },
 };
 pub const FARGATE_STOP_TIMEOUT: Rule = Rule {
     name: "fargate_stop_timeout",
@@ -159,23 +175,26 @@ pub const FARGATE_CAPABILITIES: Rule = Rule {
 pub const SWAPPINESS_RANGE: Rule = Rule {
     name: "swappiness_range",
     message: "containerDefinitions[].linuxParameters.swappiness: accepted values are whole numbers between 0 and 100",
-    admission: Cel(
-        "self.containerDefinitions.all(c, !has(c.linuxParameters) || !has(c.linuxParameters.swappiness) || (c.linuxParameters.swappiness >= 0 && c.linuxParameters.swappiness <= 100))",
-    ),
+    admission: CelOn {
+        node: "containerDefinitions[].linuxParameters",
+        rule: "!has(self.swappiness) || (self.swappiness >= 0 && self.swappiness <= 100)",
+    },
 };
 pub const MAX_SWAP_NOT_NEGATIVE: Rule = Rule {
     name: "max_swap_not_negative",
     message: "containerDefinitions[].linuxParameters.maxSwap: accepted values are 0 or any positive integer",
-    admission: Cel(
-        "self.containerDefinitions.all(c, !has(c.linuxParameters) || !has(c.linuxParameters.maxSwap) || c.linuxParameters.maxSwap >= 0)",
-    ),
+    admission: CelOn {
+        node: "containerDefinitions[].linuxParameters",
+        rule: "!has(self.maxSwap) || self.maxSwap >= 0",
+    },
 };
 pub const AWSLOGS_REQUIRED_OPTIONS: Rule = Rule {
     name: "awslogs_required_options",
     message: "Log driver awslogs requires options: awslogs-region, awslogs-group",
-    admission: Cel(
-        "self.containerDefinitions.all(c, !has(c.logConfiguration) || c.logConfiguration.logDriver != 'awslogs' || (has(c.logConfiguration.options) && 'awslogs-group' in c.logConfiguration.options && 'awslogs-region' in c.logConfiguration.options))",
-    ),
+    admission: CelOn {
+        node: "containerDefinitions[].logConfiguration",
+        rule: "self.logDriver != 'awslogs' || (has(self.options) && 'awslogs-group' in self.options && 'awslogs-region' in self.options)",
+    },
 };
 pub const FARGATE_AWSLOGS_STREAM_PREFIX: Rule = Rule {
     name: "fargate_awslogs_stream_prefix",

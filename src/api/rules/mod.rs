@@ -47,6 +47,18 @@ pub struct ValidationErrors(pub Vec<ValidationError>);
 pub enum Admission {
     /// A CEL rule on the CRD: this expression, evaluated on the spec.
     Cel(&'static str),
+    /// A CEL rule on the CRD, declared on a schema node below the spec of the TaskDefinition
+    /// (`node`: its fields from the spec, `[]` for a list's items, as in
+    /// `containerDefinitions[].healthCheck`) and evaluated on each value there, with `self` that
+    /// value. The API server evaluates every rule of an object on each of its writes (status
+    /// writes included); a rule on the narrowest node reads few fields of a small schema and is
+    /// skipped where the node is absent, and its error names the item.
+    CelOn {
+        /// Where, below the spec.
+        node: &'static str,
+        /// The expression, on that node.
+        rule: &'static str,
+    },
     /// The CRD's OpenAPI schema (`maxItems`, `maximum`...), with the apiserver's own message.
     Schema,
     /// Not at `kubectl apply`: checked by `render` and the controllers only.
@@ -65,11 +77,11 @@ pub struct Rule {
 }
 
 impl Rule {
-    /// The CEL expression of a rule the CRD declares.
+    /// The CEL expression of a rule the CRD declares on the spec.
     pub const fn cel(&self) -> &'static str {
         match self.admission {
             Admission::Cel(expr) => expr,
-            _ => panic!("not a CEL rule"),
+            _ => panic!("not a CEL rule on the spec"),
         }
     }
 

@@ -5,16 +5,18 @@ use super::{Admission::*, Rule};
 pub const PORT_MAPPING_NEEDS_CONTAINER_PORT: Rule = Rule {
     name: "port_mapping_needs_container_port",
     message: "containerDefinitions[].portMappings: each port mapping needs containerPort or containerPortRange",
-    admission: Cel(
-        "self.containerDefinitions.all(c, !has(c.portMappings) || c.portMappings.all(p, has(p.containerPort) || has(p.containerPortRange)))",
-    ),
+    admission: CelOn {
+        node: "containerDefinitions[].portMappings[]",
+        rule: "has(self.containerPort) || has(self.containerPortRange)",
+    },
 };
 pub const CONTAINER_PORT_RANGE_FORMAT: Rule = Rule {
     name: "container_port_range_format",
     message: "containerDefinitions[].portMappings: containerPortRange must look like 8000-8010",
-    admission: Cel(
-        "self.containerDefinitions.all(c, !has(c.portMappings) || c.portMappings.all(p, !has(p.containerPortRange) || p.containerPortRange.matches('^[0-9]{1,5}-[0-9]{1,5}$')))",
-    ),
+    admission: CelOn {
+        node: "containerDefinitions[].portMappings[]",
+        rule: "!has(self.containerPortRange) || self.containerPortRange.matches('^[0-9]{1,5}-[0-9]{1,5}$')",
+    },
 };
 pub const CONTAINER_PORT_RANGE_ORDER: Rule = Rule {
     name: "container_port_range_order",

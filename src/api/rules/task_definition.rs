@@ -89,9 +89,10 @@ pub const CONTAINER_MEMORY_WITHIN_TASK_MEMORY: Rule = Rule {
 pub const EPHEMERAL_STORAGE_SIZE: Rule = Rule {
     name: "ephemeral_storage_size",
     message: "ephemeralStorage.sizeInGiB: the minimum supported value is 21 GiB and the maximum supported value is 200 GiB",
-    admission: Cel(
-        "!has(self.ephemeralStorage) || (self.ephemeralStorage.sizeInGiB >= 21 && self.ephemeralStorage.sizeInGiB <= 200)",
-    ),
+    admission: CelOn {
+        node: "ephemeralStorage",
+        rule: "self.sizeInGiB >= 21 && self.sizeInGiB <= 200",
+    },
 };
 pub const VOLUME_NAMES_UNIQUE: Rule = Rule {
     name: "volume_names_unique",
