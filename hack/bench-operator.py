@@ -569,7 +569,8 @@ def bench(n: int, binary: str, resync: int, keep: bool, profile: Path | None = N
                 cpu_crs = components_cpu()
                 res["crs_s"] = create_parallel(items, ns_crs, tmp, "crs-only")
                 res["crs_cpu"] = cpu_since(cpu_crs)
-                kubectl("delete", "namespace", ns_crs, "--wait=false", check=False)
+                # Gone before the operator's phase, so that their deletion does not load it.
+                kubectl("delete", "namespace", ns_crs, "--timeout=300s", check=False)
             op = Operator(binary, ns_op, resync, tmp)
             try:
                 op.wait_leading()
