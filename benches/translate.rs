@@ -274,13 +274,55 @@ fn plan_parts(tds: &[TaskDefinitionInput], rounds: usize) -> [f64; 3] {
     [validate, report, to_value]
 }
 
+/// The full path alone, for profiling (`TRANSLATE_BENCH=full`).
+fn full_only(docs: &[(String, Value)]) {
+    let rounds: usize = std::env::var("TRANSLATE_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(2000);
+    let tds = task_definitions(docs);
+    // TRANSLATE_PART=core: the pure core alone instead (as `core_vs_full` runs it).
+    let core = std::env::var("TRANSLATE_PART").as_deref() == Ok("core");
+    let start = Instant::now();
+    for _ in 0..rounds {
+        for (doc, spec, family) in &tds {
+            if core {
+                use tidewater::translate::task_definition::{PodContext, pod_template};
+                let ctx = PodContext {
+                    family: family.clone(),
+                    service_account: family.clone(),
+                    ..PodContext::default()
+                };
+                black_box(pod_template(
+                    black_box(spec),
+                    &ctx,
+                    &mut tidewater::translate::Warnings::default(),
+                ));
+                continue;
+            }
+            black_box(tidewater::render::render_documents(
+                std::slice::from_ref(black_box(doc)),
+                None,
+            ));
+        }
+    }
+    let us = start.elapsed().as_secs_f64() * 1e6 / (tds.len() * rounds) as f64;
+    let part = if core { "core" } else { "full path" };
+    println!("{part} only: {us:.2} µs per task definition ({rounds} rounds)");
+}
+
 fn main() {
     // `cargo test --benches` runs bench targets once as tests; keep that quick.
     let quick =
         std::env::args().any(|a| a == "--test") || !std::env::args().any(|a| a == "--bench");
     let rounds = if quick { 1 } else { 20 };
     println!("translation benchmark ({rounds} rounds each)");
-    // TRANSLATE_BENCH=core runs only the core against the full path (for profiling).
+    // TRANSLATE_BENCH=core runs only the core against the full path (for profiling);
+    // TRANSLATE_BENCH=full only the full path of the corpus's task definitions, for
+    // TRANSLATE_ROUNDS rounds (for profiling it alone).
+    if std::env::var("TRANSLATE_BENCH").as_deref() == Ok("full") {
+        return full_only(&corpus());
+    }
     if std::env::var("TRANSLATE_BENCH").as_deref() != Ok("core") {
         measure("corpus (taskdefs+services)", &corpus(), rounds);
         measure("synthetic 100 services", &synthetic(100), rounds);
