@@ -184,6 +184,9 @@ fn write_paths(segments: &[Segment], paths: &mut Paths) {
     use std::fmt::Write;
     paths.concrete.clear();
     paths.norm.clear();
+    // Room for a deep path at once, rather than growing by doubling.
+    paths.concrete.reserve(128);
+    paths.norm.reserve(128);
     for (i, segment) in segments.iter().enumerate() {
         match segment {
             Segment::Name(name) => paths.push_member(i > 0, name),
