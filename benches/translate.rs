@@ -274,13 +274,101 @@ fn plan_parts(tds: &[TaskDefinitionInput], rounds: usize) -> [f64; 3] {
     [validate, report, to_value]
 }
 
+/// The full path alone, or one of its stages, for profiling (`TRANSLATE_BENCH=full`).
+fn full_only(docs: &[(String, Value)]) {
+    use tidewater::translate::plan::set;
+    use tidewater::translate::task_definition::{PodContext, pod_template};
+    use tidewater::translate::{k8s_valid, service};
+    let rounds: usize = std::env::var("TRANSLATE_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(2000);
+    let tds = task_definitions(docs);
+    // TRANSLATE_PART: `core` the pure core alone (as `core_vs_full` runs it); `recognise`,
+    // `plan` (recognise and plan), `report` (pod template and warnings of the parsed spec),
+    // `check` (k8s check of the planned objects), `check_input`, `walk` (the field-table walk),
+    // `validate` (ECS's checks) one stage alone.
+    let part = std::env::var("TRANSLATE_PART").unwrap_or_else(|_| "full".into());
+    let planned: Vec<_> = tds
+        .iter()
+        .map(|((file, doc), _, _)| {
+            set::plan_recognised(set::recognise_documents([(file.as_str(), doc)]), None)
+        })
+        .collect();
+    let start = Instant::now();
+    for _ in 0..rounds {
+        for ((input, spec, family), planned) in tds.iter().zip(&planned) {
+            let (file, doc) = input;
+            let ctx = || PodContext {
+                family: family.clone(),
+                service_account: family.clone(),
+                ..PodContext::default()
+            };
+            match part.as_str() {
+                "core" => {
+                    black_box(pod_template(
+                        black_box(spec),
+                        &ctx(),
+                        &mut tidewater::translate::Warnings::default(),
+                    ));
+                }
+                "recognise" => {
+                    black_box(set::recognise_documents([(file.as_str(), black_box(doc))]));
+                }
+                "plan" => {
+                    let r = set::recognise_documents([(file.as_str(), black_box(doc))]);
+                    black_box(set::plan_recognised(r, None));
+                }
+                "report" => {
+                    black_box(service::task_definition_report(black_box(spec), &ctx()));
+                }
+                "check" => {
+                    for o in &planned.objects {
+                        black_box(k8s_valid::check_object(black_box(o)));
+                    }
+                }
+                "walk" => {
+                    let mut w = tidewater::translate::Warnings::default();
+                    tidewater::translate::walk::report_serialised(
+                        tidewater::translate::fields::Request::RegisterTaskDefinition,
+                        &black_box(spec).register,
+                        &mut w,
+                    );
+                    black_box(w);
+                }
+                "validate" => {
+                    let _ = black_box(tidewater::translate::validate::task_definition(black_box(
+                        spec,
+                    )));
+                }
+                "check_input" => {
+                    black_box(k8s_valid::check_input(black_box(doc)));
+                }
+                _ => {
+                    black_box(tidewater::render::render_documents(
+                        std::slice::from_ref(black_box(input)),
+                        None,
+                    ));
+                }
+            }
+        }
+    }
+    let us = start.elapsed().as_secs_f64() * 1e6 / (tds.len() * rounds) as f64;
+    println!("{part} only: {us:.2} µs per task definition ({rounds} rounds)");
+}
+
 fn main() {
     // `cargo test --benches` runs bench targets once as tests; keep that quick.
     let quick =
         std::env::args().any(|a| a == "--test") || !std::env::args().any(|a| a == "--bench");
     let rounds = if quick { 1 } else { 20 };
     println!("translation benchmark ({rounds} rounds each)");
-    // TRANSLATE_BENCH=core runs only the core against the full path (for profiling).
+    // TRANSLATE_BENCH=core runs only the core against the full path (for profiling);
+    // TRANSLATE_BENCH=full only the full path of the corpus's task definitions, for
+    // TRANSLATE_ROUNDS rounds (for profiling it alone).
+    if std::env::var("TRANSLATE_BENCH").as_deref() == Ok("full") {
+        return full_only(&corpus());
+    }
     if std::env::var("TRANSLATE_BENCH").as_deref() != Ok("core") {
         measure("corpus (taskdefs+services)", &corpus(), rounds);
         measure("synthetic 100 services", &synthetic(100), rounds);

@@ -1324,6 +1324,170 @@ static REPORTING_ROWS: std::sync::LazyLock<
         .collect()
 });
 
+/// [`reporting`] as a tree of path segments, so that a walk going down a spec asks for one
+/// segment below where it is (a member name or `[]`) instead of hashing its whole path.
+pub mod tree {
+    use super::{Field, REPORTING_ROWS, Request};
+
+    /// A place in the tree: a path [`super::reporting`] answers for.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct Node(u32);
+
+    /// What is at a path: its place in the tree, and its row when that always reports.
+    pub type Found = (Node, Option<&'static Field>);
+
+    struct Place {
+        row: Option<&'static Field>,
+        /// Members below: (name, place).
+        members: Vec<(&'static str, u32)>,
+        /// Open addressing over `members` by [`slot`] of the name: index + 1, 0 when free
+        /// (a power of two long, at least twice the members).
+        slots: Vec<u32>,
+        /// The elements of a list (`[]`).
+        elements: Option<u32>,
+    }
+
+    /// The tree of every request's rows that always report, and the paths above them.
+    pub struct Tree {
+        places: Vec<Place>,
+        /// The spec of each request (the empty path), by [`Request`] order.
+        roots: Vec<u32>,
+    }
+
+    static TREE: std::sync::LazyLock<Tree> = std::sync::LazyLock::new(build);
+
+    /// The tree.
+    pub fn get() -> &'static Tree {
+        &TREE
+    }
+
+    fn build() -> Tree {
+        let mut tree = Tree {
+            places: Vec::new(),
+            roots: Vec::new(),
+        };
+        for _ in Request::ALL {
+            let root = tree.place();
+            tree.roots.push(root);
+        }
+        let mut paths: Vec<_> = REPORTING_ROWS.iter().collect();
+        paths.sort_by_key(|((request, path), _)| (*request as usize, *path));
+        for (&(request, path), &row) in paths {
+            let mut at = tree.roots[request as usize];
+            for segment in segments(path) {
+                at = match segment {
+                    "[]" => match tree.places[at as usize].elements {
+                        Some(next) => next,
+                        None => {
+                            let next = tree.place();
+                            tree.places[at as usize].elements = Some(next);
+                            next
+                        }
+                    },
+                    name => match tree.find(at, name) {
+                        Some(next) => next,
+                        None => {
+                            let next = tree.place();
+                            tree.places[at as usize].members.push((name, next));
+                            next
+                        }
+                    },
+                };
+            }
+            tree.places[at as usize].row = row;
+        }
+        for place in &mut tree.places {
+            place.slots = slots(&place.members);
+        }
+        tree
+    }
+
+    /// `a[].b` as `a`, `[]`, `b`.
+    fn segments(path: &'static str) -> impl Iterator<Item = &'static str> {
+        path.split('.').flat_map(|part| {
+            let name = part.trim_end_matches("[]");
+            let lists = (part.len() - name.len()) / 2;
+            std::iter::once(name)
+                .filter(|n| !n.is_empty())
+                .chain(std::iter::repeat_n("[]", lists))
+        })
+    }
+
+    /// Where a name's search starts: its length and its first and last bytes.
+    fn slot(name: &str) -> usize {
+        let b = name.as_bytes();
+        let (first, last) = (b.first().copied(), b.last().copied());
+        let (first, last) = (first.unwrap_or(0) as usize, last.unwrap_or(0) as usize);
+        (b.len() * 31 + first * 7 + last * 3).wrapping_mul(0x9e37_79b9)
+    }
+
+    fn slots(members: &[(&'static str, u32)]) -> Vec<u32> {
+        let mut slots = vec![0; (members.len() * 2).next_power_of_two().max(2)];
+        let mask = slots.len() - 1;
+        for (i, (name, _)) in members.iter().enumerate() {
+            let mut s = slot(name) & mask;
+            while slots[s] != 0 {
+                s = (s + 1) & mask;
+            }
+            slots[s] = i as u32 + 1;
+        }
+        slots
+    }
+
+    impl Tree {
+        fn place(&mut self) -> u32 {
+            self.places.push(Place {
+                row: None,
+                members: Vec::new(),
+                slots: Vec::new(),
+                elements: None,
+            });
+            (self.places.len() - 1) as u32
+        }
+
+        /// While the tree is built.
+        fn find(&self, at: u32, name: &str) -> Option<u32> {
+            let members = &self.places[at as usize].members;
+            members
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, next)| *next)
+        }
+
+        fn found(&self, at: u32) -> Found {
+            (Node(at), self.places[at as usize].row)
+        }
+
+        /// The spec of `request` itself.
+        pub fn root(&self, request: Request) -> Node {
+            Node(self.roots[request as usize])
+        }
+
+        /// The member `name` of the value at `at`: what [`super::reporting`] answers for the
+        /// path `at.name` when `name` has no `.` or `[` (else `None` is not an answer: ask it).
+        pub fn member(&self, at: Node, name: &str) -> Option<Found> {
+            let place = &self.places[at.0 as usize];
+            let mask = place.slots.len().checked_sub(1)?;
+            let mut s = slot(name) & mask;
+            loop {
+                let i = *place.slots.get(s)? as usize;
+                let (n, next) = place.members.get(i.checked_sub(1)?)?;
+                if n.len() == name.len() && *n == name {
+                    return Some(self.found(*next));
+                }
+                s = (s + 1) & mask;
+            }
+        }
+
+        /// The elements of the list at `at`: what [`super::reporting`] answers for `at[]`.
+        pub fn elements(&self, at: Node) -> Option<Found> {
+            self.places[at.0 as usize]
+                .elements
+                .map(|next| self.found(next))
+        }
+    }
+}
+
 /// A table path without its trailing `[]` or `{}`.
 pub fn trimmed(path: &str) -> &str {
     path.trim_end_matches("[]").trim_end_matches("{}")

@@ -101,21 +101,26 @@ pub fn documents_each(file: &str, text: &str) -> Vec<Result<Value, InputError>> 
 /// Like [`recognise`], but each service of a `describe-services` list on its own: one bad
 /// service is its own error and the others are still read.
 pub fn recognise_each(file: &str, doc: &Value) -> Vec<Result<(Resource, Notes), InputError>> {
-    let services = doc.get("services").and_then(Value::as_array);
-    let other_shape = doc.get("apiVersion").is_some_and(Value::is_string)
-        || doc.get("taskDefinition").is_some_and(Value::is_object)
-        || doc.get("containerDefinitions").is_some();
-    match services {
-        Some(services) if !other_shape => services
+    match services_list(doc) {
+        Some(services) => services
             .iter()
             .enumerate()
             .map(|(i, s)| recognise_service(file, &format!("services[{i}]"), s))
             .collect(),
-        _ => match recognise(file, doc) {
-            Ok(rs) => rs.into_iter().map(Ok).collect(),
-            Err(e) => vec![Err(e)],
-        },
+        // One resource, read where it is kept (a resource is kilobytes).
+        None => vec![recognise_one(file, doc)],
     }
+}
+
+/// The services of `describe-services` output (a `services` list in a document of no other
+/// shape).
+fn services_list(doc: &Value) -> Option<&Vec<Value>> {
+    let other_shape = doc.get("apiVersion").is_some_and(Value::is_string)
+        || doc.get("taskDefinition").is_some_and(Value::is_object)
+        || doc.get("containerDefinitions").is_some();
+    doc.get("services")
+        .and_then(Value::as_array)
+        .filter(|_| !other_shape)
 }
 
 fn stem(file: &str) -> String {
@@ -210,6 +215,18 @@ fn parse_error<T: validate::Spec>(
 
 /// Recognise one document: a Tidewater manifest or raw ECS JSON.
 pub fn recognise(file: &str, doc: &Value) -> Result<Vec<(Resource, Notes)>, InputError> {
+    match services_list(doc) {
+        Some(services) => services
+            .iter()
+            .enumerate()
+            .map(|(i, s)| recognise_service(file, &format!("services[{i}]"), s))
+            .collect(),
+        None => recognise_one(file, doc).map(|r| vec![r]),
+    }
+}
+
+/// Recognise one document that is not a `describe-services` list.
+fn recognise_one(file: &str, doc: &Value) -> Result<(Resource, Notes), InputError> {
     let err = |path: &str, message: String| InputError {
         file: file.into(),
         path: path.into(),
@@ -219,25 +236,18 @@ pub fn recognise(file: &str, doc: &Value) -> Result<Vec<(Resource, Notes)>, Inpu
         .as_object()
         .ok_or_else(|| err(".", "expected an object".into()))?;
     if let Some(api) = obj.get("apiVersion").and_then(Value::as_str) {
-        return recognise_manifest(file, doc, api).map(|r| vec![r]);
+        return recognise_manifest(file, doc, api);
     }
     // describe-task-definition output.
     if let Some(td) = obj.get("taskDefinition").filter(|v| v.is_object()) {
-        return recognise_task_definition(file, "taskDefinition", td).map(|r| vec![r]);
+        return recognise_task_definition(file, "taskDefinition", td);
     }
     if obj.contains_key("containerDefinitions") {
-        return recognise_task_definition(file, "", doc).map(|r| vec![r]);
+        return recognise_task_definition(file, "", doc);
     }
-    // describe-services output / create-service output.
-    if let Some(Value::Array(services)) = obj.get("services") {
-        return services
-            .iter()
-            .enumerate()
-            .map(|(i, s)| recognise_service(file, &format!("services[{i}]"), s))
-            .collect();
-    }
+    // create-service output (describe-services output is a list: see `services_list`).
     if let Some(s) = obj.get("service").filter(|v| v.is_object()) {
-        return recognise_service(file, "service", s).map(|r| vec![r]);
+        return recognise_service(file, "service", s);
     }
     const SERVICE_KEYS: &[&str] = &[
         "serviceName",
@@ -248,7 +258,7 @@ pub fn recognise(file: &str, doc: &Value) -> Result<Vec<(Resource, Notes)>, Inpu
         "serviceRegistries",
     ];
     if SERVICE_KEYS.iter().any(|k| obj.contains_key(*k)) {
-        return recognise_service(file, "", doc).map(|r| vec![r]);
+        return recognise_service(file, "", doc);
     }
     Err(err(".", "not a Tidewater manifest, a RegisterTaskDefinition or CreateService body, or describe-task-definition / describe-services output".into()))
 }

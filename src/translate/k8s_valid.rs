@@ -39,9 +39,31 @@ pub fn is_dns_label(s: &str) -> bool {
         && b[b.len() - 1] != b'-'
 }
 
-/// RFC 1123 subdomain: labels joined by `.`, ≤ 253.
+/// RFC 1123 subdomain: labels joined by `.`, ≤ 253. One pass over the bytes: every output
+/// object's name and label keys are checked.
 pub fn is_dns_subdomain(s: &str) -> bool {
-    s.len() <= 253 && s.split('.').all(is_dns_label)
+    let b = s.as_bytes();
+    if b.len() > 253 {
+        return false;
+    }
+    // Each label: 1-63 of [a-z0-9-], not starting or ending with '-'.
+    let mut start = 0;
+    for (i, &c) in b.iter().enumerate() {
+        if c == b'.' {
+            if !label_ends(b, start, i) {
+                return false;
+            }
+            start = i + 1;
+        } else if !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-') {
+            return false;
+        }
+    }
+    label_ends(b, start, b.len())
+}
+
+/// Whether `b[start..end]`, of [a-z0-9-], is an RFC 1123 label.
+fn label_ends(b: &[u8], start: usize, end: usize) -> bool {
+    end > start && end - start <= 63 && b[start] != b'-' && b[end - 1] != b'-'
 }
 
 /// RFC 1035 label (Service names): an RFC 1123 label starting with a letter.
@@ -62,8 +84,8 @@ pub fn is_label_value(s: &str) -> bool {
 
 /// A label key: optional DNS subdomain prefix and `/`, then a non-empty label-value-like name.
 pub fn is_label_key(s: &str) -> bool {
-    let (prefix, name) = match s.rsplit_once('/') {
-        Some((p, n)) => (Some(p), n),
+    let (prefix, name) = match s.as_bytes().iter().rposition(|&c| c == b'/') {
+        Some(i) => (Some(&s[..i]), &s[i + 1..]),
         None => (None, s),
     };
     prefix.is_none_or(is_dns_subdomain) && !name.is_empty() && is_label_value(name)
@@ -868,6 +890,61 @@ mod typed {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The one-pass subdomain check is RFC 1123's: labels joined by `.`, at most 253 bytes.
+    #[test]
+    fn subdomains_are_labels_joined_by_dots() {
+        let reference = |s: &str| s.len() <= 253 && s.split('.').all(is_dns_label);
+        let long_label = "a".repeat(64);
+        let long_name = ["a"; 127].join(".");
+        let cases = [
+            "",
+            ".",
+            "a",
+            "a.",
+            ".a",
+            "a..b",
+            "a.b",
+            "a-b.c-d",
+            "-a",
+            "a-",
+            "a.-b",
+            "a-.b",
+            "A",
+            "a_b",
+            "a/b",
+            "0",
+            "0.1",
+            "é",
+            long_label.as_str(),
+            &long_label[1..],
+            long_name.as_str(),
+            &long_name[..251],
+            "x.y.z.",
+            "web-1.example.com",
+        ];
+        for s in cases {
+            assert_eq!(is_dns_subdomain(s), reference(s), "{s:?}");
+        }
+        for key in [
+            "a/b",
+            "/b",
+            "a/",
+            "a.b/c_d",
+            "A/b",
+            "a//b",
+            "x",
+            "ecs.tidewater.dev/family",
+        ] {
+            let (prefix, name) = match key.rsplit_once('/') {
+                Some((p, n)) => (Some(p), n),
+                None => (None, key),
+            };
+            let reference =
+                prefix.is_none_or(reference) && !name.is_empty() && is_label_value(name);
+            assert_eq!(is_label_key(key), reference, "{key:?}");
+        }
+    }
     use serde_json::json;
 
     #[test]

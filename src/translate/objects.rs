@@ -87,8 +87,14 @@ impl Object {
 
     /// The object in `namespace` (`metadata.namespace`, as set on its JSON).
     pub fn in_namespace(mut self, namespace: &str) -> Object {
+        self.set_namespace(namespace);
+        self
+    }
+
+    /// Put the object in `namespace`, in place (see [`Object::in_namespace`]).
+    pub fn set_namespace(&mut self, namespace: &str) {
         let ns = Some(namespace.to_string());
-        match &mut self {
+        match self {
             Object::PodTemplate(o) => o.metadata.namespace = ns,
             Object::Deployment(o) => o.metadata.namespace = ns,
             Object::DaemonSet(o) => o.metadata.namespace = ns,
@@ -101,16 +107,16 @@ impl Object {
             Object::CronJob(o) => o.metadata.namespace = ns,
             Object::Other(v) => v["metadata"]["namespace"] = Value::String(namespace.into()),
         }
-        self
     }
 }
 
 /// An object `render` emits: the typed object, made JSON ([`Object::to_value`]) the first time
 /// its JSON is read (printing it, reading a member), so that a plan whose objects are checked
-/// ([`super::k8s_valid::check_object`]) and not printed never builds their JSON.
+/// ([`super::k8s_valid::check_object`]) and not printed never builds their JSON. The object is
+/// boxed: an `Object` is kilobytes, moved as the plan's output is gathered and filtered.
 #[derive(Clone)]
 pub struct Emitted {
-    object: Object,
+    object: Box<Object>,
     json: std::sync::OnceLock<Value>,
 }
 
@@ -144,6 +150,12 @@ impl Emitted {
 
 impl From<Object> for Emitted {
     fn from(object: Object) -> Self {
+        Box::new(object).into()
+    }
+}
+
+impl From<Box<Object>> for Emitted {
+    fn from(object: Box<Object>) -> Self {
         Emitted {
             object,
             json: std::sync::OnceLock::new(),

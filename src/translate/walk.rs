@@ -2,6 +2,7 @@
 //! that no field is dropped without a warning even where no translation rule looks at it.
 
 use super::Warnings;
+use super::fields::tree::Node;
 use super::fields::{self, Disposition, Request};
 use serde_json::Value;
 
@@ -134,45 +135,122 @@ pub fn report_serialised<T: Serialize + ?Sized>(
     spec: &T,
     warnings: &mut Warnings,
 ) {
+    let tree = fields::tree::get();
     let mut walker = Walker {
         request,
-        // Room for deep paths: they grow and shrink in place as the walk goes.
+        tree,
+        segments: Vec::with_capacity(16),
         paths: Paths {
-            concrete: String::with_capacity(256),
-            norm: String::with_capacity(256),
+            concrete: String::new(),
+            norm: String::new(),
         },
+        at: Some(tree.root(request)),
         warnings,
         top: true,
     };
     spec.serialize(&mut walker).expect("spec serialises");
 }
 
-/// Walks a value as it is serialised (see [`report_serialised`]).
+/// Walks a value as it is serialised (see [`report_serialised`]). Down the table's tree
+/// ([`fields::tree`]) the path is kept as segments, written out only for a warning; below a
+/// member the tree cannot answer for (a map key with `.` or `[`), it is written out as it goes
+/// and the table is asked for the whole path ([`fields::reporting`]).
 struct Walker<'w> {
     request: Request,
+    tree: &'static fields::tree::Tree,
+    /// The path down the tree.
+    segments: Vec<Segment>,
+    /// The path below a member the tree cannot answer for (scratch above it).
     paths: Paths,
+    /// Where the value is in the tree; `None` below a member it cannot answer for.
+    at: Option<Node>,
     warnings: &'w mut Warnings,
     /// Whether the value is the spec itself (its members are walked as [`report`] does).
     top: bool,
 }
 
+/// One step of a path down the tree.
+enum Segment {
+    /// A struct member.
+    Name(&'static str),
+    /// A map key.
+    Key(String),
+    /// A list element.
+    Index(usize),
+}
+
+/// A path of `segments`, as shown (`a[1].b`) and in table form (`a[].b`).
+fn write_paths(segments: &[Segment], paths: &mut Paths) {
+    use std::fmt::Write;
+    paths.concrete.clear();
+    paths.norm.clear();
+    // Room for a deep path at once, rather than growing by doubling.
+    paths.concrete.reserve(128);
+    paths.norm.reserve(128);
+    for (i, segment) in segments.iter().enumerate() {
+        match segment {
+            Segment::Name(name) => paths.push_member(i > 0, name),
+            Segment::Key(key) => paths.push_member(i > 0, key),
+            Segment::Index(n) => {
+                let _ = write!(paths.concrete, "[{n}]");
+                paths.norm.push_str("[]");
+            }
+        }
+    }
+}
+
+impl Paths {
+    fn push_member(&mut self, dot: bool, key: &str) {
+        if dot {
+            self.concrete.push('.');
+            self.norm.push('.');
+        }
+        self.concrete.push_str(key);
+        self.norm.push_str(key);
+    }
+}
+
+/// What is at a path: where it is in the tree (`None` below a member the tree cannot answer
+/// for), and its row when that always reports; `None` when nothing at or below it reports.
+type Found = Option<(Option<Node>, Option<&'static fields::Field>)>;
+
 impl<'w> Walker<'w> {
     /// One value at the current path: [`Paths::walk`], serialised.
-    fn node<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        let Some(reporting) = fields::reporting(self.request, &self.paths.norm) else {
+    fn node<T: Serialize + ?Sized>(&mut self, found: Found, value: &T) -> Result<(), Error> {
+        let Some((at, reporting)) = found else {
             return Ok(());
         };
         if let Some(row) = reporting {
-            if value.serialize(Presence)? && !self.warnings.has_path(&self.paths.concrete) {
-                let path = self.paths.concrete.clone();
-                match row.disposition {
-                    Disposition::Unsupported => self.warnings.unsupported(path, row.note),
-                    _ => self.warnings.approximated(path, row.note),
+            if value.serialize(Presence)? {
+                if at.is_some() {
+                    write_paths(&self.segments, &mut self.paths);
+                }
+                if !self.warnings.has_path(&self.paths.concrete) {
+                    let path = self.paths.concrete.clone();
+                    match row.disposition {
+                        Disposition::Unsupported => self.warnings.unsupported(path, row.note),
+                        _ => self.warnings.approximated(path, row.note),
+                    }
                 }
             }
             return Ok(());
         }
+        self.at = at;
         value.serialize(&mut *self)
+    }
+
+    /// The tree answers as the table does for the whole path (`segments`).
+    #[cfg(debug_assertions)]
+    fn check(&mut self, found: Option<fields::tree::Found>) {
+        write_paths(&self.segments, &mut self.paths);
+        let row = found.map(|(_, row)| row.map(|r| r.path));
+        let by_path = fields::reporting(self.request, &self.paths.norm);
+        debug_assert_eq!(
+            row,
+            by_path.map(|r| r.map(|r| r.path)),
+            "{}",
+            self.paths.norm
+        );
     }
 
     fn compound<'a>(&'a mut self, members: bool) -> Compound<'a, 'w> {
@@ -183,6 +261,7 @@ impl<'w> Walker<'w> {
         Compound::Walked(Members {
             concrete: self.paths.concrete.len(),
             norm: self.paths.norm.len(),
+            at: self.at,
             walker: self,
             top,
             index: 0,
@@ -194,6 +273,9 @@ impl<'w> Walker<'w> {
 /// The members or elements of an object or list being walked.
 struct Members<'a, 'w> {
     walker: &'a mut Walker<'w>,
+    /// Where the object or list is in the tree (`None`: below a member it cannot answer for).
+    at: Option<Node>,
+    /// The lengths of the written-out path of the object or list (when `at` is `None`).
     concrete: usize,
     norm: usize,
     top: bool,
@@ -202,34 +284,103 @@ struct Members<'a, 'w> {
 }
 
 impl Members<'_, '_> {
-    fn member<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) -> Result<(), Error> {
+    /// Whether the top-level member `key` is walked by the table's tree (else it is skipped or
+    /// walked on its own).
+    fn walked_at_top<T: Serialize + ?Sized>(
+        &mut self,
+        key: &str,
+        value: &T,
+    ) -> Result<bool, Error> {
         let w = &mut *self.walker;
-        if self.top {
-            if SKIPPED.contains(&key) {
-                return Ok(());
-            }
-            if w.request == Request::CreateService && key == "autoScaling" {
-                walk_auto_scaling(&to_value(value)?, w.warnings);
-                return Ok(());
-            }
-        } else {
-            w.paths.concrete.push('.');
-            w.paths.norm.push('.');
+        if SKIPPED.contains(&key) {
+            return Ok(false);
         }
-        w.paths.concrete.push_str(key);
-        w.paths.norm.push_str(key);
-        w.node(value)?;
-        self.cut();
-        Ok(())
+        if w.request == Request::CreateService && key == "autoScaling" {
+            walk_auto_scaling(&to_value(value)?, w.warnings);
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    /// A struct's member: its name has no `.` or `[` (the ECS shapes' names).
+    fn field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), Error> {
+        debug_assert!(!key.contains(['.', '[']), "{key}");
+        if self.top && !self.walked_at_top(key, value)? {
+            return Ok(());
+        }
+        match self.at {
+            Some(at) => {
+                let found = self.walker.tree.member(at, key);
+                self.down(Segment::Name(key), found, value)
+            }
+            None => self.written(key, value),
+        }
+    }
+
+    /// A map's member.
+    fn member<T: Serialize + ?Sized>(&mut self, key: String, value: &T) -> Result<(), Error> {
+        if self.top && !self.walked_at_top(&key, value)? {
+            return Ok(());
+        }
+        match self.at {
+            Some(at) if !key.bytes().any(|b| b == b'.' || b == b'[') => {
+                let found = self.walker.tree.member(at, &key);
+                self.down(Segment::Key(key), found, value)
+            }
+            Some(_) => {
+                // The tree has no place for the key: the path is written out from here down.
+                write_paths(&self.walker.segments, &mut self.walker.paths);
+                self.concrete = self.walker.paths.concrete.len();
+                self.norm = self.walker.paths.norm.len();
+                self.written(&key, value)
+            }
+            None => self.written(&key, value),
+        }
     }
 
     fn element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        use std::fmt::Write;
-        let w = &mut *self.walker;
-        let _ = write!(w.paths.concrete, "[{}]", self.index);
-        w.paths.norm.push_str("[]");
+        let index = self.index;
         self.index += 1;
-        w.node(value)?;
+        match self.at {
+            Some(at) => {
+                let found = self.walker.tree.elements(at);
+                self.down(Segment::Index(index), found, value)
+            }
+            None => {
+                use std::fmt::Write;
+                let w = &mut *self.walker;
+                let _ = write!(w.paths.concrete, "[{index}]");
+                w.paths.norm.push_str("[]");
+                let found = fields::reporting(w.request, &w.paths.norm).map(|row| (None, row));
+                w.node(found, value)?;
+                self.cut();
+                Ok(())
+            }
+        }
+    }
+
+    /// One step down the tree.
+    fn down<T: Serialize + ?Sized>(
+        &mut self,
+        segment: Segment,
+        found: Option<fields::tree::Found>,
+        value: &T,
+    ) -> Result<(), Error> {
+        let w = &mut *self.walker;
+        w.segments.push(segment);
+        #[cfg(debug_assertions)]
+        w.check(found);
+        let result = w.node(found.map(|(at, row)| (Some(at), row)), value);
+        w.segments.pop();
+        result
+    }
+
+    /// A member below where the tree answers: its path written out.
+    fn written<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) -> Result<(), Error> {
+        let w = &mut *self.walker;
+        w.paths.push_member(!self.top, key);
+        let found = fields::reporting(w.request, &w.paths.norm).map(|row| (None, row));
+        w.node(found, value)?;
         self.cut();
         Ok(())
     }
@@ -263,10 +414,10 @@ impl Variant<'_, '_> {
             return Ok(());
         }
         let w = &mut *self.members.walker;
-        w.paths.concrete.push('.');
-        w.paths.concrete.push_str(self.variant);
-        w.paths.norm.push('.');
-        w.paths.norm.push_str(self.variant);
+        if self.members.at.is_some() {
+            write_paths(&w.segments, &mut w.paths);
+        }
+        w.paths.push_member(true, self.variant);
         w.paths.walk(w.request, &inner, w.warnings);
         self.members.cut();
         Ok(())
@@ -368,7 +519,7 @@ impl ser::SerializeMap for Compound<'_, '_> {
     fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
         if let Compound::Walked(m) = self {
             let key = m.key.take().unwrap_or_default();
-            m.member(&key, value)?;
+            m.member(key, value)?;
         }
         Ok(())
     }
@@ -386,7 +537,7 @@ impl ser::SerializeStruct for Compound<'_, '_> {
         value: &T,
     ) -> Result<(), Error> {
         match self {
-            Compound::Walked(m) => m.member(key, value),
+            Compound::Walked(m) => m.field(key, value),
             Compound::Variant(v) => {
                 v.fields.insert(key.to_string(), to_value(value)?);
                 Ok(())
@@ -487,7 +638,7 @@ impl<'a, 'w> ser::Serializer for &'a mut Walker<'w> {
         value: &T,
     ) -> Result<(), Error> {
         match self.compound(true) {
-            Compound::Walked(mut m) => m.member(variant, value),
+            Compound::Walked(mut m) => m.field(variant, value),
             _ => Ok(()),
         }
     }
@@ -799,6 +950,39 @@ mod tests {
             seen += 1;
         }
         assert!(seen > 10, "{seen} task definitions");
+    }
+
+    /// Map keys with `.` or `[` (which the table's tree has no place for) are walked as their
+    /// whole path reads: a serialised map walks as its JSON does, wherever such keys are.
+    #[test]
+    fn keys_with_dots_and_brackets_walk_as_their_whole_path() {
+        let spec = json!({
+            "family": "x",
+            "containerDefinitions[].ulimits": [1],
+            "proxyConfiguration.type": "APPMESH",
+            "containerDefinitions": [
+                {"name": "a", "image": "i", "ulimits": [{"name": "nofile"}],
+                 "linuxParameters.devices": [{"hostPath": "/dev/x"}],
+                 "linuxParameters": {"devices": [{"hostPath": "/dev/y"}], "a.b": {"c[0]": 1},
+                    "tmpfs": [{"containerPath": "/t", "size": 1, "mountOptions": ["ro"]}]},
+                 "x[]": {"ulimits": [1]}},
+                {"name": "b", "image": "i", "dockerLabels": {"a.b": "c", "d[1]": "e"},
+                 "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs.group": "g"}}}
+            ],
+            "volumes": [{"name": "v", "dockerVolumeConfiguration": {"driverOpts": {"o.x": "1"}}}],
+        });
+        let mut by_value = Warnings::default();
+        report(Request::RegisterTaskDefinition, &spec, &mut by_value);
+        let mut serialised = Warnings::default();
+        report_serialised(Request::RegisterTaskDefinition, &spec, &mut serialised);
+        let by_value = by_value.into_vec();
+        assert!(
+            by_value
+                .iter()
+                .any(|w| w.path == "containerDefinitions[].ulimits"),
+            "{by_value:?}"
+        );
+        assert_eq!(serialised.into_vec(), by_value);
     }
 
     #[test]

@@ -14,6 +14,7 @@ use crate::translate::{Object, Warning, names};
 use k8s_openapi::api::core::v1::PodTemplate;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A warning about one resource.
@@ -188,9 +189,10 @@ pub fn recognise_documents<'a>(
 }
 
 /// Plan already-recognised documents (see [`plan_documents`]).
-pub fn plan_recognised(docs: Vec<Recognised<'_>>, namespace: Option<&str>) -> Output {
+pub fn plan_recognised(mut docs: Vec<Recognised<'_>>, namespace: Option<&str>) -> Output {
     let mut out = Output::default();
-    let resources = recognise_all(docs, &mut out);
+    // The resources stay where they were read: the plan borrows them.
+    let resources = recognise_all(&mut docs, &mut out);
     plan_resources(&resources, namespace, &mut out);
     out.warnings.sort();
     out.warnings.dedup();
@@ -200,14 +202,14 @@ pub fn plan_recognised(docs: Vec<Recognised<'_>>, namespace: Option<&str>) -> Ou
 /// Where a resource was read: its file and its path in the document (`spec` of a manifest,
 /// `services[1]` of describe-services output, nothing for a raw request body).
 #[derive(Clone, Debug)]
-pub struct Source {
+pub struct Source<'a> {
     /// The file.
-    pub file: String,
+    pub file: &'a str,
     /// Path of the resource's spec in its document (empty for the whole document).
-    pub base: String,
+    pub base: Cow<'static, str>,
 }
 
-impl Source {
+impl Source<'_> {
     /// `path` (relative to the spec) as a path in the document.
     fn at(&self, path: &str) -> String {
         if self.base.is_empty() {
@@ -222,29 +224,32 @@ impl Source {
         if self.base.is_empty() {
             ".".to_string()
         } else {
-            self.base.clone()
+            self.base.to_string()
         }
     }
 }
 
 /// Path of the `i`-th resource's spec in `doc` (see [`input::recognise_each`]).
-fn base_of(doc: &Value, i: usize) -> String {
+fn base_of(doc: &Value, i: usize) -> Cow<'static, str> {
     if doc.get("apiVersion").is_some() {
         "spec".into()
     } else if doc.get("taskDefinition").is_some_and(Value::is_object) {
         "taskDefinition".into()
     } else if doc.get("services").is_some_and(Value::is_array) {
-        format!("services[{i}]")
+        format!("services[{i}]").into()
     } else if doc.get("service").is_some_and(Value::is_object) {
         "service".into()
     } else {
-        String::new()
+        "".into()
     }
 }
 
-/// The resources of `docs`; what was not read as written becomes a warning, what could not be
-/// read an error.
-fn recognise_all(docs: Vec<Recognised<'_>>, out: &mut Output) -> Vec<(Source, Resource)> {
+/// The resources of `docs`, borrowed; what was not read as written becomes a warning (the notes
+/// are taken out of `docs`), what could not be read an error (taken out too).
+fn recognise_all<'r, 'a>(
+    docs: &'r mut [Recognised<'a>],
+    out: &mut Output,
+) -> Vec<(Source<'a>, &'r Resource)> {
     let mut resources = Vec::new();
     for Recognised {
         file,
@@ -252,13 +257,15 @@ fn recognise_all(docs: Vec<Recognised<'_>>, out: &mut Output) -> Vec<(Source, Re
         resources: recognised,
     } in docs
     {
-        for (i, recognised) in recognised.into_iter().enumerate() {
+        let (file, doc): (&'a str, &'a Value) = (file, doc);
+        for (i, recognised) in recognised.iter_mut().enumerate() {
             let src = Source {
-                file: file.to_string(),
+                file,
                 base: base_of(doc, i),
             };
             match recognised {
                 Ok((r, notes)) => {
+                    let r: &'r Resource = r;
                     // The rules of the request alone: what the CRD rejects at `kubectl apply`.
                     if let Err(e) = r.admit() {
                         out.errors.extend(e.0.into_iter().map(|v| InputError {
@@ -273,28 +280,42 @@ fn recognise_all(docs: Vec<Recognised<'_>>, out: &mut Output) -> Vec<(Source, Re
                     } else {
                         r.describe()
                     };
-                    out.warnings
-                        .extend(notes.into_iter().map(|(path, message)| ResourceWarning {
+                    out.warnings.extend(std::mem::take(notes).into_iter().map(
+                        |(path, message)| ResourceWarning {
                             resource: resource.clone(),
                             warning: Warning {
                                 path,
                                 disposition: Disposition::Unsupported,
                                 message,
                             },
-                        }));
+                        },
+                    ));
                     resources.push((src, r));
                 }
-                Err(e) => out.errors.push(e),
+                Err(e) => out.errors.push(taken(e)),
             }
         }
     }
     resources
 }
 
+/// `e`, left empty in its place.
+fn taken(e: &mut InputError) -> InputError {
+    InputError {
+        file: std::mem::take(&mut e.file),
+        path: std::mem::take(&mut e.path),
+        message: std::mem::take(&mut e.message),
+    }
+}
+
 /// Task definitions first (their own checks and warnings), then every workload, then a
 /// PodTemplate for each valid task definition nothing runs.
-fn plan_resources(resources: &[(Source, Resource)], namespace: Option<&str>, out: &mut Output) {
-    let set = InputSet::new(resources.iter().map(|(_, r)| r));
+fn plan_resources(
+    resources: &[(Source<'_>, &Resource)],
+    namespace: Option<&str>,
+    out: &mut Output,
+) {
+    let set = InputSet::new(resources.iter().map(|(_, r)| *r));
     let used: BTreeSet<&str> = resources
         .iter()
         .filter_map(|(_, r)| workload_of(r))
@@ -321,7 +342,7 @@ fn plan_resources(resources: &[(Source, Resource)], namespace: Option<&str>, out
                 Err(e) => {
                     invalid.insert(name.as_str());
                     out.errors.extend(e.0.into_iter().map(|v| InputError {
-                        file: src.file.clone(),
+                        file: src.file.to_string(),
                         path: src.at(&v.path),
                         message: format!("TaskDefinition/{name}: {}", v.message),
                     }));
@@ -347,7 +368,7 @@ fn checked_task_definition(
     name: &str,
     spec: &TaskDefinitionSpec,
     unused: bool,
-) -> Result<(Vec<Warning>, Option<Object>), crate::translate::ValidationErrors> {
+) -> Result<(Vec<Warning>, Option<Box<Object>>), crate::translate::ValidationErrors> {
     if !unused {
         return super::task_definition(name, spec).map(|w| (w, None));
     }
@@ -360,7 +381,7 @@ fn checked_task_definition(
 /// One workload's objects, warnings or errors.
 fn plan_workload(
     set: &InputSet<'_>,
-    src: &Source,
+    src: &Source<'_>,
     r: &Resource,
     workload: &Workload<'_>,
     namespace: Option<&str>,
@@ -371,7 +392,7 @@ fn plan_workload(
             out.objects.extend(
                 plan.objects
                     .into_iter()
-                    .map(|o| with_namespace(o, namespace)),
+                    .map(|o| with_namespace(Box::new(o), namespace)),
             );
             let resource = r.describe();
             out.warnings
@@ -383,13 +404,13 @@ fn plan_workload(
         // The workload's own fields at their paths; anything else about the whole spec.
         Err(super::PlanError::Invalid(errors)) => {
             out.errors.extend(errors.0.into_iter().map(|v| InputError {
-                file: src.file.clone(),
+                file: src.file.to_string(),
                 path: src.at(&v.path),
                 message: format!("{}: {}", r.describe(), v.message),
             }))
         }
         Err(e) => out.errors.push(InputError {
-            file: src.file.clone(),
+            file: src.file.to_string(),
             path: src.whole(),
             message: format!("{}: {}", r.describe(), message(&e)),
         }),
@@ -431,8 +452,8 @@ fn pod_context(name: &str, spec: &TaskDefinitionSpec) -> PodContext<'static> {
 }
 
 /// A task definition nothing runs: a PodTemplate named after its family.
-fn pod_template(family: &str, build: task_definition::PodBuild) -> Object {
-    Object::PodTemplate(PodTemplate {
+fn pod_template(family: &str, build: task_definition::PodBuild) -> Box<Object> {
+    Box::new(Object::PodTemplate(PodTemplate {
         metadata: ObjectMeta {
             name: Some(names::dns_subdomain(family)),
             labels: build
@@ -443,13 +464,12 @@ fn pod_template(family: &str, build: task_definition::PodBuild) -> Object {
             ..ObjectMeta::default()
         },
         template: Some(build.template),
-    })
+    }))
 }
 
-fn with_namespace(o: Object, namespace: Option<&str>) -> Emitted {
-    match namespace {
-        Some(ns) => o.in_namespace(ns),
-        None => o,
+fn with_namespace(mut o: Box<Object>, namespace: Option<&str>) -> Emitted {
+    if let Some(ns) = namespace {
+        o.set_namespace(ns);
     }
-    .into()
+    o.into()
 }
