@@ -107,13 +107,26 @@ fn with_rules_below_spec(crd: CustomResourceDefinition) -> CustomResourceDefinit
     serde_json::from_value(v).expect("CRDs deserialise")
 }
 
-/// The schema of `node` (fields from `schema`, `[]` for a list's items) inside `schema`.
+/// The schema of `node` (fields from `schema`, `[]` for a list's items) inside `schema`. A node
+/// the schema does not have is a mistake in a rule's declaration: the CRDs are not built.
 fn schema_node<'a>(schema: &'a mut serde_json::Value, node: &str) -> &'a mut serde_json::Value {
-    node.split('.')
-        .fold(schema, |s, field| match field.strip_suffix("[]") {
-            Some(list) => &mut s["properties"][list]["items"],
-            None => &mut s["properties"][field],
-        })
+    node.split('.').fold(schema, |s, field| {
+        let (name, items) = match field.strip_suffix("[]") {
+            Some(list) => (list, true),
+            None => (field, false),
+        };
+        let property = s
+            .get_mut("properties")
+            .and_then(|p| p.get_mut(name))
+            .unwrap_or_else(|| panic!("no schema node {node} for a CEL rule"));
+        if items {
+            property
+                .get_mut("items")
+                .unwrap_or_else(|| panic!("{node}: {name} is not a list"))
+        } else {
+            property
+        }
+    })
 }
 
 /// The CEL rules of the CRD of `kind` that `spec` breaks, as (JSON path, message), evaluated
