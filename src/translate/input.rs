@@ -215,14 +215,7 @@ fn parse_error<T: validate::Spec>(
 
 /// Recognise one document: a Tidewater manifest or raw ECS JSON.
 pub fn recognise(file: &str, doc: &Value) -> Result<Vec<(Resource, Notes)>, InputError> {
-    match services_list(doc) {
-        Some(services) => services
-            .iter()
-            .enumerate()
-            .map(|(i, s)| recognise_service(file, &format!("services[{i}]"), s))
-            .collect(),
-        None => recognise_one(file, doc).map(|r| vec![r]),
-    }
+    recognise_each(file, doc).into_iter().collect()
 }
 
 /// Recognise one document that is not a `describe-services` list.
