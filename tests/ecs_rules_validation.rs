@@ -1252,9 +1252,14 @@ fn every_cel_rule_of_the_crds_has_a_rust_twin() {
         declared, cel_rules,
         "every CEL rule of the module is declared on a CRD"
     );
+    // Rules below a spec are the TaskDefinition's (`Admission::CelOn`).
+    let crd = tidewater::api::crds()
+        .into_iter()
+        .find(|c| c.spec.names.kind == "TaskDefinition")
+        .map(|c| serde_json::to_value(c).unwrap())
+        .unwrap();
     for rule in validate::all_rules() {
         if let Admission::CelOn { node, rule: expr } = rule.admission {
-            let crd = serde_json::to_value(tidewater::api::crds().remove(0)).unwrap();
             let mut at =
                 &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"];
             for field in node.split('.') {
