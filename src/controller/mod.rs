@@ -8,6 +8,7 @@
 
 pub mod apply;
 pub mod autoscaling;
+pub mod awaiting;
 pub mod cluster;
 pub mod compact;
 pub mod conditions;
@@ -821,11 +822,12 @@ fn task_controller(w: &Watches, shutdown: &Signal) -> Controller<Task> {
         .graceful_shutdown_on(shutdown.clone())
 }
 
-/// ScheduledTasks: their CronJobs, and the task definitions and Clusters they use (one that
-/// follows a family picks up a new revision at once).
+/// ScheduledTasks: their CronJobs, and the task definitions, revisions and Clusters they use (one
+/// that follows a family picks up a new revision at once; one waiting for its revision starts as
+/// soon as the revision reaches the cache).
 fn scheduled_task_controller(w: &Watches, shutdown: &Signal) -> Controller<ScheduledTask> {
     let scheds = (w.scheds.reader.clone(), w.indexes.scheduled_tasks.clone());
-    let (t3, t4) = (scheds.clone(), scheds);
+    let (t3, t4, t5) = (scheds.clone(), scheds.clone(), scheds);
     fn run(t: &ScheduledTask) -> &crate::api::ecs::RunTaskRequest {
         &t.spec.run
     }
@@ -837,6 +839,16 @@ fn scheduled_task_controller(w: &Watches, shutdown: &Signal) -> Controller<Sched
             move |td: Arc<Compact<TaskDefinition>>| {
                 let td = td.object();
                 run_tasks_using(&t3, td.namespace().as_deref(), Some(&td), run)
+            },
+        )
+        .watches_shared_stream(
+            w.revs.subscribe(),
+            move |cr: Arc<Compact<ControllerRevision>>| {
+                // A revision reaching the cache wakes the ScheduledTasks of its family.
+                match revisions::from_object(&cr.object()).map(|r| r.family) {
+                    Some(f) => run_tasks_of(&t5, cr.namespace().as_deref(), Some(&f), run),
+                    None => vec![],
+                }
             },
         )
         .watches_shared_stream(cluster_changes(w), move |c: Arc<Cluster>| {

@@ -23,6 +23,7 @@ use crate::translate;
 use crate::translate::plan::Workload;
 
 use super::apply::{self, Children, Owner};
+use super::awaiting;
 use super::conditions::{self, Wanted};
 use super::context::{Context, cached};
 use super::error::Error;
@@ -245,7 +246,13 @@ pub async fn reconcile(sched: Arc<ScheduledTask>, ctx: Arc<Context>) -> Result<A
         .unwrap_or_default();
     let plan = match resolve_and_translate(&sched, &ctx, &owner) {
         Ok(p) => p,
-        Err(e) => return status::report(&ctx, &*sched, &prev, e).await,
+        // A task definition on its way is waited for quietly; anything else is reported.
+        Err(e) => {
+            return match awaiting::task_definition(&ctx, &*sched, &e) {
+                Some(action) => Ok(action),
+                None => status::report(&ctx, &*sched, &prev, e).await,
+            };
+        }
     };
     let was_disabled = owned_cron_job(&ctx, &sched, &plan)
         .map(|cj| cj.spec.as_ref().and_then(|s| s.suspend) == Some(true));

@@ -23,12 +23,13 @@ use crate::translate::{self, Object, names};
 
 use super::apply::{self, Children, Owner};
 use super::autoscaling::{self, Prepared};
+use super::awaiting;
 use super::conditions::{self, Wanted};
 use super::context::{Context, cached};
 use super::error::Error;
 use super::index;
 use super::lookup::{self, Caches};
-use super::revisions::{self, Revision};
+use super::revisions::Revision;
 use super::rollout::{self, DEPLOYMENT_LABEL, Observation, PodFacts, WorkloadFacts};
 use super::status::{self, Note};
 
@@ -45,50 +46,6 @@ pub fn resolve_revision(
     running: &BTreeSet<String>,
 ) -> Result<Revision, Error> {
     Caches::new(&ctx.stores, namespace, running).revision(&TaskDefinitionRef::parse(reference))
-}
-
-/// Whether a TaskDefinition of `reference`'s family exists in `namespace` and its revision is on
-/// the way: it has not yet registered its current spec, or its status names a latest revision
-/// (the one `reference` resolves to) that has not reached the revision cache yet.
-pub fn registering(ctx: &Context, namespace: &str, reference: &str) -> bool {
-    let (family, pinned) = revisions::parse_reference(reference);
-    let s = &ctx.stores;
-    let key = index::family_key(namespace, &family);
-    s.indexes
-        .task_definitions
-        .objects(&s.task_definitions, &key)
-        .iter()
-        .any(|td| {
-            let td = td.object();
-            let status = td.status.as_ref();
-            let behind =
-                status.and_then(|s| s.common.observed_generation) != td.metadata.generation;
-            let latest = status.and_then(|s| s.revision);
-            let uncached = latest.is_some_and(|n| {
-                pinned.is_none_or(|p| p == n)
-                    && cached(
-                        &ctx.stores.revisions,
-                        namespace,
-                        &revisions::name(&family, n),
-                    )
-                    .is_none()
-            });
-            behind || uncached
-        })
-}
-
-/// How long a new Service waits quietly for a task definition that does not exist yet: a
-/// directory applied at once (`kubectl apply -f dir/`) creates the Service and its
-/// TaskDefinition in any order, and the TaskDefinition's arrival wakes the Service. Past this,
-/// the missing task definition is reported (as ECS's CreateService would at once).
-pub const MISSING_TASK_DEFINITION_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
-
-/// How much longer the Service created at `created` waits quietly for its task definition, if
-/// it is still within [`MISSING_TASK_DEFINITION_GRACE`] at `now` (never without a creation time).
-pub fn grace_left(created: Option<Timestamp>, now: Timestamp) -> Option<std::time::Duration> {
-    let age = now.duration_since(created?);
-    let left = MISSING_TASK_DEFINITION_GRACE.as_secs_f64() - age.as_secs_f64();
-    (age.as_secs_f64() >= 0.0 && left > 0.0).then(|| std::time::Duration::from_secs_f64(left))
 }
 
 /// What one revision translates to: the step that resolves the task definition revision and
@@ -564,11 +521,6 @@ fn requeue(
     }
 }
 
-/// When the Service was created.
-fn created(svc: &Service) -> Option<Timestamp> {
-    svc.metadata.creation_timestamp.as_ref().map(|t| t.0)
-}
-
 /// Reconcile one ECS Service: plan (resolve and translate), apply the children, observe the
 /// rollout, compute and write the status, publish the Events.
 pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Context>) -> Result<Action, Error> {
@@ -582,24 +534,14 @@ pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Context>) -> Result<Action, E
         .unwrap_or_default();
     let mut plan = match plan(&svc, &ctx, &prev, &owner) {
         Ok(p) => p,
-        Err(Error::TaskDefinitionNotFound(r))
-            if registering(&ctx, &svc.namespace().unwrap_or_default(), &r) =>
-        {
-            // Applied together with its task definition, whose revision is being registered:
-            // not an error, just not yet.
-            return Ok(Action::requeue(ctx.settings.poll));
+        Err(e) => {
+            // A task definition on its way (being registered, or applied with the Service) is
+            // waited for quietly; anything else is reported.
+            return match awaiting::task_definition(&ctx, &*svc, &e) {
+                Some(action) => Ok(action),
+                None => status::report(&ctx, &*svc, &prev, e).await,
+            };
         }
-        Err(Error::TaskDefinitionNotFound(_))
-            if grace_left(created(&svc), Timestamp::now()).is_some() =>
-        {
-            // Just created, perhaps before its task definition: its arrival wakes the Service;
-            // past the grace, the missing task definition is reported.
-            let left = grace_left(created(&svc), Timestamp::now()).unwrap_or_default();
-            return Ok(Action::requeue(
-                left.min(ctx.settings.poll) + std::time::Duration::from_millis(100),
-            ));
-        }
-        Err(e) => return status::report(&ctx, &*svc, &prev, e).await,
     };
     let (children, scaling) = apply_children(&ctx, &svc, &prev, &mut plan, &owner).await?;
     let now = Timestamp::now();
@@ -625,6 +567,7 @@ mod tests {
     use crate::api::common::CommonStatus;
     use crate::controller::compact::Compact;
     use crate::controller::context::{self, Settings};
+    use crate::controller::revisions;
     use crate::controller::status::Refusals;
     use crate::controller::testing::{self, ApiServer, store_of};
     use http::{Method, StatusCode};
@@ -906,50 +849,6 @@ mod tests {
         );
     }
 
-    /// A Service created a moment ago, perhaps with its TaskDefinition in the same `kubectl
-    /// apply`, waits for it quietly: no status, no Event, a look again within the grace.
-    #[tokio::test]
-    async fn a_new_service_waits_quietly_for_a_task_definition_applied_with_it() {
-        let (ctx, mut api) = testing::context(testing::empty_stores());
-        let mut svc = service();
-        svc.metadata.creation_timestamp = Some(
-            k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(Timestamp::now()),
-        );
-        let done = tokio::spawn(reconcile(Arc::new(svc), ctx.clone()));
-        let action = done.await.unwrap().unwrap();
-        api.no_more().await;
-        // The poll interval (5 s, within the 10 s grace), and a little more.
-        assert_eq!(
-            action,
-            Action::requeue(std::time::Duration::from_millis(5100))
-        );
-        let metrics = ctx.metrics.render();
-        assert!(!metrics.contains("task_definition_not_found"), "{metrics}");
-    }
-
-    #[tokio::test]
-    async fn a_revision_its_task_definition_registered_but_not_yet_cached_is_awaited_quietly() {
-        let td: crate::api::TaskDefinition = serde_json::from_value(json!({
-            "apiVersion": "ecs.tidewater.dev/v1alpha1",
-            "kind": "TaskDefinition",
-            "metadata": {"name": "web", "namespace": "default", "generation": 1},
-            "spec": {"family": "web", "containerDefinitions": []},
-            "status": {"revision": 1, "taskDefinition": "web:1", "observedGeneration": 1},
-        }))
-        .unwrap();
-        let stores = context::Stores {
-            task_definitions: store_of(vec![Compact::new(td)]),
-            ..testing::empty_stores()
-        };
-        let (ctx, mut api) = testing::context(stores);
-        let done = reconcile_in_background(ctx.clone());
-        // No status (no TaskDefinitionNotFound), no Event: the revision is on its way.
-        api.no_more().await;
-        let action = done.await.unwrap().unwrap();
-        assert_eq!(action, Action::requeue(Settings::default().poll));
-        assert!(!ctx.metrics.render().contains("task_definition_not_found"));
-    }
-
     // -----------------------------------------------------------------------------------------
     // compute_status: pure.
     // -----------------------------------------------------------------------------------------
@@ -959,19 +858,6 @@ mod tests {
 
     fn at(t: i64) -> Timestamp {
         Timestamp::from_second(t).unwrap()
-    }
-
-    #[test]
-    fn a_new_service_waits_quietly_for_its_task_definition_for_ten_seconds_only() {
-        let secs = |d: Option<std::time::Duration>| d.map(|d| d.as_secs_f64());
-        assert_eq!(secs(grace_left(Some(at(100)), at(100))), Some(10.0));
-        assert_eq!(secs(grace_left(Some(at(100)), at(104))), Some(6.0));
-        assert_eq!(grace_left(Some(at(100)), at(110)), None);
-        assert_eq!(grace_left(Some(at(100)), at(500)), None);
-        // No creation time (not from the API server): reported at once.
-        assert_eq!(grace_left(None, at(100)), None);
-        // A creation time in the future (clock skew): no grace either.
-        assert_eq!(grace_left(Some(at(200)), at(100)), None);
     }
 
     fn deployment(state: &str, reason: &str, running: i32) -> ServiceDeployment {

@@ -28,6 +28,7 @@ use crate::translate;
 use crate::translate::plan::Workload;
 
 use super::apply::{self, Owner};
+use super::awaiting;
 use super::conditions::{self, Wanted};
 use super::context::{Context, cached};
 use super::error::Error;
@@ -984,7 +985,13 @@ pub async fn reconcile(task: Arc<Task>, ctx: Arc<Context>) -> Result<Action, Err
         match start(&task, &ctx, &prev, &Owner::of(&*task)).await {
             Ok(Start::Wait) => return Ok(Action::requeue(Duration::from_secs(1))),
             Ok(Start::Started(s)) => Some(s),
-            Err(e) => return status::report(&ctx, &*task, &prev, e).await,
+            // A task definition on its way is waited for quietly; anything else is reported.
+            Err(e) => {
+                return match awaiting::task_definition(&ctx, &*task, &e) {
+                    Some(action) => Ok(action),
+                    None => status::report(&ctx, &*task, &prev, e).await,
+                };
+            }
         }
     } else {
         None

@@ -1,14 +1,17 @@
-//! End-to-end tests: the operator at scale (issue 12) — the lost wake-up of a Service whose
-//! revision reaches the cache after its TaskDefinition's status, and the cost per Service of
-//! converging many Services, counted (reconciles, API requests), never timed.
+//! End-to-end tests: the operator at scale (issue 12) — the lost wake-up of a Service, Task or
+//! ScheduledTask whose revision reaches the cache after its TaskDefinition's status, and the
+//! cost per Service of converging many Services, counted (reconciles, API requests), never
+//! timed.
 
 use std::time::{Duration, Instant};
 
 use anyhow::ensure;
 use k8s_openapi::api::apps::v1::{ControllerRevision, Deployment};
-use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use k8s_openapi::api::batch::v1::CronJob;
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
-use tidewater::api::{Service, TaskDefinition};
+use tidewater::api::{ScheduledTask, Service, Task, TaskDefinition};
 
 use crate::operator::{Operator, apply, condition, eventually, service, task_definition};
 use crate::support::{self, WAIT};
@@ -70,6 +73,93 @@ async fn a_revision_arriving_after_its_task_definition_status_wakes_the_service(
         ensure!(!not_found(&st), "reported as a user error: {st}");
         let errors = op.metric("tidewater_reconcile_errors_total{kind=\"Service\",error=\"task_definition_not_found\"}");
         ensure!(errors.is_none(), "TaskDefinitionNotFound counted: {errors:?}");
+        Ok(())
+    })
+    .await
+}
+
+/// The same race for a Task and a ScheduledTask (forced the same way): while their revision is
+/// on its way they report nothing, and its arrival starts them at once: the Task's pod and the
+/// ScheduledTask's CronJob appear well before the 60 s poll would have looked again.
+#[tokio::test]
+async fn a_revision_arriving_after_its_task_definition_status_wakes_tasks_and_scheduled_tasks() {
+    support::run("scale-wakeup-tasks", |ctx| async move {
+        let tds: Api<TaskDefinition> = ctx.api();
+        let revs: Api<ControllerRevision> = ctx.api();
+        apply(&ctx, &task_definition("web", "busybox:1.36", json!({})))?;
+        let status = json!({"status": {
+            "revision": 1, "taskDefinition": "web:1", "status": "ACTIVE", "observedGeneration": 1,
+        }});
+        tds.patch_status("web", &PatchParams::default(), &Patch::Merge(&status))
+            .await?;
+        let blocker: ControllerRevision = serde_json::from_value(json!({
+            "metadata": {"name": "web.1"}, "revision": 1, "data": {},
+        }))?;
+        revs.create(&PostParams::default(), &blocker).await?;
+        let workloads = [
+            json!({"apiVersion": "ecs.tidewater.dev/v1alpha1", "kind": "Task",
+                "metadata": {"name": "once"}, "spec": {"taskDefinition": "web"}}),
+            json!({"apiVersion": "ecs.tidewater.dev/v1alpha1", "kind": "ScheduledTask",
+                "metadata": {"name": "every5"},
+                "spec": {"taskDefinition": "web", "scheduleExpression": "rate(5 minutes)"}}),
+        ];
+        let docs: Vec<String> = workloads.iter().map(Value::to_string).collect();
+        apply(&ctx, &docs.join("\n---\n"))?;
+
+        let args = ["--resync-seconds", "300", "--poll-seconds", "60"];
+        let op = Operator::start(&ctx.ns, &args).await?;
+        op.wait_leading().await?;
+        for kind in ["Task", "ScheduledTask"] {
+            eventually(&format!("the {kind} reconciled"), WAIT, || {
+                let n = op.metric(&format!("tidewater_reconciles_total{{kind=\"{kind}\"}}"));
+                async move { Ok(n.unwrap_or(0.0) >= 1.0) }
+            })
+            .await?;
+        }
+        let tasks: Api<Task> = ctx.api();
+        let scheds: Api<ScheduledTask> = ctx.api();
+        let quiet = |obj: Value| -> anyhow::Result<()> {
+            let st = &obj["status"];
+            let reported = ["Ready", "Degraded"].iter().any(|t| {
+                condition(st, t).is_some_and(|(_, reason, _)| reason == "TaskDefinitionNotFound")
+            });
+            ensure!(!reported, "reported as a user error: {st}");
+            Ok(())
+        };
+        quiet(serde_json::to_value(tasks.get("once").await?)?)?;
+        quiet(serde_json::to_value(scheds.get("every5").await?)?)?;
+
+        revs.delete("web.1", &DeleteParams::default()).await?;
+        let gone = Instant::now();
+        // The blocked registration is retried at the 60 s poll: a label wakes the TaskDefinition
+        // now (the Task and ScheduledTask must then wait for the revision itself).
+        let touch = json!({"metadata": {"labels": {"touched": "yes"}}});
+        tds.patch("web", &PatchParams::default(), &Patch::Merge(&touch))
+            .await?;
+        let pods: Api<Pod> = ctx.api();
+        let cron_jobs: Api<CronJob> = ctx.api();
+        let soon = Duration::from_secs(30);
+        eventually("the Task's pod and the ScheduledTask's CronJob", soon, || {
+            let (pods, cron_jobs) = (pods.clone(), cron_jobs.clone());
+            async move {
+                let lp = ListParams::default().labels("ecs.tidewater.dev/task=once");
+                let pod = !pods.list(&lp).await?.items.is_empty();
+                Ok(pod && cron_jobs.get_opt("every5").await?.is_some())
+            }
+        })
+        .await?;
+        support::report(&format!(
+            "scale wake-up (Task, ScheduledTask): started {:.1} s after the revision could be registered",
+            gone.elapsed().as_secs_f64()
+        ));
+        quiet(serde_json::to_value(tasks.get("once").await?)?)?;
+        quiet(serde_json::to_value(scheds.get("every5").await?)?)?;
+        for kind in ["Task", "ScheduledTask"] {
+            let errors = op.metric(&format!(
+                "tidewater_reconcile_errors_total{{kind=\"{kind}\",error=\"task_definition_not_found\"}}"
+            ));
+            ensure!(errors.is_none(), "{kind}: TaskDefinitionNotFound counted: {errors:?}");
+        }
         Ok(())
     })
     .await
