@@ -20,6 +20,7 @@ pub struct Metrics {
     duration: Family<Labels, Histogram>,
     api_requests: Family<Labels, Counter>,
     leader: Gauge,
+    third_party: Family<Labels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -32,6 +33,7 @@ impl Default for Metrics {
         });
         let api_requests = Family::<Labels, Counter>::default();
         let leader = Gauge::default();
+        let third_party = Family::<Labels, Gauge>::default();
         registry.register("reconciles", "Reconciles run, by kind", reconciles.clone());
         registry.register(
             "reconcile_errors",
@@ -53,6 +55,11 @@ impl Default for Metrics {
             "1 while this replica holds the leader Lease",
             leader.clone(),
         );
+        registry.register(
+            "third_party_watched",
+            "1 for a third-party child kind the operator watches and caches, 0 for one it reads before each apply (not installed, or not watchable)",
+            third_party.clone(),
+        );
         Metrics {
             registry: Arc::new(registry),
             reconciles,
@@ -60,6 +67,7 @@ impl Default for Metrics {
             duration,
             api_requests,
             leader,
+            third_party,
         }
     }
 }
@@ -107,6 +115,16 @@ impl Metrics {
     /// Record whether this replica leads.
     pub fn set_leader(&self, leading: bool) {
         self.leader.set(i64::from(leading));
+    }
+
+    /// Record which of the third-party child kinds are watched (`watched`) and which are not.
+    pub fn set_third_party_watched(&self, watched: &[kube::api::ApiResource]) {
+        for (_, _, kind) in super::watch::THIRD_PARTY_KINDS {
+            let on = watched.iter().any(|ar| ar.kind == *kind);
+            self.third_party
+                .get_or_create(&vec![("kind".to_string(), kind.to_string())])
+                .set(i64::from(on));
+        }
     }
 
     /// The text exposition format.

@@ -107,6 +107,12 @@ pub struct Args {
     /// request, and the API server's own requests between them, quicker.
     #[arg(long, default_value_t = MAX_REQUESTS_IN_FLIGHT)]
     pub max_requests_in_flight: usize,
+    /// Seconds between looks for third-party child kinds (TargetGroupBinding, ExternalSecret,
+    /// ScaledObject, TriggerAuthentication) installed or removed since the operator started;
+    /// when the kinds it may watch change, the controllers restart with the new caches. 0: look
+    /// only at start.
+    #[arg(long, default_value_t = 60)]
+    pub rediscover_seconds: u64,
 }
 
 /// Run the operator until SIGTERM/SIGINT.
@@ -310,19 +316,41 @@ async fn run(args: Args) -> anyhow::Result<()> {
     metrics.set_leader(true);
     health.set_ready(false);
 
-    let third_party = watch::discover_third_party(&client).await;
-    let runs = spawn_scopes(&args, &clients, &metrics, &health, &shutdown, &third_party);
-    let controllers = futures::future::join_all(runs);
     let lost = async {
         match &elector {
             Some(e) => e.keep().await,
             None => futures::future::pending().await,
         }
     };
-    tokio::select! {
-        _ = controllers => {},
-        _ = lost => {
-            anyhow::bail!("lost the leader Lease; exiting so that another replica takes over");
+    tokio::pin!(lost);
+    let mut third_party = watch::discover_third_party(&client).await;
+    loop {
+        metrics.set_third_party_watched(&third_party);
+        // The controllers stop on shutdown, or to restart with the third-party kinds found.
+        let (restart, restarting) = tokio::sync::oneshot::channel::<()>();
+        let stop: Signal = futures::future::select(shutdown.clone(), restarting)
+            .map(|_| ())
+            .boxed()
+            .shared();
+        let runs = spawn_scopes(&args, &clients, &metrics, &health, &stop, &third_party);
+        let controllers = futures::future::join_all(runs);
+        let changed = rediscovered(&args, &client, &third_party);
+        tokio::pin!(controllers);
+        tokio::select! {
+            _ = &mut controllers => break,
+            found = changed => {
+                tracing::info!(
+                    watched = ?found.iter().map(|ar| ar.kind.as_str()).collect::<Vec<_>>(),
+                    "the third-party kinds the operator may watch changed: restarting the controllers with their caches"
+                );
+                health.set_ready(false);
+                let _ = restart.send(());
+                controllers.await;
+                third_party = found;
+            }
+            _ = &mut lost => {
+                anyhow::bail!("lost the leader Lease; exiting so that another replica takes over");
+            }
         }
     }
     if let Some(e) = &elector {
@@ -330,6 +358,18 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The third-party kinds the operator may watch, once they differ from `current` (never with
+/// `--rediscover-seconds 0`).
+async fn rediscovered(args: &Args, client: &Client, current: &[ApiResource]) -> Vec<ApiResource> {
+    match args.rediscover_seconds {
+        0 => futures::future::pending().await,
+        every => {
+            let every = Duration::from_secs(every);
+            watch::third_party_changed(client.clone(), current.to_vec(), every).await
+        }
+    }
 }
 
 /// Watch events buffered for the controllers subscribed to a shared watch, per watch. The buffer

@@ -333,31 +333,103 @@ where
     })
 }
 
-/// The API resources of [`THIRD_PARTY_KINDS`] whose CRD is installed (API discovery).
+/// What API discovery says of one of [`THIRD_PARTY_KINDS`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Discovered {
+    /// Installed, and the operator may watch it in every namespace.
+    Watchable(ApiResource),
+    /// Installed, but RBAC does not let the operator watch it.
+    NotWatchable,
+    /// Not installed (its group, version or kind is unknown to the API server).
+    NotInstalled,
+}
+
+/// One of [`THIRD_PARTY_KINDS`], asked of the API server (`Err`: no answer, e.g. the API server
+/// is unreachable: neither installed nor missing).
+async fn discover_kind(
+    client: &Client,
+    (group, version, kind): (&str, &str, &str),
+) -> Result<Discovered, kube::Error> {
+    use kube::error::DiscoveryError;
+    let gvk = GroupVersionKind::gvk(group, version, kind);
+    match kube::discovery::pinned_kind(client, &gvk).await {
+        Ok((ar, _)) => Ok(if may_watch(client, &ar).await? {
+            Discovered::Watchable(ar)
+        } else {
+            Discovered::NotWatchable
+        }),
+        Err(kube::Error::Api(s)) if s.code == 404 => Ok(Discovered::NotInstalled),
+        Err(kube::Error::Discovery(DiscoveryError::MissingKind(_))) => Ok(Discovered::NotInstalled),
+        Err(e) => Err(e),
+    }
+}
+
+/// The API resources of [`THIRD_PARTY_KINDS`] whose CRD is installed and which the operator may
+/// watch (API discovery, at start). A kind the API server gave no answer about is not watched
+/// until [`third_party_changed`] finds it.
 pub async fn discover_third_party(client: &Client) -> Vec<ApiResource> {
     let mut found = Vec::new();
-    for (group, version, kind) in THIRD_PARTY_KINDS {
-        let gvk = GroupVersionKind::gvk(group, version, kind);
-        match kube::discovery::pinned_kind(client, &gvk).await {
-            Ok((ar, _)) if may_watch(client, &ar).await => found.push(ar),
-            Ok(_) => {
-                tracing::info!(
-                    kind,
-                    group,
-                    "kind installed but not watchable by the operator (RBAC): not watched (its objects are read before each apply)"
-                )
-            }
-            Err(e) => {
-                tracing::info!(kind, group, error = %e, "kind not installed: not watched (its objects are read before each apply)")
-            }
+    for &(group, version, kind) in THIRD_PARTY_KINDS {
+        match discover_kind(client, (group, version, kind)).await {
+            Ok(Discovered::Watchable(ar)) => found.push(ar),
+            Ok(Discovered::NotWatchable) => tracing::info!(
+                kind,
+                group,
+                "kind installed but not watchable by the operator (RBAC): not watched (its objects are read before each apply)"
+            ),
+            Ok(Discovered::NotInstalled) => tracing::info!(
+                kind,
+                group,
+                "kind not installed: not watched (its objects are read before each apply)"
+            ),
+            Err(e) => tracing::warn!(
+                kind,
+                group,
+                error = %e,
+                "could not discover the kind: not watched for now (its objects are read before each apply)"
+            ),
         }
     }
     found
 }
 
+/// The kinds of `resources`, comparable.
+fn kinds(resources: &[ApiResource]) -> std::collections::BTreeSet<(String, String, String)> {
+    resources
+        .iter()
+        .map(|ar| (ar.group.clone(), ar.version.clone(), ar.kind.clone()))
+        .collect()
+}
+
+/// Resolves, with the new set, once API discovery (every `every`) finds the third-party kinds
+/// the operator may watch different from `current`: a CRD installed (or RBAC granted) after the
+/// operator started, or one removed. A round in which any kind got no answer changes nothing,
+/// so that an API server restart never looks like an uninstall.
+pub async fn third_party_changed(
+    client: Client,
+    current: Vec<ApiResource>,
+    every: Duration,
+) -> Vec<ApiResource> {
+    loop {
+        tokio::time::sleep(every).await;
+        let mut found = Vec::new();
+        let mut answered = true;
+        for &gvk in THIRD_PARTY_KINDS {
+            match discover_kind(&client, gvk).await {
+                Ok(Discovered::Watchable(ar)) => found.push(ar),
+                Ok(_) => {}
+                Err(_) => answered = false,
+            }
+        }
+        if answered && kinds(&found) != kinds(&current) {
+            return found;
+        }
+    }
+}
+
 /// Whether the operator may list and watch `ar` in every namespace (a SelfSubjectAccessReview;
 /// RBAC that grants only reads and writes of the kind leaves it unwatched).
-async fn may_watch(client: &Client, ar: &ApiResource) -> bool {
+async fn may_watch(client: &Client, ar: &ApiResource) -> Result<bool, kube::Error> {
     use k8s_openapi::api::authorization::v1::{
         ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
     };
@@ -374,13 +446,8 @@ async fn may_watch(client: &Client, ar: &ApiResource) -> bool {
         },
         ..Default::default()
     };
-    match api.create(&Default::default(), &review).await {
-        Ok(r) => r.status.is_some_and(|s| s.allowed),
-        Err(e) => {
-            tracing::info!(kind = %ar.kind, error = %e, "could not check the permission to watch");
-            false
-        }
-    }
+    let r = api.create(&Default::default(), &review).await?;
+    Ok(r.status.is_some_and(|s| s.allowed))
 }
 
 /// A cached third-party child (compact, as every cached object).

@@ -165,6 +165,108 @@ async fn a_revision_arriving_after_its_task_definition_status_wakes_tasks_and_sc
     .await
 }
 
+/// The operator's RBAC for [`a_third_party_kind_that_becomes_watchable_is_watched_without_a_restart`]:
+/// everything it uses, with `watch` on KEDA's kinds only when `keda_watch`.
+fn operator_role(name: &str, keda_watch: bool) -> Value {
+    let groups = [
+        "",
+        "apps",
+        "batch",
+        "autoscaling",
+        "policy",
+        "networking.k8s.io",
+        "coordination.k8s.io",
+        "events.k8s.io",
+        "authorization.k8s.io",
+        "ecs.tidewater.dev",
+        "elbv2.k8s.aws",
+        "external-secrets.io",
+    ];
+    let mut keda = vec!["get", "list", "create", "update", "patch", "delete"];
+    if keda_watch {
+        keda.push("watch");
+    }
+    json!({
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+        "metadata": {"name": name},
+        "rules": [
+            {"apiGroups": groups, "resources": ["*"], "verbs": ["*"]},
+            {"apiGroups": ["keda.sh"], "resources": ["*"], "verbs": keda},
+        ],
+    })
+}
+
+/// A third-party kind the operator could not watch when it started (here RBAC denied `watch` on
+/// KEDA's kinds; a CRD installed later is the same case) is found by the next discovery: the
+/// controllers restart with its cache, without the process restarting, and go on converging.
+#[tokio::test]
+async fn a_third_party_kind_that_becomes_watchable_is_watched_without_a_restart() {
+    support::run("scale-rediscover", |ctx| async move {
+        use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
+        let name = format!("tidewater-{}", ctx.ns);
+        let roles: Api<ClusterRole> = ctx.cluster_api();
+        let bindings: Api<ClusterRoleBinding> = ctx.cluster_api();
+        let pp = PostParams::default();
+        roles
+            .create(&pp, &serde_json::from_value(operator_role(&name, false))?)
+            .await?;
+        let binding = json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+            "metadata": {"name": name},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
+            "subjects": [{"kind": "ServiceAccount", "name": "operator", "namespace": ctx.ns}],
+        });
+        bindings.create(&pp, &serde_json::from_value(binding)?).await?;
+        let outcome = async {
+            ctx.kubectl(&["create", "serviceaccount", "operator"]).ok()?;
+            let token = ctx.kubectl(&["create", "token", "operator", "--duration=30m"]).ok()?;
+            let dir = std::env::temp_dir().join(format!("tidewater-e2e-{}", ctx.ns));
+            std::fs::create_dir_all(&dir)?;
+            let kubeconfig = crate::smoke::token_kubeconfig(&dir, token.trim())?;
+            let args = ["--rediscover-seconds", "2"];
+            let op = Operator::start_with(&ctx.ns, &args, Some(&kubeconfig)).await?;
+            op.wait_leading().await?;
+            let watched = |kind: &str| {
+                op.metric(&format!("tidewater_third_party_watched{{kind=\"{kind}\"}}"))
+            };
+            ensure!(watched("TargetGroupBinding") == Some(1.0), "{}", op.logs());
+            ensure!(watched("ScaledObject") == Some(0.0), "{}", op.logs());
+
+            let granted = operator_role(&name, true);
+            roles
+                .patch(&name, &PatchParams::default(), &Patch::Merge(&granted))
+                .await?;
+            eventually("ScaledObject watched", Duration::from_secs(60), || {
+                let on = watched("ScaledObject") == Some(1.0)
+                    && watched("TriggerAuthentication") == Some(1.0);
+                async move { Ok(on) }
+            })
+            .await?;
+            ensure!(
+                op.logs().contains("restarting the controllers"),
+                "{}",
+                op.logs()
+            );
+            // The restarted controllers converge a new Service.
+            apply(&ctx, &task_definition("web", "nginx:1.27", json!({})))?;
+            apply(&ctx, &service("web", "web", 1, json!({})))?;
+            let deployments: Api<Deployment> = ctx.api();
+            eventually("the Deployment of the Service", WAIT, || {
+                let deployments = deployments.clone();
+                async move { Ok(deployments.get_opt("web").await?.is_some()) }
+            })
+            .await?;
+            Ok(())
+        }
+        .await;
+        let dp = DeleteParams::default();
+        let _ = bindings.delete(&name, &dp).await;
+        let _ = roles.delete(&name, &dp).await;
+        outcome
+    })
+    .await
+}
+
 /// Services created at once in [`many_services_converge_at_a_bounded_cost_per_service`].
 const SERVICES: usize = 200;
 

@@ -260,7 +260,7 @@ async fn daemonset_runs_one_pod_per_non_fargate_node() {
 }
 
 /// A kubeconfig that authenticates with `token` only (no client certificate, which would win).
-fn token_kubeconfig(dir: &Path, token: &str) -> Result<std::path::PathBuf> {
+pub(crate) fn token_kubeconfig(dir: &Path, token: &str) -> Result<std::path::PathBuf> {
     let server = kubectl(&[
         "config",
         "view",
