@@ -216,7 +216,7 @@ fn stages(tds: &[TaskDefinitionInput], rounds: usize, core_us: f64) {
         "",
         part(dropped)
     );
-    let [validate, report, to_value] = plan_parts(tds, rounds);
+    let [validate, report, to_value, reconcile] = plan_parts(tds, rounds);
     println!(
         "{:<28} in the plan: validate {}, pod template and warnings {}; PodTemplate to JSON (when printed) {}",
         "",
@@ -224,11 +224,17 @@ fn stages(tds: &[TaskDefinitionInput], rounds: usize, core_us: f64) {
         part(report),
         part(to_value),
     );
+    println!(
+        "{:<28} a TaskDefinition reconcile's translation of its parsed spec (ECS's checks, pod template, warnings): {}",
+        "",
+        part(reconcile),
+    );
 }
 
 /// µs per task definition: ECS's checks, the pod template with the warnings, the PodTemplate
-/// object to JSON.
-fn plan_parts(tds: &[TaskDefinitionInput], rounds: usize) -> [f64; 3] {
+/// object to JSON, and what a TaskDefinition reconcile runs on the spec the watch parsed
+/// ([`tidewater::translate::plan::task_definition`]).
+fn plan_parts(tds: &[TaskDefinitionInput], rounds: usize) -> [f64; 4] {
     use tidewater::translate::task_definition::PodContext;
     use tidewater::translate::{Object, service, validate};
     let n = (tds.len() * rounds) as f64;
@@ -271,7 +277,17 @@ fn plan_parts(tds: &[TaskDefinitionInput], rounds: usize) -> [f64; 3] {
         }
     }
     let to_value = start.elapsed().as_secs_f64() * 1e6 / n;
-    [validate, report, to_value]
+    let start = Instant::now();
+    for _ in 0..rounds {
+        for (_, spec, family) in tds {
+            let _ = black_box(tidewater::translate::plan::task_definition(
+                black_box(family),
+                black_box(spec),
+            ));
+        }
+    }
+    let reconcile = start.elapsed().as_secs_f64() * 1e6 / n;
+    [validate, report, to_value, reconcile]
 }
 
 /// The full path alone, or one of its stages, for profiling (`TRANSLATE_BENCH=full`).

@@ -60,20 +60,31 @@ impl<'a> Caches<'a> {
         };
         let candidates: Vec<Revision> = match reference.revision {
             Some(n) => by_number(n).into_iter().collect(),
-            None => {
-                // The TaskDefinition of the family knows its latest revision; walk down past
-                // deregistered ones.
-                let latest = self
-                    .task_definition_of(family)
-                    .and_then(|td| td.status.as_ref().and_then(|s| s.revision))
-                    .unwrap_or(0);
-                (1..=latest).rev().filter_map(by_number).take(64).collect()
-            }
+            // The TaskDefinition of the family knows its latest revision, and registered the
+            // revisions it owns (the owner index: never a walk down every number).
+            None => match self.task_definition_of(family) {
+                Some(td) => self.owned_revisions(&td, family),
+                None => Vec::new(),
+            },
         };
         revisions::resolve(&candidates, family, reference.revision, |r| {
             self.running.contains(&r.reference())
         })
         .cloned()
+    }
+
+    /// The revisions of `family` that `td` registered, up to its latest.
+    fn owned_revisions(&self, td: &TaskDefinition, family: &str) -> Vec<Revision> {
+        let latest = td.status.as_ref().and_then(|s| s.revision).unwrap_or(0);
+        let key = super::index::owner_key(td.metadata.uid.as_deref().unwrap_or_default());
+        self.indexes
+            .revisions
+            .objects(self.revisions, &key)
+            .iter()
+            .filter(|cr| cr.metadata.namespace.as_deref() == Some(self.namespace))
+            .filter_map(|cr| revisions::from_object(&cr.object()))
+            .filter(|r| r.family == *family && r.number <= latest)
+            .collect()
     }
 
     /// The TaskDefinition of `family` (by name first).
@@ -191,5 +202,85 @@ impl From<PlanError> for Error {
             PlanError::PolicyViolation(errors) => Error::Policy(errors),
             PlanError::Schedule(e) => Error::Schedule(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::controller::testing::{empty_stores, store_of};
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+    use serde_json::json;
+
+    const UID: &str = "6f1c7a52-0000-4000-8000-0000000000f1";
+
+    fn task_definition(latest: i64) -> TaskDefinition {
+        serde_json::from_value(json!({
+            "apiVersion": "ecs.tidewater.dev/v1alpha1",
+            "kind": "TaskDefinition",
+            "metadata": {"name": "web", "namespace": "default", "uid": UID, "generation": 1},
+            "spec": {"family": "web", "containerDefinitions": []},
+            "status": {"revision": latest, "taskDefinition": format!("web:{latest}"), "observedGeneration": 1},
+        }))
+        .unwrap()
+    }
+
+    /// Revision `n` of `web`, registered by the TaskDefinition `owner`.
+    fn revision(n: i64, owner: &str, active: bool) -> Compact<ControllerRevision> {
+        let mut cr = revisions::to_object("web", "web", n, &json!({"family": "web", "n": n}));
+        cr.metadata.namespace = Some("default".into());
+        cr.metadata.owner_references = Some(vec![OwnerReference {
+            api_version: "ecs.tidewater.dev/v1alpha1".into(),
+            kind: "TaskDefinition".into(),
+            name: "web".into(),
+            uid: owner.into(),
+            controller: Some(true),
+            ..OwnerReference::default()
+        }]);
+        if !active {
+            let labels = cr.metadata.labels.get_or_insert_default();
+            labels.insert(revisions::STATUS.into(), "INACTIVE".into());
+        }
+        Compact::new(cr)
+    }
+
+    fn resolve(latest: i64, revs: Vec<Compact<ControllerRevision>>) -> Option<i64> {
+        let stores = Stores {
+            task_definitions: store_of(vec![Compact::new(task_definition(latest))]),
+            revisions: store_of(revs),
+            ..empty_stores()
+        }
+        .reindexed();
+        let running = BTreeSet::new();
+        let caches = Caches::new(&stores, "default", &running);
+        caches
+            .revision(&TaskDefinitionRef::parse("web"))
+            .ok()
+            .map(|r| r.number)
+    }
+
+    /// A family followed by name resolves to the latest ACTIVE revision among those its
+    /// TaskDefinition registered (found by owner, however high the numbers run), never past the
+    /// latest its status names, never one another TaskDefinition registered.
+    #[test]
+    fn a_family_resolves_among_the_revisions_its_task_definition_registered() {
+        let other = "6f1c7a52-0000-4000-8000-0000000000f2";
+        let revs = || {
+            vec![
+                revision(4998, UID, true),
+                revision(4999, UID, false),
+                revision(5000, UID, true),
+                revision(5001, UID, true),
+                revision(4997, other, true),
+            ]
+        };
+        assert_eq!(resolve(5000, revs()), Some(5000));
+        // Revision 5000 deregistered (INACTIVE): the one before that is ACTIVE.
+        let mut inactive = revs();
+        inactive[2] = revision(5000, UID, false);
+        assert_eq!(resolve(5000, inactive), Some(4998));
+        // Only revisions of another TaskDefinition, or none: not found.
+        assert_eq!(resolve(5000, vec![revision(4997, other, true)]), None);
+        assert_eq!(resolve(5000, vec![]), None);
     }
 }

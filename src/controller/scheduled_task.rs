@@ -27,6 +27,7 @@ use super::awaiting;
 use super::conditions::{self, Wanted};
 use super::context::{Context, cached};
 use super::error::Error;
+use super::index;
 use super::status::{self, Note};
 use super::task::{cached_json, plan_run};
 
@@ -142,13 +143,12 @@ async fn apply_children(
             .filter(|o| o["kind"] == "ServiceAccount")
             .filter_map(|o| o["metadata"]["name"].as_str().map(String::from))
             .collect();
-        let live: Vec<_> = ctx
-            .stores
+        // Found by owner (the index), in its namespace: never a scan of every ServiceAccount.
+        let (s, i) = (&ctx.stores, &ctx.stores.indexes);
+        let mut live = i
             .service_accounts
-            .state()
-            .into_iter()
-            .filter(|o| o.metadata.namespace.as_deref() == Some(ns.as_str()))
-            .collect();
+            .objects(&s.service_accounts, &index::owner_key(&owner.uid));
+        live.retain(|o| o.metadata.namespace.as_deref() == Some(ns.as_str()));
         apply::prune(&ctx.client, &ns, &live, &keep, owner, &ctx.metrics).await?;
     }
     Ok(children)
