@@ -323,7 +323,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         }
     };
     tokio::pin!(lost);
-    let mut third_party = watch::discover_third_party(&client).await;
+    let mut third_party = watch::discover_third_party(&client, &args.namespaces).await;
     loop {
         metrics.set_third_party_watched(&third_party);
         // The controllers stop on shutdown, or to restart with the third-party kinds found.
@@ -367,7 +367,8 @@ async fn rediscovered(args: &Args, client: &Client, current: &[ApiResource]) -> 
         0 => futures::future::pending().await,
         every => {
             let every = Duration::from_secs(every);
-            watch::third_party_changed(client.clone(), current.to_vec(), every).await
+            let namespaces = args.namespaces.clone();
+            watch::third_party_changed(client.clone(), namespaces, current.to_vec(), every).await
         }
     }
 }

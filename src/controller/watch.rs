@@ -344,16 +344,18 @@ pub enum Discovered {
     NotInstalled,
 }
 
-/// One of [`THIRD_PARTY_KINDS`], asked of the API server (`Err`: no answer, e.g. the API server
-/// is unreachable: neither installed nor missing).
+/// One of [`THIRD_PARTY_KINDS`], asked of the API server for the operator's `namespaces` (none:
+/// every namespace) (`Err`: no answer, e.g. the API server is unreachable: neither installed nor
+/// missing).
 async fn discover_kind(
     client: &Client,
     (group, version, kind): (&str, &str, &str),
+    namespaces: &[String],
 ) -> Result<Discovered, kube::Error> {
     use kube::error::DiscoveryError;
     let gvk = GroupVersionKind::gvk(group, version, kind);
     match kube::discovery::pinned_kind(client, &gvk).await {
-        Ok((ar, _)) => Ok(if may_watch(client, &ar).await? {
+        Ok((ar, _)) => Ok(if may_watch(client, &ar, namespaces).await? {
             Discovered::Watchable(ar)
         } else {
             Discovered::NotWatchable
@@ -365,12 +367,12 @@ async fn discover_kind(
 }
 
 /// The API resources of [`THIRD_PARTY_KINDS`] whose CRD is installed and which the operator may
-/// watch (API discovery, at start). A kind the API server gave no answer about is not watched
-/// until [`third_party_changed`] finds it.
-pub async fn discover_third_party(client: &Client) -> Vec<ApiResource> {
+/// watch in its `namespaces` (none: every namespace) (API discovery, at start). A kind the API
+/// server gave no answer about is not watched until [`third_party_changed`] finds it.
+pub async fn discover_third_party(client: &Client, namespaces: &[String]) -> Vec<ApiResource> {
     let mut found = Vec::new();
     for &(group, version, kind) in THIRD_PARTY_KINDS {
-        match discover_kind(client, (group, version, kind)).await {
+        match discover_kind(client, (group, version, kind), namespaces).await {
             Ok(Discovered::Watchable(ar)) => found.push(ar),
             Ok(Discovered::NotWatchable) => tracing::info!(
                 kind,
@@ -407,6 +409,7 @@ fn kinds(resources: &[ApiResource]) -> std::collections::BTreeSet<(String, Strin
 /// so that an API server restart never looks like an uninstall.
 pub async fn third_party_changed(
     client: Client,
+    namespaces: Vec<String>,
     current: Vec<ApiResource>,
     every: Duration,
 ) -> Vec<ApiResource> {
@@ -415,7 +418,7 @@ pub async fn third_party_changed(
         let mut found = Vec::new();
         let mut answered = true;
         for &gvk in THIRD_PARTY_KINDS {
-            match discover_kind(&client, gvk).await {
+            match discover_kind(&client, gvk, &namespaces).await {
                 Ok(Discovered::Watchable(ar)) => found.push(ar),
                 Ok(_) => {}
                 Err(_) => answered = false,
@@ -427,27 +430,42 @@ pub async fn third_party_changed(
     }
 }
 
-/// Whether the operator may list and watch `ar` in every namespace (a SelfSubjectAccessReview;
+/// Whether the operator may watch `ar` where it watches: in each of `namespaces` (a namespaced
+/// install's Roles), or in every namespace when there are none (a SelfSubjectAccessReview each;
 /// RBAC that grants only reads and writes of the kind leaves it unwatched).
-async fn may_watch(client: &Client, ar: &ApiResource) -> Result<bool, kube::Error> {
+async fn may_watch(
+    client: &Client,
+    ar: &ApiResource,
+    namespaces: &[String],
+) -> Result<bool, kube::Error> {
     use k8s_openapi::api::authorization::v1::{
         ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
     };
     let api: kube::Api<SelfSubjectAccessReview> = kube::Api::all(client.clone());
-    let review = SelfSubjectAccessReview {
-        spec: SelfSubjectAccessReviewSpec {
-            resource_attributes: Some(ResourceAttributes {
-                group: Some(ar.group.clone()),
-                resource: Some(ar.plural.clone()),
-                verb: Some("watch".into()),
-                ..Default::default()
-            }),
-            ..Default::default()
-        },
-        ..Default::default()
+    let scopes: Vec<Option<&String>> = match namespaces {
+        [] => vec![None],
+        some => some.iter().map(Some).collect(),
     };
-    let r = api.create(&Default::default(), &review).await?;
-    Ok(r.status.is_some_and(|s| s.allowed))
+    for namespace in scopes {
+        let review = SelfSubjectAccessReview {
+            spec: SelfSubjectAccessReviewSpec {
+                resource_attributes: Some(ResourceAttributes {
+                    group: Some(ar.group.clone()),
+                    resource: Some(ar.plural.clone()),
+                    verb: Some("watch".into()),
+                    namespace: namespace.cloned(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let r = api.create(&Default::default(), &review).await?;
+        if !r.status.is_some_and(|s| s.allowed) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// A cached third-party child (compact, as every cached object).

@@ -1478,6 +1478,13 @@ async fn operator_runs_with_chart_rbac() {
         })
         .await;
         waited.with_context(|| format!("children so far: {children:?}\n{}", op.tail()))?;
+        // The chart's Roles let it watch the third-party kinds in its namespace: it caches them
+        // (rather than reading them before each apply).
+        ensure!(
+            !op.log_text().contains("not watchable"),
+            "a third-party kind left unwatched in namespaced mode:\n{}",
+            op.tail()
+        );
 
         let mut last = Value::Null;
         let waited = eventually("runningCount == desiredCount", WAIT, || {
