@@ -1038,7 +1038,10 @@ fn scope_controllers(
     let run = async move {
         tokio::select! {
             _ = watches => {},
-            _ = async { futures::join!(controllers, synced) } => {},
+            _ = controllers => {},
+            // Readiness, once every cache has synced: a cache that never syncs (a kind whose
+            // CRD went away) holds up neither the controllers nor their shutdown.
+            _ = synced.then(|()| futures::future::pending::<()>()) => {},
         }
     }
     .boxed();
