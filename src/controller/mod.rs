@@ -714,20 +714,25 @@ fn cluster_changes(w: &Watches) -> impl Stream<Item = Arc<Cluster>> + Send + 'st
     watch::changed(w.clusters.subscribe(), watch::object_key::<Cluster>)
 }
 
-/// Services whose Cluster is `c`.
+/// Services whose Cluster is `c`: by the cluster index (under its name, and its `clusterName`),
+/// never a scan of every Service.
 fn services_in_cluster(stores: &Stores, c: &Cluster) -> Vec<ObjectRef<Compact<Service>>> {
     let ns = c.namespace();
     let name = c.name_any();
-    stores
-        .services
-        .state()
-        .iter()
+    let cluster_name = c.spec.create.cluster_name.as_deref();
+    let names = std::iter::once(name.as_str()).chain(cluster_name.filter(|n| *n != name));
+    // A Service has one cluster key: the two lookups never find the same Service.
+    names
+        .flat_map(|n| {
+            let key = index::cluster_key(ns.as_deref().unwrap_or_default(), n);
+            stores.indexes.services.objects(&stores.services, &key)
+        })
         .filter(|s| s.namespace() == ns)
         .filter(|s| {
             let cl = reference::cluster_of(s.object().spec.create.cluster.as_deref());
-            reference::is_cluster(&cl, &name, c.spec.create.cluster_name.as_deref())
+            reference::is_cluster(&cl, &name, cluster_name)
         })
-        .map(|s| ObjectRef::from_obj(&**s))
+        .map(|s| ObjectRef::from_obj(&*s))
         .collect()
 }
 
@@ -1207,5 +1212,66 @@ mod tests {
             woken(None),
             vec!["follows-and-runs-1", "follows-and-runs-2", "follows-new"]
         );
+    }
+
+    /// A Cluster's change wakes the Services of its namespace that name it: by its name, its
+    /// `clusterName` or an ARN of either, and `default` for Services that name none.
+    #[test]
+    fn a_cluster_change_wakes_the_services_that_name_it() {
+        let service = |ns: &str, name: &str, cluster: Option<&str>| {
+            let mut spec = json!({"taskDefinition": "web"});
+            if let Some(c) = cluster {
+                spec["cluster"] = json!(c);
+            }
+            Compact::new(
+                serde_json::from_value::<Service>(json!({
+                    "apiVersion": "ecs.tidewater.dev/v1alpha1",
+                    "kind": "Service",
+                    "metadata": {"name": name, "namespace": ns},
+                    "spec": spec,
+                }))
+                .unwrap(),
+            )
+        };
+        let arn = "arn:aws:ecs:us-east-1:123456789012:cluster/production";
+        let stores = Stores {
+            services: store_of(vec![
+                service("team", "by-name", Some("prod")),
+                service("team", "by-cluster-name", Some("production")),
+                service("team", "by-arn", Some(arn)),
+                service("team", "elsewhere", Some("staging")),
+                service("team", "no-cluster", None),
+                service("other", "same-name-other-namespace", Some("prod")),
+            ]),
+            ..empty_stores()
+        }
+        .reindexed();
+        let cluster = |name: &str, cluster_name: Option<&str>| -> Cluster {
+            let mut spec = json!({});
+            if let Some(n) = cluster_name {
+                spec["clusterName"] = json!(n);
+            }
+            serde_json::from_value(json!({
+                "apiVersion": "ecs.tidewater.dev/v1alpha1",
+                "kind": "Cluster",
+                "metadata": {"name": name, "namespace": "team"},
+                "spec": spec,
+            }))
+            .unwrap()
+        };
+        let woken = |c: &Cluster| {
+            let mut names: Vec<String> = services_in_cluster(&stores, c)
+                .into_iter()
+                .map(|r| r.name)
+                .collect();
+            names.sort();
+            names
+        };
+        assert_eq!(
+            woken(&cluster("prod", Some("production"))),
+            vec!["by-arn", "by-cluster-name", "by-name"]
+        );
+        assert_eq!(woken(&cluster("default", None)), vec!["no-cluster"]);
+        assert_eq!(woken(&cluster("nothing", None)), Vec::<String>::new());
     }
 }
