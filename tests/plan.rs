@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use k8s_openapi::api::apps::v1::ControllerRevision;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::runtime::reflector::store::Writer;
 use kube::runtime::watcher::Event;
 use serde_json::{Value, json};
@@ -45,6 +46,8 @@ impl Cache {
                     let n = set::revision(spec);
                     let mut td = TaskDefinition::new(name, spec.clone());
                     td.metadata.namespace = Some(NAMESPACE.into());
+                    let uid = format!("uid-of-{name}");
+                    td.metadata.uid = Some(uid.clone());
                     td.status = Some(TaskDefinitionStatus {
                         revision: Some(n),
                         ..TaskDefinitionStatus::default()
@@ -52,6 +55,15 @@ impl Cache {
                     let registered = serde_json::to_value(&spec.register).unwrap();
                     let mut cr = revisions::to_object(name, &family, n, &registered);
                     cr.metadata.namespace = Some(NAMESPACE.into());
+                    // Registered by the TaskDefinition: owned by it, as the operator does.
+                    cr.metadata.owner_references = Some(vec![OwnerReference {
+                        api_version: "ecs.tidewater.dev/v1alpha1".into(),
+                        kind: "TaskDefinition".into(),
+                        name: name.clone(),
+                        uid,
+                        controller: Some(true),
+                        block_owner_deletion: Some(true),
+                    }]);
                     c.task_definitions
                         .apply_watcher_event(&Event::Apply(Compact::new(td)));
                     c.revisions
@@ -79,6 +91,7 @@ impl Cache {
         let running = BTreeSet::new();
         let indexes = tidewater::controller::index::Indexes::default();
         indexes.task_definitions.rebuild(&tds);
+        indexes.revisions.rebuild(&revs);
         let caches = Caches {
             task_definitions: &tds,
             revisions: &revs,
