@@ -16,6 +16,25 @@ use tidewater::api::{ScheduledTask, Service, Task, TaskDefinition};
 use crate::operator::{Operator, apply, condition, eventually, service, task_definition};
 use crate::support::{self, WAIT};
 
+/// TaskDefinition `web` (running `image`) whose status already says "web:1 registered", and an
+/// object `web.1` that is not a revision (no registration label, so outside the operator's
+/// revision cache) blocking the registration until the test deletes it.
+async fn registered_but_blocked(ctx: &support::Ctx, image: &str) -> anyhow::Result<()> {
+    let tds: Api<TaskDefinition> = ctx.api();
+    let revs: Api<ControllerRevision> = ctx.api();
+    apply(ctx, &task_definition("web", image, json!({})))?;
+    let status = json!({"status": {
+        "revision": 1, "taskDefinition": "web:1", "status": "ACTIVE", "observedGeneration": 1,
+    }});
+    tds.patch_status("web", &PatchParams::default(), &Patch::Merge(&status))
+        .await?;
+    let blocker: ControllerRevision = serde_json::from_value(json!({
+        "metadata": {"name": "web.1"}, "revision": 1, "data": {},
+    }))?;
+    revs.create(&PostParams::default(), &blocker).await?;
+    Ok(())
+}
+
 /// A Service reconciled while its TaskDefinition's status already names revision 1 but the
 /// revision object is not in the cache yet is waiting, not broken: it never reports
 /// TaskDefinitionNotFound, and it converges as soon as the revision arrives.
@@ -27,19 +46,9 @@ use crate::support::{self, WAIT};
 #[tokio::test]
 async fn a_revision_arriving_after_its_task_definition_status_wakes_the_service() {
     support::run("scale-wakeup", |ctx| async move {
-        let tds: Api<TaskDefinition> = ctx.api();
         let revs: Api<ControllerRevision> = ctx.api();
         let svcs: Api<Service> = ctx.api();
-        apply(&ctx, &task_definition("web", "nginx:1.0", json!({})))?;
-        let status = json!({"status": {
-            "revision": 1, "taskDefinition": "web:1", "status": "ACTIVE", "observedGeneration": 1,
-        }});
-        tds.patch_status("web", &PatchParams::default(), &Patch::Merge(&status))
-            .await?;
-        let blocker: ControllerRevision = serde_json::from_value(json!({
-            "metadata": {"name": "web.1"}, "revision": 1, "data": {},
-        }))?;
-        revs.create(&PostParams::default(), &blocker).await?;
+        registered_but_blocked(&ctx, "nginx:1.0").await?;
         apply(&ctx, &service("web", "web", 1, json!({})))?;
 
         let op = Operator::start(&ctx.ns, &["--resync-seconds", "300"]).await?;
@@ -86,16 +95,7 @@ async fn a_revision_arriving_after_its_task_definition_status_wakes_tasks_and_sc
     support::run("scale-wakeup-tasks", |ctx| async move {
         let tds: Api<TaskDefinition> = ctx.api();
         let revs: Api<ControllerRevision> = ctx.api();
-        apply(&ctx, &task_definition("web", "busybox:1.36", json!({})))?;
-        let status = json!({"status": {
-            "revision": 1, "taskDefinition": "web:1", "status": "ACTIVE", "observedGeneration": 1,
-        }});
-        tds.patch_status("web", &PatchParams::default(), &Patch::Merge(&status))
-            .await?;
-        let blocker: ControllerRevision = serde_json::from_value(json!({
-            "metadata": {"name": "web.1"}, "revision": 1, "data": {},
-        }))?;
-        revs.create(&PostParams::default(), &blocker).await?;
+        registered_but_blocked(&ctx, "busybox:1.36").await?;
         let workloads = [
             json!({"apiVersion": "ecs.tidewater.dev/v1alpha1", "kind": "Task",
                 "metadata": {"name": "once"}, "spec": {"taskDefinition": "web"}}),
