@@ -346,16 +346,18 @@ pub enum Discovered {
 
 /// One of [`THIRD_PARTY_KINDS`], asked of the API server for the operator's `namespaces` (none:
 /// every namespace) (`Err`: no answer, e.g. the API server is unreachable: neither installed nor
-/// missing).
+/// missing). `watched`: the operator watches it already, so only whether it is still installed
+/// is asked (no access review per namespace every round).
 async fn discover_kind(
     client: &Client,
     (group, version, kind): (&str, &str, &str),
     namespaces: &[String],
+    watched: bool,
 ) -> Result<Discovered, kube::Error> {
     use kube::error::DiscoveryError;
     let gvk = GroupVersionKind::gvk(group, version, kind);
     match kube::discovery::pinned_kind(client, &gvk).await {
-        Ok((ar, _)) => Ok(if may_watch(client, &ar, namespaces).await? {
+        Ok((ar, _)) => Ok(if watched || may_watch(client, &ar, namespaces).await? {
             Discovered::Watchable(ar)
         } else {
             Discovered::NotWatchable
@@ -372,7 +374,7 @@ async fn discover_kind(
 pub async fn discover_third_party(client: &Client, namespaces: &[String]) -> Vec<ApiResource> {
     let mut found = Vec::new();
     for &(group, version, kind) in THIRD_PARTY_KINDS {
-        match discover_kind(client, (group, version, kind), namespaces).await {
+        match discover_kind(client, (group, version, kind), namespaces, false).await {
             Ok(Discovered::Watchable(ar)) => found.push(ar),
             Ok(Discovered::NotWatchable) => tracing::info!(
                 kind,
@@ -406,7 +408,8 @@ fn kinds(resources: &[ApiResource]) -> std::collections::BTreeSet<(String, Strin
 /// Resolves, with the new set, once API discovery (every `every`) finds the third-party kinds
 /// the operator may watch different from `current`: a CRD installed (or RBAC granted) after the
 /// operator started, or one removed. A round in which any kind got no answer changes nothing,
-/// so that an API server restart never looks like an uninstall.
+/// so that an API server restart never looks like an uninstall. The permission to watch is
+/// asked only for kinds not watched yet.
 pub async fn third_party_changed(
     client: Client,
     namespaces: Vec<String>,
@@ -418,7 +421,10 @@ pub async fn third_party_changed(
         let mut found = Vec::new();
         let mut answered = true;
         for &gvk in THIRD_PARTY_KINDS {
-            match discover_kind(&client, gvk, &namespaces).await {
+            let watched = current
+                .iter()
+                .any(|ar| (ar.group.as_str(), ar.kind.as_str()) == (gvk.0, gvk.2));
+            match discover_kind(&client, gvk, &namespaces, watched).await {
                 Ok(Discovered::Watchable(ar)) => found.push(ar),
                 Ok(_) => {}
                 Err(_) => answered = false,
