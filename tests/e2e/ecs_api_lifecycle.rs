@@ -86,6 +86,28 @@ pub async fn wait_stable(c: &Caller, cluster: &str, service: &str) -> Result<Val
     }
 }
 
+/// Deployment `name` rolled out: its latest spec observed, and exactly `replicas` pods, all of
+/// the latest template and available (those of the earlier template gone).
+async fn wait_rolled_out(ctx: &Ctx, name: &str, replicas: i32) -> Result<()> {
+    let deployments = ctx.api::<Deployment>();
+    let deadline = Instant::now() + support::WAIT;
+    loop {
+        let d = deployments.get(name).await?;
+        let st = d.status.clone().unwrap_or_default();
+        let done = st.observed_generation >= d.metadata.generation
+            && st.replicas == Some(replicas)
+            && st.updated_replicas == Some(replicas)
+            && st.available_replicas == Some(replicas);
+        if done {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("Deployment {name} not rolled out: {st:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
 /// What `aws ecs wait tasks-running` / `tasks-stopped` check.
 pub async fn wait_task(c: &Caller, cluster: &str, task: &str, last: &str) -> Result<Value> {
     let deadline = Instant::now() + support::WAIT;
@@ -364,6 +386,9 @@ async fn services(ctx: &Ctx, c: &Caller) -> Result<()> {
         restarted.contains_key("kubectl.kubernetes.io/restartedAt"),
         "{restarted:?}"
     );
+    // The restart keeps the ECS deployment (same revision), so the service may look stable
+    // before the pods are replaced: wait for the Deployment's rollout itself first.
+    wait_rolled_out(ctx, "web", 3).await?;
     wait_stable(c, "prod", "web").await?;
     let described = call(
         c,
