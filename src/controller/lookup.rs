@@ -76,15 +76,12 @@ impl<'a> Caches<'a> {
     /// The revisions of `family` that `td` registered, up to its latest.
     fn owned_revisions(&self, td: &TaskDefinition, family: &str) -> Vec<Revision> {
         let latest = td.status.as_ref().and_then(|s| s.revision).unwrap_or(0);
-        let key = super::index::owner_key(td.metadata.uid.as_deref().unwrap_or_default());
-        self.indexes
-            .revisions
-            .objects(self.revisions, &key)
-            .iter()
-            .filter(|cr| cr.metadata.namespace.as_deref() == Some(self.namespace))
-            .filter_map(|cr| revisions::from_object(&cr.object()))
-            .filter(|r| r.family == *family && r.number <= latest)
-            .collect()
+        let uid = td.metadata.uid.as_deref().unwrap_or_default();
+        let ns = self.namespace;
+        let mut owned =
+            revisions::owned_by(self.revisions, &self.indexes.revisions, ns, uid, family);
+        owned.retain(|r| r.number <= latest);
+        owned
     }
 
     /// The TaskDefinition of `family` (by name first).

@@ -83,6 +83,25 @@ pub fn from_object(cr: &ControllerRevision) -> Option<Revision> {
     })
 }
 
+/// Revisions registered by the TaskDefinition `owner_uid` for `family` in `namespace`, from the
+/// revision cache by its owner index (the TaskDefinition's registration and the workloads'
+/// resolution read the same).
+pub fn owned_by(
+    store: &kube::runtime::reflector::Store<super::compact::Compact<ControllerRevision>>,
+    index: &super::index::Index<super::compact::Compact<ControllerRevision>>,
+    namespace: &str,
+    owner_uid: &str,
+    family: &str,
+) -> Vec<Revision> {
+    index
+        .objects(store, &super::index::owner_key(owner_uid))
+        .iter()
+        .filter(|cr| cr.metadata.namespace.as_deref() == Some(namespace))
+        .filter_map(|cr| from_object(&cr.object()))
+        .filter(|r| r.family == family)
+        .collect()
+}
+
 /// The ControllerRevision for revision `n` of `spec` registered by TaskDefinition `td_name`.
 pub fn to_object(td_name: &str, family: &str, n: i64, spec: &Value) -> ControllerRevision {
     let mut l = std::collections::BTreeMap::from([

@@ -30,14 +30,13 @@ pub fn owned_revisions(
     family: &str,
 ) -> Vec<Revision> {
     let s = &ctx.stores;
-    s.indexes
-        .revisions
-        .objects(&s.revisions, &super::index::owner_key(owner_uid))
-        .iter()
-        .filter(|cr| cr.metadata.namespace.as_deref() == Some(namespace))
-        .filter_map(|cr| revisions::from_object(&cr.object()))
-        .filter(|r| r.family == family)
-        .collect()
+    revisions::owned_by(
+        &s.revisions,
+        &s.indexes.revisions,
+        namespace,
+        owner_uid,
+        family,
+    )
 }
 
 /// `family:N` references of `family` in use by Services, Tasks and ScheduledTasks of
