@@ -326,7 +326,14 @@ start_component() { # name binary args...
   # $! is the component's own pid.
   # (The lock descriptors 8 and 9 are closed so a long-running component never holds a lock.)
   setsid "$bin" "$@" >>"$STATE/logs/$name.log" 2>&1 </dev/null 8>&- 9>&- &
-  echo "$!" >"$STATE/pids/$name.pid"
+  local pid="$!" tries=0
+  echo "$pid" >"$STATE/pids/$name.pid"
+  # Until the forked shell has exec'd the component, its command line is this script's, and
+  # `alive` would take a starting component for a dead one (seen on a loaded machine): wait
+  # for the exec (or the exit), at most 10 s.
+  while ! is_ours "$pid" && kill -0 "$pid" 2>/dev/null && ((tries++ < 200)); do
+    sleep 0.05
+  done
 }
 
 # Processes whose command line mentions this state directory, in case a pid file got lost.
