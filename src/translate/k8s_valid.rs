@@ -31,12 +31,79 @@ fn v(path: impl Into<String>, message: impl Into<String>) -> Violation {
 /// RFC 1123 label: lowercase alphanumerics and `-`, alphanumeric at both ends, ≤ 63.
 pub fn is_dns_label(s: &str) -> bool {
     let b = s.as_bytes();
-    !b.is_empty()
-        && b.len() <= 63
-        && b.iter()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
-        && b[0] != b'-'
-        && b[b.len() - 1] != b'-'
+    !b.is_empty() && b.len() <= 63 && all(b, DNS) && b[0] != b'-' && b[b.len() - 1] != b'-'
+}
+
+/// Byte classes of the name rules, one table lookup per byte (every output object's names and
+/// labels are checked): [`DNS`] `[a-z0-9-]`, [`LABEL`] `[A-Za-z0-9_.-]`, [`ALNUM`] `[A-Za-z0-9]`.
+const CLASSES: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        let (lower, upper, digit) = (
+            b.is_ascii_lowercase(),
+            b.is_ascii_uppercase(),
+            b.is_ascii_digit(),
+        );
+        if lower || digit || b == b'-' {
+            t[c] |= DNS;
+        }
+        if lower || upper || digit || b == b'-' || b == b'_' || b == b'.' {
+            t[c] |= LABEL;
+        }
+        if lower || upper || digit {
+            t[c] |= ALNUM;
+        }
+        c += 1;
+    }
+    t
+};
+const DNS: u8 = 1;
+const LABEL: u8 = 2;
+const ALNUM: u8 = 4;
+
+/// Whether every byte of `b` is of `class`.
+fn all(b: &[u8], class: u8) -> bool {
+    b.iter().all(|&c| CLASSES[c as usize] & class != 0)
+}
+
+/// Whether `c` is of `class`.
+fn is(c: u8, class: u8) -> bool {
+    CLASSES[c as usize] & class != 0
+}
+
+/// The names seen so far in one of an object's lists (its containers, volumes, a container's
+/// ports or mounts), for uniqueness: searched in place while there are few (no allocation for
+/// the few every object has), kept in a set past that (a long list stays `O(n log n)`).
+#[derive(Default)]
+struct Seen<'a> {
+    few: [&'a str; Seen::FEW],
+    len: usize,
+    many: BTreeSet<&'a str>,
+}
+
+impl<'a> Seen<'a> {
+    const FEW: usize = 16;
+
+    /// Whether `name` was seen.
+    fn contains(&self, name: &str) -> bool {
+        self.few[..self.len].contains(&name) || self.many.contains(name)
+    }
+
+    /// Note `name`; whether it was new (as [`BTreeSet::insert`]).
+    fn insert(&mut self, name: &'a str) -> bool {
+        if self.contains(name) {
+            return false;
+        }
+        if self.len < Self::FEW {
+            self.few[self.len] = name;
+            self.len += 1;
+        } else {
+            self.many.insert(name);
+        }
+        true
+    }
 }
 
 /// RFC 1123 subdomain: labels joined by `.`, ≤ 253. One pass over the bytes: every output
@@ -54,7 +121,7 @@ pub fn is_dns_subdomain(s: &str) -> bool {
                 return false;
             }
             start = i + 1;
-        } else if !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-') {
+        } else if !is(c, DNS) {
             return false;
         }
     }
@@ -74,12 +141,7 @@ pub fn is_dns1035_label(s: &str) -> bool {
 /// A label value: empty, or ≤ 63 of `[A-Za-z0-9_.-]` with alphanumerics at both ends.
 pub fn is_label_value(s: &str) -> bool {
     let b = s.as_bytes();
-    b.is_empty()
-        || (b.len() <= 63
-            && b.iter()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
-            && b[0].is_ascii_alphanumeric()
-            && b[b.len() - 1].is_ascii_alphanumeric())
+    b.is_empty() || (b.len() <= 63 && all(b, LABEL) && is(b[0], ALNUM) && is(b[b.len() - 1], ALNUM))
 }
 
 /// A label key: optional DNS subdomain prefix and `/`, then a non-empty label-value-like name.
@@ -278,7 +340,7 @@ fn pod_spec(spec: &Value, path: &dyn Fn() -> String, out: &mut Vec<Violation>) {
             "at least one container is required",
         ));
     }
-    let mut volumes = BTreeSet::new();
+    let mut volumes = Seen::default();
     for (i, vol) in array(spec, "volumes") {
         let name = vol["name"].as_str().unwrap_or_default();
         if !is_dns_label(name) || !volumes.insert(name) {
@@ -288,7 +350,7 @@ fn pod_spec(spec: &Value, path: &dyn Fn() -> String, out: &mut Vec<Violation>) {
             ));
         }
     }
-    let mut names = BTreeSet::new();
+    let mut names = Seen::default();
     for list in ["initContainers", "containers"] {
         for (i, c) in array(spec, list) {
             let p = || format!("{}.{list}[{i}]", path());
@@ -305,13 +367,8 @@ fn pod_spec(spec: &Value, path: &dyn Fn() -> String, out: &mut Vec<Violation>) {
 }
 
 /// One container's rules; `path` is written only for a violation.
-fn container(
-    c: &Value,
-    path: &dyn Fn() -> String,
-    volumes: &BTreeSet<&str>,
-    out: &mut Vec<Violation>,
-) {
-    let mut port_names = BTreeSet::new();
+fn container(c: &Value, path: &dyn Fn() -> String, volumes: &Seen<'_>, out: &mut Vec<Violation>) {
+    let mut port_names = Seen::default();
     for (j, p) in array(c, "ports") {
         let pp = || format!("{}.ports[{j}]", path());
         for (field, zero_ok) in [("containerPort", false), ("hostPort", true)] {
@@ -336,7 +393,7 @@ fn container(
             ));
         }
     }
-    let mut mount_paths = BTreeSet::new();
+    let mut mount_paths = Seen::default();
     for (k, m) in array(c, "volumeMounts") {
         let name = m["name"].as_str().unwrap_or_default();
         if !volumes.contains(name) {
@@ -593,7 +650,7 @@ fn check_body(base: &str, body: &Value) -> Vec<Violation> {
 
 /// `p` writes the container's path (only for a violation).
 fn container_input(c: &Value, p: &dyn Fn() -> String, out: &mut Vec<Violation>) {
-    let mut port_names = BTreeSet::new();
+    let mut port_names = Seen::default();
     let [port_mappings, environment] = members(c, ["portMappings", "environment"]);
     for (j, m) in elements(or_null(port_mappings)) {
         let [container_port, host_port, name] = members(m, ["containerPort", "hostPort", "name"]);
@@ -769,7 +826,7 @@ mod typed {
             ));
         }
         let Some(spec) = spec else { return };
-        let mut volumes = BTreeSet::new();
+        let mut volumes = Seen::default();
         for (i, vol) in spec.volumes.iter().flatten().enumerate() {
             let name = vol.name.as_str();
             if !is_dns_label(name) || !volumes.insert(name) {
@@ -779,7 +836,7 @@ mod typed {
                 ));
             }
         }
-        let mut names = BTreeSet::new();
+        let mut names = Seen::default();
         let lists = [
             ("initContainers", spec.init_containers.as_deref()),
             ("containers", Some(spec.containers.as_slice())),
@@ -802,10 +859,10 @@ mod typed {
     fn container(
         c: &Container,
         path: &dyn Fn() -> String,
-        volumes: &BTreeSet<&str>,
+        volumes: &Seen<'_>,
         out: &mut Vec<Violation>,
     ) {
-        let mut port_names = BTreeSet::new();
+        let mut port_names = Seen::default();
         for (j, p) in c.ports.iter().flatten().enumerate() {
             let pp = || format!("{}.ports[{j}]", path());
             let numbers = [
@@ -842,7 +899,7 @@ mod typed {
                 ));
             }
         }
-        let mut mount_paths = BTreeSet::new();
+        let mut mount_paths = Seen::default();
         for (k, m) in c.volume_mounts.iter().flatten().enumerate() {
             let name = m.name.as_str();
             if !volumes.contains(name) {
@@ -890,6 +947,35 @@ mod typed {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Uniqueness holds past the few names kept in place: a repeat is found wherever the first
+    /// one was kept.
+    #[test]
+    fn a_repeated_name_is_found_in_a_long_list() {
+        let names: Vec<String> = (0..40).map(|i| format!("n{i}")).collect();
+        for first in [3, 20] {
+            let mut seen = Seen::default();
+            for n in &names {
+                assert!(seen.insert(n), "{n}");
+            }
+            assert!(!seen.insert(&names[first]), "{first}");
+            assert!(seen.contains(&names[first]) && !seen.contains("n40"));
+        }
+    }
+
+    /// The byte classes are the rules' character sets.
+    #[test]
+    fn name_rules_by_byte_class() {
+        for c in 0..=255u8 {
+            let s = [b'a', c, b'a'];
+            let s = std::str::from_utf8(&s).unwrap_or("a\u{0}a");
+            let dns = c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-';
+            assert_eq!(is_dns_label(s), dns && c.is_ascii(), "{c}");
+            let label = c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.');
+            assert_eq!(is_label_value(s), label && c.is_ascii(), "{c}");
+        }
+        assert!(!is_label_value("-a") && !is_label_value("a_") && is_label_value("A.b_c-D"));
+    }
 
     /// The one-pass subdomain check is RFC 1123's: labels joined by `.`, at most 253 bytes.
     #[test]
