@@ -31,16 +31,16 @@ pub fn clusters_named(
     namespace: Option<&str>,
     cluster: Option<&str>,
 ) -> Vec<ObjectRef<Cluster>> {
-    let name = reference::cluster_of(cluster);
+    let Some(namespace) = namespace else {
+        return Vec::new();
+    };
+    let key = index::cluster_key(namespace, &reference::cluster_of(cluster));
     stores
+        .indexes
         .clusters
-        .state()
-        .iter()
-        .filter(|c| c.metadata.namespace.as_deref() == namespace)
-        .filter(|c| {
-            reference::is_cluster(&name, &c.name_any(), c.spec.create.cluster_name.as_deref())
-        })
-        .map(|c| ObjectRef::from_obj(&**c))
+        .names(&key)
+        .into_iter()
+        .map(|(ns, name)| ObjectRef::new(&name).within(&ns))
         .collect()
 }
 

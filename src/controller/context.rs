@@ -90,6 +90,7 @@ impl Stores {
         i.task_definitions.rebuild(&self.task_definitions);
         i.tasks.rebuild(&self.tasks);
         i.scheduled_tasks.rebuild(&self.scheduled_tasks);
+        i.clusters.rebuild(&self.clusters);
         i.revisions.rebuild(&self.revisions);
         i.deployments.rebuild(&self.deployments);
         i.daemon_sets.rebuild(&self.daemon_sets);

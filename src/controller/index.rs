@@ -1,7 +1,8 @@
 //! Secondary indexes over the watch caches, so that the hot paths look objects up by key instead
 //! of scanning every cached object: the children of an owner, the pods of a workload or a
 //! Cluster, the Services, Tasks and ScheduledTasks of a task definition family, the revisions of a
-//! TaskDefinition. A reflector store only finds an object by namespace and name.
+//! TaskDefinition, the Clusters a cluster name designates. A reflector store only finds an
+//! object by namespace and name.
 //!
 //! Each index is kept in step with its watch: it sees every watch event just before the cache
 //! does (a re-list replaces it whole once the list is complete, as the cache does), so a
@@ -21,7 +22,7 @@ use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 use kube::{Resource, ResourceExt};
 
-use crate::api::{ScheduledTask, Service, Task, TaskDefinition};
+use crate::api::{Cluster, ScheduledTask, Service, Task, TaskDefinition};
 use crate::translate::{labels, reference, task_definition};
 
 use super::compact::Compact;
@@ -358,6 +359,18 @@ pub fn task_keys(t: &Task) -> Vec<String> {
     keys
 }
 
+/// Keys of a Cluster: the names that designate it (see [`reference::is_cluster`]), its object
+/// name and its `clusterName`, each as [`cluster_key`].
+pub fn cluster_keys(c: &Cluster) -> Vec<String> {
+    let ns = namespace(c);
+    let mut keys = vec![cluster_key(&ns, &c.name_any())];
+    if let Some(name) = c.spec.create.cluster_name.as_deref() {
+        keys.push(cluster_key(&ns, name));
+    }
+    keys.dedup();
+    keys
+}
+
 /// Key of a ScheduledTask: the family it runs.
 pub fn scheduled_task_keys(t: &ScheduledTask) -> Vec<String> {
     vec![family_key(
@@ -379,6 +392,8 @@ pub struct Indexes {
     pub tasks: Index<Task>,
     /// ScheduledTasks by family.
     pub scheduled_tasks: Index<ScheduledTask>,
+    /// Clusters by the names that designate them.
+    pub clusters: Index<Cluster>,
     /// Revisions by owner.
     pub revisions: Index<Compact<ControllerRevision>>,
     /// Children by owner.
@@ -405,6 +420,7 @@ impl Default for Indexes {
             task_definitions: Index::new(|t| task_definition_keys(&t.object())),
             tasks: Index::new(task_keys),
             scheduled_tasks: Index::new(scheduled_task_keys),
+            clusters: Index::new(cluster_keys),
             revisions: Index::new(owned),
             deployments: Index::new(owned),
             daemon_sets: Index::new(owned),

@@ -107,18 +107,18 @@ impl<'a> Caches<'a> {
         if let Some(c) = cached(self.clusters, self.namespace, name) {
             return Some(c);
         }
-        let all = self.clusters.state();
+        // Those whose `clusterName` it is, from the index (in name order).
+        let key = super::index::cluster_key(self.namespace, name);
+        let named = self.indexes.clusters.objects(self.clusters, &key);
         reference::pick_cluster(
             name,
-            all.iter()
-                .filter(|c| c.metadata.namespace.as_deref() == Some(self.namespace))
-                .map(|c| {
-                    (
-                        c.metadata.name.as_deref().unwrap_or_default(),
-                        c.spec.create.cluster_name.as_deref(),
-                        c,
-                    )
-                }),
+            named.iter().map(|c| {
+                (
+                    c.metadata.name.as_deref().unwrap_or_default(),
+                    c.spec.create.cluster_name.as_deref(),
+                    c,
+                )
+            }),
         )
         .cloned()
     }

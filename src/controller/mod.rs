@@ -613,7 +613,7 @@ impl Watches {
         Watches {
             tds: w(client, scope, &all).indexed(&i.task_definitions),
             svcs: w(client, scope, &all).indexed(&i.services),
-            clusters: w(client, scope, &all),
+            clusters: w(client, scope, &all).indexed(&i.clusters),
             tasks: w(client, scope, &all).indexed(&i.tasks),
             scheds: w(client, scope, &all).indexed(&i.scheduled_tasks),
             revs: w(client, scope, &revisions).indexed(&i.revisions),
@@ -1273,5 +1273,73 @@ mod tests {
         );
         assert_eq!(woken(&cluster("default", None)), vec!["no-cluster"]);
         assert_eq!(woken(&cluster("nothing", None)), Vec::<String>::new());
+    }
+
+    /// The other way round: a Service's (or a pod's) change wakes the Clusters of its namespace
+    /// its `cluster` designates, found by the Cluster index under their name and `clusterName`
+    /// (no scan of every Cluster); a Service that names a Cluster by `clusterName` resolves to
+    /// it, the one of that object name first.
+    #[test]
+    fn a_service_change_wakes_the_clusters_its_cluster_names() {
+        let cluster = |ns: &str, name: &str, cluster_name: Option<&str>| -> Cluster {
+            let mut spec = json!({});
+            if let Some(n) = cluster_name {
+                spec["clusterName"] = json!(n);
+            }
+            serde_json::from_value(json!({
+                "apiVersion": "ecs.tidewater.dev/v1alpha1",
+                "kind": "Cluster",
+                "metadata": {"name": name, "namespace": ns},
+                "spec": spec,
+            }))
+            .unwrap()
+        };
+        let mut stores = Stores {
+            clusters: store_of(vec![
+                cluster("team", "prod", Some("production")),
+                cluster("team", "blue", Some("shared")),
+                cluster("team", "green", Some("shared")),
+                cluster("team", "shared", None),
+                cluster("other", "prod", None),
+            ]),
+            ..empty_stores()
+        }
+        .reindexed();
+        let named = |stores: &Stores, ns: Option<&str>, c: Option<&str>| {
+            let mut names: Vec<String> = cluster::clusters_named(stores, ns, c)
+                .into_iter()
+                .map(|r| format!("{}/{}", r.namespace.unwrap_or_default(), r.name))
+                .collect();
+            names.sort();
+            names
+        };
+        let arn = "arn:aws:ecs:us-east-1:123456789012:cluster/production";
+        assert_eq!(named(&stores, Some("team"), Some("prod")), ["team/prod"]);
+        assert_eq!(named(&stores, Some("team"), Some(arn)), ["team/prod"]);
+        assert_eq!(
+            named(&stores, Some("team"), Some("shared")),
+            ["team/blue", "team/green", "team/shared"]
+        );
+        assert_eq!(
+            named(&stores, Some("other"), Some("production")),
+            Vec::<String>::new()
+        );
+        assert_eq!(named(&stores, Some("team"), None), Vec::<String>::new());
+        let resolved = |stores: &Stores, name: &str| {
+            let running = std::collections::BTreeSet::new();
+            lookup::Caches::new(stores, "team", &running)
+                .cluster_object(name)
+                .map(|c| c.name_any())
+        };
+        assert_eq!(resolved(&stores, "production").as_deref(), Some("prod"));
+        assert_eq!(resolved(&stores, "shared").as_deref(), Some("shared"));
+        // Without the Cluster of that object name, the first by name whose clusterName it is.
+        stores.clusters = store_of(vec![
+            cluster("team", "green", Some("shared")),
+            cluster("team", "blue", Some("shared")),
+        ]);
+        let stores = stores.reindexed();
+        assert_eq!(resolved(&stores, "shared").as_deref(), Some("blue"));
+        assert_eq!(resolved(&stores, "nothing"), None);
     }
 }
