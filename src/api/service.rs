@@ -189,6 +189,15 @@ pub struct ServiceStatus {
     /// Service events in ECS wording, newest first, bounded in number.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub events: Vec<ServiceEvent>,
+    /// The last `forceNewDeployment` the deployments include: the time UpdateService asked for
+    /// it (the Service's `ecs.tidewater.dev/force-new-deployment` annotation), which made the
+    /// PRIMARY a new deployment of the same revision.
+    #[serde(
+        rename = "forcedNewDeployment",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub forced_new_deployment: Option<String>,
     /// Conditions, warnings and observed generation.
     #[serde(flatten)]
     pub common: CommonStatus,

@@ -507,6 +507,8 @@ pub fn observe(prev: &ServiceStatus, obs: &Observation) -> Outcome {
             pending_count: deployments.iter().map(|d| d.pending_count).sum(),
             deployments,
             events: event_log(prev, &events, &now),
+            // The Service's reconcile sets what the applied template includes.
+            forced_new_deployment: None,
             common: prev.common.clone(),
         },
         events,

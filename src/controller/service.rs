@@ -37,6 +37,20 @@ use super::status::{self, Note};
 /// counts it failed (plus healthCheckGracePeriodSeconds). Default 600, as Kubernetes.
 pub const PROGRESS_DEADLINE: &str = "ecs.tidewater.dev/progress-deadline-seconds";
 
+/// Annotation on a Service: the time of the last `forceNewDeployment` (set by UpdateService).
+/// It is copied onto the pod template, so that, as on ECS, the service starts a new deployment
+/// of the same revision: new tasks replace the old ones within the deployment configuration's
+/// bounds, and the service is stable again only once they have.
+pub const FORCE_NEW_DEPLOYMENT: &str = "ecs.tidewater.dev/force-new-deployment";
+
+/// The Service's last `forceNewDeployment`, if any.
+fn forced_at(svc: &Service) -> Option<String> {
+    svc.annotations()
+        .get(FORCE_NEW_DEPLOYMENT)
+        .filter(|t| !t.is_empty())
+        .cloned()
+}
+
 /// Resolve `reference` (`family`, `family:N` or an ARN) to a registered revision in `namespace`.
 /// `running` lists the `family:N` already running, which may be INACTIVE.
 pub fn resolve_revision(
@@ -70,6 +84,8 @@ struct Plan {
     daemon: bool,
     /// Why this deployment was started (a rollback), if not a plain change.
     reason: Option<String>,
+    /// The `forceNewDeployment` the pod template includes.
+    forced: Option<String>,
 }
 
 /// Resolve `reference` (the task definition revision; INACTIVE only when in `running`) and the
@@ -97,9 +113,9 @@ fn resolve_and_translate(
     })
 }
 
-/// The translated objects as applied: the workload's pod template labelled with its deployment
-/// number and given the progress deadline (plus the health check grace period); every object
-/// owned by the Service.
+/// The translated objects as applied: the workload's pod template with the last
+/// `forceNewDeployment` and labelled with its deployment number, the progress deadline (plus
+/// the health check grace period); every object owned by the Service.
 fn plan_of(svc: &Service, t: Translated, owner: &Owner) -> Plan {
     let grace = svc
         .spec
@@ -112,11 +128,16 @@ fn plan_of(svc: &Service, t: Translated, owner: &Owner) -> Plan {
         .get(PROGRESS_DEADLINE)
         .and_then(|v| v.parse().ok())
         .unwrap_or(600);
+    let forced = forced_at(svc);
     let mut number = String::new();
     let mut objects = Vec::new();
     for o in &t.objects {
         let mut v = o.to_value();
         if matches!(o, Object::Deployment(_) | Object::DaemonSet(_)) {
+            if let Some(at) = &forced {
+                v["spec"]["template"]["metadata"]["annotations"][FORCE_NEW_DEPLOYMENT] =
+                    Value::String(at.clone());
+            }
             number = rollout::deployment_number(&v["spec"]["template"].to_string());
             v["spec"]["template"]["metadata"]["labels"][DEPLOYMENT_LABEL] =
                 Value::String(number.clone());
@@ -134,6 +155,7 @@ fn plan_of(svc: &Service, t: Translated, owner: &Owner) -> Plan {
         workload: names::dns_label(&service_name(svc)),
         daemon: svc.spec.create.scheduling_strategy == Some(SchedulingStrategy::Daemon),
         reason: None,
+        forced,
     }
 }
 
@@ -420,6 +442,8 @@ pub struct Reconciled {
     pub primary: String,
     /// Why the PRIMARY was started, if not a plain change (a rollback).
     pub reason: Option<String>,
+    /// The `forceNewDeployment` the applied pod template includes.
+    pub forced: Option<String>,
     /// The object's generation.
     pub generation: Option<i64>,
     /// Now.
@@ -472,6 +496,7 @@ fn wanted_conditions(r: &Reconciled) -> Vec<Wanted> {
 /// rollout's service events, refusals and new warnings.
 pub fn compute_status(prev: &ServiceStatus, r: &Reconciled) -> (ServiceStatus, Vec<Note>) {
     let mut st = r.rollout.status.clone();
+    st.forced_new_deployment = r.forced.clone();
     st.common = status::common(
         &prev.common,
         &wanted_conditions(r),
@@ -551,6 +576,7 @@ pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Context>) -> Result<Action, E
         warnings: status::warnings(&plan.warnings),
         primary: plan.number,
         reason: plan.reason,
+        forced: plan.forced,
         generation: svc.metadata.generation,
         now,
     };
@@ -709,6 +735,48 @@ mod tests {
             .unwrap();
         let s = |k: &str| c[k].as_str().unwrap().to_string();
         (s("status"), s("reason"), s("message"))
+    }
+
+    /// ECS (UpdateService `forceNewDeployment`): "You can use this option to start a new
+    /// deployment with no service definition changes. For example, you can update a service's
+    /// tasks to use a newer Docker image with the same image/tag combination". The pod template
+    /// carries the time of the request, so the same revision becomes a new deployment (a new
+    /// number, new pods), and the status records which request it includes.
+    #[tokio::test]
+    async fn a_forced_new_deployment_is_a_new_deployment_of_the_same_revision() {
+        let (ctx, _api) = testing::context(stores(vec![]));
+        let owner = Owner::of(&service());
+        let prev = ServiceStatus::default();
+        let before = plan(&service(), &ctx, &prev, &owner).unwrap();
+        let mut forced = service();
+        forced.metadata.annotations = Some(std::collections::BTreeMap::from([(
+            FORCE_NEW_DEPLOYMENT.to_string(),
+            "2026-11-27T07:30:00Z".to_string(),
+        )]));
+        let after = plan(&forced, &ctx, &prev, &owner).unwrap();
+        assert_eq!(before.revision.reference(), after.revision.reference());
+        assert_ne!(before.number, after.number);
+        assert_eq!(
+            (before.forced.as_deref(), after.forced.as_deref()),
+            (None, Some("2026-11-27T07:30:00Z"))
+        );
+        let template = |p: &Plan| p.objects[0]["spec"]["template"].clone();
+        let mut expected = template(&before);
+        expected["metadata"]["annotations"] = json!({FORCE_NEW_DEPLOYMENT: "2026-11-27T07:30:00Z"});
+        expected["metadata"]["labels"][DEPLOYMENT_LABEL] = json!(after.number);
+        assert_eq!(template(&after), expected);
+        // The same request planned again is the same deployment.
+        assert_eq!(
+            plan(&forced, &ctx, &prev, &owner).unwrap().number,
+            after.number
+        );
+        let mut r = reconciled(outcome(deployment("IN_PROGRESS", "", 0)), 1);
+        r.forced = after.forced.clone();
+        let (st, _) = compute_status(&ServiceStatus::default(), &r);
+        assert_eq!(
+            st.forced_new_deployment.as_deref(),
+            Some("2026-11-27T07:30:00Z")
+        );
     }
 
     #[tokio::test]
@@ -901,6 +969,7 @@ mod tests {
             warnings: vec![],
             primary: "7".into(),
             reason: None,
+            forced: None,
             generation: Some(2),
             now: at(100),
         }

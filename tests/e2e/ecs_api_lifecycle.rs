@@ -86,26 +86,55 @@ pub async fn wait_stable(c: &Caller, cluster: &str, service: &str) -> Result<Val
     }
 }
 
-/// Deployment `name` rolled out: its latest spec observed, and exactly `replicas` pods, all of
-/// the latest template and available (those of the earlier template gone).
-async fn wait_rolled_out(ctx: &Ctx, name: &str, replicas: i32) -> Result<()> {
-    let deployments = ctx.api::<Deployment>();
-    let deadline = Instant::now() + support::WAIT;
-    loop {
-        let d = deployments.get(name).await?;
-        let st = d.status.clone().unwrap_or_default();
-        let done = st.observed_generation >= d.metadata.generation
-            && st.replicas == Some(replicas)
-            && st.updated_replicas == Some(replicas)
-            && st.available_replicas == Some(replicas);
-        if done {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            bail!("Deployment {name} not rolled out: {st:?}");
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+/// The answer to a `forceNewDeployment`: a new PRIMARY deployment in progress, and the one
+/// that was PRIMARY (`before`) still ACTIVE.
+fn forced_in_progress(service: &Value, before: &Value) -> Result<()> {
+    let d = &service["deployments"];
+    ensure!(
+        d.as_array().map(Vec::len) == Some(2)
+            && d[0]["status"] == "PRIMARY"
+            && d[0]["rolloutState"] == "IN_PROGRESS"
+            && d[0]["id"] != *before
+            && d[1]["status"] == "ACTIVE"
+            && d[1]["id"] == *before
+            && d[0]["taskDefinition"] == d[1]["taskDefinition"],
+        "{service:#}"
+    );
+    Ok(())
+}
+
+/// A stable `service` (as DescribeServices shows it) whose one deployment is not `before`, and
+/// whose running pods (`running` of them) all belong to that deployment: the forced deployment
+/// replaced every task.
+async fn replaced_by(ctx: &Ctx, service: &Value, before: &Value, running: usize) -> Result<()> {
+    use k8s_openapi::api::core::v1::Pod;
+    use kube::api::ListParams;
+    let primary = service["deployments"][0]["id"].as_str().unwrap_or_default();
+    ensure!(
+        service["deployments"].as_array().map(Vec::len) == Some(1) && primary != *before,
+        "{service:#}"
+    );
+    let number = primary.trim_start_matches("ecs-svc/");
+    let name = service["serviceName"].as_str().unwrap_or_default();
+    let pods = ctx
+        .api::<Pod>()
+        .list(&ListParams::default().labels(&format!("ecs.tidewater.dev/service={name}")))
+        .await?;
+    let deployments: Vec<&str> = pods
+        .items
+        .iter()
+        .filter(|p| p.metadata.deletion_timestamp.is_none())
+        .map(|p| {
+            p.labels()
+                .get("ecs.tidewater.dev/deployment")
+                .map_or("", String::as_str)
+        })
+        .collect();
+    ensure!(
+        deployments.len() == running && deployments.iter().all(|d| *d == number),
+        "pods of deployments {deployments:?}, not only {number}"
+    );
+    Ok(())
 }
 
 /// What `aws ecs wait tasks-running` / `tasks-stopped` check.
@@ -370,26 +399,28 @@ async fn services(ctx: &Ctx, c: &Caller) -> Result<()> {
     ensure!(scaled["service"]["desiredCount"] == 3);
     let three = wait_stable(c, "prod", "web").await?;
     ensure!(three["runningCount"] == 3, "{three}");
-    call(
+    // A forced new deployment of the same revision: answered as a new PRIMARY in progress;
+    // stable again once the operator's new deployment runs every task.
+    let before = three["deployments"][0]["id"].clone();
+    let forced = call(
         c,
         "UpdateService",
         json!({"cluster": "prod", "service": "web", "forceNewDeployment": true}),
     )
     .await?;
+    forced_in_progress(&forced["service"], &before)?;
+    let stable = wait_stable(c, "prod", "web").await?;
+    replaced_by(ctx, &stable, &before, 3).await?;
     let d = ctx.api::<Deployment>().get("web").await?;
-    let restarted = d
+    let annotations = d
         .spec
         .and_then(|s| s.template.metadata)
         .and_then(|m| m.annotations)
         .unwrap_or_default();
     ensure!(
-        restarted.contains_key("kubectl.kubernetes.io/restartedAt"),
-        "{restarted:?}"
+        annotations.contains_key("ecs.tidewater.dev/force-new-deployment"),
+        "{annotations:?}"
     );
-    // The restart keeps the ECS deployment (same revision), so the service may look stable
-    // before the pods are replaced: wait for the Deployment's rollout itself first.
-    wait_rolled_out(ctx, "web", 3).await?;
-    wait_stable(c, "prod", "web").await?;
     let described = call(
         c,
         "DescribeServices",
@@ -869,7 +900,8 @@ fn check_raw_answers(client: Client, stderr: &str) -> Result<()> {
 }
 
 /// RBAC of the lifecycle key: the Tidewater resources, and what the operations read or change
-/// besides (revisions, the pods of tasks, the Deployments `forceNewDeployment` restarts).
+/// besides (revisions, the pods of tasks); no right on Deployments (`forceNewDeployment` goes
+/// through the operator).
 fn lifecycle_rules() -> Vec<PolicyRule> {
     let rule = |group: &str, resources: &[&str], verbs: &[&str]| PolicyRule {
         api_groups: Some(vec![group.into()]),
@@ -882,11 +914,6 @@ fn lifecycle_rules() -> Vec<PolicyRule> {
         "apps",
         &["controllerrevisions"],
         &["get", "list", "watch", "patch"],
-    ));
-    rules.push(rule(
-        "apps",
-        &["deployments", "daemonsets"],
-        &["get", "patch"],
     ));
     rules.push(rule("", &["pods"], &["get", "list", "delete"]));
     rules
@@ -924,8 +951,9 @@ async fn consistent(ctx: &Ctx, service: &Value) -> Result<()> {
 }
 
 /// register → create service → wait services-stable → update with a new revision → wait stable
-/// (the Deployment rolled) → scale → run-task → describe-tasks → stop-task → delete service →
-/// deregister, with `client`; each step checked through the Kubernetes API as well.
+/// (the Deployment rolled) → scale → force a new deployment → wait stable (new tasks) →
+/// run-task → describe-tasks → stop-task → delete service → deregister, with `client`; each
+/// step checked through the Kubernetes API as well.
 async fn lifecycle(ctx: Ctx, client: Client) -> Result<()> {
     let op = Operator::start(&ctx.ns, &[]).await?;
     op.wait_leading().await?;
@@ -1009,6 +1037,25 @@ async fn lifecycle(ctx: Ctx, client: Client) -> Result<()> {
         &json!({"cluster": "prod", "services": ["web"]}),
     )?;
     ensure!(described["services"][0]["runningCount"] == 3, "{described}");
+    consistent(&ctx, &described["services"][0]).await?;
+    // The usual redeploy of the same image tag: update-service --force-new-deployment, then
+    // the client's services-stable waiter, which returns only once new tasks replaced the old.
+    let before = described["services"][0]["deployments"][0]["id"].clone();
+    let forced = client.call(
+        s,
+        k,
+        "UpdateService",
+        &json!({"cluster": "prod", "service": "web", "forceNewDeployment": true}),
+    )?;
+    forced_in_progress(&forced["service"], &before)?;
+    client.wait(s, k, "services-stable", "prod", &["web"])?;
+    let described = client.call(
+        s,
+        k,
+        "DescribeServices",
+        &json!({"cluster": "prod", "services": ["web"]}),
+    )?;
+    replaced_by(&ctx, &described["services"][0], &before, 3).await?;
     consistent(&ctx, &described["services"][0]).await?;
     tasks_lifecycle(&ctx, client, s, k).await?;
     // Delete and deregister.

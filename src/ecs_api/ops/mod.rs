@@ -11,7 +11,7 @@
 //! | DeregisterTaskDefinition | label `ecs.tidewater.dev/status=INACTIVE` on the revision (plus the time, annotation `ecs.tidewater.dev/deregistered-at`) |
 //! | DescribeTaskDefinition, ListTaskDefinitions, ListTaskDefinitionFamilies | the ControllerRevisions |
 //! | CreateService | a Service (`spec` = the request body, `taskDefinition` pinned to the `family:N` it resolves to now, as ECS pins it) |
-//! | UpdateService | a merge patch of the members given; `forceNewDeployment` restarts the pods (annotation on the pod template, as `kubectl rollout restart`) |
+//! | UpdateService | a merge patch of the members given; `forceNewDeployment` records the time of the request (annotation `ecs.tidewater.dev/force-new-deployment`), which the operator puts on the pod template: a new deployment of the same revision |
 //! | DeleteService | deletes the Service (the garbage collector removes its children); refused while `desiredCount > 0` unless `force` |
 //! | DescribeServices, ListServices | Service spec and status |
 //! | RunTask | a Task (`spec` = the request body) named by a fresh 32-hex id; task ids are its pods `<id>-<n>` |
@@ -30,14 +30,12 @@
 //! | `ecs.tidewater.dev`: all resources, `get list watch create update patch delete` | every operation (`watch` on taskdefinitions: RegisterTaskDefinition waits for the revision) |
 //! | `apps` `controllerrevisions`: `get list patch` | the task definition revisions (describe, list, deregister, tags) |
 //! | core `pods`: `get list delete` | the tasks of services (ListTasks, DescribeTasks), StopTask |
-//! | `apps` `deployments`, `daemonsets`: `patch` | UpdateService `forceNewDeployment` |
 //!
 //! Differences from ECS, all deliberate (the module docs of each operation say more):
 //! - an identical RegisterTaskDefinition body registers no new revision (the operator
 //!   registers one per spec change); revisions beyond the operator's
 //!   `--revision-history-limit` that nothing uses are deleted;
 //! - service names are unique per namespace, not per cluster;
-//! - `forceNewDeployment` restarts the pods within the same deployment id;
 //! - a deleted service is MISSING as soon as its resource is gone (no INACTIVE period), so
 //!   `aws ecs wait services-inactive` fails where ECS would succeed;
 //! - task ids are pod names (`<32 hex>-<n>` for RunTask), stopped service tasks disappear with

@@ -6,18 +6,20 @@
 //! While the operator has not yet observed the latest change (`status.observedGeneration` behind
 //! `metadata.generation`), the answer shows what ECS shows right after UpdateService: the new
 //! `desiredCount`, and a new PRIMARY deployment (IN_PROGRESS, no tasks yet) when the task
-//! definition changed; so `aws ecs wait services-stable` never returns before the rollout.
+//! definition changed or a new deployment was forced; so `aws ecs wait services-stable` never
+//! returns before the rollout.
+//!
+//! `forceNewDeployment` starts a new deployment of the same revision, as on ECS: UpdateService
+//! records the time of the request on the Service (an annotation), and the operator puts it on
+//! the pod template, which makes a new deployment (a new id) whose tasks replace the old ones.
 //!
 //! Differences from ECS: service names are unique per namespace, not per cluster (creating a
-//! service whose name another cluster of the namespace uses is refused as not idempotent);
-//! `forceNewDeployment` restarts the pods as `kubectl rollout restart` does, within the same
-//! deployment (same id), not as a new deployment; a deleted service disappears (MISSING) once
-//! its resource is gone instead of staying INACTIVE for a while; `createdBy`, `taskSets` and
-//! `platformFamily` are not reported.
+//! service whose name another cluster of the namespace uses is refused as not idempotent); a
+//! deleted service disappears (MISSING) once its resource is gone instead of staying INACTIVE
+//! for a while; `createdBy`, `taskSets` and `platformFamily` are not reported.
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
 use kube::ResourceExt;
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use serde::Deserialize;
@@ -35,7 +37,7 @@ use crate::api::service::{ServiceDeployment, ServiceSpec};
 use crate::translate::{names, reference};
 
 /// Annotation on a Service: the time of the last `forceNewDeployment` (RFC 3339).
-pub const FORCED_AT: &str = "ecs.tidewater.dev/force-new-deployment";
+pub const FORCED_AT: &str = crate::controller::service::FORCE_NEW_DEPLOYMENT;
 
 /// The ECS name of a Service resource.
 pub fn name_of(s: &Service) -> String {
@@ -123,7 +125,13 @@ const PER_DEPLOYMENT: &[(&str, &str)] = &[
 /// right after a change the operator has not observed yet.
 pub fn live(svc: &Service) -> (i32, Vec<ServiceDeployment>) {
     let st = svc.status.clone().unwrap_or_default();
-    let behind = st.common.observed_generation != svc.metadata.generation || svc.status.is_none();
+    // A forced deployment the operator has not started yet.
+    let forced = svc
+        .annotations()
+        .get(FORCED_AT)
+        .is_some_and(|at| st.forced_new_deployment.as_ref() != Some(at));
+    let behind =
+        st.common.observed_generation != svc.metadata.generation || svc.status.is_none() || forced;
     let mut deployments: Vec<ServiceDeployment> = st
         .deployments
         .into_iter()
@@ -135,18 +143,21 @@ pub fn live(svc: &Service) -> (i32, Vec<ServiceDeployment>) {
     let desired = svc.spec.create.desired_count.unwrap_or(st.desired_count);
     let wanted = svc.spec.create.task_definition.clone().unwrap_or_default();
     let primary = deployments.iter().position(|d| d.status == "PRIMARY");
-    let same = primary.is_some_and(|p| same_revision(&deployments[p].task_definition, &wanted));
+    let same =
+        !forced && primary.is_some_and(|p| same_revision(&deployments[p].task_definition, &wanted));
     match primary {
         Some(p) if same => deployments[p].desired_count = desired,
         _ => {
             for d in deployments.iter_mut() {
                 d.status = "ACTIVE".into();
             }
+            // Asked for now: a forced deployment at the time of the request.
             let created = svc
-                .metadata
-                .creation_timestamp
-                .as_ref()
-                .map(|t| t.0.to_string());
+                .annotations()
+                .get(FORCED_AT)
+                .filter(|_| forced)
+                .cloned()
+                .or_else(|| (svc.metadata.creation_timestamp.as_ref()).map(|t| t.0.to_string()));
             let id = format!("ecs-svc/pending-{}", svc.metadata.generation.unwrap_or(0));
             deployments.insert(
                 0,
@@ -428,7 +439,8 @@ async fn changes(ctx: &Ctx<'_>, body: &Value) -> Result<Map<String, Value>, ApiE
     Ok(changes)
 }
 
-/// UpdateService: a merge patch of the members given; `forceNewDeployment` restarts the pods.
+/// UpdateService: a merge patch of the members given; `forceNewDeployment` asks the operator for
+/// a new deployment (see the module documentation).
 pub async fn update(ctx: &Ctx<'_>, body: Value) -> Result<Value, ApiError> {
     let svc = named(ctx, &body).await?;
     if svc.metadata.deletion_timestamp.is_some() {
@@ -452,37 +464,7 @@ pub async fn update(ctx: &Ctx<'_>, body: Value) -> Result<Value, ApiError> {
         .patch(&svc.name_any(), &pp, &Patch::Merge(&patch))
         .await
         .map_err(|e| ctx.kube(e))?;
-    if force {
-        restart(ctx, &updated, &now).await?;
-    }
     Ok(json!({"service": output(&ctx.scope, &updated, false)}))
-}
-
-/// Restarts the pods of a service's Deployment or DaemonSet (named after the service), as
-/// `kubectl rollout restart` does.
-async fn restart(ctx: &Ctx<'_>, svc: &Service, now: &str) -> Result<(), ApiError> {
-    let name = names::dns1035_label(&name_of(svc));
-    let patch = json!({"spec": {"template": {"metadata": {"annotations": {
-        "kubectl.kubernetes.io/restartedAt": now,
-    }}}}});
-    let pp = PatchParams::apply(FIELD_MANAGER);
-    let patched = match ctx
-        .api::<Deployment>()
-        .patch(&name, &pp, &Patch::Merge(&patch))
-        .await
-    {
-        Err(kube::Error::Api(s)) if s.code == 404 => ctx
-            .api::<DaemonSet>()
-            .patch(&name, &pp, &Patch::Merge(&patch))
-            .await
-            .map(|_| ()),
-        other => other.map(|_| ()),
-    };
-    match patched {
-        // Nothing runs yet: nothing to restart.
-        Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
-        other => other.map_err(|e| ctx.kube(e)),
-    }
 }
 
 /// DeleteService: refused while `desiredCount > 0` unless `force` (REPLICA services), as ECS.
@@ -689,5 +671,55 @@ mod tests {
             shape_check::check("CreateService", &json!({"service": fresh})),
             Ok(())
         );
+    }
+
+    /// UpdateService `forceNewDeployment`: "You can use this option to start a new deployment
+    /// with no service definition changes." Until the operator has started it (its status
+    /// records the request), the answer shows a new PRIMARY of the same revision, IN_PROGRESS
+    /// since the request, and the old one ACTIVE; then the operator's deployments again.
+    #[test]
+    fn a_forced_deployment_not_yet_started_shows_a_new_primary_of_the_same_revision() {
+        let at = "2026-11-27T07:30:00Z";
+        let mut status = steady_status();
+        status["observedGeneration"] = json!(2);
+        let mut svc = service(2, status.clone());
+        svc.spec.create.task_definition = Some("web:1".into());
+        svc.metadata.annotations = Some([(FORCED_AT.to_string(), at.to_string())].into());
+        let out = output(&scope(), &svc, false);
+        let deployments = out["deployments"].as_array().unwrap();
+        assert_eq!(deployments.len(), 2, "{out}");
+        let td = "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:1";
+        assert_eq!(
+            (
+                &deployments[0]["id"],
+                &deployments[0]["status"],
+                &deployments[0]["rolloutState"],
+                &deployments[0]["taskDefinition"],
+                &deployments[0]["runningCount"],
+                &deployments[0]["createdAt"],
+            ),
+            (
+                &json!("ecs-svc/pending-2"),
+                &json!("PRIMARY"),
+                &json!("IN_PROGRESS"),
+                &json!(td),
+                &json!(0),
+                &json!(1795764600.0),
+            )
+        );
+        assert_eq!(
+            (&deployments[1]["id"], &deployments[1]["status"]),
+            (&json!("ecs-svc/1"), &json!("ACTIVE"))
+        );
+        assert_eq!(
+            shape_check::check("UpdateService", &json!({"service": out})),
+            Ok(())
+        );
+        // Started: the operator's deployments are shown.
+        status["forcedNewDeployment"] = json!(at);
+        svc.status = serde_json::from_value(status).unwrap();
+        let out = output(&scope(), &svc, false);
+        assert_eq!(out["deployments"].as_array().unwrap().len(), 1, "{out}");
+        assert_eq!(out["deployments"][0]["id"], "ecs-svc/1");
     }
 }
