@@ -6,7 +6,7 @@
 // Usage:
 //
 //	ecs-sdk-go call OPERATION [INPUT_JSON | @FILE]   print the output as JSON (lowerCamel keys)
-//	ecs-sdk-go wait services-stable --cluster C --services S1,S2 [--timeout 5m]
+//	ecs-sdk-go wait services-stable|services-inactive --cluster C --services S1,S2 [--timeout 5m]
 //	ecs-sdk-go wait tasks-running|tasks-stopped --cluster C --tasks T1,T2 [--timeout 5m]
 //
 // The input JSON uses the ECS API's member names (case-insensitive, as encoding/json matches
@@ -127,6 +127,11 @@ func wait(ctx context.Context, client *ecs.Client, waiter string, args []string)
 	case "services-stable":
 		in := &ecs.DescribeServicesInput{Cluster: cluster, Services: split(*services)}
 		return ecs.NewServicesStableWaiter(client, func(o *ecs.ServicesStableWaiterOptions) {
+			fast(&o.MinDelay, &o.MaxDelay)
+		}).Wait(ctx, in, *timeout)
+	case "services-inactive":
+		in := &ecs.DescribeServicesInput{Cluster: cluster, Services: split(*services)}
+		return ecs.NewServicesInactiveWaiter(client, func(o *ecs.ServicesInactiveWaiterOptions) {
 			fast(&o.MinDelay, &o.MaxDelay)
 		}).Wait(ctx, in, *timeout)
 	case "tasks-running":

@@ -612,7 +612,38 @@ async fn teardown(ctx: &Ctx, c: &Caller) -> Result<()> {
         json!({"cluster": "prod", "services": ["web"]}),
     )
     .await?;
-    ensure!(gone["failures"][0]["reason"] == "MISSING", "{gone}");
+    // DeleteService: "Services in the DRAINING or INACTIVE status can still be viewed with the
+    // DescribeServices API operation."
+    let services = &gone["services"];
+    ensure!(
+        gone["failures"] == json!([])
+            && services.as_array().map(Vec::len) == Some(1)
+            && services[0]["status"] == "INACTIVE"
+            && services[0]["serviceArn"] == arn("service/prod/web")
+            && services[0]["runningCount"] == 0,
+        "{gone}"
+    );
+    ensure!(
+        shape_check::check("DescribeServices", &gone).is_ok(),
+        "{gone}"
+    );
+    // Recorded only as INACTIVE: never listed, and a name never used is MISSING.
+    let list = call(c, "ListServices", json!({"cluster": "prod"})).await?;
+    ensure!(list["serviceArns"] == json!([]), "{list}");
+    let never = call(
+        c,
+        "DescribeServices",
+        json!({"cluster": "prod", "services": ["never"]}),
+    )
+    .await?;
+    ensure!(never["failures"][0]["reason"] == "MISSING", "{never}");
+    refused(
+        c,
+        "UpdateService",
+        json!({"cluster": "prod", "service": "web", "desiredCount": 1}),
+        "ServiceNotActiveException",
+    )
+    .await?;
     let dereg = call(
         c,
         "DeregisterTaskDefinition",
@@ -848,7 +879,7 @@ impl Client {
         cluster: &str,
         ids: &[&str],
     ) -> Result<()> {
-        let what = if waiter == "services-stable" {
+        let what = if waiter.starts_with("services-") {
             "services"
         } else {
             "tasks"
@@ -900,8 +931,8 @@ fn check_raw_answers(client: Client, stderr: &str) -> Result<()> {
 }
 
 /// RBAC of the lifecycle key: the Tidewater resources, and what the operations read or change
-/// besides (revisions, the pods of tasks); no right on Deployments (`forceNewDeployment` goes
-/// through the operator).
+/// besides (revisions, the pods of tasks, the record of deleted services); no right on
+/// Deployments (`forceNewDeployment` goes through the operator).
 fn lifecycle_rules() -> Vec<PolicyRule> {
     let rule = |group: &str, resources: &[&str], verbs: &[&str]| PolicyRule {
         api_groups: Some(vec![group.into()]),
@@ -916,6 +947,11 @@ fn lifecycle_rules() -> Vec<PolicyRule> {
         &["get", "list", "watch", "patch"],
     ));
     rules.push(rule("", &["pods"], &["get", "list", "delete"]));
+    rules.push(PolicyRule {
+        resource_names: Some(vec![tidewater::ecs_api::ops::inactive::CONFIG_MAP.into()]),
+        ..rule("", &["configmaps"], &["get", "patch"])
+    });
+    rules.push(rule("", &["configmaps"], &["create"]));
     rules
 }
 
@@ -952,8 +988,8 @@ async fn consistent(ctx: &Ctx, service: &Value) -> Result<()> {
 
 /// register → create service → wait services-stable → update with a new revision → wait stable
 /// (the Deployment rolled) → scale → force a new deployment → wait stable (new tasks) →
-/// run-task → describe-tasks → stop-task → delete service → deregister, with `client`; each
-/// step checked through the Kubernetes API as well.
+/// run-task → describe-tasks → stop-task → delete service → wait services-inactive →
+/// deregister, with `client`; each step checked through the Kubernetes API as well.
 async fn lifecycle(ctx: Ctx, client: Client) -> Result<()> {
     let op = Operator::start(&ctx.ns, &[]).await?;
     op.wait_leading().await?;
@@ -1066,11 +1102,12 @@ async fn lifecycle(ctx: Ctx, client: Client) -> Result<()> {
         &json!({"cluster": "prod", "service": "web", "force": true}),
     )?;
     ensure!(deleted["service"]["status"] == "DRAINING", "{deleted}");
-    crate::operator::eventually("the Service resource is gone", support::WAIT, || {
-        let api: Api<Service> = ctx.api();
-        async move { Ok(api.get_opt("web").await?.is_none()) }
-    })
-    .await?;
+    // The usual teardown: the client's services-inactive waiter (which fails on MISSING).
+    client.wait(s, k, "services-inactive", "prod", &["web"])?;
+    ensure!(
+        ctx.api::<Service>().get_opt("web").await?.is_none(),
+        "INACTIVE while the Service resource exists"
+    );
     let dereg = client.call(
         s,
         k,

@@ -12,8 +12,8 @@
 //! | DescribeTaskDefinition, ListTaskDefinitions, ListTaskDefinitionFamilies | the ControllerRevisions |
 //! | CreateService | a Service (`spec` = the request body, `taskDefinition` pinned to the `family:N` it resolves to now, as ECS pins it) |
 //! | UpdateService | a merge patch of the members given; `forceNewDeployment` records the time of the request (annotation `ecs.tidewater.dev/force-new-deployment`), which the operator puts on the pod template: a new deployment of the same revision |
-//! | DeleteService | deletes the Service (the garbage collector removes its children); refused while `desiredCount > 0` unless `force` |
-//! | DescribeServices, ListServices | Service spec and status |
+//! | DeleteService | deletes the Service (the garbage collector removes its children; DRAINING until then), and records it INACTIVE ([`inactive`]); refused while `desiredCount > 0` unless `force` |
+//! | DescribeServices, ListServices | Service spec and status; DescribeServices also the INACTIVE records |
 //! | RunTask | a Task (`spec` = the request body) named by a fresh 32-hex id; task ids are its pods `<id>-<n>` |
 //! | StopTask | deletes the task's pod (the operator records it STOPPED); the reason is kept in the annotation `ecs.tidewater.dev/stop-reasons` |
 //! | DescribeTasks, ListTasks | Task status (RunTask tasks) and the pods of Services (service tasks) |
@@ -30,20 +30,23 @@
 //! | `ecs.tidewater.dev`: all resources, `get list watch create update patch delete` | every operation (`watch` on taskdefinitions: RegisterTaskDefinition waits for the revision) |
 //! | `apps` `controllerrevisions`: `get list patch` | the task definition revisions (describe, list, deregister, tags) |
 //! | core `pods`: `get list delete` | the tasks of services (ListTasks, DescribeTasks), StopTask |
+//! | core `configmaps` `tidewater-ecs-inactive-services`: `get patch`, and `create` | deleted services shown INACTIVE for an hour (DeleteService records them, DescribeServices reads them: [`inactive`]); without these rights a deleted service is MISSING |
 //!
 //! Differences from ECS, all deliberate (the module docs of each operation say more):
 //! - an identical RegisterTaskDefinition body registers no new revision (the operator
 //!   registers one per spec change); revisions beyond the operator's
 //!   `--revision-history-limit` that nothing uses are deleted;
 //! - service names are unique per namespace, not per cluster;
-//! - a deleted service is MISSING as soon as its resource is gone (no INACTIVE period), so
-//!   `aws ecs wait services-inactive` fails where ECS would succeed;
+//! - a deleted service stays INACTIVE for an hour after its resource is gone, then is MISSING
+//!   (ECS keeps INACTIVE services for an unspecified time); a service deleted otherwise than by
+//!   DeleteService (e.g. `kubectl delete`) is MISSING at once;
 //! - task ids are pod names (`<32 hex>-<n>` for RunTask), stopped service tasks disappear with
 //!   their pod;
 //! - timestamps the operator does not record (`startedAt`, `stoppedAt`, ...) are left out.
 
 pub mod arn;
 pub mod clusters;
+pub mod inactive;
 pub mod pagination;
 pub mod services;
 pub mod shape_check;

@@ -15,8 +15,8 @@
 //!
 //! Differences from ECS: service names are unique per namespace, not per cluster (creating a
 //! service whose name another cluster of the namespace uses is refused as not idempotent); a
-//! deleted service disappears (MISSING) once its resource is gone instead of staying INACTIVE
-//! for a while; `createdBy`, `taskSets` and `platformFamily` are not reported.
+//! deleted service is INACTIVE for an hour once its resource is gone ([`super::inactive`]),
+//! then MISSING; `createdBy`, `taskSets` and `platformFamily` are not reported.
 
 use std::collections::BTreeMap;
 
@@ -29,8 +29,8 @@ use super::super::ApiError;
 use super::arn::Scope;
 use super::pagination;
 use super::{
-    Ctx, FIELD_MANAGER, copy_members, epoch, epoch_of, failure, include_tags, parse, put, tags_of,
-    task_definitions,
+    Ctx, FIELD_MANAGER, copy_members, epoch, epoch_of, failure, inactive, include_tags, parse, put,
+    tags_of, task_definitions,
 };
 use crate::api::Service;
 use crate::api::service::{ServiceDeployment, ServiceSpec};
@@ -390,10 +390,18 @@ async fn named(ctx: &Ctx<'_>, body: &Value) -> Result<Service, ApiError> {
         .and_then(Value::as_str)
         .unwrap_or_default();
     let name = ctx.scope.service_name(&cluster, value)?;
-    Lookup::new(ctx)
-        .find(&cluster, &name)
-        .await?
-        .ok_or_else(|| ApiError::ServiceNotFound("Service not found.".into()))
+    if let Some(svc) = Lookup::new(ctx).find(&cluster, &name).await? {
+        return Ok(svc);
+    }
+    // Deleted lately: INACTIVE, which ECS tells apart from a service that never was.
+    let deleted = inactive::load(ctx).await;
+    let key = inactive::key(&cluster, &name);
+    Err(
+        match inactive::find(&deleted, &key, k8s_openapi::jiff::Timestamp::now()) {
+            Some(_) => ApiError::ServiceNotActive("Service was not ACTIVE.".into()),
+            None => ApiError::ServiceNotFound("Service not found.".into()),
+        },
+    )
 }
 
 /// UpdateService members that change the spec (all but `cluster`, `service` and
@@ -490,6 +498,8 @@ pub async fn delete(ctx: &Ctx<'_>, body: Value) -> Result<Value, ApiError> {
     let mut out = output(&ctx.scope, &svc, false);
     out["status"] = json!("DRAINING");
     out["desiredCount"] = json!(0);
+    let key = inactive::key(&cluster_of(&svc), &name_of(&svc));
+    inactive::remember(ctx, &key, &out).await;
     Ok(json!({"service": out}))
 }
 
@@ -501,7 +511,8 @@ struct DescribeRequest {
     include: Vec<String>,
 }
 
-/// DescribeServices: at most 10 services; those not found are `failures[]` (`MISSING`).
+/// DescribeServices: at most 10 services; those deleted lately are INACTIVE
+/// ([`inactive`]), the others not found are `failures[]` (`MISSING`).
 pub async fn describe(ctx: &Ctx<'_>, body: Value) -> Result<Value, ApiError> {
     let req: DescribeRequest = parse(body)?;
     if req.services.is_empty() || req.services.len() > 10 {
@@ -514,10 +525,24 @@ pub async fn describe(ctx: &Ctx<'_>, body: Value) -> Result<Value, ApiError> {
     let mut lookup = Lookup::new(ctx);
     let with_tags = include_tags(&req.include);
     let (mut services, mut failures) = (Vec::new(), Vec::new());
+    // Read once, when a service is not found.
+    let mut deleted = None;
     for value in &req.services {
         let name = ctx.scope.service_name(&cluster, value)?;
-        match lookup.find(&cluster, &name).await? {
-            Some(s) => services.push(output(&ctx.scope, &s, with_tags)),
+        if let Some(s) = lookup.find(&cluster, &name).await? {
+            services.push(output(&ctx.scope, &s, with_tags));
+            continue;
+        }
+        if deleted.is_none() {
+            deleted = Some(inactive::load(ctx).await);
+        }
+        let records = deleted.as_ref().expect("read above");
+        match inactive::find(
+            records,
+            &inactive::key(&cluster, &name),
+            k8s_openapi::jiff::Timestamp::now(),
+        ) {
+            Some(s) => services.push(s),
             None => failures.push(failure(&ctx.scope.service(&cluster, &name), "MISSING")),
         }
     }
