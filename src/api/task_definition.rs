@@ -131,6 +131,10 @@ pub struct TaskDefinitionStatus {
     /// `ACTIVE`, or `INACTIVE` once deregistered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// The RegisterTaskDefinition call the latest revision was registered for (the
+    /// `ecs.tidewater.dev/registration` annotation), when the ECS API registered it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration: Option<String>,
     /// Conditions, warnings and observed generation.
     #[serde(flatten)]
     pub common: CommonStatus,

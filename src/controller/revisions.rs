@@ -21,6 +21,11 @@ pub const REGISTERED_BY: &str = "ecs.tidewater.dev/task-definition";
 pub const STATUS: &str = "ecs.tidewater.dev/status";
 /// Annotation holding the family exactly as ECS spells it.
 pub const FAMILY_ANNOTATION: &str = "ecs.tidewater.dev/family";
+/// Annotation on a TaskDefinition, and on the revision registered for it: the id of the
+/// RegisterTaskDefinition call whose body the spec holds (set by the ECS API). On ECS every
+/// RegisterTaskDefinition registers a new revision, even of a body equal to the latest: a new
+/// id registers one here too.
+pub const REGISTRATION: &str = "ecs.tidewater.dev/registration";
 
 /// One registered revision.
 #[derive(Clone, Debug, PartialEq)]
@@ -35,6 +40,8 @@ pub struct Revision {
     pub active: bool,
     /// The spec registered, as JSON.
     pub spec: Value,
+    /// The RegisterTaskDefinition call it was registered for ([`REGISTRATION`]), if any.
+    pub registration: Option<String>,
 }
 
 impl Revision {
@@ -70,8 +77,15 @@ pub fn from_object(cr: &ControllerRevision) -> Option<Revision> {
         .as_ref()
         .and_then(|a| a.get(FAMILY_ANNOTATION))?
         .clone();
+    let registration = cr
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(REGISTRATION))
+        .cloned();
     Some(Revision {
         name: cr.metadata.name.clone().unwrap_or_default(),
+        registration,
         family,
         number: cr.revision,
         active: labels.get(STATUS).map(String::as_str) != Some("INACTIVE"),
@@ -133,14 +147,38 @@ pub fn to_object(td_name: &str, family: &str, n: i64, spec: &Value) -> Controlle
     }
 }
 
-/// The number of the revision to register for `spec`, given the family's latest revision: `None`
-/// when the latest already holds this spec.
-pub fn next_number(latest: Option<&Revision>, spec: &Value) -> Option<i64> {
+/// The number of the revision to register for `spec` (asked by the RegisterTaskDefinition call
+/// `registration`, if any), given the family's latest revision: `None` when the latest already
+/// holds this spec for this call.
+pub fn next_number(
+    latest: Option<&Revision>,
+    spec: &Value,
+    registration: Option<&str>,
+) -> Option<i64> {
     match latest {
-        Some(r) if r.spec == *spec => None,
+        Some(r)
+            if r.spec == *spec
+                && registration.is_none_or(|id| r.registration.as_deref() == Some(id)) =>
+        {
+            None
+        }
         Some(r) => Some(r.number + 1),
         None => Some(1),
     }
+}
+
+/// `cr` recording the RegisterTaskDefinition call it is registered for.
+pub fn registered_for(
+    mut cr: ControllerRevision,
+    registration: Option<&str>,
+) -> ControllerRevision {
+    if let Some(id) = registration {
+        cr.metadata
+            .annotations
+            .get_or_insert_default()
+            .insert(REGISTRATION.into(), id.into());
+    }
+    cr
 }
 
 /// Resolve `number` (or the latest ACTIVE revision when `None`) among `revisions` of one family.
@@ -195,6 +233,7 @@ mod tests {
             number: n,
             active,
             spec: json!({"family": "web", "n": n}),
+            registration: None,
         }
     }
 
@@ -213,9 +252,28 @@ mod tests {
     #[test]
     fn a_changed_spec_gets_the_next_number() {
         let r = rev(2, true);
-        assert_eq!(next_number(None, &json!({})), Some(1));
-        assert_eq!(next_number(Some(&r), &r.spec.clone()), None);
-        assert_eq!(next_number(Some(&r), &json!({"other": 1})), Some(3));
+        assert_eq!(next_number(None, &json!({}), None), Some(1));
+        assert_eq!(next_number(Some(&r), &r.spec.clone(), None), None);
+        assert_eq!(next_number(Some(&r), &json!({"other": 1}), None), Some(3));
+    }
+
+    /// RegisterTaskDefinition "registers a new task definition": each call a new revision,
+    /// even of the latest's body; the same call (the id already registered) and kubectl's
+    /// unchanged spec register none.
+    #[test]
+    fn each_register_call_gets_a_revision() {
+        let mut r = rev(2, true);
+        let spec = r.spec.clone();
+        assert_eq!(next_number(Some(&r), &spec, Some("call-1")), Some(3));
+        r.registration = Some("call-1".into());
+        assert_eq!(next_number(Some(&r), &spec, Some("call-1")), None);
+        assert_eq!(next_number(Some(&r), &spec, None), None);
+        assert_eq!(next_number(Some(&r), &spec, Some("call-2")), Some(3));
+        let cr = registered_for(to_object("web", "web", 3, &spec), Some("call-2"));
+        assert_eq!(
+            from_object(&cr).map(|r| (r.number, r.registration)),
+            Some((3, Some("call-2".into())))
+        );
     }
 
     #[test]

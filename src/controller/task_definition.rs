@@ -86,7 +86,8 @@ enum Registration {
     Wait,
 }
 
-/// Register a new revision when the spec differs from the latest one.
+/// Register a new revision when the spec differs from the latest one, or when a new
+/// RegisterTaskDefinition call asks for one ([`revisions::REGISTRATION`]).
 async fn register(
     ctx: &Context,
     td: &TaskDefinition,
@@ -96,9 +97,13 @@ async fn register(
     let name = td.name_any();
     let family = translate::task_definition::family(&td.spec, &name);
     let spec = serde_json::to_value(&td.spec.register)?;
+    let registration = td
+        .annotations()
+        .get(revisions::REGISTRATION)
+        .map(String::as_str);
     let mut revisions = owned_revisions(ctx, &ns, &owner.uid, &family);
     let latest = revisions.iter().max_by_key(|r| r.number).cloned();
-    let Some(n) = revisions::next_number(latest.as_ref(), &spec) else {
+    let Some(n) = revisions::next_number(latest.as_ref(), &spec, registration) else {
         let latest = latest.expect("a spec equal to the latest revision's has one");
         return Ok(Registration::Done {
             revisions,
@@ -106,7 +111,8 @@ async fn register(
             new: false,
         });
     };
-    let cr = revisions::to_object(&name, &family, n, &spec);
+    let cr =
+        revisions::registered_for(revisions::to_object(&name, &family, n, &spec), registration);
     let rev_name = cr.metadata.name.clone().unwrap_or_default();
     if let Some(existing) = cached(&ctx.stores.revisions, &ns, &rev_name) {
         if !existing
@@ -185,6 +191,7 @@ pub fn compute_status(
         revision: Some(latest.number),
         task_definition: Some(latest.reference()),
         status: Some(if latest.active { "ACTIVE" } else { "INACTIVE" }.into()),
+        registration: latest.registration.clone(),
         common: status::common(&prev.common, &wanted, warnings, generation, now),
     };
     (st, notes)
@@ -247,6 +254,7 @@ mod tests {
             number: 3,
             active: true,
             spec: serde_json::Value::Null,
+            registration: Some("call-1".into()),
         };
         let warning = TranslationWarning {
             path: "containerDefinitions[0].links".into(),
@@ -267,6 +275,7 @@ mod tests {
                 revision: Some(3),
                 task_definition: Some("web:3".into()),
                 status: Some("ACTIVE".into()),
+                registration: Some("call-1".into()),
                 common: CommonStatus {
                     observed_generation: Some(2),
                     conditions: vec![

@@ -1036,6 +1036,14 @@ async fn lifecycle(ctx: Ctx, client: Client) -> Result<()> {
         &task_definition("nginx:2.0"),
     )?;
     ensure!(two["taskDefinition"]["revision"] == 2, "{two}");
+    // "Registers a new task definition": every call, even with the body of the latest.
+    let again = client.call(
+        s,
+        k,
+        "RegisterTaskDefinition",
+        &task_definition("nginx:2.0"),
+    )?;
+    ensure!(again["taskDefinition"]["revision"] == 3, "{again}");
     let updated = client.call(
         s,
         k,
@@ -1043,7 +1051,7 @@ async fn lifecycle(ctx: Ctx, client: Client) -> Result<()> {
         &json!({"cluster": "prod", "service": "web", "taskDefinition": "web"}),
     )?;
     ensure!(
-        updated["service"]["taskDefinition"] == arn("task-definition/web:2"),
+        updated["service"]["taskDefinition"] == arn("task-definition/web:3"),
         "{updated}"
     );
     client.wait(s, k, "services-stable", "prod", &["web"])?;

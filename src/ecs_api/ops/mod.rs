@@ -7,7 +7,7 @@
 //!
 //! | ECS | Kubernetes |
 //! | --- | --- |
-//! | RegisterTaskDefinition | the TaskDefinition of the family (`spec` = the request body) is created or replaced; the answer waits (watching, at most [`task_definitions::REGISTER_WAIT`]) for the operator to register the revision (ControllerRevision `<family>.<N>`) |
+//! | RegisterTaskDefinition | the TaskDefinition of the family (`spec` = the request body, the call's id in the annotation `ecs.tidewater.dev/registration`) is created or replaced; the answer waits (watching, at most [`task_definitions::REGISTER_WAIT`]) for the operator to register the revision (ControllerRevision `<family>.<N>`) |
 //! | DeregisterTaskDefinition | label `ecs.tidewater.dev/status=INACTIVE` on the revision (plus the time, annotation `ecs.tidewater.dev/deregistered-at`) |
 //! | DescribeTaskDefinition, ListTaskDefinitions, ListTaskDefinitionFamilies | the ControllerRevisions |
 //! | CreateService | a Service (`spec` = the request body, `taskDefinition` pinned to the `family:N` it resolves to now, as ECS pins it) |
@@ -33,9 +33,9 @@
 //! | core `configmaps` `tidewater-ecs-inactive-services`: `get patch`, and `create` | deleted services shown INACTIVE for an hour (DeleteService records them, DescribeServices reads them: [`inactive`]); without these rights a deleted service is MISSING |
 //!
 //! Differences from ECS, all deliberate (the module docs of each operation say more):
-//! - an identical RegisterTaskDefinition body registers no new revision (the operator
-//!   registers one per spec change); revisions beyond the operator's
-//!   `--revision-history-limit` that nothing uses are deleted;
+//! - revisions beyond the operator's `--revision-history-limit` that nothing uses are deleted
+//!   (every RegisterTaskDefinition call registers a revision, as on ECS, even of an unchanged
+//!   body: the call's id is annotated on the TaskDefinition);
 //! - service names are unique per namespace, not per cluster;
 //! - a deleted service stays INACTIVE for an hour after its resource is gone, then is MISSING
 //!   (ECS keeps INACTIVE services for an unspecified time); a service deleted otherwise than by

@@ -7,10 +7,11 @@
 //! the operator reports the revision of that generation (at most [`REGISTER_WAIT`]), and
 //! answers with the revision holding the body. Registrations of one family are serialised in
 //! the server (the operator registers the spec it sees: a body replaced before it was
-//! registered would get no revision), so concurrent calls each get their own revision. Differences from ECS: a body identical to the latest revision's
-//! registers no new revision (the operator registers one per spec change) and the latest is
-//! returned; revisions beyond the operator's `--revision-history-limit` that nothing uses are
-//! deleted, where ECS keeps them.
+//! registered would get no revision), so concurrent calls each get their own revision. Each
+//! call registers a new revision, as on ECS, even of a body identical to the latest revision's:
+//! the call's id goes on the TaskDefinition (annotation `ecs.tidewater.dev/registration`), and
+//! the operator registers a revision for each new id. Differences from ECS: revisions beyond the
+//! operator's `--revision-history-limit` that nothing uses are deleted, where ECS keeps them.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -191,8 +192,9 @@ pub async fn register(ctx: &Ctx<'_>, body: Value) -> Result<Value, ApiError> {
     // spec it sees, so a body replaced before it was registered would never get a revision.
     let lock = family_lock(&ctx.caller.namespace, &family);
     let _one_at_a_time = lock.lock().await;
-    let (name, generation) = write_family(ctx, &family, spec).await?;
-    let number = wait_registered(ctx, &name, generation).await?;
+    let call = uuid::Uuid::new_v4().to_string();
+    let (name, generation) = write_family(ctx, &family, spec, &call).await?;
+    let number = wait_registered(ctx, &name, generation, &call).await?;
     let registered = holding(ctx, &family, &wanted, number).await?;
     let tags = super::tags::revision_tags(&registered);
     Ok(json!({"taskDefinition": output(&ctx.scope, &registered), "tags": tags}))
@@ -234,16 +236,18 @@ async fn holding(
     Ok(revs.swap_remove(at))
 }
 
-/// Creates or replaces the family's TaskDefinition with `spec`: (object name, generation).
-/// A concurrent write of the same family (409) is retried on the fresh object.
+/// Creates or replaces the family's TaskDefinition with `spec`, for the RegisterTaskDefinition
+/// call `call`: (object name, generation). A concurrent write of the same family (409) is
+/// retried on the fresh object.
 async fn write_family(
     ctx: &Ctx<'_>,
     family: &str,
     spec: TaskDefinitionSpec,
+    call: &str,
 ) -> Result<(String, i64), ApiError> {
     let mut attempt = 0;
     loop {
-        match write_family_once(ctx, family, spec.clone()).await {
+        match write_family_once(ctx, family, spec.clone(), call).await {
             Err(kube::Error::Api(s)) if s.code == 409 && attempt < 4 => attempt += 1,
             Ok(td) => return Ok((td.name_any(), td.metadata.generation.unwrap_or(1))),
             Err(e) => return Err(register_error(ctx, e)),
@@ -255,7 +259,14 @@ async fn write_family_once(
     ctx: &Ctx<'_>,
     family: &str,
     spec: TaskDefinitionSpec,
+    call: &str,
 ) -> Result<TaskDefinition, kube::Error> {
+    let for_call = |td: &mut TaskDefinition| {
+        td.metadata
+            .annotations
+            .get_or_insert_default()
+            .insert(revisions::REGISTRATION.into(), call.into());
+    };
     let api = ctx.api::<TaskDefinition>();
     let pp = PostParams {
         field_manager: Some(FIELD_MANAGER.into()),
@@ -270,10 +281,12 @@ async fn write_family_once(
         Some(mut td) => {
             td.spec = spec;
             td.status = None;
+            for_call(&mut td);
             api.replace(&td.name_any(), &pp, &td).await
         }
         None => {
-            let td = TaskDefinition::new(&names::dns_subdomain(family), spec);
+            let mut td = TaskDefinition::new(&names::dns_subdomain(family), spec);
+            for_call(&mut td);
             api.create(&pp, &td).await
         }
     }
@@ -288,12 +301,18 @@ fn register_error(ctx: &Ctx<'_>, e: kube::Error) -> ApiError {
     }
 }
 
-/// Watches TaskDefinition `name` until the operator reported `generation` (or a later one):
-/// the revision registered, or the operator's refusal as a `ClientException`.
-async fn wait_registered(ctx: &Ctx<'_>, name: &str, generation: i64) -> Result<i64, ApiError> {
+/// Watches TaskDefinition `name` until the operator reported `generation` (or a later one) and
+/// registered a revision for the call `call`: the revision registered, or the operator's
+/// refusal as a `ClientException`.
+async fn wait_registered(
+    ctx: &Ctx<'_>,
+    name: &str,
+    generation: i64,
+    call: &str,
+) -> Result<i64, ApiError> {
     let seen = |td: Option<&TaskDefinition>| {
         td.and_then(|t| t.status.as_ref())
-            .is_some_and(|s| s.common.observed_generation >= Some(generation))
+            .is_some_and(|s| registered_for(s, generation, call))
     };
     let waited = tokio::time::timeout(
         REGISTER_WAIT,
@@ -320,6 +339,18 @@ async fn wait_registered(ctx: &Ctx<'_>, name: &str, generation: i64) -> Result<i
         }
     };
     registered_number(&td.status.unwrap_or_default())
+}
+
+/// Whether a status answers the call `call` that wrote `generation`: a revision registered for
+/// it, or the operator's refusal of that generation.
+fn registered_for(status: &TaskDefinitionStatus, generation: i64, call: &str) -> bool {
+    let seen = status.common.observed_generation >= Some(generation);
+    let refused = status
+        .common
+        .conditions
+        .iter()
+        .any(|c| c.type_ == "Ready" && c.status == "False");
+    seen && (status.registration.as_deref() == Some(call) || refused)
 }
 
 /// The revision a status reports, or the operator's refusal.
@@ -451,6 +482,26 @@ pub async fn list_families(ctx: &Ctx<'_>, body: Value) -> Result<Value, ApiError
 mod tests {
     use super::super::shape_check;
     use super::*;
+
+    /// A RegisterTaskDefinition call is answered once the operator registered a revision for
+    /// it (its id in the status), or refused the generation it wrote; not by an earlier
+    /// revision of the same body.
+    #[test]
+    fn a_register_call_waits_for_its_own_revision() {
+        let status = |observed: i64, registration: Option<&str>, ready: &str| {
+            serde_json::from_value::<TaskDefinitionStatus>(json!({
+                "observedGeneration": observed, "registration": registration,
+                "conditions": [{"type": "Ready", "status": ready, "reason": "r", "message": "m",
+                    "lastTransitionTime": "2026-11-27T07:00:00Z"}],
+            }))
+            .unwrap()
+        };
+        assert!(registered_for(&status(3, Some("c2"), "True"), 3, "c2"));
+        assert!(!registered_for(&status(3, Some("c1"), "True"), 3, "c2"));
+        assert!(!registered_for(&status(2, Some("c2"), "True"), 3, "c2"));
+        assert!(registered_for(&status(3, Some("c1"), "False"), 3, "c2"));
+        assert!(!registered_for(&status(2, Some("c1"), "False"), 3, "c2"));
+    }
 
     /// ECS describes a registered task definition with its defaults filled in ("essential ...
     /// If the essential parameter of a container is marked as true ...", container `cpu` 0,
