@@ -1214,6 +1214,21 @@ mod tests {
         );
     }
 
+    /// Cluster `name` of namespace `ns`, with `clusterName` when given.
+    fn cluster(ns: &str, name: &str, cluster_name: Option<&str>) -> Cluster {
+        let mut spec = json!({});
+        if let Some(n) = cluster_name {
+            spec["clusterName"] = json!(n);
+        }
+        serde_json::from_value(json!({
+            "apiVersion": "ecs.tidewater.dev/v1alpha1",
+            "kind": "Cluster",
+            "metadata": {"name": name, "namespace": ns},
+            "spec": spec,
+        }))
+        .unwrap()
+    }
+
     /// A Cluster's change wakes the Services of its namespace that name it: by its name, its
     /// `clusterName` or an ARN of either, and `default` for Services that name none.
     #[test]
@@ -1246,19 +1261,7 @@ mod tests {
             ..empty_stores()
         }
         .reindexed();
-        let cluster = |name: &str, cluster_name: Option<&str>| -> Cluster {
-            let mut spec = json!({});
-            if let Some(n) = cluster_name {
-                spec["clusterName"] = json!(n);
-            }
-            serde_json::from_value(json!({
-                "apiVersion": "ecs.tidewater.dev/v1alpha1",
-                "kind": "Cluster",
-                "metadata": {"name": name, "namespace": "team"},
-                "spec": spec,
-            }))
-            .unwrap()
-        };
+        let cluster = |name: &str, cluster_name: Option<&str>| cluster("team", name, cluster_name);
         let woken = |c: &Cluster| {
             let mut names: Vec<String> = services_in_cluster(&stores, c)
                 .into_iter()
@@ -1281,19 +1284,6 @@ mod tests {
     /// it, the one of that object name first.
     #[test]
     fn a_service_change_wakes_the_clusters_its_cluster_names() {
-        let cluster = |ns: &str, name: &str, cluster_name: Option<&str>| -> Cluster {
-            let mut spec = json!({});
-            if let Some(n) = cluster_name {
-                spec["clusterName"] = json!(n);
-            }
-            serde_json::from_value(json!({
-                "apiVersion": "ecs.tidewater.dev/v1alpha1",
-                "kind": "Cluster",
-                "metadata": {"name": name, "namespace": ns},
-                "spec": spec,
-            }))
-            .unwrap()
-        };
         let mut stores = Stores {
             clusters: store_of(vec![
                 cluster("team", "prod", Some("production")),
