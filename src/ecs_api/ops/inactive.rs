@@ -24,9 +24,10 @@ use super::{Ctx, FIELD_MANAGER};
 pub const CONFIG_MAP: &str = "tidewater-ecs-inactive-services";
 /// How long a deleted service is described as INACTIVE: an hour.
 pub const RETENTION_SECONDS: i64 = 3600;
-/// Records kept per namespace at most (a ConfigMap holds at most 1 MiB; a record is about
-/// 2 KiB).
+/// Records kept per namespace at most.
 pub const MAX_KEPT: usize = 200;
+/// The records' size at most, in bytes: a ConfigMap holds at most 1 MiB.
+pub const MAX_BYTES: usize = 768 * 1024;
 
 /// The key of a service's record (ECS cluster and service names are letters, digits, `-` and
 /// `_`, which ConfigMap keys allow).
@@ -35,7 +36,7 @@ pub fn key(cluster: &str, service: &str) -> String {
 }
 
 /// The record of a service deleted at `now`, from its DescribeServices output: INACTIVE, with no
-/// task and no deployment left.
+/// task, no deployment and no event left (the events are most of an output's size).
 pub fn record(output: &Value, now: Timestamp) -> String {
     let mut service = output.clone();
     service["status"] = json!("INACTIVE");
@@ -43,6 +44,7 @@ pub fn record(output: &Value, now: Timestamp) -> String {
         service[count] = json!(0);
     }
     service["deployments"] = json!([]);
+    service["events"] = json!([]);
     json!({"deletedAt": now.to_string(), "service": service}).to_string()
 }
 
@@ -69,7 +71,7 @@ pub fn find(data: &BTreeMap<String, String>, key: &str, now: Timestamp) -> Optio
 
 /// The merge patch of a ConfigMap's `data` that adds `record` under `key` and removes the
 /// records no longer kept at `now`: expired or unreadable ones, and the oldest past
-/// [`MAX_KEPT`].
+/// [`MAX_KEPT`] records or [`MAX_BYTES`].
 pub fn data_patch(
     data: &BTreeMap<String, String>,
     key: &str,
@@ -77,19 +79,24 @@ pub fn data_patch(
     now: Timestamp,
 ) -> Map<String, Value> {
     let mut patch = Map::new();
-    let mut others: Vec<(Timestamp, &String)> = Vec::new();
+    let mut others: Vec<(Timestamp, &String, usize)> = Vec::new();
     for (k, r) in data.iter().filter(|(k, _)| k.as_str() != key) {
         match deleted_at(r).filter(|at| kept(*at, now)) {
-            Some(at) => others.push((at, k)),
+            Some(at) => others.push((at, k, k.len() + r.len())),
             None => {
                 patch.insert(k.clone(), Value::Null);
             }
         }
     }
-    others.sort();
-    let excess = (others.len() + 1).saturating_sub(MAX_KEPT);
-    for (_, k) in others.into_iter().take(excess) {
-        patch.insert(k.clone(), Value::Null);
+    // The newest first, kept while within both bounds (with the new record).
+    others.sort_by(|a, b| b.cmp(a));
+    let (mut count, mut bytes) = (1, key.len() + record.len());
+    for (_, k, size) in others {
+        count += 1;
+        bytes += size;
+        if count > MAX_KEPT || bytes > MAX_BYTES {
+            patch.insert(k.clone(), Value::Null);
+        }
     }
     patch.insert(key.to_string(), Value::String(record));
     patch
@@ -171,7 +178,7 @@ mod tests {
             found,
             Some(
                 json!({"serviceName": "web", "status": "INACTIVE", "desiredCount": 0,
-                "runningCount": 0, "pendingCount": 0, "deployments": []})
+                "runningCount": 0, "pendingCount": 0, "deployments": [], "events": []})
             )
         );
         assert_eq!(find(&data, "prod.web", at(3600)), None);
@@ -202,5 +209,14 @@ mod tests {
         let patch = data_patch(&data, "prod.new", r(0), at(0));
         let removed: Vec<&String> = patch.keys().filter(|k| patch[*k].is_null()).collect();
         assert_eq!(removed, ["prod.s000"]);
+        // Large records: the oldest go once the size bound is passed.
+        let big = |t: i64| record(&json!({"x": "y".repeat(300 * 1024)}), at(t));
+        let data = BTreeMap::from([
+            ("prod.a".to_string(), big(-30)),
+            ("prod.b".to_string(), big(-20)),
+        ]);
+        let patch = data_patch(&data, "prod.c", big(0), at(0));
+        let removed: Vec<&String> = patch.keys().filter(|k| patch[*k].is_null()).collect();
+        assert_eq!(removed, ["prod.a"]);
     }
 }
