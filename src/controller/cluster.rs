@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use k8s_openapi::api::core::v1::Node;
+use k8s_openapi::api::core::v1::{Node, Pod};
 use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
 use kube::runtime::controller::Action;
@@ -102,6 +102,17 @@ pub struct Counts {
     pub pending: i32,
     /// Nodes per capacity provider.
     pub registered_nodes: BTreeMap<String, i32>,
+}
+
+/// What a Cluster reads of a pod (see [`count`]): its cluster label, phase and deletion. Other
+/// changes (readiness, restarts) do not wake the Cluster.
+pub fn pod_key(p: &Compact<Pod>) -> u64 {
+    let phase = p.read::<PodPhase>().and_then(|p| p.status.phase);
+    super::watch::fingerprint(&(
+        p.labels().get(labels::CLUSTER),
+        phase,
+        p.metadata.deletion_timestamp.is_some(),
+    ))
 }
 
 /// Count the Cluster's services, tasks (pods not being deleted) and nodes, from the caches.
@@ -222,6 +233,41 @@ pub async fn reconcile(cluster: Arc<Cluster>, ctx: Arc<Context>) -> Result<Actio
 mod tests {
     use super::*;
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+    /// A Cluster is woken only by what its counts read: a pod's cluster, phase or deletion (not
+    /// its readiness or restarts), a node's labels (not its heartbeats).
+    #[test]
+    fn only_what_a_cluster_counts_wakes_it() {
+        let pod = |phase: &str, ready: &str, restarts: i32, cluster: &str| {
+            Compact::new(
+                serde_json::from_value::<Pod>(serde_json::json!({
+                    "metadata": {"name": "web-1", "namespace": "team", "resourceVersion": "7",
+                        "labels": {labels::CLUSTER: cluster}},
+                    "status": {"phase": phase,
+                        "conditions": [{"type": "Ready", "status": ready}],
+                        "containerStatuses": [{"name": "app", "image": "nginx", "imageID": "",
+                            "ready": ready == "True", "restartCount": restarts}]},
+                }))
+                .unwrap(),
+            )
+        };
+        let running = pod_key(&pod("Running", "False", 0, "prod"));
+        assert_eq!(pod_key(&pod("Running", "True", 3, "prod")), running);
+        assert_ne!(pod_key(&pod("Pending", "False", 0, "prod")), running);
+        assert_ne!(pod_key(&pod("Running", "False", 0, "staging")), running);
+        let mut stopping = pod("Running", "False", 0, "prod");
+        stopping.metadata.deletion_timestamp =
+            Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+                Timestamp::from_second(1).unwrap(),
+            ));
+        assert_ne!(pod_key(&stopping), running);
+        let key = |n: &Compact<Node>| crate::controller::watch::object_key(n);
+        let spot = node(&[("eks.amazonaws.com/capacityType", "SPOT")]);
+        let mut heartbeat = (*spot).clone();
+        heartbeat.metadata.resource_version = Some("99".into());
+        assert_eq!(key(&heartbeat), key(&spot));
+        assert_ne!(key(&node(&[])), key(&spot));
+    }
 
     fn node(labels: &[(&str, &str)]) -> Arc<Compact<Node>> {
         Arc::new(Compact::new(Node {

@@ -903,13 +903,18 @@ fn scheduled_task_controller(w: &Watches, shutdown: &Signal) -> Controller<Sched
         .graceful_shutdown_on(shutdown.clone())
 }
 
-/// Clusters: the services, pods (and nodes) they count.
+/// Clusters: the services, pods (and nodes) they count. Only the changes a count reads wake a
+/// Cluster: a Service's spec, labels, annotations or deletion (not its status writes), a pod's
+/// cluster, phase or deletion (not its readiness or restarts), a node's labels (not its
+/// heartbeats).
 fn cluster_controller(w: &Watches, stores: &Stores, shutdown: &Signal) -> Controller<Cluster> {
     let (s4, s5) = (stores.clone(), stores.clone());
+    let services = watch::changed(w.svcs.subscribe(), watch::object_key::<Compact<Service>>);
+    let pods = watch::changed(w.pods.subscribe(), cluster::pod_key);
     let controller =
         Controller::for_shared_stream(w.clusters.subscribe(), w.clusters.reader.clone())
             .with_config(controller_config())
-            .watches_shared_stream(w.svcs.subscribe(), move |s: Arc<Compact<Service>>| {
+            .watches_shared_stream(services, move |s: Arc<Compact<Service>>| {
                 let s = s.object();
                 cluster::clusters_named(
                     &s4,
@@ -917,7 +922,7 @@ fn cluster_controller(w: &Watches, stores: &Stores, shutdown: &Signal) -> Contro
                     s.spec.create.cluster.as_deref(),
                 )
             })
-            .watches_shared_stream(w.pods.subscribe(), move |p: Arc<Compact<Pod>>| {
+            .watches_shared_stream(pods, move |p: Arc<Compact<Pod>>| {
                 cluster::clusters_named(
                     &s5,
                     p.namespace().as_deref(),
@@ -928,7 +933,8 @@ fn cluster_controller(w: &Watches, stores: &Stores, shutdown: &Signal) -> Contro
     match &w.nodes {
         Some(n) => {
             let s6 = stores.clone();
-            controller.watches_shared_stream(n.subscribe(), move |_: Arc<Compact<Node>>| {
+            let nodes = watch::changed(n.subscribe(), watch::object_key::<Compact<Node>>);
+            controller.watches_shared_stream(nodes, move |_: Arc<Compact<Node>>| {
                 s6.clusters
                     .state()
                     .iter()
