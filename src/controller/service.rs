@@ -43,8 +43,9 @@ pub const PROGRESS_DEADLINE: &str = "ecs.tidewater.dev/progress-deadline-seconds
 /// bounds, and the service is stable again only once they have.
 pub const FORCE_NEW_DEPLOYMENT: &str = "ecs.tidewater.dev/force-new-deployment";
 
-/// The Service's last `forceNewDeployment`, if any.
-fn forced_at(svc: &Service) -> Option<String> {
+/// The Service's last `forceNewDeployment`, if any (an empty annotation is none): what the
+/// operator puts on the pod template, and what the ECS API waits for it to record.
+pub fn forced_at(svc: &Service) -> Option<String> {
     svc.annotations()
         .get(FORCE_NEW_DEPLOYMENT)
         .filter(|t| !t.is_empty())

@@ -48,10 +48,16 @@ pub fn record(output: &Value, now: Timestamp) -> String {
     json!({"deletedAt": now.to_string(), "service": service}).to_string()
 }
 
+/// A record read: when it was made, and the record.
+fn read(record: &str) -> Option<(Timestamp, Value)> {
+    let v: Value = serde_json::from_str(record).ok()?;
+    let at = v["deletedAt"].as_str()?.parse().ok()?;
+    Some((at, v))
+}
+
 /// When a record was made, if it can be read.
 fn deleted_at(record: &str) -> Option<Timestamp> {
-    let v: Value = serde_json::from_str(record).ok()?;
-    v["deletedAt"].as_str()?.parse().ok()
+    read(record).map(|(at, _)| at)
 }
 
 /// Whether a record made at `at` is still kept at `now`.
@@ -61,12 +67,8 @@ fn kept(at: Timestamp, now: Timestamp) -> bool {
 
 /// The INACTIVE service `key` of `data` (a ConfigMap's data) at `now`, if recorded and kept.
 pub fn find(data: &BTreeMap<String, String>, key: &str, now: Timestamp) -> Option<Value> {
-    let record = data.get(key)?;
-    if !deleted_at(record).is_some_and(|at| kept(at, now)) {
-        return None;
-    }
-    let v: Value = serde_json::from_str(record).ok()?;
-    Some(v["service"].clone())
+    let (at, mut v) = read(data.get(key)?)?;
+    kept(at, now).then(|| v["service"].take())
 }
 
 /// The merge patch of a ConfigMap's `data` that adds `record` under `key` and removes the

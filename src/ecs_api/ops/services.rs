@@ -126,10 +126,8 @@ const PER_DEPLOYMENT: &[(&str, &str)] = &[
 pub fn live(svc: &Service) -> (i32, Vec<ServiceDeployment>) {
     let st = svc.status.clone().unwrap_or_default();
     // A forced deployment the operator has not started yet.
-    let forced = svc
-        .annotations()
-        .get(FORCED_AT)
-        .is_some_and(|at| st.forced_new_deployment.as_ref() != Some(at));
+    let requested = crate::controller::service::forced_at(svc);
+    let forced = requested.is_some() && st.forced_new_deployment != requested;
     let behind =
         st.common.observed_generation != svc.metadata.generation || svc.status.is_none() || forced;
     let mut deployments: Vec<ServiceDeployment> = st
@@ -152,11 +150,8 @@ pub fn live(svc: &Service) -> (i32, Vec<ServiceDeployment>) {
                 d.status = "ACTIVE".into();
             }
             // Asked for now: a forced deployment at the time of the request.
-            let created = svc
-                .annotations()
-                .get(FORCED_AT)
+            let created = requested
                 .filter(|_| forced)
-                .cloned()
                 .or_else(|| (svc.metadata.creation_timestamp.as_ref()).map(|t| t.0.to_string()));
             let id = format!("ecs-svc/pending-{}", svc.metadata.generation.unwrap_or(0));
             deployments.insert(
@@ -739,6 +734,15 @@ mod tests {
         assert_eq!(
             shape_check::check("UpdateService", &json!({"service": out})),
             Ok(())
+        );
+        // An empty annotation asks for nothing (the operator ignores it too).
+        let mut empty = svc.clone();
+        empty.metadata.annotations = Some([(FORCED_AT.to_string(), String::new())].into());
+        assert_eq!(
+            output(&scope(), &empty, false)["deployments"]
+                .as_array()
+                .map(Vec::len),
+            Some(1)
         );
         // Started: the operator's deployments are shown.
         status["forcedNewDeployment"] = json!(at);

@@ -312,7 +312,7 @@ async fn wait_registered(
 ) -> Result<i64, ApiError> {
     let seen = |td: Option<&TaskDefinition>| {
         td.and_then(|t| t.status.as_ref())
-            .is_some_and(|s| registered_for(s, generation, call))
+            .is_some_and(|s| answers_call(s, generation, call))
     };
     let waited = tokio::time::timeout(
         REGISTER_WAIT,
@@ -343,7 +343,7 @@ async fn wait_registered(
 
 /// Whether a status answers the call `call` that wrote `generation`: a revision registered for
 /// it, or the operator's refusal of that generation.
-fn registered_for(status: &TaskDefinitionStatus, generation: i64, call: &str) -> bool {
+fn answers_call(status: &TaskDefinitionStatus, generation: i64, call: &str) -> bool {
     let seen = status.common.observed_generation >= Some(generation);
     let refused = status
         .common
@@ -496,11 +496,11 @@ mod tests {
             }))
             .unwrap()
         };
-        assert!(registered_for(&status(3, Some("c2"), "True"), 3, "c2"));
-        assert!(!registered_for(&status(3, Some("c1"), "True"), 3, "c2"));
-        assert!(!registered_for(&status(2, Some("c2"), "True"), 3, "c2"));
-        assert!(registered_for(&status(3, Some("c1"), "False"), 3, "c2"));
-        assert!(!registered_for(&status(2, Some("c1"), "False"), 3, "c2"));
+        assert!(answers_call(&status(3, Some("c2"), "True"), 3, "c2"));
+        assert!(!answers_call(&status(3, Some("c1"), "True"), 3, "c2"));
+        assert!(!answers_call(&status(2, Some("c2"), "True"), 3, "c2"));
+        assert!(answers_call(&status(3, Some("c1"), "False"), 3, "c2"));
+        assert!(!answers_call(&status(2, Some("c1"), "False"), 3, "c2"));
     }
 
     /// ECS describes a registered task definition with its defaults filled in ("essential ...
