@@ -44,7 +44,7 @@ impl Cache {
                 Resource::TaskDefinition { name, spec } => {
                     let family = family(spec, name);
                     let n = set::revision(spec);
-                    let mut td = TaskDefinition::new(name, spec.clone());
+                    let mut td = TaskDefinition::new(name, (**spec).clone());
                     td.metadata.namespace = Some(NAMESPACE.into());
                     let uid = format!("uid-of-{name}");
                     td.metadata.uid = Some(uid.clone());
@@ -70,7 +70,7 @@ impl Cache {
                         .apply_watcher_event(&Event::Apply(Compact::new(cr)));
                 }
                 Resource::Cluster { name, spec } => {
-                    let mut cl = Cluster::new(name, spec.clone());
+                    let mut cl = Cluster::new(name, (**spec).clone());
                     cl.metadata.namespace = Some(NAMESPACE.into());
                     c.clusters.apply_watcher_event(&Event::Apply(cl));
                 }

@@ -28,26 +28,31 @@ pub struct InputError {
     pub message: String,
 }
 
-/// One parsed input resource.
-// Specs are read once per input document; boxing them would buy nothing.
-#[allow(clippy::large_enum_variant)]
+/// One parsed input resource. The specs are boxed: a resource is passed along by value from
+/// its reading to the plan, and a spec is up to kilobytes (a ServiceSpec about 1.6 KiB).
 #[derive(Debug, Clone)]
 pub enum Resource {
     /// A task definition.
     TaskDefinition {
         name: String,
-        spec: TaskDefinitionSpec,
+        spec: Box<TaskDefinitionSpec>,
     },
     /// A service.
-    Service { name: String, spec: ServiceSpec },
+    Service {
+        name: String,
+        spec: Box<ServiceSpec>,
+    },
     /// A cluster.
-    Cluster { name: String, spec: ClusterSpec },
+    Cluster {
+        name: String,
+        spec: Box<ClusterSpec>,
+    },
     /// A RunTask.
-    Task { name: String, spec: TaskSpec },
+    Task { name: String, spec: Box<TaskSpec> },
     /// A scheduled task.
     ScheduledTask {
         name: String,
-        spec: ScheduledTaskSpec,
+        spec: Box<ScheduledTaskSpec>,
     },
 }
 
@@ -281,19 +286,51 @@ fn recognise_manifest(file: &str, doc: &Value, api: &str) -> Result<(Resource, N
     let empty = Value::Object(Default::default());
     let spec = doc.get("spec").unwrap_or(&empty);
     match kind {
-        "TaskDefinition" => {
-            parse(file, "spec", spec).map(|(s, u)| (Resource::TaskDefinition { name, spec: s }, u))
-        }
-        "Service" => {
-            parse(file, "spec", spec).map(|(s, u)| (Resource::Service { name, spec: s }, u))
-        }
-        "Cluster" => {
-            parse(file, "spec", spec).map(|(s, u)| (Resource::Cluster { name, spec: s }, u))
-        }
-        "Task" => parse(file, "spec", spec).map(|(s, u)| (Resource::Task { name, spec: s }, u)),
-        "ScheduledTask" => {
-            parse(file, "spec", spec).map(|(s, u)| (Resource::ScheduledTask { name, spec: s }, u))
-        }
+        "TaskDefinition" => parse(file, "spec", spec).map(|(s, u)| {
+            (
+                Resource::TaskDefinition {
+                    name,
+                    spec: Box::new(s),
+                },
+                u,
+            )
+        }),
+        "Service" => parse(file, "spec", spec).map(|(s, u)| {
+            (
+                Resource::Service {
+                    name,
+                    spec: Box::new(s),
+                },
+                u,
+            )
+        }),
+        "Cluster" => parse(file, "spec", spec).map(|(s, u)| {
+            (
+                Resource::Cluster {
+                    name,
+                    spec: Box::new(s),
+                },
+                u,
+            )
+        }),
+        "Task" => parse(file, "spec", spec).map(|(s, u)| {
+            (
+                Resource::Task {
+                    name,
+                    spec: Box::new(s),
+                },
+                u,
+            )
+        }),
+        "ScheduledTask" => parse(file, "spec", spec).map(|(s, u)| {
+            (
+                Resource::ScheduledTask {
+                    name,
+                    spec: Box::new(s),
+                },
+                u,
+            )
+        }),
         other => Err(err("kind", format!("unknown kind `{other}`"))),
     }
 }
@@ -372,7 +409,7 @@ fn recognise_task_definition(
     Ok((
         Resource::TaskDefinition {
             name: names::dns_subdomain(&family),
-            spec,
+            spec: Box::new(spec),
         },
         unknown,
     ))
@@ -428,7 +465,7 @@ fn recognise_service(file: &str, base: &str, v: &Value) -> Result<(Resource, Not
     Ok((
         Resource::Service {
             name: names::dns_subdomain(&name),
-            spec,
+            spec: Box::new(spec),
         },
         unknown,
     ))
