@@ -378,6 +378,9 @@ async fn rediscovered(args: &Args, client: &Client, current: &[ApiResource]) -> 
 /// watches. When the controllers fall this far behind, the watch waits for them.
 const WATCH_EVENT_BUFFER: usize = 512;
 
+/// Deleted objects buffered for each controller woken by them (see [`SharedWatch::deleted`]).
+const DELETION_BUFFER: usize = 64;
+
 /// A watch shared by several controllers and caches.
 struct SharedWatch<K: Resource<DynamicType = ()> + Clone + 'static> {
     reader: Store<K>,
@@ -388,6 +391,8 @@ struct SharedWatch<K: Resource<DynamicType = ()> + Clone + 'static> {
     trim: fn(&mut K),
     /// The index kept in step with the cache, if any.
     index: Option<index::Index<K>>,
+    /// Where the objects the watch sees deleted go (see [`SharedWatch::deleted`]).
+    deletions: std::sync::Mutex<Vec<futures::channel::mpsc::Sender<Arc<K>>>>,
 }
 
 impl<K> SharedWatch<K>
@@ -403,6 +408,7 @@ where
             config,
             trim: watch::trim::<K>,
             index: None,
+            deletions: Default::default(),
         }
     }
 
@@ -421,11 +427,37 @@ where
             .expect("subscribe before start")
     }
 
+    /// The objects the watch sees deleted, as they were last (subscribe before start). A shared
+    /// watch tells its subscribers only of objects added or changed, so an owner whose child is
+    /// deleted (`kubectl delete service web`) would otherwise wait for its resync to put it back.
+    fn deleted(&self) -> impl Stream<Item = Arc<K>> + Send + 'static {
+        let (tx, rx) = futures::channel::mpsc::channel(DELETION_BUFFER);
+        self.deletions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(tx);
+        rx
+    }
+
+    /// The changed objects `subscribe` yields that `key` tells apart ([`watch::changed`]), and
+    /// every deleted one.
+    fn changed_or_deleted(
+        &self,
+        key: impl Fn(&K) -> u64 + Send + 'static,
+    ) -> impl Stream<Item = Arc<K>> + Send + 'static {
+        futures::stream::select(watch::changed(self.subscribe(), key), self.deleted())
+    }
+
     /// Start the watch; the returned future runs it until dropped.
     fn start(&mut self) -> BoxFuture<'static, ()> {
         let writer = self.writer.take().expect("started once");
         let kind = K::kind(&()).into_owned();
         let index = self.index.clone();
+        let deletions = std::mem::take(
+            self.deletions
+                .get_mut()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
         watcher(self.api.clone(), self.config.clone())
             .modify(self.trim)
             .inspect(move |e| {
@@ -436,10 +468,26 @@ where
             .backoff(watch::QuickBackoff::default())
             .reflect_shared(writer)
             .for_each(move |r| {
-                if let Err(e) = r {
-                    tracing::warn!(kind = %kind, error = %e, "watch error (retrying)");
+                let deleted = match r {
+                    Ok(watcher::Event::Delete(o)) if !deletions.is_empty() => {
+                        Some((Arc::new(o), deletions.clone()))
+                    }
+                    Err(e) => {
+                        tracing::warn!(kind = %kind, error = %e, "watch error (retrying)");
+                        None
+                    }
+                    Ok(_) => None,
+                };
+                // As for the shared watch's own subscribers, the watch waits for a controller
+                // this far behind; one that has stopped is skipped.
+                async move {
+                    for (o, mut tx) in deleted
+                        .into_iter()
+                        .flat_map(|(o, txs)| txs.into_iter().map(move |tx| (o.clone(), tx)))
+                    {
+                        let _ = futures::SinkExt::send(&mut tx, o).await;
+                    }
                 }
-                futures::future::ready(())
             })
             .boxed()
     }
@@ -787,17 +835,20 @@ fn service_controller(
     let svcs = watch::changed(w.svcs.subscribe(), watch::object_key::<Compact<Service>>);
     Controller::for_shared_stream(svcs, w.svcs.reader.clone())
         .with_config(controller_config())
-        .owns_shared_stream(watch::changed(w.deploys.subscribe(), |d| {
-            watch::deployment_key(&d.object())
-        }))
-        .owns_shared_stream(watch::changed(w.dss.subscribe(), |d| {
-            watch::daemon_set_key(&d.object())
-        }))
-        .owns_shared_stream(watch::changed(w.ksvcs.subscribe(), watch::spec_fingerprint))
-        .owns_shared_stream(watch::changed(w.sas.subscribe(), watch::spec_fingerprint))
-        .owns_shared_stream(watch::changed(w.ings.subscribe(), watch::spec_fingerprint))
-        .owns_shared_stream(watch::changed(w.hpas.subscribe(), watch::spec_fingerprint))
-        .owns_shared_stream(watch::changed(w.pdbs.subscribe(), watch::spec_fingerprint))
+        // A child changed in what the Service decides, or deleted, wakes it.
+        .owns_shared_stream(
+            w.deploys
+                .changed_or_deleted(|d| watch::deployment_key(&d.object())),
+        )
+        .owns_shared_stream(
+            w.dss
+                .changed_or_deleted(|d| watch::daemon_set_key(&d.object())),
+        )
+        .owns_shared_stream(w.ksvcs.changed_or_deleted(watch::spec_fingerprint))
+        .owns_shared_stream(w.sas.changed_or_deleted(watch::spec_fingerprint))
+        .owns_shared_stream(w.ings.changed_or_deleted(watch::spec_fingerprint))
+        .owns_shared_stream(w.hpas.changed_or_deleted(watch::spec_fingerprint))
+        .owns_shared_stream(w.pdbs.changed_or_deleted(watch::spec_fingerprint))
         .watches_shared_stream(
             watch::changed(w.tds.subscribe(), |td| {
                 watch::task_definition_key(&td.object())
@@ -837,7 +888,10 @@ fn task_controller(w: &Watches, shutdown: &Signal) -> Controller<Task> {
     let (t1, t2, t3) = (tasks.clone(), tasks.clone(), tasks);
     Controller::for_shared_stream(w.tasks.subscribe(), w.tasks.reader.clone())
         .with_config(controller_config())
-        .owns_shared_stream(w.pods.subscribe())
+        .owns_shared_stream(futures::stream::select(
+            w.pods.subscribe(),
+            w.pods.deleted(),
+        ))
         .watches_shared_stream(
             w.tds.subscribe(),
             move |td: Arc<Compact<TaskDefinition>>| {
@@ -879,7 +933,7 @@ fn scheduled_task_controller(w: &Watches, shutdown: &Signal) -> Controller<Sched
     }
     Controller::for_shared_stream(w.scheds.subscribe(), w.scheds.reader.clone())
         .with_config(controller_config())
-        .owns_shared_stream(w.cjs.subscribe())
+        .owns_shared_stream(futures::stream::select(w.cjs.subscribe(), w.cjs.deleted()))
         .watches_shared_stream(
             w.tds.subscribe(),
             move |td: Arc<Compact<TaskDefinition>>| {
@@ -910,7 +964,7 @@ fn scheduled_task_controller(w: &Watches, shutdown: &Signal) -> Controller<Sched
 fn cluster_controller(w: &Watches, stores: &Stores, shutdown: &Signal) -> Controller<Cluster> {
     let (s4, s5) = (stores.clone(), stores.clone());
     let services = watch::changed(w.svcs.subscribe(), watch::object_key::<Compact<Service>>);
-    let pods = watch::changed(w.pods.subscribe(), cluster::pod_key);
+    let pods = w.pods.changed_or_deleted(cluster::pod_key);
     let controller =
         Controller::for_shared_stream(w.clusters.subscribe(), w.clusters.reader.clone())
             .with_config(controller_config())

@@ -551,6 +551,48 @@ async fn hand_edits_are_reverted_and_foreign_objects_are_never_overwritten() {
     .await;
 }
 
+/// A child deleted by hand (`kubectl delete service web`) is put back at once, not at the next
+/// resync (five minutes here): a deletion wakes its owner as a change does.
+#[tokio::test]
+async fn deleted_children_are_put_back_at_once() {
+    support::run("op-deleted", |ctx| async move {
+        let op = Operator::start(&ctx.ns, &["--resync-seconds", "300"]).await?;
+        op.wait_leading().await?;
+        let mut td: Value = serde_json::from_str(&task_definition("web", "nginx:1.0", json!({})))?;
+        td["spec"]["taskRoleArn"] = json!("arn:aws:iam::123456789012:role/web");
+        apply(&ctx, &td.to_string())?;
+        let extra = json!({
+            "loadBalancers": [{"targetGroupArn": "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/abc", "containerName": "app", "containerPort": 8080}],
+        });
+        apply(&ctx, &service("web", "web", 1, extra))?;
+        steady(&ctx, "web", 1).await?;
+        // Every child but the Deployment (whose pods would wake the Service anyway).
+        let kinds = ["service", "serviceaccount", "poddisruptionbudget"];
+        let uids = |ctx: &Ctx| -> Result<Vec<String>> {
+            let out = ctx.kubectl(&["get", &kinds.join(","), "-l", "app.kubernetes.io/managed-by=tidewater", "-o", "jsonpath={range .items[*]}{.kind}/{.metadata.name}={.metadata.uid}{\"\\n\"}{end}"]).ok()?;
+            Ok(out.lines().map(str::to_string).collect())
+        };
+        let before = uids(&ctx)?;
+        let has = |kind: &str| before.iter().any(|l| l.starts_with(&format!("{kind}/")));
+        ensure!(has("Service") && has("ServiceAccount"), "children: {before:?}");
+        let deleted = Instant::now();
+        ctx.kubectl(&["delete", &kinds.join(","), "-l", "app.kubernetes.io/managed-by=tidewater", "--wait=false"]).ok()?;
+        eventually("every deleted child put back", Duration::from_secs(20), || {
+            let after = uids(&ctx);
+            let before = before.clone();
+            async move {
+                let after = after?;
+                let kinds_of = |v: &[String]| v.iter().map(|l| l.split('=').next().unwrap_or_default().to_string()).collect::<Vec<_>>();
+                Ok(kinds_of(&after) == kinds_of(&before) && after.iter().all(|l| !before.contains(l)))
+            }
+        })
+        .await?;
+        eprintln!("[e2e]   deleted children put back in {:.1} s", deleted.elapsed().as_secs_f64());
+        Ok(())
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn the_circuit_breaker_fails_a_bad_revision_and_rolls_back() {
     support::run("op-breaker", |ctx| async move {
