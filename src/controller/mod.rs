@@ -478,18 +478,20 @@ where
                     }
                     Ok(_) => None,
                 };
-                // As for the shared watch's own subscribers, the watch waits for a controller
-                // this far behind; one that has stopped is skipped.
-                async move {
-                    for (o, mut tx) in deleted
-                        .into_iter()
-                        .flat_map(|(o, txs)| txs.into_iter().map(move |tx| (o.clone(), tx)))
-                    {
-                        let _ = futures::SinkExt::send(&mut tx, o).await;
-                    }
-                }
+                notify(deleted)
             })
             .boxed()
+    }
+}
+
+/// Send `o` to each of its subscribers. As a shared watch does for its own subscribers, the
+/// watch waits for a controller this far behind; one that has stopped is skipped.
+async fn notify<K>(woken: Option<(Arc<K>, Vec<futures::channel::mpsc::Sender<Arc<K>>>)>) {
+    let Some((o, subscribers)) = woken else {
+        return;
+    };
+    for mut tx in subscribers {
+        let _ = futures::SinkExt::send(&mut tx, o.clone()).await;
     }
 }
 
@@ -589,6 +591,9 @@ struct DynamicWatch {
     config: watcher::Config,
     /// Its objects by owner.
     index: index::Index<watch::CachedDynamic>,
+    /// Where its objects go when someone changes them or deletes them (see
+    /// [`DynamicWatch::changed_or_deleted`]).
+    changes: std::sync::Mutex<Vec<futures::channel::mpsc::Sender<Arc<watch::CachedDynamic>>>>,
 }
 
 impl DynamicWatch {
@@ -610,6 +615,7 @@ impl DynamicWatch {
             api,
             config,
             index: index::dynamic_owned(),
+            changes: Default::default(),
         }
     }
 
@@ -617,10 +623,30 @@ impl DynamicWatch {
         self.ar.clone()
     }
 
+    /// Its objects changed in anything but their status ([`watch::spec_fingerprint`]) since they
+    /// were first seen, or deleted (subscribe before start): a hand edit or deletion of a
+    /// TargetGroupBinding, ExternalSecret or ScaledObject wakes its owner as one of a built-in
+    /// child does. Their first sighting wakes nothing: their owner just created them (or the
+    /// cache is filling, when every owner is reconciled anyway).
+    fn changed_or_deleted(&self) -> impl Stream<Item = Arc<watch::CachedDynamic>> + Send + 'static {
+        let (tx, rx) = futures::channel::mpsc::channel(DELETION_BUFFER);
+        self.changes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(tx);
+        rx
+    }
+
     fn start(&mut self) -> BoxFuture<'static, ()> {
         let writer = self.writer.take().expect("started once");
         let kind = self.api.resource_url().to_string();
         let index = self.index.clone();
+        let subscribers = std::mem::take(
+            self.changes
+                .get_mut()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        let mut changes = watch::Changes::default();
         let events = watcher(self.api.clone(), self.config.clone())
             .inspect(move |e| {
                 if let Ok(e) = e {
@@ -630,10 +656,17 @@ impl DynamicWatch {
             .backoff(watch::QuickBackoff::default());
         reflector::reflector(writer, events)
             .for_each(move |r| {
-                if let Err(e) = r {
-                    tracing::warn!(kind = %kind, error = %e, "watch error (retrying)");
-                }
-                futures::future::ready(())
+                let woken = match r {
+                    Ok(e) if !subscribers.is_empty() => changes
+                        .of(e, watch::spec_fingerprint)
+                        .map(|o| (Arc::new(o), subscribers.clone())),
+                    Ok(_) => None,
+                    Err(e) => {
+                        tracing::warn!(kind = %kind, error = %e, "watch error (retrying)");
+                        None
+                    }
+                };
+                notify(woken)
             })
             .boxed()
     }
@@ -738,6 +771,42 @@ impl Watches {
         watches.extend(self.third_party.iter_mut().map(DynamicWatch::start));
         watches
     }
+}
+
+/// A controller woken by the third-party children ([`watch::THIRD_PARTY_KINDS`]) its objects
+/// own, when someone changes or deletes one.
+trait ThirdPartyChildren {
+    fn third_party_children(self, w: &Watches) -> Self;
+}
+
+impl<K> ThirdPartyChildren for Controller<K>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+{
+    fn third_party_children(self, w: &Watches) -> Self {
+        w.third_party.iter().fold(self, |c, d| {
+            c.watches_shared_stream_with(
+                d.changed_or_deleted(),
+                |o: Arc<watch::CachedDynamic>| owners::<K>(&*o),
+                d.api_resource(),
+            )
+        })
+    }
+}
+
+/// The objects of kind `K` that control `o` (its controller owner reference, when of kind `K`).
+fn owners<K: Resource<DynamicType = ()>>(o: &impl Resource) -> Option<ObjectRef<K>> {
+    let ns = o.meta().namespace.as_deref()?;
+    o.meta()
+        .owner_references
+        .iter()
+        .flatten()
+        .find(|r| {
+            r.controller == Some(true)
+                && r.kind == K::kind(&())
+                && r.api_version == K::api_version(&())
+        })
+        .map(|r| ObjectRef::new(&r.name).within(ns))
 }
 
 /// TaskDefinition: its revisions.
@@ -878,6 +947,7 @@ fn service_controller(
             watch::changed(w.pods.subscribe(), |p| watch::pod_key(&p.object())),
             move |p: Arc<Compact<Pod>>| service_of_pod(&s3, &p),
         )
+        .third_party_children(w)
         .graceful_shutdown_on(shutdown.clone())
 }
 
@@ -919,6 +989,7 @@ fn task_controller(w: &Watches, shutdown: &Signal) -> Controller<Task> {
         .watches_shared_stream(cluster_changes(w), move |c: Arc<Cluster>| {
             run_tasks_using(&t2, c.namespace().as_deref(), None, |t: &Task| &t.spec.run)
         })
+        .third_party_children(w)
         .graceful_shutdown_on(shutdown.clone())
 }
 
@@ -954,6 +1025,7 @@ fn scheduled_task_controller(w: &Watches, shutdown: &Signal) -> Controller<Sched
         .watches_shared_stream(cluster_changes(w), move |c: Arc<Cluster>| {
             run_tasks_using(&t4, c.namespace().as_deref(), None, run)
         })
+        .third_party_children(w)
         .graceful_shutdown_on(shutdown.clone())
 }
 
@@ -1222,6 +1294,41 @@ mod tests {
             Error::Panicked(String::new()).label(),
             "panicked",
             "stable label for metrics"
+        );
+    }
+
+    /// A third-party child wakes the object of the controller's kind that controls it, and no
+    /// other (not a core Service of the same name, not an owner that is not its controller).
+    #[test]
+    fn a_third_party_child_wakes_its_controller_of_the_kind() {
+        let child = |owners: serde_json::Value| -> watch::CachedDynamic {
+            Compact::new(
+                serde_json::from_value::<kube::api::DynamicObject>(json!({
+                    "apiVersion": "elbv2.k8s.aws/v1beta1", "kind": "TargetGroupBinding",
+                    "metadata": {"name": "web", "namespace": "a", "ownerReferences": owners},
+                }))
+                .unwrap(),
+            )
+        };
+        let owner = |api: &str, kind: &str, controller: bool| json!({"apiVersion": api, "kind": kind, "name": "web", "uid": "u", "controller": controller});
+        let ecs = "ecs.tidewater.dev/v1alpha1";
+        let by_service = child(json!([
+            owner("v1", "Service", true),
+            owner(ecs, "Service", true)
+        ]));
+        assert_eq!(
+            owners::<Compact<Service>>(&by_service),
+            Some(ObjectRef::new("web").within("a"))
+        );
+        assert_eq!(owners::<Task>(&by_service), None);
+        let by_task = child(json!([
+            owner(ecs, "Service", false),
+            owner(ecs, "Task", true)
+        ]));
+        assert_eq!(owners::<Compact<Service>>(&by_task), None);
+        assert_eq!(
+            owners::<Task>(&by_task),
+            Some(ObjectRef::new("web").within("a"))
         );
     }
 

@@ -14,6 +14,7 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::utils::Backoff;
+use kube::runtime::watcher;
 use kube::{Client, Resource};
 use serde_json::Value;
 
@@ -218,6 +219,45 @@ pub fn fingerprint<T: Hash + ?Sized>(v: &T) -> u64 {
     h.finish()
 }
 
+/// What a watch's events changed, object by object (by a fingerprint of its uid, eight bytes
+/// an object): see [`Changes::of`].
+#[derive(Debug, Default)]
+pub struct Changes {
+    seen: HashMap<u64, u64>,
+}
+
+impl Changes {
+    /// The object of `event` when it changed in what `key` tells apart since it was last seen,
+    /// or was deleted; `None` for its first sighting and for the other events.
+    pub fn of<K: Resource>(
+        &mut self,
+        event: watcher::Event<K>,
+        key: impl Fn(&K) -> u64,
+    ) -> Option<K> {
+        match event {
+            watcher::Event::Apply(o) | watcher::Event::InitApply(o) => {
+                let k = key(&o);
+                let before = self.seen.insert(uid_fingerprint(&o), k);
+                before.is_some_and(|b| b != k).then_some(o)
+            }
+            watcher::Event::Delete(o) => {
+                self.seen.remove(&uid_fingerprint(&o));
+                Some(o)
+            }
+            watcher::Event::Init | watcher::Event::InitDone => None,
+        }
+    }
+}
+
+/// A fingerprint of an object's uid (of its namespace and name without one).
+fn uid_fingerprint<K: Resource>(o: &K) -> u64 {
+    let meta = o.meta();
+    match &meta.uid {
+        Some(uid) => fingerprint(uid),
+        None => fingerprint(&(&meta.namespace, &meta.name)),
+    }
+}
+
 /// A fingerprint of everything but the status and the bookkeeping metadata (resourceVersion,
 /// managed fields): what a hand edit changes, not what the object's controller reports.
 pub fn spec_fingerprint<K: serde::Serialize>(obj: &K) -> u64 {
@@ -319,11 +359,7 @@ where
     // bytes an object rather than a string.
     let mut seen: HashMap<u64, u64> = HashMap::new();
     events.filter(move |o| {
-        let meta = o.meta();
-        let id = match &meta.uid {
-            Some(uid) => fingerprint(uid),
-            None => fingerprint(&(&meta.namespace, &meta.name)),
-        };
+        let id = uid_fingerprint(&**o);
         let k = key(o);
         if seen.len() > 200_000 {
             seen.clear();
@@ -548,6 +584,55 @@ mod tests {
         assert_eq!(delays, vec![250, 500, 1000, 2000, 2000, 2000]);
         b.reset();
         assert_eq!(b.next(), Some(Duration::from_millis(250)));
+    }
+
+    fn tgb(uid: &str, port: i64, status: &str) -> DynamicObject {
+        serde_json::from_value(json!({
+            "apiVersion": "elbv2.k8s.aws/v1beta1", "kind": "TargetGroupBinding",
+            "metadata": {"name": "web", "namespace": "a", "uid": uid, "resourceVersion": status},
+            "spec": {"serviceRef": {"name": "web", "port": port}},
+            "status": {"observedGeneration": status},
+        }))
+        .unwrap()
+    }
+
+    /// A third-party child wakes its owner when someone changes it or deletes it: not when it
+    /// is first seen (its owner just created it), nor when only its status changes.
+    #[test]
+    fn changes_are_what_was_edited_or_deleted_after_the_first_sighting() {
+        use watcher::Event::*;
+        let mut c = Changes::default();
+        let key = spec_fingerprint::<DynamicObject>;
+        let woken = |o: Option<DynamicObject>| o.map(|o| o.metadata.resource_version.unwrap());
+        assert_eq!(woken(c.of(Init, key)), None);
+        assert_eq!(woken(c.of(InitApply(tgb("1", 80, "1")), key)), None);
+        assert_eq!(woken(c.of(InitDone, key)), None);
+        assert_eq!(
+            woken(c.of(Apply(tgb("1", 80, "2")), key)),
+            None,
+            "status only"
+        );
+        assert_eq!(
+            woken(c.of(Apply(tgb("1", 81, "3")), key)),
+            Some("3".into()),
+            "hand edit"
+        );
+        assert_eq!(
+            woken(c.of(Apply(tgb("2", 80, "4")), key)),
+            None,
+            "first sighting"
+        );
+        assert_eq!(
+            woken(c.of(Delete(tgb("1", 81, "5")), key)),
+            Some("5".into())
+        );
+        // A relist after a watch broke: what changed meanwhile wakes, what did not stays quiet.
+        assert_eq!(woken(c.of(InitApply(tgb("2", 80, "6")), key)), None);
+        assert_eq!(
+            woken(c.of(InitApply(tgb("2", 90, "7")), key)),
+            Some("7".into())
+        );
+        assert_eq!(c.seen.len(), 1, "a deleted object is forgotten");
     }
 
     #[test]

@@ -566,15 +566,16 @@ async fn deleted_children_are_put_back_at_once() {
         });
         apply(&ctx, &service("web", "web", 1, extra))?;
         steady(&ctx, "web", 1).await?;
-        // Every child but the Deployment (whose pods would wake the Service anyway).
-        let kinds = ["service", "serviceaccount", "poddisruptionbudget"];
+        // Every child but the Deployment (whose pods would wake the Service anyway), a
+        // TargetGroupBinding (a third-party kind) among them.
+        let kinds = ["service", "serviceaccount", "poddisruptionbudget", "targetgroupbindings.elbv2.k8s.aws"];
         let uids = |ctx: &Ctx| -> Result<Vec<String>> {
             let out = ctx.kubectl(&["get", &kinds.join(","), "-l", "app.kubernetes.io/managed-by=tidewater", "-o", "jsonpath={range .items[*]}{.kind}/{.metadata.name}={.metadata.uid}{\"\\n\"}{end}"]).ok()?;
             Ok(out.lines().map(str::to_string).collect())
         };
         let before = uids(&ctx)?;
         let has = |kind: &str| before.iter().any(|l| l.starts_with(&format!("{kind}/")));
-        ensure!(has("Service") && has("ServiceAccount"), "children: {before:?}");
+        ensure!(has("Service") && has("ServiceAccount") && has("TargetGroupBinding"), "children: {before:?}");
         let deleted = Instant::now();
         ctx.kubectl(&["delete", &kinds.join(","), "-l", "app.kubernetes.io/managed-by=tidewater", "--wait=false"]).ok()?;
         eventually("every deleted child put back", Duration::from_secs(20), || {
@@ -588,6 +589,18 @@ async fn deleted_children_are_put_back_at_once() {
         })
         .await?;
         eprintln!("[e2e]   deleted children put back in {:.1} s", deleted.elapsed().as_secs_f64());
+
+        // A hand edit of the TargetGroupBinding is reverted at once too.
+        let tgb = before.iter().find_map(|l| l.strip_prefix("TargetGroupBinding/")?.split('=').next()).unwrap_or_default().to_string();
+        let port = |ctx: &Ctx| ctx.kubectl(&["get", "targetgroupbindings.elbv2.k8s.aws", &tgb, "-o", "jsonpath={.spec.serviceRef.port}"]).ok();
+        let ours = port(&ctx)?;
+        ctx.kubectl(&["patch", "targetgroupbindings.elbv2.k8s.aws", &tgb, "--type=merge", "-p", r#"{"spec":{"serviceRef":{"port":9999}}}"#]).ok()?;
+        eventually("the TargetGroupBinding edit reverted", Duration::from_secs(20), || {
+            let now = port(&ctx);
+            let ours = ours.clone();
+            async move { Ok(now? == ours) }
+        })
+        .await?;
         Ok(())
     })
     .await;
