@@ -378,6 +378,9 @@ async fn rediscovered(args: &Args, client: &Client, current: &[ApiResource]) -> 
 /// watches. When the controllers fall this far behind, the watch waits for them.
 const WATCH_EVENT_BUFFER: usize = 512;
 
+/// The controllers a watch wakes with objects its shared stream does not carry.
+type Subscribers<K> = Vec<futures::channel::mpsc::Sender<Arc<K>>>;
+
 /// Deleted objects buffered for each controller woken by them (see [`SharedWatch::deleted`]).
 const DELETION_BUFFER: usize = 64;
 
@@ -392,7 +395,7 @@ struct SharedWatch<K: Resource<DynamicType = ()> + Clone + 'static> {
     /// The index kept in step with the cache, if any.
     index: Option<index::Index<K>>,
     /// Where the objects the watch sees deleted go (see [`SharedWatch::deleted`]).
-    deletions: std::sync::Mutex<Vec<futures::channel::mpsc::Sender<Arc<K>>>>,
+    deletions: std::sync::Mutex<Subscribers<K>>,
 }
 
 impl<K> SharedWatch<K>
@@ -486,7 +489,7 @@ where
 
 /// Send `o` to each of its subscribers. As a shared watch does for its own subscribers, the
 /// watch waits for a controller this far behind; one that has stopped is skipped.
-async fn notify<K>(woken: Option<(Arc<K>, Vec<futures::channel::mpsc::Sender<Arc<K>>>)>) {
+async fn notify<K>(woken: Option<(Arc<K>, Subscribers<K>)>) {
     let Some((o, subscribers)) = woken else {
         return;
     };
@@ -593,7 +596,7 @@ struct DynamicWatch {
     index: index::Index<watch::CachedDynamic>,
     /// Where its objects go when someone changes them or deletes them (see
     /// [`DynamicWatch::changed_or_deleted`]).
-    changes: std::sync::Mutex<Vec<futures::channel::mpsc::Sender<Arc<watch::CachedDynamic>>>>,
+    changes: std::sync::Mutex<Subscribers<watch::CachedDynamic>>,
 }
 
 impl DynamicWatch {
