@@ -448,7 +448,7 @@ where
         &self,
         key: impl Fn(&K) -> u64 + Send + 'static,
     ) -> impl Stream<Item = Arc<K>> + Send + 'static {
-        futures::stream::select(watch::changed(self.subscribe(), key), self.deleted())
+        watch::changed_or_deleted(self.subscribe(), self.deleted(), key)
     }
 
     /// Start the watch; the returned future runs it until dropped.
@@ -831,7 +831,7 @@ fn task_definition_controller(
 /// status: the counts change with every pod, and each change would otherwise wake every
 /// Service, Task and ScheduledTask of the cluster.
 fn cluster_changes(w: &Watches) -> impl Stream<Item = Arc<Cluster>> + Send + 'static {
-    watch::changed(w.clusters.subscribe(), watch::object_key::<Cluster>)
+    w.clusters.changed_or_deleted(watch::object_key::<Cluster>)
 }
 
 /// Services whose Cluster is `c`: by the cluster index (under its name, and its `clusterName`),

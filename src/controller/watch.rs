@@ -355,17 +355,41 @@ where
     S: Stream<Item = Arc<K>> + Send + 'static,
     F: Fn(&K) -> u64 + Send + 'static,
 {
+    changed_or_deleted(events, futures::stream::empty(), key)
+}
+
+/// [`changed`] events, and every object of `deleted` (which the last key seen of each is
+/// forgotten with, so that what is remembered follows the objects that exist).
+pub fn changed_or_deleted<K, S, D, F>(
+    events: S,
+    deleted: D,
+    key: F,
+) -> impl Stream<Item = Arc<K>> + Send + 'static
+where
+    K: Resource + Send + Sync + 'static,
+    S: Stream<Item = Arc<K>> + Send + 'static,
+    D: Stream<Item = Arc<K>> + Send + 'static,
+    F: Fn(&K) -> u64 + Send + 'static,
+{
     // Objects by a fingerprint of their uid (of their namespace and name without one): eight
     // bytes an object rather than a string.
     let mut seen: HashMap<u64, u64> = HashMap::new();
-    events.filter(move |o| {
-        let id = uid_fingerprint(&**o);
-        let k = key(o);
-        if seen.len() > 200_000 {
-            seen.clear();
-        }
-        let new = seen.insert(id, k) != Some(k);
-        futures::future::ready(new)
+    let events = futures::stream::select(events.map(|o| (o, false)), deleted.map(|o| (o, true)));
+    events.filter_map(move |(o, gone)| {
+        let id = uid_fingerprint(&*o);
+        let wakes = if gone {
+            seen.remove(&id);
+            true
+        } else {
+            let k = key(&o);
+            // A bound for objects whose deletion was never seen (deleted while the watch was
+            // down): past it, the next event of each object wakes its owner once.
+            if seen.len() > 200_000 {
+                seen.clear();
+            }
+            seen.insert(id, k) != Some(k)
+        };
+        futures::future::ready(wakes.then_some(o))
     })
 }
 
@@ -584,6 +608,41 @@ mod tests {
         assert_eq!(delays, vec![250, 500, 1000, 2000, 2000, 2000]);
         b.reset();
         assert_eq!(b.next(), Some(Duration::from_millis(250)));
+    }
+
+    /// A deletion always wakes, and the object's last key is forgotten with it.
+    #[test]
+    fn a_deletion_wakes_and_is_forgotten() {
+        use futures::channel::mpsc::unbounded;
+        let cm = |v: &str| {
+            Arc::new(ConfigMap {
+                metadata: kube::api::ObjectMeta {
+                    uid: Some("1".into()),
+                    ..Default::default()
+                },
+                data: Some([("k".to_string(), v.to_string())].into()),
+                ..Default::default()
+            })
+        };
+        let value = |c: Option<Arc<ConfigMap>>| c.and_then(|c| c.data.clone()?.get("k").cloned());
+        futures::executor::block_on(async {
+            let (applied, a) = unbounded();
+            let (deleted, d) = unbounded();
+            let mut out = Box::pin(changed_or_deleted(a, d, |c: &ConfigMap| {
+                fingerprint(&c.data)
+            }));
+            applied.unbounded_send(cm("a")).unwrap();
+            assert_eq!(value(out.next().await), Some("a".into()));
+            // The same again wakes nobody; the next change does.
+            applied.unbounded_send(cm("a")).unwrap();
+            applied.unbounded_send(cm("b")).unwrap();
+            assert_eq!(value(out.next().await), Some("b".into()));
+            deleted.unbounded_send(cm("b")).unwrap();
+            assert_eq!(value(out.next().await), Some("b".into()), "the deletion");
+            // Forgotten: the same object seen again (recreated with its uid) wakes once more.
+            applied.unbounded_send(cm("b")).unwrap();
+            assert_eq!(value(out.next().await), Some("b".into()));
+        });
     }
 
     fn tgb(uid: &str, port: i64, status: &str) -> DynamicObject {
