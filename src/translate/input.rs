@@ -286,53 +286,24 @@ fn recognise_manifest(file: &str, doc: &Value, api: &str) -> Result<(Resource, N
     let empty = Value::Object(Default::default());
     let spec = doc.get("spec").unwrap_or(&empty);
     match kind {
-        "TaskDefinition" => parse(file, "spec", spec).map(|(s, u)| {
-            (
-                Resource::TaskDefinition {
-                    name,
-                    spec: Box::new(s),
-                },
-                u,
-            )
-        }),
-        "Service" => parse(file, "spec", spec).map(|(s, u)| {
-            (
-                Resource::Service {
-                    name,
-                    spec: Box::new(s),
-                },
-                u,
-            )
-        }),
-        "Cluster" => parse(file, "spec", spec).map(|(s, u)| {
-            (
-                Resource::Cluster {
-                    name,
-                    spec: Box::new(s),
-                },
-                u,
-            )
-        }),
-        "Task" => parse(file, "spec", spec).map(|(s, u)| {
-            (
-                Resource::Task {
-                    name,
-                    spec: Box::new(s),
-                },
-                u,
-            )
-        }),
-        "ScheduledTask" => parse(file, "spec", spec).map(|(s, u)| {
-            (
-                Resource::ScheduledTask {
-                    name,
-                    spec: Box::new(s),
-                },
-                u,
-            )
-        }),
+        "TaskDefinition" => {
+            manifest_spec(file, spec, |spec| Resource::TaskDefinition { name, spec })
+        }
+        "Service" => manifest_spec(file, spec, |spec| Resource::Service { name, spec }),
+        "Cluster" => manifest_spec(file, spec, |spec| Resource::Cluster { name, spec }),
+        "Task" => manifest_spec(file, spec, |spec| Resource::Task { name, spec }),
+        "ScheduledTask" => manifest_spec(file, spec, |spec| Resource::ScheduledTask { name, spec }),
         other => Err(err("kind", format!("unknown kind `{other}`"))),
     }
+}
+
+/// The `spec` of a manifest read as `T`, made the resource by `resource`.
+fn manifest_spec<T: validate::Spec>(
+    file: &str,
+    spec: &Value,
+    resource: impl FnOnce(Box<T>) -> Resource,
+) -> Result<(Resource, Notes), InputError> {
+    parse(file, "spec", spec).map(|(s, notes)| (resource(Box::new(s)), notes))
 }
 
 /// `v` with each container member ECS takes as a list that is one object made a one-element
