@@ -237,6 +237,11 @@ impl Changes {
         match event {
             watcher::Event::Apply(o) | watcher::Event::InitApply(o) => {
                 let k = key(&o);
+                // The bound of [`changed_or_deleted`], for objects deleted while the watch was
+                // down (past it, each object's next change is a first sighting).
+                if self.seen.len() > 200_000 {
+                    self.seen.clear();
+                }
                 let before = self.seen.insert(uid_fingerprint(&o), k);
                 before.is_some_and(|b| b != k).then_some(o)
             }
