@@ -434,12 +434,12 @@ where
     /// watch tells its subscribers only of objects added or changed, so an owner whose child is
     /// deleted (`kubectl delete service web`) would otherwise wait for its resync to put it back.
     fn deleted(&self) -> impl Stream<Item = Arc<K>> + Send + 'static {
-        let (tx, rx) = futures::channel::mpsc::channel(DELETION_BUFFER);
-        self.deletions
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push(tx);
-        rx
+        subscriber(&self.deletions)
+    }
+
+    /// Every object `subscribe` yields, and every deleted one.
+    fn applied_or_deleted(&self) -> impl Stream<Item = Arc<K>> + Send + 'static {
+        futures::stream::select(self.subscribe(), self.deleted())
     }
 
     /// The changed objects `subscribe` yields that `key` tells apart ([`watch::changed`]), and
@@ -456,11 +456,7 @@ where
         let writer = self.writer.take().expect("started once");
         let kind = K::kind(&()).into_owned();
         let index = self.index.clone();
-        let deletions = std::mem::take(
-            self.deletions
-                .get_mut()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        );
+        let deletions = subscribers(&mut self.deletions);
         watcher(self.api.clone(), self.config.clone())
             .modify(self.trim)
             .inspect(move |e| {
@@ -485,6 +481,25 @@ where
             })
             .boxed()
     }
+}
+
+/// A new subscriber of `list` (before its watch starts): what the watch sends it.
+fn subscriber<K>(
+    list: &std::sync::Mutex<Subscribers<K>>,
+) -> futures::channel::mpsc::Receiver<Arc<K>> {
+    let (tx, rx) = futures::channel::mpsc::channel(DELETION_BUFFER);
+    list.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .push(tx);
+    rx
+}
+
+/// The subscribers of `list`, taken when its watch starts.
+fn subscribers<K>(list: &mut std::sync::Mutex<Subscribers<K>>) -> Subscribers<K> {
+    std::mem::take(
+        list.get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    )
 }
 
 /// Send `o` to each of its subscribers. As a shared watch does for its own subscribers, the
@@ -632,23 +647,14 @@ impl DynamicWatch {
     /// child does. Their first sighting wakes nothing: their owner just created them (or the
     /// cache is filling, when every owner is reconciled anyway).
     fn changed_or_deleted(&self) -> impl Stream<Item = Arc<watch::CachedDynamic>> + Send + 'static {
-        let (tx, rx) = futures::channel::mpsc::channel(DELETION_BUFFER);
-        self.changes
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push(tx);
-        rx
+        subscriber(&self.changes)
     }
 
     fn start(&mut self) -> BoxFuture<'static, ()> {
         let writer = self.writer.take().expect("started once");
         let kind = self.api.resource_url().to_string();
         let index = self.index.clone();
-        let subscribers = std::mem::take(
-            self.changes
-                .get_mut()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        );
+        let subscribers = subscribers(&mut self.changes);
         let mut changes = watch::Changes::default();
         let events = watcher(self.api.clone(), self.config.clone())
             .inspect(move |e| {
@@ -790,7 +796,7 @@ where
         w.third_party.iter().fold(self, |c, d| {
             c.watches_shared_stream_with(
                 d.changed_or_deleted(),
-                |o: Arc<watch::CachedDynamic>| owners::<K>(&*o),
+                |o: Arc<watch::CachedDynamic>| controller_of::<K>(&*o),
                 d.api_resource(),
             )
         })
@@ -798,7 +804,7 @@ where
 }
 
 /// The objects of kind `K` that control `o` (its controller owner reference, when of kind `K`).
-fn owners<K: Resource<DynamicType = ()>>(o: &impl Resource) -> Option<ObjectRef<K>> {
+fn controller_of<K: Resource<DynamicType = ()>>(o: &impl Resource) -> Option<ObjectRef<K>> {
     let ns = o.meta().namespace.as_deref()?;
     o.meta()
         .owner_references
@@ -961,10 +967,7 @@ fn task_controller(w: &Watches, shutdown: &Signal) -> Controller<Task> {
     let (t1, t2, t3) = (tasks.clone(), tasks.clone(), tasks);
     Controller::for_shared_stream(w.tasks.subscribe(), w.tasks.reader.clone())
         .with_config(controller_config())
-        .owns_shared_stream(futures::stream::select(
-            w.pods.subscribe(),
-            w.pods.deleted(),
-        ))
+        .owns_shared_stream(w.pods.applied_or_deleted())
         .watches_shared_stream(
             w.tds.subscribe(),
             move |td: Arc<Compact<TaskDefinition>>| {
@@ -1007,7 +1010,7 @@ fn scheduled_task_controller(w: &Watches, shutdown: &Signal) -> Controller<Sched
     }
     Controller::for_shared_stream(w.scheds.subscribe(), w.scheds.reader.clone())
         .with_config(controller_config())
-        .owns_shared_stream(futures::stream::select(w.cjs.subscribe(), w.cjs.deleted()))
+        .owns_shared_stream(w.cjs.applied_or_deleted())
         .watches_shared_stream(
             w.tds.subscribe(),
             move |td: Arc<Compact<TaskDefinition>>| {
@@ -1320,17 +1323,17 @@ mod tests {
             owner(ecs, "Service", true)
         ]));
         assert_eq!(
-            owners::<Compact<Service>>(&by_service),
+            controller_of::<Compact<Service>>(&by_service),
             Some(ObjectRef::new("web").within("a"))
         );
-        assert_eq!(owners::<Task>(&by_service), None);
+        assert_eq!(controller_of::<Task>(&by_service), None);
         let by_task = child(json!([
             owner(ecs, "Service", false),
             owner(ecs, "Task", true)
         ]));
-        assert_eq!(owners::<Compact<Service>>(&by_task), None);
+        assert_eq!(controller_of::<Compact<Service>>(&by_task), None);
         assert_eq!(
-            owners::<Task>(&by_task),
+            controller_of::<Task>(&by_task),
             Some(ObjectRef::new("web").within("a"))
         );
     }

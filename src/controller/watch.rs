@@ -668,34 +668,23 @@ mod tests {
         let mut c = Changes::default();
         let key = spec_fingerprint::<DynamicObject>;
         let woken = |o: Option<DynamicObject>| o.map(|o| o.metadata.resource_version.unwrap());
-        assert_eq!(woken(c.of(Init, key)), None);
-        assert_eq!(woken(c.of(InitApply(tgb("1", 80, "1")), key)), None);
-        assert_eq!(woken(c.of(InitDone, key)), None);
-        assert_eq!(
-            woken(c.of(Apply(tgb("1", 80, "2")), key)),
-            None,
-            "status only"
-        );
-        assert_eq!(
-            woken(c.of(Apply(tgb("1", 81, "3")), key)),
-            Some("3".into()),
-            "hand edit"
-        );
-        assert_eq!(
-            woken(c.of(Apply(tgb("2", 80, "4")), key)),
-            None,
-            "first sighting"
-        );
-        assert_eq!(
-            woken(c.of(Delete(tgb("1", 81, "5")), key)),
-            Some("5".into())
-        );
-        // A relist after a watch broke: what changed meanwhile wakes, what did not stays quiet.
-        assert_eq!(woken(c.of(InitApply(tgb("2", 80, "6")), key)), None);
-        assert_eq!(
-            woken(c.of(InitApply(tgb("2", 90, "7")), key)),
-            Some("7".into())
-        );
+        // (event, what it wakes): after the first sightings, a status-only change wakes
+        // nobody, a hand edit and a deletion wake; after a relist (the watch broke), what
+        // changed meanwhile wakes and what did not stays quiet.
+        let steps = [
+            (Init, None),
+            (InitApply(tgb("1", 80, "1")), None),
+            (InitDone, None),
+            (Apply(tgb("1", 80, "2")), None),
+            (Apply(tgb("1", 81, "3")), Some("3")),
+            (Apply(tgb("2", 80, "4")), None),
+            (Delete(tgb("1", 81, "5")), Some("5")),
+            (InitApply(tgb("2", 80, "6")), None),
+            (InitApply(tgb("2", 90, "7")), Some("7")),
+        ];
+        for (i, (event, wakes)) in steps.into_iter().enumerate() {
+            assert_eq!(woken(c.of(event, key)), wakes.map(String::from), "step {i}");
+        }
         assert_eq!(c.seen.len(), 1, "a deleted object is forgotten");
     }
 
